@@ -1,0 +1,5 @@
+import type { RegisterCommands } from '../context.js';
+import { registerAppCommands } from './app.js';
+
+/** Every command group of the CLI, in the order `--help` lists them. */
+export const COMMAND_GROUPS: readonly RegisterCommands[] = [registerAppCommands];

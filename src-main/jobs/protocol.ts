@@ -1,0 +1,22 @@
+/** Messages between the job host (main process or CLI) and a job worker. One worker runs one job. */
+import type { JobProgress, ParsedJobRequest, SerializedError } from '../ipc/contract.js';
+
+export type HostToWorker =
+  { readonly type: 'start'; readonly jobId: string; readonly request: ParsedJobRequest } | { readonly type: 'cancel' };
+
+export type WorkerToHost =
+  | { readonly type: 'progress'; readonly progress: JobProgress }
+  | { readonly type: 'succeeded'; readonly result: unknown }
+  | { readonly type: 'failed'; readonly error: SerializedError };
+
+/** One live worker, whatever runs it: a worker thread under Node, a utilityProcess in Electron. */
+export interface WorkerTransport {
+  post(message: HostToWorker): void;
+  onMessage(listener: (message: WorkerToHost) => void): void;
+  /** Called once when the worker is gone, with its exit code (0 after a clean finish). */
+  onExit(listener: (code: number) => void): void;
+  /** Stops the worker at once (used when a cancelled job does not stop in time). */
+  kill(): void;
+}
+
+export type WorkerLauncher = () => WorkerTransport;

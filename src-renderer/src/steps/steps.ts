@@ -1,0 +1,18 @@
+/** The wizard's steps, in the order a clinician goes through them. */
+export interface WizardStep {
+  readonly id: string;
+  readonly title: string;
+  readonly summary: string;
+  /** False until the part of the app behind the step exists; the step is shown, but disabled. */
+  readonly available: boolean;
+}
+
+export const WIZARD_STEPS: readonly WizardStep[] = [
+  { id: 'workstation', title: 'Workstation', summary: 'Check this computer and where data is kept', available: true },
+  { id: 'import', title: 'Import notes', summary: 'Bring in local notes and annotations', available: false },
+  { id: 'label', title: 'Label examples', summary: 'Label a few examples of the task', available: false },
+  { id: 'adapt', title: 'Adapt', summary: 'Adapt the shared meta-prompt to the task', available: false },
+  { id: 'evaluate', title: 'Evaluate', summary: 'Score the prompt on held-out notes', available: false },
+  { id: 'run', title: 'Run', summary: 'Run the prompt over new notes', available: false },
+  { id: 'export', title: 'Export pack', summary: 'Export a signed, PHI-free prompt pack', available: false },
+];

@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+
+// Three layers of tests, all with real components (real encrypted SQLite files, real onnxruntime
+// sessions, real Chromium): unit (one module), integration (several modules, real files and
+// processes) and e2e (the built renderer in Chromium with the real services behind the contract).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+        },
+      },
+      {
+        // One browser at a time: two Chromium instances on a 2-core CI machine starve each other.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
