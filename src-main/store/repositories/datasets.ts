@@ -1,0 +1,275 @@
+/**
+ * Datasets and their examples: what the importers (src-main/data) produce and what training and
+ * evaluation read. An import is all-or-nothing: one IMMEDIATE transaction around every example, so
+ * a crash or a bad example leaves no half dataset behind.
+ *
+ * `input` and `target` are task-specific JSON (text, question, premise...; gold spans, answer,
+ * label...). `labels` lists the labels an example carries, for label counts and stratified splits.
+ */
+import { UserError } from '../../common/errors.js';
+import type { Db } from '../sqlite.js';
+import { fromJson, nowIso, rowId, toJson } from './rows.js';
+
+export const TASK_TYPES = ['ner', 're', 'qa', 'nli', 'summarization'] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+export const SPLITS = ['train', 'dev', 'test'] as const;
+export type Split = (typeof SPLITS)[number];
+
+export interface NewDataset {
+  readonly name: string;
+  readonly taskType: TaskType;
+  /** e.g. 'conll', 'brat', 'bioc', 'pubtator', 'jsonl', 'csv'. */
+  readonly sourceFormat: string;
+  readonly labelSet: readonly string[];
+  readonly meta?: Record<string, unknown>;
+}
+
+export interface NewExample {
+  readonly split: Split;
+  readonly externalId?: string;
+  readonly input: unknown;
+  readonly target: unknown;
+  readonly labels: readonly string[];
+}
+
+export type SplitCounts = Record<Split, number> & { readonly total: number };
+
+export interface ImportResult {
+  readonly datasetId: number;
+  readonly counts: SplitCounts;
+}
+
+export interface DatasetSummary {
+  readonly id: number;
+  readonly name: string;
+  readonly taskType: TaskType;
+  readonly sourceFormat: string;
+  readonly labelSet: readonly string[];
+  readonly meta: Record<string, unknown>;
+  readonly createdAt: string;
+  readonly counts: SplitCounts;
+  /** How often each label occurs, per split (labels absent from a split are left out). */
+  readonly labelCounts: Record<Split, Record<string, number>>;
+}
+
+export interface Example {
+  readonly id: number;
+  readonly split: Split;
+  /** 0-based order of the example within its split, as imported. */
+  readonly position: number;
+  readonly externalId: string | null;
+  readonly input: unknown;
+  readonly target: unknown;
+  readonly labels: readonly string[];
+}
+
+export interface ExampleQuery {
+  readonly split?: Split;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+interface DatasetRow {
+  id: number;
+  name: string;
+  task_type: TaskType;
+  source_format: string;
+  label_set: string;
+  meta: string;
+  created_at: string;
+}
+
+interface ExampleRow {
+  id: number;
+  split: Split;
+  position: number;
+  external_id: string | null;
+  input: string;
+  target: string;
+  labels: string;
+}
+
+const emptyCounts = (): { train: number; dev: number; test: number; total: number } => ({
+  train: 0,
+  dev: 0,
+  test: 0,
+  total: 0,
+});
+
+export class DatasetsRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Imports a dataset and all its examples in one transaction; returns its id and split sizes. */
+  importDataset(meta: NewDataset, examples: Iterable<NewExample>): ImportResult {
+    validateDataset(meta);
+    const labelSet = new Set(meta.labelSet);
+    const insertDataset = this.db.prepare(
+      `INSERT INTO datasets (name, task_type, source_format, label_set, meta, created_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const insertExample = this.db.prepare(
+      `INSERT INTO examples (dataset_id, split, position, external_id, input, target, labels)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    return this.db
+      .transaction((): ImportResult => {
+        if (this.#idByName(meta.name) !== undefined) {
+          throw new UserError(
+            'ALREADY_EXISTS',
+            `A dataset named "${meta.name}" already exists. Choose another name or delete the old one first.`,
+          );
+        }
+        const datasetId = rowId(
+          insertDataset.run(
+            meta.name,
+            meta.taskType,
+            meta.sourceFormat,
+            toJson(meta.labelSet, 'The label set'),
+            toJson(meta.meta ?? {}, 'The dataset metadata'),
+            nowIso(),
+          ).lastInsertRowid,
+        );
+        const counts = emptyCounts();
+        for (const example of examples) {
+          const where = `Example ${counts.total + 1}${example.externalId ? ` (id ${example.externalId})` : ''}`;
+          validateExample(example, labelSet, where);
+          insertExample.run(
+            datasetId,
+            example.split,
+            counts[example.split],
+            example.externalId ?? null,
+            toJson(example.input, `${where}: input`),
+            toJson(example.target, `${where}: target`),
+            toJson(example.labels, `${where}: labels`),
+          );
+          counts[example.split] += 1;
+          counts.total += 1;
+        }
+        return { datasetId, counts };
+      })
+      .immediate();
+  }
+
+  list(): DatasetSummary[] {
+    const rows = this.db.prepare('SELECT * FROM datasets ORDER BY id').all() as DatasetRow[];
+    return rows.map((row) => this.#summary(row));
+  }
+
+  /** A dataset by id (number) or name (string); NOT_FOUND if there is none. */
+  get(idOrName: number | string): DatasetSummary {
+    const row = (
+      typeof idOrName === 'number'
+        ? this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(idOrName)
+        : this.db.prepare('SELECT * FROM datasets WHERE name = ?').get(idOrName)
+    ) as DatasetRow | undefined;
+    if (!row) {
+      throw new UserError(
+        'NOT_FOUND',
+        `No dataset ${typeof idOrName === 'number' ? `with id ${idOrName}` : `named "${idOrName}"`}. List them with \`clinprompt datasets list\`.`,
+      );
+    }
+    return this.#summary(row);
+  }
+
+  /** Examples in import order (split, then position), optionally one split and one page. */
+  examples(datasetId: number, query: ExampleQuery = {}): Example[] {
+    this.#requireExists(datasetId);
+    const limit = query.limit ?? -1; // SQLite: a negative LIMIT means no limit
+    const offset = query.offset ?? 0;
+    const rows = (
+      query.split
+        ? this.db
+            .prepare(`SELECT * FROM examples WHERE dataset_id = ? AND split = ? ORDER BY position LIMIT ? OFFSET ?`)
+            .all(datasetId, query.split, limit, offset)
+        : this.db
+            .prepare(
+              `SELECT * FROM examples WHERE dataset_id = ?
+               ORDER BY CASE split WHEN 'train' THEN 0 WHEN 'dev' THEN 1 ELSE 2 END, position LIMIT ? OFFSET ?`,
+            )
+            .all(datasetId, limit, offset)
+    ) as ExampleRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      split: r.split,
+      position: r.position,
+      externalId: r.external_id,
+      input: fromJson(r.input),
+      target: fromJson(r.target),
+      labels: fromJson<string[]>(r.labels),
+    }));
+  }
+
+  /** Deletes a dataset and its examples; NOT_FOUND if there is none. */
+  delete(datasetId: number): void {
+    this.#requireExists(datasetId);
+    this.db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId);
+  }
+
+  #idByName(name: string): number | undefined {
+    return this.db.prepare('SELECT id FROM datasets WHERE name = ?').pluck().get(name) as number | undefined;
+  }
+
+  #requireExists(datasetId: number): void {
+    this.get(datasetId);
+  }
+
+  #summary(row: DatasetRow): DatasetSummary {
+    const counts = emptyCounts();
+    const splitRows = this.db
+      .prepare('SELECT split, count(*) AS n FROM examples WHERE dataset_id = ? GROUP BY split')
+      .all(row.id) as { split: Split; n: number }[];
+    for (const { split, n } of splitRows) {
+      counts[split] = n;
+      counts.total += n;
+    }
+    const labelCounts: Record<Split, Record<string, number>> = { train: {}, dev: {}, test: {} };
+    const labelRows = this.db
+      .prepare(
+        `SELECT e.split AS split, l.value AS label, count(*) AS n
+         FROM examples e, json_each(e.labels) l WHERE e.dataset_id = ? GROUP BY e.split, l.value ORDER BY l.value`,
+      )
+      .all(row.id) as { split: Split; label: string; n: number }[];
+    for (const { split, label, n } of labelRows) labelCounts[split][label] = n;
+    return {
+      id: row.id,
+      name: row.name,
+      taskType: row.task_type,
+      sourceFormat: row.source_format,
+      labelSet: fromJson<string[]>(row.label_set),
+      meta: fromJson<Record<string, unknown>>(row.meta),
+      createdAt: row.created_at,
+      counts,
+      labelCounts,
+    };
+  }
+}
+
+function validateDataset(meta: NewDataset): void {
+  if (meta.name.trim() === '') throw new UserError('INVALID_ARGUMENT', 'A dataset needs a non-empty name.');
+  if (!TASK_TYPES.includes(meta.taskType)) {
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `Unknown task type "${String(meta.taskType)}"; expected one of ${TASK_TYPES.join(', ')}.`,
+    );
+  }
+}
+
+/** Checks one example; messages name the example's position and id, never its text. */
+function validateExample(example: NewExample, labelSet: ReadonlySet<string>, where: string): void {
+  if (!SPLITS.includes(example.split)) {
+    throw new UserError('INVALID_ARGUMENT', `${where}: unknown split; expected one of ${SPLITS.join(', ')}.`);
+  }
+  if (!Array.isArray(example.labels) || example.labels.some((l) => typeof l !== 'string')) {
+    throw new UserError('INVALID_ARGUMENT', `${where}: labels must be a list of strings.`);
+  }
+  if (labelSet.size > 0) {
+    const unknown = example.labels.filter((l) => !labelSet.has(l));
+    if (unknown.length > 0) {
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `${where}: label(s) ${[...new Set(unknown)].join(', ')} are not in the dataset's label set. ` +
+          'Add them to the label set or fix the source file.',
+      );
+    }
+  }
+}
