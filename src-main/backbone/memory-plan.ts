@@ -1,0 +1,91 @@
+/**
+ * Memory planning: estimate, before loading, what running a backbone will take (weights +
+ * activations + KV cache) on an execution provider, and refuse with a clear message instead of
+ * letting onnxruntime or the OS kill the process.
+ *
+ * Estimates (bytes; B = batch, S = context tokens, d = hidden, m = intermediate, H = heads,
+ * V = vocab, L = layers):
+ * - weights: parameters x compute width. The CPU provider computes in float32, so F16/BF16
+ *   checkpoints are widened (x4 bytes); GPU providers keep 16-bit weights (x2 bytes).
+ * - KV cache: 2 x L x B x kv_heads x head_dim x S x element bytes.
+ * - activations, inference: one layer's live buffers at a time,
+ *   B x S x (4d + 3m) + B x H x S x S (attention scores), plus logits B x S x V in float32.
+ * - activations, training (backward needs every layer's saved values): L x that, plus logits x 2.
+ * A margin covers onnxruntime's arena and fragmentation.
+ */
+import os from 'node:os';
+
+import { UserError } from '../common/errors.js';
+import type { LlamaConfig } from './hf/config.js';
+import { parameterCount } from './hf/config.js';
+
+export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda' | 'dml';
+
+export interface MemoryPlanRequest {
+  readonly provider: ExecutionProvider;
+  /** The checkpoint's weight dtype (safetensors name). */
+  readonly weightDType: string;
+  readonly batch: number;
+  /** Tokens per sequence (prompt + virtual tokens + generated). */
+  readonly contextTokens: number;
+  readonly mode: 'inference' | 'training';
+}
+
+export interface MemoryPlan {
+  readonly weightsBytes: number;
+  readonly activationBytes: number;
+  readonly kvCacheBytes: number;
+  readonly overheadBytes: number;
+  readonly totalBytes: number;
+  readonly computeDType: 'float32' | 'float16';
+}
+
+const ARENA_MARGIN = 0.15;
+
+export function estimateMemory(c: LlamaConfig, r: MemoryPlanRequest): MemoryPlan {
+  const sixteenBit = r.weightDType === 'F16' || r.weightDType === 'BF16';
+  const computeDType = r.provider !== 'cpu' && sixteenBit ? 'float16' : 'float32';
+  const el = computeDType === 'float16' ? 2 : 4;
+  const weightsBytes = parameterCount(c) * el;
+  const { batch: B, contextTokens: S } = r;
+  const kvCacheBytes = r.mode === 'inference' ? 2 * c.numLayers * B * c.numKvHeads * c.headDim * S * el : 0;
+  const perLayer = B * S * (4 * c.hiddenSize + 3 * c.intermediateSize) * el + B * c.numHeads * S * S * el;
+  const logits = B * S * c.vocabSize * 4;
+  const activationBytes = r.mode === 'inference' ? perLayer + logits : c.numLayers * perLayer + 2 * logits;
+  const subtotal = weightsBytes + kvCacheBytes + activationBytes;
+  const overheadBytes = Math.round(subtotal * ARENA_MARGIN);
+  return {
+    weightsBytes,
+    activationBytes,
+    kvCacheBytes,
+    overheadBytes,
+    totalBytes: subtotal + overheadBytes,
+    computeDType,
+  };
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024).toFixed(1)} KiB`;
+}
+
+/** Memory this process may use on the CPU provider: free RAM (the OS's estimate). */
+export function availableCpuBytes(): number {
+  return os.freemem();
+}
+
+/**
+ * Refuses a plan that will not fit in `availableBytes`, with a message that says what to change.
+ * `what` names the backbone folder.
+ */
+export function assertFits(plan: MemoryPlan, availableBytes: number, what: string, r: MemoryPlanRequest): void {
+  if (plan.totalBytes <= availableBytes) return;
+  throw new UserError(
+    'OUT_OF_MEMORY',
+    `${what} needs about ${formatBytes(plan.totalBytes)} on ${r.provider} (weights ${formatBytes(plan.weightsBytes)}, ` +
+      `activations ${formatBytes(plan.activationBytes)}, KV cache ${formatBytes(plan.kvCacheBytes)}) for batch ${r.batch} ` +
+      `x ${r.contextTokens} tokens, but only ${formatBytes(availableBytes)} is available. Use a smaller batch or context ` +
+      `(--max-tokens), a provider with more memory, or a smaller backbone.`,
+  );
+}

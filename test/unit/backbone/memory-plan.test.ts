@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+
+import { parseLlamaConfig } from '../../../src-main/backbone/hf/config.js';
+import { assertFits, estimateMemory } from '../../../src-main/backbone/memory-plan.js';
+import { TINY_CONFIG } from './tiny-llama.js';
+
+const LLAMA_8B = parseLlamaConfig(
+  {
+    architectures: ['LlamaForCausalLM'],
+    hidden_size: 4096,
+    intermediate_size: 14336,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    vocab_size: 128256,
+  },
+  'config.json',
+);
+const GiB = 1024 ** 3;
+
+describe('memory planning', () => {
+  it('widens 16-bit weights to float32 on CPU and keeps them 16-bit on GPU providers', () => {
+    const req = { weightDType: 'BF16', batch: 1, contextTokens: 2048, mode: 'inference' } as const;
+    const cpu = estimateMemory(LLAMA_8B, { ...req, provider: 'cpu' });
+    const gpu = estimateMemory(LLAMA_8B, { ...req, provider: 'webgpu' });
+    expect(cpu.weightsBytes / GiB).toBeCloseTo(29.9, 1); // 8.03e9 x 4 bytes
+    expect(gpu.weightsBytes).toBe(cpu.weightsBytes / 2);
+    // KV cache: 2 x 32 layers x 8 kv heads x 128 x 2048 tokens x 2 bytes = 256 MiB
+    expect(gpu.kvCacheBytes).toBe(256 * 1024 ** 2);
+    expect(cpu.totalBytes).toBe(cpu.weightsBytes + cpu.activationBytes + cpu.kvCacheBytes + cpu.overheadBytes);
+  });
+
+  it('grows activations with the number of layers when training', () => {
+    const req = { provider: 'cpu', weightDType: 'F32', batch: 4, contextTokens: 256 } as const;
+    const inf = estimateMemory(TINY_CONFIG, { ...req, mode: 'inference' });
+    const train = estimateMemory(TINY_CONFIG, { ...req, mode: 'training' });
+    expect(train.activationBytes).toBeGreaterThan(inf.activationBytes * 1.5);
+  });
+
+  it('refuses a plan that does not fit, saying how much is needed and what to change', () => {
+    const req = { provider: 'cpu', weightDType: 'BF16', batch: 1, contextTokens: 4096, mode: 'inference' } as const;
+    const plan = estimateMemory(LLAMA_8B, req);
+    expect(() => assertFits(plan, 16 * GiB, '/models/llama-3.1-8b', req)).toThrow(
+      expect.objectContaining({
+        code: 'OUT_OF_MEMORY',
+        message: expect.stringMatching(
+          /\/models\/llama-3\.1-8b needs about \d+\.\d\d GiB on cpu .* only 16\.00 GiB is available\. Use a smaller batch/,
+        ),
+      }),
+    );
+    expect(() => assertFits(plan, 64 * GiB, 'x', req)).not.toThrow();
+  });
+});
