@@ -18,3 +18,11 @@ export function freshDatabase(dir: string, name = 'test.db'): { db: Db; file: st
   migrate(db);
   return { db, file, key };
 }
+
+/** scrypt at the lowest cost the keyring accepts: unit tests derive many keys; the default is tested once. */
+export const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 } as const;
+
+export const PASSPHRASE = 'correct horse battery staple';
+
+/** A made-up patient sentence used to prove that note text never appears in clear anywhere. */
+export const PLANTED_PHI = 'Patient Zebulon Quixotic-Marchetti, MRN 99417723, seen for chest pain';

@@ -1,0 +1,74 @@
+/**
+ * Roles and what they may do, for a shared hospital workstation. Who a person is comes from the
+ * workstation login (the OS user, or CLINPROMPT_USER on servers); what they may do comes from their
+ * role in the store. The table is the whole policy: one place to read, one place to audit.
+ */
+import { UserError } from '../common/errors.js';
+
+export const PERMISSIONS = [
+  'notes.read',
+  'notes.import',
+  'annotations.write',
+  'datasets.import',
+  'datasets.delete',
+  'prompts.run',
+  'models.train',
+  'packs.export',
+  'runs.read',
+  'users.manage',
+  'audit.read',
+  'store.admin',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLES = ['clinician', 'annotator', 'data-scientist', 'informatics-admin', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_PERMISSIONS: Record<Role, { readonly summary: string; readonly permissions: readonly Permission[] }> =
+  {
+    clinician: {
+      summary: 'reads and imports notes, labels them, runs adapted prompts over them',
+      permissions: ['notes.read', 'notes.import', 'annotations.write', 'prompts.run', 'runs.read'],
+    },
+    annotator: {
+      summary: 'reads notes and labels them',
+      permissions: ['notes.read', 'annotations.write'],
+    },
+    'data-scientist': {
+      summary: 'imports datasets, trains prompts, evaluates and exports PHI-free packs',
+      permissions: [
+        'notes.read',
+        'notes.import',
+        'annotations.write',
+        'datasets.import',
+        'datasets.delete',
+        'prompts.run',
+        'models.train',
+        'packs.export',
+        'runs.read',
+      ],
+    },
+    'informatics-admin': {
+      summary: 'everything, including users, key rotation, backup and restore',
+      permissions: PERMISSIONS,
+    },
+    auditor: {
+      summary: 'reads and verifies the audit log and run history; no note text',
+      permissions: ['audit.read', 'runs.read'],
+    },
+  };
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+export function checkRole(value: string): Role {
+  if (!isRole(value)) {
+    throw new UserError('INVALID_ARGUMENT', `Unknown role "${value}". Roles: ${ROLES.join(', ')}.`);
+  }
+  return value;
+}
+
+export function roleAllows(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].permissions.includes(permission);
+}

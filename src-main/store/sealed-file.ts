@@ -1,0 +1,175 @@
+/**
+ * Files encrypted with AES-256-GCM in fixed-size chunks, for data too large to hold in one buffer
+ * (checkpoints, tensors, backups) and never on disk in the clear. The construction follows the
+ * STREAM online AEAD of Hoang, Reyhanitabar, Rogaway and Vizar (CRYPTO 2015), as used by age and
+ * Tink: each chunk's nonce is its index, and its associated data names the file's context, the
+ * index and whether it is the last chunk, so chunks cannot be reordered, swapped between files, or
+ * cut off the end without detection. Every file has its own key, so counter nonces never repeat.
+ *
+ * Layout: "CLINSEAL" | version (1 byte) | then per chunk: plaintext length (u32 BE) | ciphertext | tag (16).
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+
+import { UserError } from '../common/errors.js';
+
+const MAGIC = Buffer.from('CLINSEAL', 'ascii');
+const VERSION = 1;
+const HEADER_BYTES = MAGIC.length + 1;
+const TAG_BYTES = 16;
+export const CHUNK_BYTES = 1024 * 1024;
+
+function nonceFor(index: number): Buffer {
+  const nonce = Buffer.alloc(12);
+  nonce.writeBigUInt64BE(BigInt(index), 4);
+  return nonce;
+}
+
+const aadFor = (context: string, index: number, final: boolean) => Buffer.from(`${context}|${index}|${final ? 1 : 0}`);
+
+/** Thrown when a chunk does not authenticate: chunk 0 means "wrong key" in practice. */
+export class SealedFileError extends Error {
+  constructor(readonly chunkIndex: number) {
+    super(`sealed chunk ${chunkIndex} did not authenticate`);
+  }
+}
+
+/** Writes a sealed stream to an open file descriptor, buffering to whole chunks. */
+export class SealedWriter {
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #index = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly key: Buffer,
+    private readonly context: string,
+  ) {
+    writeSync(fd, Buffer.concat([MAGIC, Buffer.from([VERSION])]));
+  }
+
+  write(data: Buffer): void {
+    this.#pending.push(data);
+    this.#pendingBytes += data.length;
+    while (this.#pendingBytes > CHUNK_BYTES) {
+      const all = Buffer.concat(this.#pending);
+      this.#emit(all.subarray(0, CHUNK_BYTES), false);
+      this.#pending = [all.subarray(CHUNK_BYTES)];
+      this.#pendingBytes = all.length - CHUNK_BYTES;
+    }
+  }
+
+  /** Writes the final chunk (possibly empty) and fsyncs. */
+  end(): void {
+    this.#emit(Buffer.concat(this.#pending), true);
+    this.#pending = [];
+    fsyncSync(this.fd);
+  }
+
+  #emit(plaintext: Buffer, final: boolean): void {
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonceFor(this.#index));
+    cipher.setAAD(aadFor(this.context, this.#index, final));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(plaintext.length);
+    writeSync(this.fd, Buffer.concat([length, ciphertext, cipher.getAuthTag()]));
+    this.#index += 1;
+  }
+}
+
+/** Reads a sealed stream from an open file descriptor, exactly the bytes asked for. */
+export class SealedReader {
+  #position: number;
+  #index = 0;
+  #buffer: Buffer = Buffer.alloc(0);
+  #final = false;
+
+  constructor(
+    private readonly fd: number,
+    private readonly key: Buffer,
+    private readonly context: string,
+    start = 0,
+  ) {
+    const header = this.#readRaw(start, HEADER_BYTES);
+    if (!header.subarray(0, MAGIC.length).equals(MAGIC) || header[MAGIC.length] !== VERSION) {
+      throw new UserError('BAD_FILE', 'The file is not an encrypted ClinPrompt file (bad header).');
+    }
+    this.#position = start + HEADER_BYTES;
+  }
+
+  read(bytes: number): Buffer {
+    while (this.#buffer.length < bytes) {
+      if (this.#final) throw new UserError('BAD_FILE', 'The encrypted file ends early; it is truncated or damaged.');
+      this.#buffer = Buffer.concat([this.#buffer, this.#nextChunk()]);
+    }
+    const out = this.#buffer.subarray(0, bytes);
+    this.#buffer = this.#buffer.subarray(bytes);
+    return out;
+  }
+
+  /** Confirms that the stream was read to its authenticated end and nothing follows it. */
+  end(): void {
+    while (!this.#final && this.#buffer.length === 0) this.#buffer = this.#nextChunk();
+    const trailing = readSync(this.fd, Buffer.alloc(1), 0, 1, this.#position);
+    if (this.#buffer.length > 0 || trailing > 0) {
+      throw new UserError('BAD_FILE', 'The encrypted file has unexpected data after its end; it is damaged.');
+    }
+  }
+
+  #nextChunk(): Buffer {
+    const length = this.#readRaw(this.#position, 4).readUInt32BE(0);
+    if (length > CHUNK_BYTES) throw new SealedFileError(this.#index);
+    const body = this.#readRaw(this.#position + 4, length + TAG_BYTES);
+    const ciphertext = body.subarray(0, length);
+    const tag = body.subarray(length);
+    const plaintext = this.#tryOpen(ciphertext, tag, false) ?? this.#tryOpen(ciphertext, tag, true);
+    if (!plaintext) throw new SealedFileError(this.#index);
+    this.#position += 4 + length + TAG_BYTES;
+    this.#index += 1;
+    return plaintext;
+  }
+
+  #tryOpen(ciphertext: Buffer, tag: Buffer, final: boolean): Buffer | undefined {
+    const decipher = createDecipheriv('aes-256-gcm', this.key, nonceFor(this.#index));
+    decipher.setAAD(aadFor(this.context, this.#index, final));
+    decipher.setAuthTag(tag);
+    try {
+      const plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+      this.#final = final;
+      return plaintext;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #readRaw(position: number, bytes: number): Buffer {
+    const out = Buffer.alloc(bytes);
+    const read = readSync(this.fd, out, 0, bytes, position);
+    if (read < bytes) throw new UserError('BAD_FILE', 'The encrypted file ends early; it is truncated or damaged.');
+    return out;
+  }
+}
+
+/** Seals `data` into a new file (exclusive create: never overwrites). */
+export function writeSealedFile(file: string, key: Buffer, context: string, data: Buffer): void {
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    const writer = new SealedWriter(fd, key, context);
+    writer.write(data);
+    writer.end();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readSealedFile(file: string, key: Buffer, context: string, bytes: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const reader = new SealedReader(fd, key, context);
+    const data = reader.read(bytes);
+    reader.end();
+    return data;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * One person working with the store: their role decides what they may do, and everything they do
+ * through `perform` is checked, done and audited in one transaction (the action and its audit
+ * entry commit together or not at all). A refused action is audited too.
+ */
+import { UserError } from '../common/errors.js';
+import { AuditLog, type AuditDetails } from './audit.js';
+import { roleAllows, type Permission } from './permissions.js';
+import type { User } from './repositories/users.js';
+import type { Db } from './sqlite.js';
+
+export interface ActionRecord {
+  readonly objectType?: string;
+  readonly objectIds?: readonly (string | number)[];
+  readonly details?: AuditDetails;
+}
+
+export class StoreSession {
+  constructor(
+    readonly user: User,
+    private readonly db: () => Db,
+    private readonly onActivity: () => void = () => undefined,
+  ) {}
+
+  can(permission: Permission): boolean {
+    return !this.user.disabled && roleAllows(this.user.role, permission);
+  }
+
+  /** Throws PERMISSION_DENIED (and audits the refusal) unless the user's role allows `permission`. */
+  require(permission: Permission, action: string = permission): void {
+    if (this.can(permission)) return;
+    new AuditLog(this.db()).append({
+      username: this.user.username,
+      role: this.user.role,
+      action: 'permission.denied',
+      details: { attempted: action, permission },
+    });
+    throw new UserError(
+      'PERMISSION_DENIED',
+      this.user.disabled
+        ? `User "${this.user.username}" is disabled. Ask an informatics-admin to re-enable the account.`
+        : `User "${this.user.username}" (role ${this.user.role}) may not ${action} (needs ${permission}). ` +
+            'Ask an informatics-admin to change your role.',
+    );
+  }
+
+  /**
+   * Checks `permission`, runs `work` and appends the audit entry `describe` makes of its result,
+   * all in one IMMEDIATE transaction.
+   */
+  perform<T>(
+    permission: Permission,
+    action: string,
+    work: (db: Db) => T,
+    describe: (result: T) => ActionRecord = () => ({}),
+  ): T {
+    this.require(permission, action);
+    this.onActivity();
+    const db = this.db();
+    return db
+      .transaction(() => {
+        const result = work(db);
+        new AuditLog(db).append({ username: this.user.username, role: this.user.role, action, ...describe(result) });
+        return result;
+      })
+      .immediate();
+  }
+
+  /** Audits something that happened outside the database (a backup file written, a pack exported). */
+  record(permission: Permission, action: string, record: ActionRecord = {}): void {
+    this.perform(
+      permission,
+      action,
+      () => undefined,
+      () => record,
+    );
+  }
+}

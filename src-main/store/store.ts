@@ -1,0 +1,417 @@
+/**
+ * The encrypted store of one ClinPrompt data folder: opening and creating it, unlocking its data
+ * key (keys/keyring.ts), key rotation, auto-lock, and access to the repositories.
+ *
+ *   <home>/store/clinprompt.db   SQLCipher-compatible AES-256 database (+ -wal, -shm while open)
+ *   <home>/store/keyring.json    the data key, wrapped (never in the clear)
+ *   <home>/store/blobs/          large values, each sealed with its own key (repositories/blobs.ts)
+ *
+ * Existing data is never replaced: init refuses a folder that has a database or a keyring, and a
+ * key that does not open the database is an error, not a reason to start over.
+ */
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+import { UserError } from '../common/errors.js';
+import { log } from '../common/log.js';
+import { AuditLog } from './audit.js';
+import { AutoLock } from './auto-lock.js';
+import { generateDataKey, wipe } from './keys/data-key.js';
+import {
+  forgetSlot,
+  newStoreId,
+  readKeyring,
+  unwrapKey,
+  wrapKey,
+  writeKeyring,
+  type KeyringFile,
+  type KeySlot,
+  type KeySources,
+  type WrapMethods,
+  type WrapperKind,
+} from './keys/keyring.js';
+import type { KeychainBackend } from './keys/keychain.js';
+import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
+import { AnnotationsRepository } from './repositories/annotations.js';
+import { BlobStore } from './repositories/blobs.js';
+import { DatasetsRepository } from './repositories/datasets.js';
+import { NotesRepository } from './repositories/notes.js';
+import { PromptsRepository } from './repositories/prompts.js';
+import { RunsRepository } from './repositories/runs.js';
+import { UsersRepository } from './repositories/users.js';
+import { StoreSession } from './session.js';
+import { closeQuietly, isSqliteCode, openEncryptedDatabase, type Db } from './sqlite.js';
+
+export interface StorePaths {
+  readonly home: string;
+  readonly dir: string;
+  readonly dbFile: string;
+  readonly keyringFile: string;
+  readonly blobsDir: string;
+}
+
+export function storePaths(home: string): StorePaths {
+  const dir = path.join(path.resolve(home), 'store');
+  return {
+    home: path.resolve(home),
+    dir,
+    dbFile: path.join(dir, 'clinprompt.db'),
+    keyringFile: path.join(dir, 'keyring.json'),
+    blobsDir: path.join(dir, 'blobs'),
+  };
+}
+
+export interface StoreOptions {
+  /** Lock after this long without activity (ms); no auto-lock when absent (CLI runs, workers). */
+  readonly autoLockMs?: number;
+  /** Called after an automatic lock (the UI shows its unlock screen). */
+  readonly onDidLock?: () => void;
+  /** Used to remove keychain entries of replaced keys. */
+  readonly keychain?: KeychainBackend;
+}
+
+export interface InitOptions extends StoreOptions {
+  readonly protect: WrapMethods;
+  /** The first user, an informatics-admin (usually the person running init). */
+  readonly admin: { readonly username: string; readonly displayName?: string };
+}
+
+export interface StoreStatus {
+  readonly home: string;
+  readonly storeId: string;
+  readonly cipher: string;
+  readonly keyFingerprint: string;
+  readonly protections: readonly WrapperKind[];
+  readonly schemaVersion: number;
+  readonly latestSchemaVersion: number;
+  readonly journalMode: string;
+  readonly databaseBytes: number;
+  readonly counts: Readonly<
+    Record<'users' | 'notes' | 'annotations' | 'datasets' | 'examples' | 'runs' | 'prompts' | 'auditEntries', number>
+  >;
+}
+
+/** The system identity in the audit log for things no person did (migrations, crash recovery). */
+export const SYSTEM_ACTOR = { username: 'clinprompt', role: 'system' } as const;
+
+/** Creates a new store in `home`; refuses if one (or part of one) is already there. */
+export async function initStore(home: string, options: InitOptions): Promise<Store> {
+  const paths = storePaths(home);
+  for (const file of [paths.dbFile, paths.keyringFile]) {
+    if (existsSync(file)) {
+      throw new UserError(
+        'ALREADY_EXISTS',
+        `${file} already exists: this folder has a store (or the rest of one). It was left untouched; ` +
+          'unlock it, or choose another CLINPROMPT_HOME.',
+      );
+    }
+  }
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const key = generateDataKey();
+  try {
+    const storeId = newStoreId();
+    const keyring: KeyringFile = {
+      format: 'clinprompt-keyring',
+      version: 1,
+      storeId,
+      createdAt: new Date().toISOString(),
+      current: await wrapKey(key, storeId, options.protect),
+    };
+    // The keyring is written first: a crash before the database exists leaves a keyring and no
+    // data (init then names the file to remove), never data whose key was lost.
+    writeKeyring(paths.keyringFile, keyring);
+    const db = openEncryptedDatabase(paths.dbFile, key, { create: true });
+    chmodSync(paths.dbFile, 0o600);
+    migrate(db);
+    const store = new Store(paths, keyring, db, key, options);
+    db.transaction(() => {
+      const admin = store.users.add(options.admin.username, 'informatics-admin', options.admin.displayName);
+      store.audit.append({
+        username: admin.username,
+        role: admin.role,
+        action: 'store.init',
+        details: { protections: keyring.current.wrappers.map((w) => w.kind).join(','), schemaVersion: LATEST_VERSION },
+      });
+    }).immediate();
+    log.info('store-initialised', { storeId, protections: keyring.current.wrappers.map((w) => w.kind) });
+    return store;
+  } catch (error) {
+    wipe(key);
+    throw error;
+  }
+}
+
+/** Unlocks and opens the store in `home`, finishing an interrupted key rotation if needed. */
+export async function openStore(home: string, sources: KeySources, options: StoreOptions = {}): Promise<Store> {
+  const paths = storePaths(home);
+  const keyring = readKeyring(paths.keyringFile);
+  if (!existsSync(paths.dbFile)) {
+    throw new UserError(
+      'NOT_FOUND',
+      `${paths.keyringFile} exists but the database ${paths.dbFile} does not: an earlier init was interrupted ` +
+        'or the database was moved. Restore it from a backup, or remove the keyring to start over.',
+    );
+  }
+  const key = await unwrapKey(keyring.current, keyring.storeId, sources);
+  let db: Db;
+  try {
+    db = openEncryptedDatabase(paths.dbFile, key, { create: false });
+  } catch (error) {
+    wipe(key);
+    if (!(error instanceof UserError && error.code === 'WRONG_KEY' && keyring.pending)) throw error;
+    return finishRotation(paths, keyring, keyring.pending, sources, options);
+  }
+  if (keyring.pending) await abandonRotation(paths, keyring, keyring.pending, options.keychain ?? sources.keychain);
+  const store = new Store(paths, readKeyring(paths.keyringFile), db, key, options);
+  store.migrateSchema();
+  return store;
+}
+
+/** The database opens only with the pending key: the rotation reached the database; adopt the key. */
+async function finishRotation(
+  paths: StorePaths,
+  keyring: KeyringFile,
+  pending: KeySlot,
+  sources: KeySources,
+  options: StoreOptions,
+): Promise<Store> {
+  const key = await unwrapKey(pending, keyring.storeId, sources);
+  const db = openEncryptedDatabase(paths.dbFile, key, { create: false });
+  const { pending: _, ...rest } = keyring;
+  const next: KeyringFile = { ...rest, current: pending };
+  writeKeyring(paths.keyringFile, next);
+  await forgetSlot(keyring.current, options.keychain ?? sources.keychain).catch(() => undefined);
+  const store = new Store(paths, next, db, key, options);
+  store.audit.append({
+    ...SYSTEM_ACTOR,
+    action: 'store.rekey.recovered',
+    details: { fingerprint: pending.fingerprint },
+  });
+  store.migrateSchema();
+  return store;
+}
+
+/** The database still opens with the current key: the rotation never reached it; drop the pending key. */
+async function abandonRotation(
+  paths: StorePaths,
+  keyring: KeyringFile,
+  pending: KeySlot,
+  keychain?: KeychainBackend,
+): Promise<void> {
+  const { pending: _, ...rest } = keyring;
+  writeKeyring(paths.keyringFile, rest);
+  await forgetSlot(pending, keychain).catch(() => undefined);
+}
+
+export class Store {
+  #db: Db | undefined;
+  #key: Buffer | undefined;
+  #keyring: KeyringFile;
+  readonly #autoLock: AutoLock | undefined;
+
+  constructor(
+    readonly paths: StorePaths,
+    keyring: KeyringFile,
+    db: Db,
+    key: Buffer,
+    private readonly options: StoreOptions = {},
+  ) {
+    this.#db = db;
+    this.#key = key;
+    this.#keyring = keyring;
+    if (options.autoLockMs !== undefined) {
+      this.#autoLock = new AutoLock(options.autoLockMs, () => {
+        this.lock();
+        options.onDidLock?.();
+      });
+    }
+  }
+
+  get storeId(): string {
+    return this.#keyring.storeId;
+  }
+
+  get keyring(): KeyringFile {
+    return this.#keyring;
+  }
+
+  get locked(): boolean {
+    return this.#db === undefined;
+  }
+
+  /** The open connection; every use counts as activity for the auto-lock. */
+  get db(): Db {
+    if (!this.#db) throw new UserError('LOCKED', 'The store is locked after inactivity. Unlock it to continue.');
+    this.#autoLock?.touch();
+    return this.#db;
+  }
+
+  get users(): UsersRepository {
+    return new UsersRepository(this.db);
+  }
+  get audit(): AuditLog {
+    return new AuditLog(this.db);
+  }
+  get datasets(): DatasetsRepository {
+    return new DatasetsRepository(this.db);
+  }
+  get notes(): NotesRepository {
+    return new NotesRepository(this.db);
+  }
+  get annotations(): AnnotationsRepository {
+    return new AnnotationsRepository(this.db);
+  }
+  get runs(): RunsRepository {
+    return new RunsRepository(this.db);
+  }
+  get blobs(): BlobStore {
+    return new BlobStore(this.db, this.paths.blobsDir);
+  }
+  get prompts(): PromptsRepository {
+    return new PromptsRepository(this.db, this.blobs);
+  }
+
+  /** A session for `username`, who must be a known, enabled user of this store. */
+  session(username: string): StoreSession {
+    const user = this.users.find(username);
+    if (!user) {
+      this.audit.append({ username, role: 'unknown', action: 'session.refused', details: { reason: 'unknown user' } });
+      throw new UserError(
+        'PERMISSION_DENIED',
+        `"${username}" is not a user of this store. An informatics-admin can add them with \`clinprompt users add ${username} --role <role>\`.`,
+      );
+    }
+    return new StoreSession(
+      user,
+      () => this.db,
+      () => this.#autoLock?.touch(),
+    );
+  }
+
+  /** Applies pending migrations, auditing each batch as the system. */
+  migrateSchema(): void {
+    const from = schemaVersion(this.db);
+    const applied = migrate(this.db);
+    if (applied.length > 0) {
+      this.audit.append({ ...SYSTEM_ACTOR, action: 'store.migrate', details: { from, to: applied.at(-1) ?? from } });
+    }
+  }
+
+  status(): StoreStatus {
+    const db = this.db;
+    const count = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+    return {
+      home: this.paths.home,
+      storeId: this.storeId,
+      cipher: 'SQLCipher 4 compatible, AES-256',
+      keyFingerprint: this.#keyring.current.fingerprint,
+      protections: this.#keyring.current.wrappers.map((w) => w.kind),
+      schemaVersion: schemaVersion(db),
+      latestSchemaVersion: LATEST_VERSION,
+      journalMode: db.pragma('journal_mode', { simple: true }) as string,
+      databaseBytes: statSync(this.paths.dbFile).size,
+      counts: {
+        users: count('users'),
+        notes: count('notes'),
+        annotations: count('annotations'),
+        datasets: count('datasets'),
+        examples: count('examples'),
+        runs: count('runs'),
+        prompts: count('prompts'),
+        auditEntries: count('audit_log'),
+      },
+    };
+  }
+
+  /**
+   * Rotates the data key: a new random key re-encrypts every database page (PRAGMA rekey) and is
+   * wrapped with `protect`. The new key is written to the keyring as `pending` before the database
+   * changes, so a crash at any point leaves a store that opens (see openStore). Needs exclusive
+   * access: other processes must have closed the store.
+   */
+  async rotateKey(protect: WrapMethods, by: StoreSession): Promise<KeySlot> {
+    by.require('store.admin', 'rotate the store key');
+    const db = this.db;
+    const newKey = generateDataKey();
+    const oldSlot = this.#keyring.current;
+    const pending = await wrapKey(newKey, this.storeId, protect);
+    writeKeyring(this.paths.keyringFile, { ...this.#keyring, pending });
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      // SQLite3 Multiple Ciphers cannot rekey in WAL mode; the rollback journal keeps it atomic.
+      if (db.pragma('journal_mode = DELETE', { simple: true }) !== 'delete') {
+        throw new UserError(
+          'LOCKED',
+          'Another ClinPrompt process has the store open. Close it (and stop running jobs), then rotate the key.',
+        );
+      }
+      db.pragma(`rekey="x'${newKey.toString('hex')}'"`);
+    } catch (error) {
+      await abandonRotation(this.paths, this.#keyring, pending, this.options.keychain ?? protect.keychain);
+      db.pragma('journal_mode = WAL');
+      wipe(newKey);
+      throw isSqliteCode(error, 'SQLITE_BUSY')
+        ? new UserError('LOCKED', 'Another ClinPrompt process is using the store. Close it, then rotate the key.')
+        : error;
+    }
+    db.pragma('journal_mode = WAL');
+    const { pending: _, ...rest } = this.#keyring;
+    this.#keyring = { ...rest, current: pending };
+    writeKeyring(this.paths.keyringFile, this.#keyring);
+    await forgetSlot(oldSlot, this.options.keychain ?? protect.keychain);
+    wipe(this.#key);
+    this.#key = newKey;
+    by.record('store.admin', 'store.rekey', {
+      details: {
+        from: oldSlot.fingerprint,
+        to: pending.fingerprint,
+        protections: pending.wrappers.map((w) => w.kind).join(','),
+      },
+    });
+    return pending;
+  }
+
+  /** Re-wraps the same data key with other protections (e.g. a new passphrase); the database is unchanged. */
+  async changeProtection(protect: WrapMethods, by: StoreSession): Promise<KeySlot> {
+    by.require('store.admin', 'change how the store key is protected');
+    if (!this.#key) throw new UserError('LOCKED', 'The store is locked. Unlock it first.');
+    const old = this.#keyring.current;
+    const next = await wrapKey(this.#key, this.storeId, protect);
+    this.#keyring = { ...this.#keyring, current: next };
+    writeKeyring(this.paths.keyringFile, this.#keyring);
+    const stillUsed = new Set(next.wrappers.map((w) => (w.kind === 'keychain' ? w.account : '')));
+    const dropped = old.wrappers.filter((w) => w.kind === 'keychain' && !stillUsed.has(w.account));
+    await forgetSlot({ fingerprint: old.fingerprint, wrappers: dropped }, this.options.keychain);
+    by.record('store.admin', 'store.protection.change', {
+      details: { protections: next.wrappers.map((w) => w.kind).join(',') },
+    });
+    return next;
+  }
+
+  /**
+   * The data key, for the few callers that must open the same database themselves (a worker's own
+   * connection, backup). Returned as a copy; the caller wipes it.
+   */
+  exportKey(): Buffer {
+    if (!this.#key) throw new UserError('LOCKED', 'The store is locked. Unlock it first.');
+    return Buffer.from(this.#key);
+  }
+
+  /** Closes the database and wipes the key; the store must be unlocked again to be used. */
+  lock(): void {
+    this.#autoLock?.stop();
+    closeQuietly(this.#db);
+    this.#db = undefined;
+    wipe(this.#key);
+    this.#key = undefined;
+  }
+
+  close(): void {
+    this.lock();
+  }
+}
+
+/** Opens a second connection to an unlocked store's database (e.g. a worker process given the key). */
+export function openConnection(paths: StorePaths, key: Buffer, readonly = false): Db {
+  return openEncryptedDatabase(paths.dbFile, key, { create: false, readonly });
+}
