@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { UserError } from '../../../src-main/common/errors.js';
+import type { UserError } from '../../../src-main/common/errors.js';
 import { generateDataKey, keyFingerprint } from '../../../src-main/store/keys/data-key.js';
 import { readKeyring, wrapKey, writeKeyring } from '../../../src-main/store/keys/keyring.js';
 import { DEFAULT_SCRYPT } from '../../../src-main/store/keys/passphrase.js';
