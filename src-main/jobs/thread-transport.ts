@@ -8,11 +8,24 @@ export function workerEntryUrl(): URL {
   return new URL(`./worker-main${ext}`, import.meta.url);
 }
 
+/**
+ * A worker running TypeScript sources needs tsx's loader registered inside the worker before the
+ * entry is imported (Node 20 ignores `--import` in a worker's execArgv). Built code needs nothing.
+ */
+function createWorker(entry: URL): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry);
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `(async () => {
+    const { register } = await import(${JSON.stringify(tsxApi)});
+    register();
+    await import(${JSON.stringify(entry.href)});
+  })();`;
+  return new Worker(bootstrap, { eval: true });
+}
+
 /** Runs a job in a Node worker thread (CLI, tests, and the test harness behind the renderer). */
 export function launchThreadWorker(entry: URL = workerEntryUrl()): WorkerTransport {
-  // From source, the worker needs a TypeScript loader; built code runs as plain JavaScript.
-  const execArgv = entry.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const worker = new Worker(entry, { execArgv });
+  const worker = createWorker(entry);
   return {
     post: (message: HostToWorker) => worker.postMessage(message),
     onMessage: (listener) => worker.on('message', (m: WorkerToHost) => listener(m)),

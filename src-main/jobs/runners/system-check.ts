@@ -32,7 +32,7 @@ const CHECKS: readonly Check[] = [
         listSupportedBackends?: () => { name: string }[];
       };
       const backends = ort.listSupportedBackends?.().map((b) => b.name) ?? ['cpu'];
-      return `onnxruntime ${ort.env.versions.common ?? ''}; execution providers: ${backends.join(', ')}`;
+      return `onnxruntime ${ort.env.versions.common ?? ''}; providers in this build: ${backends.join(', ')}`;
     },
   },
   {

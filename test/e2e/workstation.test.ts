@@ -1,0 +1,81 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { closeBrowser, openRenderer, type RendererHarness } from '../support/renderer-harness.js';
+import { makeTempDir } from '../support/temp.js';
+
+// The built wizard in Debian's Chromium, real services (worker threads, onnxruntime, SQLCipher)
+// behind the IPC contract. Screenshots land in test-results/ as artifacts.
+describe('wizard: workstation step', () => {
+  const home = makeTempDir();
+  let app: RendererHarness;
+
+  beforeEach(async () => {
+    app = await openRenderer({ dataDir: home.dir });
+  });
+  afterEach(async () => app.close());
+  afterAll(async () => {
+    await closeBrowser();
+    home.cleanup();
+  });
+
+  it('shows the app info from the main process and lists the wizard steps', async () => {
+    const { page } = app;
+    await expect.poll(() => page.getByTestId('data-dir').textContent()).toBe(home.dir);
+    await expect.poll(() => page.getByRole('button', { name: /Import notes/ }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: /Workstation/ }).getAttribute('aria-current')).toBe('step');
+    await app.screenshot('workstation-initial');
+    expect(app.consoleErrors).toEqual([]);
+  });
+
+  it('runs the workstation check in a worker and shows progress, then results', async () => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Check this workstation' }).click();
+    await expect
+      .poll(() => page.locator('.job .phase').textContent(), { timeout: 30_000 })
+      .toMatch(/onnxruntime|Encrypted SQLite|Node\.js/);
+    await app.screenshot('workstation-progress');
+    await expect.poll(() => page.locator('.job .status').textContent(), { timeout: 30_000 }).toBe('succeeded');
+    const rows = page.getByTestId('checks').locator('tbody tr');
+    expect(await rows.count()).toBe(3);
+    expect(await rows.allTextContents()).toEqual([
+      expect.stringMatching(/^Node\.js runtimeOK/),
+      expect.stringMatching(/^onnxruntimeOK.*cpu/),
+      expect.stringMatching(/^Encrypted SQLite \(SQLCipher\)OK/),
+    ]);
+    await app.screenshot('workstation-done');
+    expect(app.consoleErrors).toEqual([]);
+  });
+
+  it('cancels a running check from the UI', async () => {
+    const { page } = app;
+    await page.getByRole('button', { name: 'Check this workstation' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.locator('.job .status').textContent(), { timeout: 30_000 }).toBe('cancelled');
+    expect(await page.getByRole('button', { name: 'Check this workstation' }).isEnabled()).toBe(true);
+    await app.screenshot('workstation-cancelled');
+  });
+
+  it('refuses requests that are not in the contract, and exposes no Node to the page', async () => {
+    const { page } = app;
+    const refused = await page.evaluate(() => window.clinprompt!.invoke('fs.readFile', ['/etc/passwd']));
+    expect(refused).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    const badArgs = await page.evaluate(() =>
+      window.clinprompt!.invoke('jobs.start', [{ kind: 'system-check', pauseMs: -1 }]),
+    );
+    expect(badArgs).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(await page.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined');
+    expect(await page.evaluate(() => typeof (window as unknown as { process?: unknown }).process)).toBe('undefined');
+  });
+
+  it('enforces the content security policy (no inline script)', async () => {
+    const { page } = app;
+    const ran = await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__inlineRan = true';
+      document.head.appendChild(s);
+      return (window as unknown as { __inlineRan?: boolean }).__inlineRan === true;
+    });
+    expect(ran).toBe(false);
+    expect(app.consoleErrors.some((e) => /Content Security Policy/.test(e))).toBe(true);
+  });
+});
