@@ -1,0 +1,83 @@
+import { closeSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { BlobStore, INLINE_BLOB_LIMIT } from '../../../src-main/store/repositories/blobs.js';
+import { CHUNK_BYTES, readSealedFile, SealedFileError, SealedWriter } from '../../../src-main/store/sealed-file.js';
+import type { Db } from '../../../src-main/store/sqlite.js';
+import { freshDatabase, PLANTED_PHI, tempDir, type TempDir } from './helpers.js';
+
+/** A payload larger than several chunks, full of a recognisable plaintext. */
+function phiPayload(bytes: number): Buffer {
+  const unit = Buffer.from(PLANTED_PHI + '\n');
+  return Buffer.concat(Array.from({ length: Math.ceil(bytes / unit.length) }, () => unit)).subarray(0, bytes);
+}
+
+describe('encrypted blobs', () => {
+  let tmp: TempDir;
+  let db: Db;
+  let blobs: BlobStore;
+
+  beforeEach(() => {
+    tmp = tempDir();
+    db = freshDatabase(tmp.dir).db;
+    blobs = new BlobStore(db, `${tmp.dir}/blobs`);
+  });
+  afterEach(() => {
+    db.close();
+    tmp.cleanup();
+  });
+
+  it('keeps small blobs inside the database and large ones as sealed files, never in the clear', () => {
+    const small = blobs.put('tensor', Buffer.from('tiny'));
+    expect(small.inline).toBe(true);
+    const payload = phiPayload(2 * CHUNK_BYTES + 12_345);
+    const large = blobs.put('checkpoint', payload);
+    expect(large).toMatchObject({ inline: false, bytes: payload.length });
+    const file = blobs.fileFor(large.id);
+    expect(readdirSync(`${tmp.dir}/blobs`)).toEqual([`${large.id}.blob`]);
+    expect(readFileSync(file).includes(Buffer.from('Zebulon'))).toBe(false);
+    expect(statSync(file).size).toBeLessThan(payload.length + 200);
+    expect(blobs.get(large.id).equals(payload)).toBe(true);
+    expect(blobs.get(small.id).toString()).toBe('tiny');
+    blobs.delete(large.id);
+    expect(readdirSync(`${tmp.dir}/blobs`)).toEqual([]);
+    expect(() => blobs.get(large.id)).toThrow(/No blob/);
+  });
+
+  it('detects a flipped byte, a truncated file and a swapped file', () => {
+    const a = blobs.put('checkpoint', phiPayload(INLINE_BLOB_LIMIT + 10));
+    const b = blobs.put('checkpoint', phiPayload(INLINE_BLOB_LIMIT + 10));
+    const fileA = blobs.fileFor(a.id);
+    const original = readFileSync(fileA);
+
+    const flipped = Buffer.from(original);
+    flipped[100] = (flipped[100] ?? 0) ^ 1;
+    writeFileSync(fileA, flipped);
+    expect(() => blobs.get(a.id)).toThrow(SealedFileError);
+
+    writeFileSync(fileA, original);
+    truncateSync(fileA, original.length - 20);
+    expect(() => blobs.get(a.id)).toThrow(/truncated|ends early|authenticate/);
+
+    writeFileSync(fileA, readFileSync(blobs.fileFor(b.id))); // b's file is sealed with b's own key
+    expect(() => blobs.get(a.id)).toThrow(SealedFileError);
+  });
+
+  it('refuses a stream cut at a chunk boundary (the final-chunk flag is authenticated)', () => {
+    const key = Buffer.alloc(32, 1);
+    const file = `${tmp.dir}/cut.sealed`;
+    const fd = openSync(file, 'w');
+    const writer = new SealedWriter(fd, key, 'ctx');
+    writer.write(Buffer.alloc(CHUNK_BYTES * 2, 3));
+    writer.end();
+    closeSync(fd);
+    const full = readFileSync(file);
+    const firstChunkEnd = 9 + 4 + CHUNK_BYTES + 16;
+    writeFileSync(file, full.subarray(0, firstChunkEnd));
+    expect(() => readSealedFile(file, key, 'ctx', CHUNK_BYTES)).toThrow(/ends early/);
+    writeFileSync(file, full);
+    expect(() => readSealedFile(file, key, 'other context', CHUNK_BYTES * 2)).toThrow(SealedFileError);
+    expect(readSealedFile(file, key, 'ctx', CHUNK_BYTES * 2).every((x) => x === 3)).toBe(true);
+  });
+});
