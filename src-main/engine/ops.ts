@@ -66,6 +66,28 @@ function pair(a: Operand, b: Operand, op: string): [Tensor, Tensor] {
   return [ta, tb];
 }
 
+/**
+ * Symbolic dim arithmetic, just enough for prompts: sums are written '<n>+<names>' (known part
+ * first), so prepending a prompt of L tokens gives 'L+tokens' and slicing it off gives 'tokens'.
+ */
+function dimSum(dims: readonly Dim[]): Dim {
+  let known = 0;
+  const names: string[] = [];
+  for (const d of dims) {
+    if (typeof d === 'number') known += d;
+    else {
+      const m = /^(-?\d+)\+(.+)$/.exec(d);
+      if (m) {
+        known += Number(m[1]);
+        names.push(m[2]!);
+      } else names.push(d);
+    }
+  }
+  if (names.length === 0) return known;
+  return known === 0 ? names.join('+') : `${known}+${names.join('+')}`;
+}
+const dimMinus = (d: Dim, n: number): Dim => dimSum([d, -n]);
+
 function single(t: Tensor[]): Tensor {
   return t[0]!;
 }
@@ -613,10 +635,8 @@ export function squeeze(x: Tensor, axes: readonly number[]): Tensor {
 const ConcatOp: OpDef<{ axis: number }> = {
   name: 'Concat',
   infer: (xs, { axis }) => {
-    const dims = xs.map((x) => x.shape[axis]!);
-    const size = staticSize(dims) !== undefined ? (dims as number[]).reduce((p, q) => p + q, 0) : dims.join('+');
     const shape = [...xs[0]!.shape];
-    shape[axis] = size;
+    shape[axis] = dimSum(xs.map((x) => x.shape[axis]!));
     return [{ dtype: xs[0]!.dtype, shape }];
   },
   emit: (e, n, i, o) => e.node('Concat', i, o, { axis: int(n.attrs.axis) }),
@@ -682,7 +702,7 @@ const SliceOp: OpDef<SliceAttrs> = {
       const d = shape[a]!;
       const end = ends[k]! >= TO_END ? d : ends[k]!;
       shape[a] =
-        typeof end === 'number' ? Math.min(end, typeof d === 'number' ? d : end) - starts[k]! : `${d}-${starts[k]}`;
+        typeof end === 'number' ? Math.min(end, typeof d === 'number' ? d : end) - starts[k]! : dimMinus(d, starts[k]!);
     });
     return [{ dtype: x!.dtype, shape }];
   },
@@ -718,7 +738,7 @@ const PadOp: OpDef<{ pads: number[] }> = {
       dtype: x!.dtype,
       shape: x!.shape.map((d, a) => {
         const extra = pads[a]! + pads[x!.rank + a]!;
-        return extra === 0 ? d : typeof d === 'number' ? d + extra : `${d}+${extra}`;
+        return dimSum([d, extra]);
       }),
     },
   ],
@@ -818,6 +838,34 @@ export function arangeOf(x: Tensor, axis: number): Tensor {
   return single(x.graph.apply(ArangeOp, [x], { axis: normAxis(axis, x.rank, 'Arange') }));
 }
 
+/** Broadcasts x (dim 0 of size 1) along axis 0 to ref's runtime dim 0 (e.g. a prompt over the batch). */
+const ExpandBatchOp: OpDef = {
+  name: 'ExpandBatch',
+  infer: ([x, ref]) => [{ dtype: x!.dtype, shape: [ref!.shape[0]!, ...x!.shape.slice(1)] }],
+  emit: (e, n, i, o) => {
+    const [b, s] = [e.tmp('batch'), e.tmp('shape')];
+    e.node('Shape', [i[1]!], [b], { start: int(0), end: int(1) });
+    e.node(
+      'Concat',
+      [
+        b,
+        i64(
+          e,
+          n.inputs[0]!.shape.slice(1).map(() => 1),
+        ),
+      ],
+      [s],
+      { axis: int(0) },
+    );
+    e.node('Expand', [i[0]!, s], o);
+  },
+  vjp: ([g], _n, needs) => [needs[0] ? g : undefined, undefined],
+};
+export function expandBatch(x: Tensor, ref: Tensor): Tensor {
+  if (x.shape[0] !== 1) throw new Error(`ExpandBatch: ${x} must have size 1 on axis 0`);
+  return single(x.graph.apply(ExpandBatchOp, [x, ref], {}));
+}
+
 /** Every op in the table, for tests that check each has a rule. */
 export const OPS = {
   AddOp,
@@ -857,4 +905,5 @@ export const OPS = {
   PadOp,
   GatherOp,
   ExpandOp,
+  ExpandBatchOp,
 };
