@@ -2,11 +2,15 @@ import type { Command } from 'commander';
 
 import { resolveDataDir } from '../common/paths.js';
 import { createServices, type Services } from '../services/index.js';
+import type { StoreSession } from '../store/session.js';
+import type { Store } from '../store/store.js';
 import { Output, type CliIo } from './output.js';
+import { cliActor, unlockStoreForCli } from './store-access.js';
 
 /** What every command gets: the terminal, the output mode, and the services, built on first use. */
 export class CommandContext {
   #services: Services | undefined;
+  #store: Store | undefined;
   /** Set by a command that ran but found a problem (e.g. a failed check); 0 otherwise. */
   exitCode = 0;
 
@@ -28,7 +32,25 @@ export class CommandContext {
     return this.#services;
   }
 
+  /** The encrypted store in dataDir, unlocked headless (keychain, else CLINPROMPT_PASSPHRASE); closed on dispose. */
+  async store(): Promise<Store> {
+    this.#store ??= (await unlockStoreForCli(this.io, this.dataDir)).store;
+    return this.#store;
+  }
+
+  /** The store session of the acting user (CLINPROMPT_USER, else the OS login). */
+  async session(): Promise<StoreSession> {
+    return (await this.store()).session(cliActor(this.io));
+  }
+
+  /** Hands an already opened store (e.g. after init or restore) to the context, which closes it on dispose. */
+  adoptStore(store: Store): void {
+    this.#store?.close();
+    this.#store = store;
+  }
+
   async dispose(): Promise<void> {
+    this.#store?.close();
     await this.#services?.dispose();
   }
 }

@@ -1,6 +1,15 @@
 import type { RegisterCommands } from '../context.js';
 import { registerAppCommands } from './app.js';
+import { registerAuditCommands } from './audit.js';
 import { registerBackboneCommands } from './backbone.js';
+import { registerStoreCommands } from './store.js';
+import { registerUsersCommands } from './users.js';
 
 /** Every command group of the CLI, in the order `--help` lists them. */
-export const COMMAND_GROUPS: readonly RegisterCommands[] = [registerAppCommands, registerBackboneCommands];
+export const COMMAND_GROUPS: readonly RegisterCommands[] = [
+  registerAppCommands,
+  registerBackboneCommands,
+  registerStoreCommands,
+  registerUsersCommands,
+  registerAuditCommands,
+];

@@ -1,0 +1,166 @@
+/** `clinprompt store init|status|rekey|backup|restore`: the encrypted store in CLINPROMPT_HOME. */
+import { UserError } from '../../common/errors.js';
+import { backupStore, restoreStore } from '../../store/backup.js';
+import type { WrapMethods } from '../../store/keys/keyring.js';
+import { loadKeytar } from '../../store/keys/keychain.js';
+import { initStore, type Store, type StoreStatus } from '../../store/store.js';
+import type { CommandContext, RegisterCommands } from '../context.js';
+import { formatTable } from '../output.js';
+import { readPassphrase } from '../passphrase.js';
+import { cliActor, readSecret, unlockStoreForCli } from '../store-access.js';
+
+interface ProtectOptions {
+  keychain?: boolean;
+  passphrase?: boolean; // commander: --no-passphrase sets false
+}
+
+/** The protections a new or restored store gets from the command line. */
+async function protectFromOptions(context: CommandContext, options: ProtectOptions): Promise<WrapMethods> {
+  if (options.passphrase === false && !options.keychain) {
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      '--no-passphrase needs --keychain: the key must be protected by something.',
+    );
+  }
+  return {
+    ...(options.keychain ? { keychain: await loadKeytar() } : {}),
+    ...(options.passphrase !== false ? { passphrase: await readPassphrase(context.io, 'New store passphrase') } : {}),
+  };
+}
+
+function renderStatus(s: StoreStatus): string {
+  const rows: [string, string][] = [
+    ['data folder', s.home],
+    ['store id', s.storeId],
+    ['encryption', s.cipher],
+    ['key fingerprint', s.keyFingerprint],
+    ['unlocked by', s.protections.join(', ')],
+    ['schema', `${s.schemaVersion} (latest ${s.latestSchemaVersion})`],
+    ['journal', s.journalMode],
+    ['database size', `${(s.databaseBytes / 1024).toFixed(0)} KiB`],
+    ...Object.entries(s.counts).map(([k, v]): [string, string] => [k, String(v)]),
+  ];
+  return formatTable(['', ''], rows).split('\n').slice(2).join('\n');
+}
+
+export const registerStoreCommands: RegisterCommands = (program, context) => {
+  const store = program
+    .command('store')
+    .description('The encrypted store in CLINPROMPT_HOME: create it, check it, rotate its key, back it up');
+
+  store
+    .command('init')
+    .description(
+      'Create a new encrypted store; you become its first informatics-admin. The key is protected by a passphrase ' +
+        '(CLINPROMPT_PASSPHRASE, at least 12 characters) and/or the OS keychain',
+    )
+    .option('--keychain', 'also protect the key with the OS keychain (unlocks without typing)')
+    .option('--no-passphrase', 'no passphrase: the OS keychain alone protects the key (needs --keychain)')
+    .option('--admin <username>', 'the first admin (default: CLINPROMPT_USER or your login name)')
+    .action(async (options: ProtectOptions & { admin?: string }) => {
+      const protect = await protectFromOptions(context, options);
+      const created = await initStore(context.dataDir, {
+        protect,
+        admin: { username: options.admin ?? cliActor(context.io) },
+      });
+      context.adoptStore(created);
+      context.output.result(created.status(), (s) => `Created an encrypted store.\n${renderStatus(s)}`);
+    });
+
+  store
+    .command('status')
+    .description('Unlock the store and show its encryption, protections, schema version and sizes (no note text)')
+    .action(async () => {
+      const opened = await context.store();
+      context.output.result(opened.status(), renderStatus);
+    });
+
+  store
+    .command('rekey')
+    .description(
+      'Rotate the data key: re-encrypt the whole database with a new random key (needs informatics-admin and no other ' +
+        'ClinPrompt process using the store). A new passphrase is read from CLINPROMPT_NEW_PASSPHRASE when set',
+    )
+    .option('--wrap-only', 'keep the data key and only re-protect it (fast; e.g. to change the passphrase)')
+    .action(async (options: { wrapOnly?: boolean }) => {
+      const { store: opened, passphraseUsed } = await unlockStoreForCli(context.io, context.dataDir);
+      context.adoptStore(opened);
+      const session = opened.session(cliActor(context.io));
+      session.require('store.admin', 'rotate the store key');
+      const protect = await sameProtections(context, opened, passphraseUsed());
+      const slot = options.wrapOnly
+        ? await opened.changeProtection(protect, session)
+        : await opened.rotateKey(protect, session);
+      const result = {
+        rotated: !options.wrapOnly,
+        keyFingerprint: slot.fingerprint,
+        protections: slot.wrappers.map((w) => w.kind),
+      };
+      context.output.result(result, (r) =>
+        r.rotated
+          ? `Rotated the data key (new fingerprint ${r.keyFingerprint}); protected by ${r.protections.join(', ')}.`
+          : `Re-protected the data key with ${r.protections.join(', ')}; the database was not rewritten.`,
+      );
+    });
+
+  store
+    .command('backup <file>')
+    .description('Write an encrypted backup (database, blob files, key) sealed with CLINPROMPT_BACKUP_PASSPHRASE')
+    .action(async (file: string) => {
+      const opened = await context.store();
+      const session = opened.session(cliActor(context.io));
+      session.require('store.admin', 'back up the store');
+      const passphrase = await readSecret(context.io, 'CLINPROMPT_BACKUP_PASSPHRASE', 'Backup passphrase', true);
+      const result = await backupStore(opened, session, file, passphrase);
+      context.output.result(
+        result,
+        (r) => `Wrote ${r.file} (${(r.bytes / 1024).toFixed(0)} KiB, ${r.blobFiles} blob files), encrypted.`,
+      );
+    });
+
+  store
+    .command('restore <file>')
+    .description(
+      'Restore an encrypted backup into an empty CLINPROMPT_HOME (backup passphrase from CLINPROMPT_BACKUP_PASSPHRASE; ' +
+        'the restored store is protected by CLINPROMPT_PASSPHRASE and/or --keychain)',
+    )
+    .option('--keychain', 'also protect the restored key with the OS keychain')
+    .option('--no-passphrase', 'no passphrase: the OS keychain alone protects the key (needs --keychain)')
+    .action(async (file: string, options: ProtectOptions) => {
+      const backupPassphrase = await readSecret(context.io, 'CLINPROMPT_BACKUP_PASSPHRASE', 'Backup passphrase');
+      const protect = await protectFromOptions(context, options);
+      const { store: restored, result } = await restoreStore(file, context.dataDir, backupPassphrase, protect);
+      context.adoptStore(restored);
+      context.output.result(
+        result,
+        (r) => `Restored the store into ${r.home} (schema ${r.schemaVersion}, ${r.blobFiles} blob files).`,
+      );
+    });
+};
+
+/** The store's current protections, for a rotation: same kinds, the passphrase possibly new. */
+async function sameProtections(
+  context: CommandContext,
+  opened: Store,
+  passphraseUsed: string | undefined,
+): Promise<WrapMethods> {
+  const kinds = new Set(opened.keyring.current.wrappers.map((w) => w.kind));
+  if (kinds.has('safe-storage')) {
+    throw new UserError(
+      'UNSUPPORTED',
+      'This store is protected by the desktop app (safeStorage); rotate its key from the app.',
+    );
+  }
+  const newPassphrase = context.io.env['CLINPROMPT_NEW_PASSPHRASE'];
+  return {
+    ...(kinds.has('keychain') ? { keychain: await loadKeytar() } : {}),
+    ...(kinds.has('passphrase')
+      ? {
+          passphrase:
+            newPassphrase !== undefined && newPassphrase !== ''
+              ? newPassphrase
+              : (passphraseUsed ?? (await readPassphrase(context.io))),
+        }
+      : {}),
+  };
+}

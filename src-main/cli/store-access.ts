@@ -1,0 +1,68 @@
+/**
+ * How the CLI reaches the encrypted store headless: the data folder is CLINPROMPT_HOME (or the OS
+ * default), the key comes from the OS keychain when the store has a keychain entry, else from
+ * CLINPROMPT_PASSPHRASE (or a hidden prompt on a terminal). The acting user is CLINPROMPT_USER, or
+ * the workstation login.
+ */
+import os from 'node:os';
+
+import { UserError } from '../common/errors.js';
+import { loadKeytar, type KeychainBackend } from '../store/keys/keychain.js';
+import { readKeyring, type KeySources } from '../store/keys/keyring.js';
+import { openStore, storePaths, type Store } from '../store/store.js';
+import type { CliIo } from './output.js';
+import { readPassphrase } from './passphrase.js';
+
+/** The user the CLI acts as: CLINPROMPT_USER, else the OS login name. */
+export function cliActor(io: CliIo): string {
+  const fromEnv = io.env['CLINPROMPT_USER'];
+  return fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv.trim() : os.userInfo().username;
+}
+
+/** keytar when it loads on this machine, else undefined (the passphrase path still works). */
+export async function optionalKeychain(): Promise<KeychainBackend | undefined> {
+  return loadKeytar().catch(() => undefined);
+}
+
+/** The ways the CLI can offer to unlock the store in `dataDir`; the passphrase is asked for only if needed. */
+export async function cliKeySources(
+  io: CliIo,
+  dataDir: string,
+): Promise<KeySources & { passphraseUsed(): string | undefined }> {
+  const keyring = readKeyring(storePaths(dataDir).keyringFile);
+  const wantsKeychain = keyring.current.wrappers.some((w) => w.kind === 'keychain');
+  const keychain = wantsKeychain ? await optionalKeychain() : undefined;
+  let used: string | undefined;
+  return {
+    ...(keychain ? { keychain } : {}),
+    passphrase: async () => (used = await readPassphrase(io)),
+    passphraseUsed: () => used,
+  };
+}
+
+/** Opens and unlocks the store for one CLI command. */
+export async function unlockStoreForCli(
+  io: CliIo,
+  dataDir: string,
+): Promise<{ store: Store; passphraseUsed(): string | undefined }> {
+  const sources = await cliKeySources(io, dataDir);
+  const store = await openStore(dataDir, sources, sources.keychain ? { keychain: sources.keychain } : {});
+  return { store, passphraseUsed: sources.passphraseUsed };
+}
+
+/**
+ * A secret from an environment variable, else a hidden prompt (asked twice when `confirm`), else a
+ * clear error naming the variable.
+ */
+export async function readSecret(io: CliIo, envName: string, purpose: string, confirm = false): Promise<string> {
+  const fromEnv = io.env[envName];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  if (io.askSecret) {
+    const first = await io.askSecret(`${purpose}: `);
+    if (confirm && (await io.askSecret(`${purpose} (again): `)) !== first) {
+      throw new UserError('INVALID_ARGUMENT', 'The two entries did not match. Nothing was changed; try again.');
+    }
+    if (first !== '') return first;
+  }
+  throw new UserError('INVALID_ARGUMENT', `${purpose} is needed. Set ${envName} or run the command on a terminal.`);
+}
