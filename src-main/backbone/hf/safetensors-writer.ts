@@ -13,8 +13,8 @@ import { WEIGHT_DTYPE_BYTES } from './safetensors.js';
 export interface TensorToWrite {
   readonly name: string;
   readonly shape: readonly number[];
-  /** Values in float32, row-major; narrowed to `dtype` on write. */
-  readonly data: Float32Array;
+  /** Values in float32, row-major, narrowed to `dtype` on write; a function is called only then. */
+  readonly data: Float32Array | (() => Float32Array);
 }
 
 const ALIGN = 8; // data offsets aligned to 8 bytes, as the reference writer pads its header
@@ -87,7 +87,13 @@ export function writeSafetensorsFile(
     len.writeBigUInt64LE(BigInt(headerBytes.length));
     writeSync(fd, len);
     writeSync(fd, headerBytes);
-    for (const t of tensors) writeSync(fd, encode(t.data, dtype));
+    for (const t of tensors) {
+      const data = typeof t.data === 'function' ? t.data() : t.data;
+      const count = t.shape.reduce((a, b) => a * b, 1);
+      if (count !== data.length)
+        throw new Error(`${t.name}: shape [${t.shape.join(', ')}] needs ${count} values, got ${data.length}`);
+      writeSync(fd, encode(data, dtype));
+    }
   } finally {
     closeSync(fd);
   }
@@ -120,7 +126,7 @@ export function writeModelSafetensors(
     writeSafetensorsFile(path.join(dir, name), part, dtype);
     for (const t of part) {
       weightMap[t.name] = name;
-      totalSize += t.data.length * WEIGHT_DTYPE_BYTES[dtype];
+      totalSize += t.shape.reduce((a, b) => a * b, 1) * WEIGHT_DTYPE_BYTES[dtype];
     }
     files.push(path.join(dir, name));
   }

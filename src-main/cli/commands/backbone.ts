@@ -1,6 +1,8 @@
 /** `clinprompt backbone info <dir>` and `clinprompt generate --backbone <dir> --prompt "..."`. */
 import { InvalidArgumentError } from 'commander';
 
+import { DEFAULT_MAX_TOKENS, generate } from '../../backbone/generate/decoding.js';
+import { BackboneRunner } from '../../backbone/generate/runner.js';
 import { describeBackbone } from '../../backbone/info.js';
 import { openBackbone } from '../../backbone/load.js';
 import { formatBytes } from '../../backbone/memory-plan.js';
@@ -11,6 +13,27 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
   return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface GenerateFlags {
+  backbone: string;
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  stop: string[];
+  threads?: number;
 }
 
 export const registerBackboneCommands: RegisterCommands = (program, context) => {
@@ -50,5 +73,47 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
         ];
         return formatTable(['', ''], rows).split('\n').slice(2).join('\n');
       });
+    });
+
+  program
+    .command('generate')
+    .description('Generate text from a prompt with a backbone (greedy by default)')
+    .requiredOption(
+      '--backbone <dir>',
+      'backbone folder: Hugging Face (config.json, *.safetensors, tokenizer.json) or llama2.c (model .bin + tok*.bin)',
+    )
+    .requiredOption('--prompt <text>', 'the text to continue')
+    .option(
+      '--max-tokens <n>',
+      `new tokens at most (capped by the model's context length)`,
+      positiveInt,
+      DEFAULT_MAX_TOKENS,
+    )
+    .option('--temperature <t>', '0 = greedy; above 0 samples from softmax(logits / t)', nonNegativeNumber, 0)
+    .option('--top-p <p>', 'nucleus sampling threshold in (0, 1], with --temperature > 0', nonNegativeNumber, 0.9)
+    .option('--seed <n>', 'random seed for sampling', positiveInt, 42)
+    .option('--stop <text>', 'stop before this text (repeatable)', collect, [])
+    .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
+    .action(async (flags: GenerateFlags) => {
+      const out = context.output;
+      const runner = await BackboneRunner.create(openBackbone(flags.backbone), {
+        ...(flags.threads !== undefined && { threads: flags.threads }),
+      });
+      try {
+        const result = await generate(runner, flags.prompt, {
+          maxTokens: flags.maxTokens,
+          temperature: flags.temperature,
+          topP: flags.topP,
+          seed: flags.seed,
+          stop: flags.stop,
+        });
+        out.note(
+          `${result.promptTokens} prompt tokens, ${result.tokens.length} generated (${result.stoppedBy}), ` +
+            `${result.tokensPerSecond.toFixed(1)} tokens/s on ${runner.provider}`,
+        );
+        out.result({ prompt: flags.prompt, ...result, provider: runner.provider }, (r) => r.prompt + r.text);
+      } finally {
+        await runner.release();
+      }
     });
 };

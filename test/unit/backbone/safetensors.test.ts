@@ -14,7 +14,7 @@ import {
 import { makeTempDir } from '../../support/temp.js';
 import { seededRandom } from './tiny-llama.js';
 
-function randomTensors(): TensorToWrite[] {
+function randomTensors(): (TensorToWrite & { data: Float32Array })[] {
   const rand = seededRandom(7);
   return [
     { name: 'a.weight', shape: [3, 5], data: Float32Array.from({ length: 15 }, rand) },
