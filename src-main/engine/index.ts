@@ -36,7 +36,7 @@ export type {
   ProviderName,
   SessionOptions,
 } from './session.js';
-export { autoProviderOrder, computeDtypeFor, createSession, ort } from './session.js';
+export { autoProviderOrder, computeDtypeFor, createSession, probeProvider, ort } from './session.js';
 export type { ModelFacts } from './inspect.js';
 export { inspectModel } from './inspect.js';
 export { typedArray, toFloat16Bits, fromFloat16Bits, toNumbers } from './numeric.js';

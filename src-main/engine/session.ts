@@ -9,6 +9,9 @@ import * as ort from 'onnxruntime-node';
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import type { DType } from './dtype.js';
+import { Graph } from './graph.js';
+import { identity } from './ops.js';
+import { serialize } from './serialize.js';
 
 export type ProviderName = 'cpu' | 'webgpu' | 'cuda' | 'dml';
 export type ProviderChoice = ProviderName | 'auto';
@@ -86,6 +89,20 @@ export async function createSession(model: ModelBytes, options: SessionOptions =
       `The ${choice} execution provider could not start (${tried}). Choose "auto" or "cpu" as the compute device.`,
     );
   throw new Error(`Could not create an onnxruntime session (${tried})`);
+}
+
+/**
+ * Picks the provider a training graph should be built for (its compute dtype depends on it, see
+ * computeDtypeFor) by starting a one-node session on each candidate in order.
+ */
+export async function probeProvider(
+  choice: ProviderChoice = 'auto',
+): Promise<{ provider: ProviderName; attempts: readonly ProviderAttempt[] }> {
+  const g = new Graph();
+  const model = serialize(g, [{ name: 'y', tensor: identity(g.input('x', 'float32', [1])) }]);
+  const session = await createSession(model, { provider: choice });
+  await session.release();
+  return { provider: session.provider, attempts: session.attempts };
 }
 
 function sessionOptions(
