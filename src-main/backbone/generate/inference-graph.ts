@@ -1,7 +1,9 @@
 /**
  * The LLaMA-family forward pass for inference, with a KV cache, traced on the engine's graph
  * builder and emitted as one ONNX model (transformers' LlamaForCausalLM / Qwen2ForCausalLM
- * forward, modeling_llama.py: RMSNorm, half-rotated RoPE, GQA attention, SwiGLU MLP).
+ * forward, modeling_llama.py: RMSNorm, half-rotated RoPE, GQA attention, SwiGLU MLP). RMSNorm and
+ * RoPE are the training graph's blocks (llama/graph.ts); attention differs (cache, absolute
+ * positions, additive mask) and projections add biases (Qwen2) and LoRA.
  *
  * Inputs (B = batch, T = new positions, P = cached positions, d = hidden, h = head_dim):
  *   input_ids       int64   (B, T)
@@ -26,27 +28,23 @@ import {
   cast,
   concat,
   cos,
-  div,
-  gatherElements,
   expand,
   gather,
+  gatherElements,
   matmul,
   mul,
-  neg,
-  reduceMean,
   reshape,
   sigmoid,
   sin,
-  slice,
   softmax,
-  sqrt,
   transpose,
   unsqueeze,
-  TO_END,
 } from '../../engine/ops.js';
 import type { ModelOutput } from '../../engine/serialize.js';
 import type { LlamaConfig } from '../hf/config.js';
 import { ropeInverseFrequencies } from '../hf/rope.js';
+import type { RopeTables } from '../llama/graph.js';
+import { rmsNorm, rope } from '../llama/graph.js';
 import { EMBED_TOKENS, FINAL_NORM, LM_HEAD, layerTensorNames } from '../hf/llama-tensors.js';
 import type { TensorEntry } from '../hf/safetensors.js';
 
@@ -81,12 +79,6 @@ function weight(g: Graph, entry: TensorEntry): Tensor {
   throw new Error(`${entry.name}: ${entry.dtype} weights must be widened before graph building (see widen.ts)`);
 }
 
-/** RMSNorm: x / sqrt(mean(x^2) + eps) * w. x: (..., d) */
-function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
-  const meanSquare = reduceMean(mul(x, x), [-1], true);
-  return mul(div(x, sqrt(add(meanSquare, eps))), w);
-}
-
 /** x @ W^T (+ bias) (+ LoRA): x (B, S, in), W (out, in) -> (B, S, out) */
 function linear(g: Graph, x: Tensor, w: Tensor, bias?: Tensor, lora?: LoraWeights): Tensor {
   let y = matmul(x, w, { transB: true });
@@ -100,13 +92,6 @@ function linear(g: Graph, x: Tensor, w: Tensor, bias?: Tensor, lora?: LoraWeight
     y = add(y, matmul(matmul(x, a, { transB: true }), b, { transB: true, alpha: lora.scaling }));
   }
   return y;
-}
-
-/** rotate_half: (x1, x2) -> (-x2, x1) along the last axis of size h. */
-function rotateHalf(x: Tensor, h: number): Tensor {
-  const x1 = slice(x, [0], [h / 2], [-1]);
-  const x2 = slice(x, [h / 2], [TO_END], [-1]);
-  return concat([neg(x2), x1], -1);
 }
 
 export function buildInferenceGraph(
@@ -138,9 +123,7 @@ export function buildInferenceGraph(
   const invFreq = g.constant(Float32Array.from(ropeInverseFrequencies(c)), F32, [h / 2]);
   const angles = mul(unsqueeze(cast(positionIds, F32), [2]), invFreq); // (B, S, h/2)
   const emb = unsqueeze(concat([angles, angles], -1), [1]); // (B, 1, S, h)
-  const ropeCos = cos(emb);
-  const ropeSin = sin(emb);
-  const rope = (q: Tensor) => add(mul(q, ropeCos), mul(rotateHalf(q, h), ropeSin));
+  const tables: RopeTables = { cos: cos(emb), sin: sin(emb) };
   // mask broadcast over kv heads and the query heads that share them: (B, 1, 1, S, P+S)
   const mask5 = unsqueeze(mask, [2]);
 
@@ -153,8 +136,8 @@ export function buildInferenceGraph(
     // --- attention ---
     const xn = rmsNorm(x, t(n.inputNorm), c.rmsNormEps);
     const heads = (y: Tensor, count: number) => transpose(reshape(y, ['batch', 'seq', count, h]), [0, 2, 1, 3]); // (B, count, S, h)
-    const q = rope(heads(linear(g, xn, t(n.q), bias(n.qBias), proj(n.q)), H)); // (B, H, S, h)
-    const kNew = rope(heads(linear(g, xn, t(n.k), bias(n.kBias), proj(n.k)), KV)); // (B, KV, S, h)
+    const q = rope(heads(linear(g, xn, t(n.q), bias(n.qBias), proj(n.q)), H), tables); // (B, H, S, h)
+    const kNew = rope(heads(linear(g, xn, t(n.k), bias(n.kBias), proj(n.k)), KV), tables); // (B, KV, S, h)
     const vNew = heads(linear(g, xn, t(n.v), bias(n.vBias), proj(n.v)), KV);
     const k = concat([g.input(PAST_KEY(i), F32, ['batch', KV, 'past', h]), kNew], 2); // (B, KV, P+S, h)
     const v = concat([g.input(PAST_VALUE(i), F32, ['batch', KV, 'past', h]), vNew], 2);

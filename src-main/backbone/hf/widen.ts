@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { log } from '../../common/log.js';
 import { readSafetensorsHeader } from './safetensors.js';
-import type { TensorEntry , SafetensorsWeights } from './safetensors.js';
+import type { TensorEntry, SafetensorsWeights } from './safetensors.js';
 import { writeSafetensorsFile } from './safetensors-writer.js';
 
 /** `tensors` with every BF16 entry replaced by its float32 copy under `cacheDir/<key>/`. */

@@ -1,0 +1,136 @@
+/**
+ * The golden test on a real pretrained model no one here trained: stories260K (llama2.c format,
+ * ../shared/models), greedy from "Once upon a time", must print the continuation that
+ * ../shared/data/README.md gives. This exercises the llama2.c reader and tokenizer, the conversion
+ * to an HF folder (q/k RoPE permutation), tokenizer.json through @huggingface/tokenizers, the
+ * inference graph on onnxruntime and the KV cache.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { generate } from '../../../src-main/backbone/generate/decoding.js';
+import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
+import { mptTaskPrompt, softPrompt } from '../../../src-main/backbone/generate/prompts.js';
+import { scoreContinuations } from '../../../src-main/backbone/generate/scoring.js';
+import { EMBED_TOKENS } from '../../../src-main/backbone/hf/llama-tensors.js';
+import { openBackbone } from '../../../src-main/backbone/load.js';
+import { findLlama2cFiles } from '../../../src-main/backbone/llama2c/convert.js';
+import { Llama2cTokenizer, readLlama2cTokenizer } from '../../../src-main/backbone/llama2c/tokenizer.js';
+import { runCliCaptured } from '../../support/cli.js';
+import { SHARED_DIR } from '../../support/paths.js';
+import { makeTempDir } from '../../support/temp.js';
+import { STORIES_DIR } from '../../unit/backbone/tiny-llama.js';
+
+/** The continuation ../shared/data/README.md gives, read from there (whitespace normalised). */
+function readmeGolden(): string {
+  const readme = readFileSync(path.join(SHARED_DIR, 'data', 'README.md'), 'utf8');
+  const m = /Greedy decoding from "Once upon a time" gives: "([\s\S]+?)\.\.\."/.exec(readme);
+  if (!m) throw new Error('../shared/data/README.md no longer states the stories260K golden continuation');
+  return m[1]!.replace(/\s+/g, ' ');
+}
+
+describe('stories260K (real llama2.c model)', () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let runner: BackboneRunner;
+  beforeAll(async () => {
+    tmp = makeTempDir();
+    runner = await BackboneRunner.create(openBackbone(STORIES_DIR, { cacheDir: tmp.dir }), { threads: 1 });
+  });
+  afterAll(async () => {
+    await runner.release();
+    tmp.cleanup();
+  });
+
+  it('greedy generation from "Once upon a time" prints the known continuation', async () => {
+    const golden = readmeGolden();
+    expect(golden).toMatch(/^Once upon a time, there was a little girl named Lily\./);
+    const result = await generate(runner, 'Once upon a time');
+    const printed = 'Once upon a time' + result.text;
+    expect(printed.slice(0, golden.length)).toBe(golden);
+    expect(result.tokens.length).toBe(256); // default length; this model does not emit BOS/EOS that early
+    expect(result.tokensPerSecond).toBeGreaterThan(0);
+    // the HF tokenizer decodes what llama2.c's run.c would print for the same ids
+    const files = findLlama2cFiles(STORIES_DIR)!;
+    const run_c = new Llama2cTokenizer(readLlama2cTokenizer(files.tokenizerFile, 512));
+    expect(run_c.decode([...run_c.encode('Once upon a time'), ...result.tokens])).toBe(printed);
+  });
+
+  it('`clinprompt generate` prints it too, and `backbone info` describes the model', async () => {
+    const gen = await runCliCaptured(
+      ['generate', '--backbone', STORIES_DIR, '--prompt', 'Once upon a time', '--max-tokens', '40'],
+      {
+        CLINPROMPT_MODEL_CACHE: tmp.dir,
+      },
+    );
+    expect(gen.code).toBe(0);
+    expect(gen.stdout.replace(/\s+/g, ' ')).toMatch(
+      /^Once upon a time, there was a little girl named Lily\. She loved to play outside in the park\./,
+    );
+    expect(gen.stderr).toMatch(/5 prompt tokens, 40 generated \(max-tokens\), [\d.]+ tokens\/s on cpu/);
+    const info = await runCliCaptured(['--json', 'backbone', 'info', STORIES_DIR], { CLINPROMPT_MODEL_CACHE: tmp.dir });
+    expect(info.code).toBe(0);
+    const json = JSON.parse(info.stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({
+      format: 'llama2c',
+      architecture: 'llama',
+      parameters: 260_032,
+      layers: 5,
+      heads: 8,
+      kvHeads: 4,
+      tiedEmbeddings: true,
+    });
+    expect(json['fingerprint']).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const bad = await runCliCaptured(['generate', '--backbone', STORIES_DIR, '--prompt', 'x', '--max-tokens', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-tokens.*positive integer/);
+  });
+
+  it('stops at stop sequences and max tokens; sampling repeats with a seed', async () => {
+    const stopped = await generate(runner, 'Once upon a time', { stop: ['Lily'] });
+    expect(stopped).toMatchObject({ text: ', there was a little girl named ', stoppedBy: 'stop-sequence' });
+    const short = await generate(runner, 'Once upon a time', { maxTokens: 3 });
+    expect(short).toMatchObject({ stoppedBy: 'max-tokens', text: ', there was' });
+    const a = await generate(runner, 'Once upon a time', { temperature: 1, seed: 5, maxTokens: 30 });
+    const b = await generate(runner, 'Once upon a time', { temperature: 1, seed: 5, maxTokens: 30 });
+    const c = await generate(runner, 'Once upon a time', { temperature: 1, seed: 6, maxTokens: 30 });
+    expect(a.tokens).toEqual(b.tokens);
+    expect(c.tokens).not.toEqual(a.tokens);
+  });
+
+  it('scores candidate continuations in one batch, equal to scoring them one by one', async () => {
+    const prompt = 'Once upon a time, there was a little girl named';
+    const candidates = [' Lily', ' Tom', ' a big red ball', ' zzzq'];
+    const batched = await scoreContinuations(runner, prompt, candidates);
+    expect(batched.indexOf(Math.max(...batched))).toBe(0); // the model's own continuation wins
+    for (const [k, cand] of candidates.entries()) {
+      const [alone] = await scoreContinuations(runner, prompt, [cand]);
+      expect(batched[k]).toBeCloseTo(alone!, 4);
+    }
+    // log P(" Lily") from generation's own logits: greedy picks it, so it must be the argmax
+    expect(batched[0]).toBeLessThan(0);
+  });
+
+  it('a soft prompt made of token embeddings acts like those tokens; MPT composes P* o (u v^T)', async () => {
+    const b = runner.backbone;
+    const table = b.weights.readFloat32(EMBED_TOKENS); // (512, 64)
+    const d = b.config.hiddenSize;
+    const ids = b.tokenizer.encode('Once upon'); // [BOS, ' Once', ' upon']
+    const prefix = new Float32Array(ids.length * d);
+    ids.forEach((id, k) => prefix.set(table.subarray(id * d, (id + 1) * d), k * d));
+    const viaPrompt = await generate(runner, 'a time', {
+      prompt: softPrompt(prefix, d),
+      addSpecialTokens: false,
+      maxTokens: 20,
+    });
+    const plain = await generate(runner, 'Once upon a time', { maxTokens: 20 });
+    expect(viaPrompt.tokens).toEqual(plain.tokens);
+    // u = 1, v = 1 (rank 1) leaves P* unchanged; u = 2 doubles it
+    const ones = (n: number) => new Float32Array(n).fill(1);
+    expect(mptTaskPrompt(prefix, ones(ids.length), ones(d), 1, d).embeddings).toEqual(prefix);
+    const doubled = mptTaskPrompt(prefix, new Float32Array(ids.length).fill(2), ones(d), 1, d).embeddings;
+    expect(doubled[5]).toBeCloseTo(2 * prefix[5]!, 6);
+    expect(() => softPrompt(new Float32Array(10), d)).toThrow(/trained on another backbone/);
+  });
+});

@@ -1,0 +1,175 @@
+"""PyTorch reference for ClinPrompt's backbone inference: loads a Hugging Face LLaMA-family folder
+(config.json, model.safetensors or shards via model.safetensors.index.json, F32/F16/BF16) and runs
+transformers' modeling_llama forward (RMSNorm, half-rotated RoPE with default/linear/llama3
+scaling, grouped-query attention, SwiGLU, q/k/v biases for Qwen2, tied or untied lm_head) with a
+KV cache. Written independently of the TypeScript code; used by the parity test and
+`npm run bench:generate`. Not a runtime dependency.
+
+Usage: python3 backbone_reference.py < request.json > result.json
+request: {"dir": "<hf folder>", "mode": "logits", "ids": [[...], ...]}           -> {"logits": [[[...]]]}
+         {"dir": ..., "mode": "generate", "ids": [...], "max_tokens": n,
+          "repeats": r, "threads": t}                                             -> {"tokens": [...],
+          "tokens_per_second": [...], "peak_rss_mb": float, "weights_mb": float}
+"""
+import json
+import math
+import os
+import resource
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = e["data_offsets"]
+        raw = data[begin:end]
+        if e["dtype"] == "BF16":
+            bits = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
+            arr = bits.view(np.float32)
+        elif e["dtype"] == "F16":
+            arr = np.frombuffer(raw, dtype=np.float16).astype(np.float32)
+        else:
+            arr = np.frombuffer(raw, dtype=np.float32)
+        out[name] = torch.from_numpy(arr.reshape(e["shape"]).copy())
+    return out
+
+
+def load_folder(d):
+    index = os.path.join(d, "model.safetensors.index.json")
+    files = sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index) else ["model.safetensors"]
+    w = {}
+    for f in files:
+        w.update(read_safetensors(os.path.join(d, f)))
+    return json.load(open(os.path.join(d, "config.json"))), w
+
+
+def inv_freq(cfg, head_dim):
+    base = cfg.get("rope_theta", 10000.0)
+    f = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+    rs = cfg.get("rope_scaling") or {}
+    kind = rs.get("rope_type", rs.get("type", "default"))
+    if kind == "linear":
+        f = f / rs["factor"]
+    elif kind == "llama3":
+        factor, lo, hi, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
+        wavelen = 2 * math.pi / f
+        scaled = torch.where(wavelen > old / lo, f / factor, f)
+        smooth = (old / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < old / hi) * ~(wavelen > old / lo)
+        f = torch.where(medium, smoothed, scaled)
+    return f
+
+
+def rms_norm(x, w, eps):
+    return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+class Model:
+    def __init__(self, d):
+        self.cfg, self.w = load_folder(d)
+        c = self.cfg
+        self.d = c["hidden_size"]
+        self.h = c["num_attention_heads"]
+        self.kv = c.get("num_key_value_heads", self.h)
+        self.hd = c.get("head_dim") or self.d // self.h
+        self.eps = c.get("rms_norm_eps", 1e-6)
+        self.layers = c["num_hidden_layers"]
+        self.inv_freq = inv_freq(c, self.hd)
+        self.head = self.w["model.embed_tokens.weight"] if c.get("tie_word_embeddings") else self.w["lm_head.weight"]
+
+    def lin(self, x, name):
+        y = x @ self.w[name + ".weight"].T
+        b = self.w.get(name + ".bias")
+        return y if b is None else y + b
+
+    def forward(self, ids, cache):
+        """ids (B, T) after `cache` (list of (k, v) per layer, or None); returns logits (B, T, V), new cache."""
+        B, T = ids.shape
+        past = 0 if cache is None else cache[0][0].shape[2]
+        pos = torch.arange(past, past + T).float()
+        freqs = pos[:, None] * self.inv_freq[None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = emb.cos(), emb.sin()
+        x = self.w["model.embed_tokens.weight"][ids]
+        mask = torch.full((T, past + T), float("-inf")).triu(past + 1)
+        new_cache = []
+        for i in range(self.layers):
+            p = f"model.layers.{i}."
+            hn = rms_norm(x, self.w[p + "input_layernorm.weight"], self.eps)
+            q = self.lin(hn, p + "self_attn.q_proj").view(B, T, self.h, self.hd).transpose(1, 2)
+            k = self.lin(hn, p + "self_attn.k_proj").view(B, T, self.kv, self.hd).transpose(1, 2)
+            v = self.lin(hn, p + "self_attn.v_proj").view(B, T, self.kv, self.hd).transpose(1, 2)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+            if cache is not None:
+                k = torch.cat((cache[i][0], k), dim=2)
+                v = torch.cat((cache[i][1], v), dim=2)
+            new_cache.append((k, v))
+            rep = self.h // self.kv
+            kr = k.repeat_interleave(rep, dim=1)
+            vr = v.repeat_interleave(rep, dim=1)
+            att = (q @ kr.transpose(-1, -2)) / math.sqrt(self.hd) + mask
+            o = (att.softmax(-1) @ vr).transpose(1, 2).reshape(B, T, self.h * self.hd)
+            x = x + self.lin(o, p + "self_attn.o_proj")
+            hm = rms_norm(x, self.w[p + "post_attention_layernorm.weight"], self.eps)
+            g = self.lin(hm, p + "mlp.gate_proj")
+            x = x + self.lin(torch.nn.functional.silu(g) * self.lin(hm, p + "mlp.up_proj"), p + "mlp.down_proj")
+        x = rms_norm(x, self.w["model.norm.weight"], self.eps)
+        return x @ self.head.T, new_cache
+
+
+def main():
+    req = json.load(sys.stdin)
+    if req.get("threads"):
+        torch.set_num_threads(req["threads"])
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    model = Model(req["dir"])
+    weights_mb = sum(t.numel() * t.element_size() for t in model.w.values()) / 2**20
+    with torch.no_grad():
+        if req["mode"] == "logits":
+            logits = [model.forward(torch.tensor([ids]), None)[0][0].tolist() for ids in req["ids"]]
+            json.dump({"logits": logits}, sys.stdout)
+            return
+        tps = []
+        tokens = []
+        for _ in range(req.get("repeats", 1)):
+            t0 = time.perf_counter()
+            logits, cache = model.forward(torch.tensor([req["ids"]]), None)
+            t1 = time.perf_counter()
+            tokens = [int(logits[0, -1].argmax())]
+            while len(tokens) < req["max_tokens"]:
+                logits, cache = model.forward(torch.tensor([[tokens[-1]]]), cache)
+                tokens.append(int(logits[0, -1].argmax()))
+            t2 = time.perf_counter()
+            tps.append((len(tokens) - 1) / (t2 - t1))
+    json.dump(
+        {
+            "tokens": tokens,
+            "tokens_per_second": tps,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_before_load_mb": rss_before,
+            "weights_mb": weights_mb,
+        },
+        sys.stdout,
+    )
+
+
+if __name__ == "__main__":
+    main()
