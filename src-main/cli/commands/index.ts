@@ -2,6 +2,7 @@ import type { RegisterCommands } from '../context.js';
 import { registerAppCommands } from './app.js';
 import { registerAuditCommands } from './audit.js';
 import { registerBackboneCommands } from './backbone.js';
+import { registerDataCommands } from './data.js';
 import { registerStoreCommands } from './store.js';
 import { registerUsersCommands } from './users.js';
 
@@ -12,4 +13,5 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerStoreCommands,
   registerUsersCommands,
   registerAuditCommands,
+  registerDataCommands,
 ];

@@ -1,0 +1,179 @@
+/**
+ * `clinprompt import <format> <path>`, `clinprompt datasets list`, `clinprompt datasets export` and
+ * `clinprompt datasets catalogue`: annotated data into and out of the encrypted store. Thin: the
+ * work is in services/datasets.ts.
+ */
+import path from 'node:path';
+
+import { UserError } from '../../common/errors.js';
+import { SOURCE_TASKS, importCommand } from '../../data/catalogue.js';
+import { IMPORT_FORMATS, isImportFormat } from '../../data/read-dataset.js';
+import {
+  EXPORT_FORMATS,
+  exportDataset,
+  importDatasetFiles,
+  listDatasets,
+  type ExportFormat,
+  type ImportOutcome,
+} from '../../services/datasets.js';
+import type { DatasetSummary } from '../../store/repositories/datasets.js';
+import { SPLITS, TASK_TYPES, isTaskType, type Split } from '../../tasks/types.js';
+import type { RegisterCommands } from '../context.js';
+import { formatTable } from '../output.js';
+
+const FORMATS = Object.keys(IMPORT_FORMATS);
+
+function parseSplit(value: string | undefined): Split | undefined {
+  if (value === undefined) return undefined;
+  if (!(SPLITS as readonly string[]).includes(value)) {
+    throw new UserError('INVALID_ARGUMENT', `--split must be one of ${SPLITS.join(', ')} (got "${value}").`);
+  }
+  return value as Split;
+}
+
+function parseSeed(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seed = Number(value);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new UserError('INVALID_ARGUMENT', `--seed must be a non-negative integer (got "${value}").`);
+  return seed;
+}
+
+function renderImport(o: ImportOutcome): string {
+  const r = o.report;
+  const lines = [
+    `Imported "${o.name}" (id ${o.datasetId}): ${o.counts.train} train, ${o.counts.dev} dev, ${o.counts.test} test.`,
+    `Labels: ${o.labelSet.length > 0 ? o.labelSet.join(', ') : '(none)'}.`,
+  ];
+  if (r.splitsDrawn) lines.push('Some examples had no split; they were split with the seed.');
+  if (r.duplicatesRemoved > 0) lines.push(`Removed ${r.duplicatesRemoved} exact duplicate(s).`);
+  if (r.conflictingDuplicates > 0)
+    lines.push(`Kept ${r.conflictingDuplicates} example(s) whose input repeats with a different label.`);
+  const leaks = r.leakage.trainDev + r.leakage.trainTest + r.leakage.devTest;
+  if (leaks > 0) {
+    lines.push(
+      `Warning: ${leaks} input(s) occur in more than one split (train/dev ${r.leakage.trainDev}, train/test ${r.leakage.trainTest}, dev/test ${r.leakage.devTest}); e.g. ${r.leakage.examples.slice(0, 3).join(', ')}.`,
+    );
+  }
+  if (Number.isFinite(r.balance.imbalanceRatio) && r.balance.imbalanceRatio > 10) {
+    lines.push(`Warning: the most frequent label is ${r.balance.imbalanceRatio.toFixed(0)}x the rarest in train.`);
+  }
+  return lines.join('\n');
+}
+
+function renderList(datasets: readonly DatasetSummary[]): string {
+  if (datasets.length === 0)
+    return 'No datasets yet. Import one with `clinprompt import <format> <path> --task <type> --name <name>`.';
+  const table = formatTable(
+    ['id', 'name', 'task', 'format', 'train', 'dev', 'test'],
+    datasets.map((d) => [
+      String(d.id),
+      d.name,
+      d.taskType,
+      d.sourceFormat,
+      String(d.counts.train),
+      String(d.counts.dev),
+      String(d.counts.test),
+    ]),
+  );
+  const labels = datasets
+    .filter((d) => d.labelSet.length > 0)
+    .map((d) => {
+      const counts = d.labelSet
+        .map((l) => `${l} ${d.labelCounts.train[l] ?? 0}/${d.labelCounts.dev[l] ?? 0}/${d.labelCounts.test[l] ?? 0}`)
+        .join(', ');
+      return `${d.name} labels (train/dev/test): ${counts}`;
+    });
+  return [table, '', ...labels].join('\n');
+}
+
+export const registerDataCommands: RegisterCommands = (program, context) => {
+  program
+    .command('import <format> <path>')
+    .description(
+      `Import annotated data into the encrypted store. Formats: ${FORMATS.join(', ')} (notes = a folder of plain-text notes). ` +
+        'A folder imports its files, with splits taken from their names (train/dev/test) or folders.',
+    )
+    .requiredOption('--task <type>', `task type: ${TASK_TYPES.join(', ')}`)
+    .requiredOption('--name <name>', 'a new dataset name')
+    .option(
+      '--mapping <spec>',
+      'jsonl/csv: field=column pairs, e.g. "premise=Statement,label=Label"; or preset:<id> (pubmedqa, nli4ct, evidence-inference)',
+    )
+    .option(
+      '--split <split>',
+      `put every example in this split (${SPLITS.join(', ')}); default: from the source, else drawn 80/10/10`,
+    )
+    .option('--seed <n>', 'seed for drawn splits (default 42)')
+    .action(
+      async (
+        format: string,
+        source: string,
+        options: { task: string; name: string; mapping?: string; split?: string; seed?: string },
+      ) => {
+        if (!isImportFormat(format)) {
+          throw new UserError('INVALID_ARGUMENT', `Unknown format "${format}"; use one of ${FORMATS.join(', ')}.`);
+        }
+        if (!isTaskType(options.task)) {
+          throw new UserError(
+            'INVALID_ARGUMENT',
+            `Unknown --task "${options.task}"; use one of ${TASK_TYPES.join(', ')}.`,
+          );
+        }
+        const split = parseSplit(options.split);
+        const seed = parseSeed(options.seed);
+        const session = await context.session();
+        const outcome = await importDatasetFiles(session, {
+          format,
+          path: path.resolve(source),
+          task: options.task,
+          name: options.name,
+          ...(options.mapping !== undefined ? { mapping: options.mapping } : {}),
+          ...(split ? { split } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+        });
+        context.output.result(outcome, renderImport);
+      },
+    );
+
+  const datasets = program.command('datasets').description('Datasets in the encrypted store');
+
+  datasets
+    .command('list')
+    .description('List datasets with their example counts per split and label counts per split')
+    .action(async () => {
+      const session = await context.session();
+      context.output.result(listDatasets(await context.store(), session), renderList);
+    });
+
+  datasets
+    .command('export <name> <out>')
+    .description(`Export a dataset: jsonl writes one file; brat writes <out>/<split>/<id>.txt + .ann (NER and RE)`)
+    .option('--format <format>', `${EXPORT_FORMATS.join(' or ')}`, 'jsonl')
+    .action(async (name: string, out: string, options: { format: string }) => {
+      if (!(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
+        throw new UserError(
+          'INVALID_ARGUMENT',
+          `--format must be ${EXPORT_FORMATS.join(' or ')} (got "${options.format}").`,
+        );
+      }
+      const session = await context.session();
+      const result = await exportDataset(await context.store(), session, {
+        name,
+        format: options.format as ExportFormat,
+        out: path.resolve(out),
+      });
+      context.output.result(result, (r) => `Exported ${r.examples} example(s) to ${r.out}.`);
+    });
+
+  datasets
+    .command('catalogue [shared-data-dir]')
+    .description('The public source tasks and the command that imports each (default folder: ../shared/data)')
+    .action((dir: string | undefined) => {
+      const root = path.resolve(dir ?? path.join('..', 'shared', 'data'));
+      const entries = SOURCE_TASKS.map((t) => ({ ...t, command: ['clinprompt', ...importCommand(t, root)].join(' ') }));
+      context.output.result(entries, (list) =>
+        list.map((t) => `${t.name} (${t.task}; ${t.title}; ${t.expected})\n  ${t.command}`).join('\n'),
+      );
+    });
+};

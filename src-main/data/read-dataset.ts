@@ -1,0 +1,98 @@
+/**
+ * Reading a dataset from files into plain, validated examples: the chosen importer streams the
+ * source, then splits are assigned (kept or seeded), duplicates removed, the label set collected
+ * and leakage and balance reported. Nothing is written anywhere: the caller (services/datasets.ts)
+ * hands the result to the store in one transaction, so a file that fails half-way imports nothing.
+ */
+import { UserError } from '../common/errors.js';
+import type { Example, Split, TaskType } from '../tasks/types.js';
+import { importBioc } from './importers/bioc.js';
+import { importBrat } from './importers/brat.js';
+import { importConll } from './importers/conll.js';
+import { importNotes } from './importers/notes.js';
+import { importPubTator } from './importers/pubtator.js';
+import { importCsv, importJsonl } from './importers/tabular.js';
+import {
+  assignSplits,
+  balanceReport,
+  deduplicate,
+  leakageCheck,
+  type BalanceReport,
+  type LeakageReport,
+} from './splits.js';
+import type { Importer, RawExample } from './source.js';
+
+export const IMPORT_FORMATS = {
+  conll: importConll,
+  brat: importBrat,
+  bioc: importBioc,
+  pubtator: importPubTator,
+  jsonl: importJsonl,
+  csv: importCsv,
+  notes: importNotes,
+} as const satisfies Record<string, Importer>;
+
+export type ImportFormat = keyof typeof IMPORT_FORMATS;
+
+export function isImportFormat(value: string): value is ImportFormat {
+  return Object.hasOwn(IMPORT_FORMATS, value);
+}
+
+export interface ReadOptions {
+  readonly task: TaskType;
+  readonly split?: Split;
+  readonly mapping?: string;
+  /** Seed for splits drawn when the source has none. */
+  readonly seed?: number;
+}
+
+export interface DatasetReport {
+  readonly read: number;
+  readonly duplicatesRemoved: number;
+  readonly conflictingDuplicates: number;
+  readonly splitsDrawn: boolean;
+  readonly leakage: LeakageReport;
+  readonly balance: BalanceReport;
+  readonly unlabelled: boolean;
+}
+
+export interface ReadDataset {
+  readonly examples: Example[];
+  readonly labelSet: string[];
+  readonly report: DatasetReport;
+}
+
+const QA_LABEL_ORDER = ['yes', 'no', 'maybe'];
+
+export async function readDataset(format: ImportFormat, source: string, options: ReadOptions): Promise<ReadDataset> {
+  const raw: RawExample[] = [];
+  for await (const example of IMPORT_FORMATS[format](source, options)) raw.push(example);
+  if (raw.length === 0) {
+    throw new UserError(
+      'BAD_FILE',
+      `${source} holds no examples for --task ${options.task}. Check the path, format and mapping.`,
+    );
+  }
+  const splitsDrawn = raw.some((e) => e.split === undefined);
+  const { examples, removed, conflicting } = deduplicate(assignSplits(raw, options.seed ?? 42));
+  const seen = [...new Set(examples.flatMap((e) => e.labels))];
+  const labelSet =
+    options.task === 'qa'
+      ? seen.sort(
+          (a, b) => (QA_LABEL_ORDER.indexOf(a) + 1 || 99) - (QA_LABEL_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b),
+        )
+      : seen.sort((a, b) => a.localeCompare(b));
+  return {
+    examples,
+    labelSet,
+    report: {
+      read: raw.length,
+      duplicatesRemoved: removed,
+      conflictingDuplicates: conflicting,
+      splitsDrawn,
+      leakage: leakageCheck(examples),
+      balance: balanceReport(examples, labelSet),
+      unlabelled: examples.every((e) => e.target === null),
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Dataset handling after import: splits kept when the source gives them and drawn with a seed
+ * when it does not; exact duplicates removed; leakage between splits found (the same input in
+ * train and test inflates scores; Elangovan et al., EACL 2021); a class-balance report; and
+ * seeded k-shot draws for few-shot adaptation (the paper's k in {1, 5, 10, 20}, 10 draws each).
+ */
+import { createHash } from 'node:crypto';
+
+import { seededRandom, shuffled } from '../tasks/random.js';
+import { SPLITS, type Example, type Split } from '../tasks/types.js';
+import type { RawExample } from './source.js';
+
+export interface SplitRatios {
+  readonly train: number;
+  readonly dev: number;
+  readonly test: number;
+}
+
+export const DEFAULT_RATIOS: SplitRatios = { train: 0.8, dev: 0.1, test: 0.1 };
+
+/**
+ * Examples without a split are shuffled with the seed and shared among the splits the source did
+ * not provide (a source with only a test split gets train and dev drawn from the rest).
+ */
+export function assignSplits(
+  examples: readonly RawExample[],
+  seed: number,
+  ratios: SplitRatios = DEFAULT_RATIOS,
+): Example[] {
+  const given = new Set(examples.flatMap((e) => (e.split ? [e.split] : [])));
+  const unsplit = examples.map((e, i) => (e.split ? -1 : i)).filter((i) => i >= 0);
+  const targets = SPLITS.filter((s) => !given.has(s) && ratios[s] > 0);
+  const assigned = new Map<number, Split>();
+  if (unsplit.length > 0) {
+    const pool = targets.length > 0 ? targets : (['train'] as Split[]);
+    const total = pool.reduce((sum, s) => sum + ratios[s], 0) || 1;
+    const order = shuffled(unsplit, seededRandom(seed));
+    let from = 0;
+    pool.forEach((split, k) => {
+      const to = k === pool.length - 1 ? order.length : from + Math.round((order.length * ratios[split]) / total);
+      for (const i of order.slice(from, to)) assigned.set(i, split);
+      from = to;
+    });
+  }
+  return examples.map((e, i) => ({ ...e, split: e.split ?? (assigned.get(i) as Split) }));
+}
+
+/** Whitespace- and case-insensitive fingerprint of a value (an input, or input and target). */
+export function fingerprint(value: unknown): string {
+  const normalized = JSON.stringify(value, (_, v: unknown) =>
+    typeof v === 'string' ? v.replace(/\s+/g, ' ').trim().toLowerCase() : v,
+  );
+  return createHash('sha256').update(normalized).digest('hex');
+}
+
+export interface DeduplicationResult {
+  readonly examples: Example[];
+  /** Copies removed: the same input and target again in the same split. */
+  readonly removed: number;
+  /** Same input, different target, same split (kept: they may be genuine disagreements). */
+  readonly conflicting: number;
+}
+
+export function deduplicate(examples: readonly Example[]): DeduplicationResult {
+  const seen = new Map<string, string>(); // split + input -> target fingerprint
+  const kept: Example[] = [];
+  let removed = 0;
+  let conflicting = 0;
+  for (const e of examples) {
+    const key = `${e.split}:${fingerprint(e.input)}`;
+    const target = fingerprint(e.target);
+    const previous = seen.get(key);
+    if (previous === target) {
+      removed++;
+      continue;
+    }
+    if (previous !== undefined) conflicting++;
+    else seen.set(key, target);
+    kept.push(e);
+  }
+  return { examples: kept, removed, conflicting };
+}
+
+export interface LeakageReport {
+  /** Inputs found in both splits of each pair. */
+  readonly trainDev: number;
+  readonly trainTest: number;
+  readonly devTest: number;
+  /** Up to 10 external ids of leaked evaluation examples, to look them up. */
+  readonly examples: readonly string[];
+}
+
+export function leakageCheck(examples: readonly Example[]): LeakageReport {
+  const bySplit: Record<Split, Set<string>> = { train: new Set(), dev: new Set(), test: new Set() };
+  const prints = examples.map((e) => fingerprint(e.input));
+  examples.forEach((e, i) => bySplit[e.split].add(prints[i] as string));
+  const overlap = (a: Set<string>, b: Set<string>) => [...a].filter((x) => b.has(x)).length;
+  const leaked = examples
+    .filter((e, i) => e.split !== 'train' && bySplit.train.has(prints[i] as string))
+    .map((e, i) => e.externalId ?? `#${i + 1}`)
+    .slice(0, 10);
+  return {
+    trainDev: overlap(bySplit.train, bySplit.dev),
+    trainTest: overlap(bySplit.train, bySplit.test),
+    devTest: overlap(bySplit.dev, bySplit.test),
+    examples: leaked,
+  };
+}
+
+export interface BalanceReport {
+  /** Label occurrences per split. */
+  readonly counts: Record<Split, Record<string, number>>;
+  /** Most frequent over least frequent label in train (Infinity when a label is missing there). */
+  readonly imbalanceRatio: number;
+  /** Labels of the label set that a split lacks entirely. */
+  readonly missing: Record<Split, string[]>;
+}
+
+export function balanceReport(examples: readonly Example[], labelSet: readonly string[]): BalanceReport {
+  const counts: Record<Split, Record<string, number>> = { train: {}, dev: {}, test: {} };
+  for (const e of examples) for (const l of e.labels) counts[e.split][l] = (counts[e.split][l] ?? 0) + 1;
+  const train = labelSet.map((l) => counts.train[l] ?? 0);
+  const max = Math.max(0, ...train);
+  const min = Math.min(...train);
+  const missing = Object.fromEntries(
+    SPLITS.map((s) => [s, examples.some((e) => e.split === s) ? labelSet.filter((l) => !(counts[s][l] ?? 0)) : []]),
+  ) as Record<Split, string[]>;
+  return { counts, imbalanceRatio: labelSet.length === 0 ? 1 : min === 0 ? Infinity : max / min, missing };
+}
+
+/**
+ * A seeded k-shot draw. With `perLabel`, k examples for each label (greedy over a shuffled order:
+ * an example is taken while one of its labels still needs examples, so multi-label NER/RE examples
+ * count for all their labels); otherwise k examples.
+ */
+export function sampleKShot<E extends { readonly labels: readonly string[] }>(
+  examples: readonly E[],
+  options: { k: number; seed: number; perLabel?: boolean },
+): E[] {
+  const order = shuffled(examples, seededRandom(options.seed));
+  if (!options.perLabel) return order.slice(0, options.k);
+  const taken = new Map<string, number>();
+  const chosen: E[] = [];
+  for (const e of order) {
+    if (!e.labels.some((l) => (taken.get(l) ?? 0) < options.k)) continue;
+    chosen.push(e);
+    for (const l of new Set(e.labels)) taken.set(l, (taken.get(l) ?? 0) + 1);
+  }
+  return chosen;
+}

@@ -1,0 +1,124 @@
+/**
+ * The dataset use cases: import files into the encrypted store, list datasets, export one.
+ * Importing reads and validates the whole source first (data/read-dataset.ts streams the files
+ * and holds only the parsed examples), then writes the dataset and its audit entry in one store
+ * transaction: a malformed file or a refused write leaves nothing behind.
+ */
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+
+import { UserError } from '../common/errors.js';
+import { log } from '../common/log.js';
+import { exportBrat, exportJsonl } from '../data/exporters.js';
+import { readDataset, type DatasetReport, type ImportFormat } from '../data/read-dataset.js';
+import { DatasetsRepository, type DatasetSummary, type SplitCounts } from '../store/repositories/datasets.js';
+import type { StoreSession } from '../store/session.js';
+import type { Store } from '../store/store.js';
+import type { Example, Split, TaskType } from '../tasks/types.js';
+
+export interface ImportRequest {
+  readonly format: ImportFormat;
+  readonly path: string;
+  readonly task: TaskType;
+  readonly name: string;
+  readonly mapping?: string;
+  readonly split?: Split;
+  readonly seed?: number;
+}
+
+export interface ImportOutcome {
+  readonly datasetId: number;
+  readonly name: string;
+  readonly counts: SplitCounts;
+  readonly labelSet: readonly string[];
+  readonly report: DatasetReport;
+}
+
+export async function importDatasetFiles(session: StoreSession, request: ImportRequest): Promise<ImportOutcome> {
+  session.require('datasets.import', 'import a dataset');
+  const read = await readDataset(request.format, request.path, {
+    task: request.task,
+    ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
+    ...(request.split !== undefined ? { split: request.split } : {}),
+    ...(request.seed !== undefined ? { seed: request.seed } : {}),
+  });
+  const meta = {
+    name: request.name,
+    taskType: request.task,
+    sourceFormat: request.format,
+    labelSet: read.labelSet,
+    meta: {
+      source: path.basename(request.path),
+      ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
+      seed: request.seed ?? 42,
+      report: read.report,
+    },
+  };
+  const result = session.perform(
+    'datasets.import',
+    'datasets.import',
+    (db) => new DatasetsRepository(db).importDataset(meta, read.examples),
+    (r) => ({
+      objectType: 'dataset',
+      objectIds: [r.datasetId],
+      details: { name: request.name, format: request.format, task: request.task, examples: r.counts.total },
+    }),
+  );
+  log.info('dataset-imported', {
+    datasetId: result.datasetId,
+    format: request.format,
+    task: request.task,
+    examples: result.counts.total,
+  });
+  return {
+    datasetId: result.datasetId,
+    name: request.name,
+    counts: result.counts,
+    labelSet: read.labelSet,
+    report: read.report,
+  };
+}
+
+export function listDatasets(store: Store, session: StoreSession): DatasetSummary[] {
+  session.require('notes.read', 'list datasets');
+  return store.datasets.list();
+}
+
+export const EXPORT_FORMATS = ['jsonl', 'brat'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Writes a dataset's examples out of the store (a JSONL file, or a BRAT folder per split); audited. */
+export async function exportDataset(
+  store: Store,
+  session: StoreSession,
+  request: { name: string; format: ExportFormat; out: string },
+): Promise<{ examples: number; out: string }> {
+  session.require('datasets.import', 'export a dataset');
+  const summary = store.datasets.get(request.name);
+  if (request.format === 'brat' && summary.taskType !== 'ner' && summary.taskType !== 're') {
+    throw new UserError(
+      'UNSUPPORTED',
+      `BRAT holds NER and RE annotations; "${request.name}" is a ${summary.taskType} dataset. Export it as jsonl.`,
+    );
+  }
+  const examples = store.datasets.examples(summary.id).map((e): Example => ({
+    split: e.split,
+    ...(e.externalId !== null ? { externalId: e.externalId } : {}),
+    input: e.input as Example['input'],
+    target: e.target as Example['target'],
+    labels: e.labels,
+  }));
+  let count: number;
+  if (request.format === 'jsonl') {
+    await mkdir(path.dirname(path.resolve(request.out)), { recursive: true });
+    count = await exportJsonl(examples, request.out);
+  } else {
+    count = await exportBrat(examples, request.out);
+  }
+  session.record('datasets.import', 'datasets.export', {
+    objectType: 'dataset',
+    objectIds: [summary.id],
+    details: { format: request.format, examples: count },
+  });
+  return { examples: count, out: request.out };
+}

@@ -1,0 +1,115 @@
+/**
+ * The data commands end to end: `clinprompt import` of every source task of the catalogue from
+ * ../shared/data into a real encrypted store, `datasets list --json`, a malformed file that
+ * imports nothing, and export to JSONL and BRAT read back by the importers. In-process through
+ * runCli; one store shared by the steps, which run in order (each unlock derives the key, ~1 s).
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { SOURCE_TASKS, importCommand } from '../../../src-main/data/catalogue.js';
+import type { ImportOutcome } from '../../../src-main/services/datasets.js';
+import type { DatasetSummary } from '../../../src-main/store/repositories/datasets.js';
+import { runCliCaptured, type CliRun } from '../../support/cli.js';
+import { SHARED_DIR } from '../../support/paths.js';
+import { makeTempDir } from '../../support/temp.js';
+
+const json = <T>(run: CliRun): T => JSON.parse(run.stdout) as T;
+const DATA = path.join(SHARED_DIR, 'data');
+
+describe('clinprompt import / datasets', () => {
+  const tmp = makeTempDir('clinprompt-cli-data-');
+  const env = {
+    CLINPROMPT_HOME: path.join(tmp.dir, 'home'),
+    CLINPROMPT_PASSPHRASE: 'import test passphrase',
+    CLINPROMPT_USER: 'admin',
+  };
+  const cli = (argv: string[]) => runCliCaptured(argv, env);
+
+  beforeAll(async () => {
+    expect((await cli(['store', 'init', '--json'])).code).toBe(0);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('imports every catalogue source task with one command each, and lists counts per split and label', async () => {
+    expect(SOURCE_TASKS.length).toBeGreaterThanOrEqual(10);
+    expect(new Set(SOURCE_TASKS.map((t) => t.task))).toEqual(new Set(['ner', 're', 'qa', 'nli', 'summarization']));
+    const outcomes: Record<string, ImportOutcome> = {};
+    for (const task of SOURCE_TASKS) {
+      const run = await cli([...importCommand(task, DATA), '--json']);
+      expect(run.stderr, task.name).toBe('');
+      expect(run.code, task.name).toBe(0);
+      outcomes[task.name] = json<ImportOutcome>(run);
+    }
+    const counts = (name: string) => {
+      const { train, dev, test } = outcomes[name]!.counts;
+      return [train, dev, test];
+    };
+    // Splits given by the source are kept (README sizes, less exact duplicates within a split).
+    expect(counts('ncbi-disease')).toEqual([5424 - 23, 923, 940 - 3]);
+    expect(counts('chemprot')).toEqual([4169, 2427 - 2, 3469]);
+    expect(counts('nli4ct')).toEqual([1700, 200, 500]);
+    expect(counts('evidence-inference')).toEqual([1954, 233, 257]);
+    expect(outcomes['mts-dialog']!.counts.test).toBe(400);
+    // The DDI folder holds the DDI-task (191) and NER-task (112) test documents.
+    expect(outcomes['ddi']!.counts.train + outcomes['ddi']!.report.duplicatesRemoved).toBe(714);
+    expect(outcomes['ddi']!.counts.test).toBe(303);
+    // Seeded splits where the source has none: PubMedQA keeps its official 500 test ids.
+    expect(counts('pubmedqa')).toEqual([444, 56, 500]);
+    expect(outcomes['medmcqa']!.counts.total).toBe(4183);
+    expect(outcomes['medmcqa']!.labelSet).toEqual(['A', 'B', 'C', 'D']);
+    expect(outcomes['bc5cdr']!.labelSet).toEqual(['Chemical', 'Disease']);
+    expect(outcomes['ddi']!.labelSet).toEqual(['ADVISE', 'EFFECT', 'INT', 'MECHANISM']);
+
+    const list = json<DatasetSummary[]>(await cli(['datasets', 'list', '--json']));
+    expect(list.map((d) => d.name)).toEqual(SOURCE_TASKS.map((t) => t.name));
+    const nli4ct = list.find((d) => d.name === 'nli4ct')!;
+    expect(nli4ct.labelCounts.train).toEqual({ Contradiction: 850, Entailment: 850 });
+    const medmcqa = list.find((d) => d.name === 'medmcqa')!;
+    expect(Object.values(medmcqa.labelCounts.train).reduce((a, b) => a + b, 0)).toBe(medmcqa.counts.train);
+    const text = await cli(['datasets', 'list']);
+    expect(text.stdout).toMatch(/nli4ct\s+nli\s+jsonl\s+1700\s+200\s+500/);
+    expect(text.stdout).toContain('nli4ct labels (train/dev/test): Contradiction 850/100/');
+  }, 300_000);
+
+  it('refuses a malformed file with its name and line, and imports nothing', async () => {
+    const bad = path.join(tmp.dir, 'bad');
+    mkdirSync(bad);
+    writeFileSync(
+      path.join(bad, 'train.tsv'),
+      'Aspirin\tB-Chemical\ncauses\tO\n\nbleeding\tB-Disease\nrarely\tX-Disease\n',
+    );
+    const before = json<DatasetSummary[]>(await cli(['datasets', 'list', '--json'])).length;
+    const run = await cli(['import', 'conll', bad, '--task', 'ner', '--name', 'bad']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(`${path.join(bad, 'train.tsv')}, line 5: the last column is not a BIO tag`);
+    expect(run.stderr).not.toContain('rarely');
+    expect(json<DatasetSummary[]>(await cli(['datasets', 'list', '--json']))).toHaveLength(before);
+    const unknown = await cli(['import', 'conll', bad, '--task', 'nli', '--name', 'x']);
+    expect(unknown.stderr).toMatch(/CoNLL format holds ner annotations, not nli/);
+  });
+
+  it('exports to JSONL and BRAT, and the exports import back unchanged', async () => {
+    const jsonl = path.join(tmp.dir, 'out', 'meqsum.jsonl');
+    expect((await cli(['datasets', 'export', 'meqsum', jsonl])).code).toBe(0);
+    expect(readFileSync(jsonl, 'utf8').trim().split('\n')).toHaveLength(1000);
+    const back = json<ImportOutcome>(
+      await cli(['import', 'jsonl', jsonl, '--task', 'summarization', '--name', 'meqsum-again', '--json']),
+    );
+    expect(back.counts).toMatchObject({ train: 800, dev: 100, test: 100 });
+
+    const brat = path.join(tmp.dir, 'out', 'ddi-brat');
+    expect((await cli(['datasets', 'export', 'ddi', brat, '--format', 'brat'])).code).toBe(0);
+    expect(readdirSync(brat).sort()).toEqual(['test', 'train']);
+    const again = json<ImportOutcome>(
+      await cli(['import', 'brat', brat, '--task', 're', '--name', 'ddi-again', '--json']),
+    );
+    const list = json<DatasetSummary[]>(await cli(['datasets', 'list', '--json']));
+    const original = list.find((d) => d.name === 'ddi')!;
+    const reimported = list.find((d) => d.name === 'ddi-again')!;
+    expect(again.counts).toEqual(original.counts);
+    expect(reimported.labelCounts).toEqual(original.labelCounts);
+  });
+});
