@@ -27,14 +27,16 @@ def read_safetensors(path):
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = e["data_offsets"]
-        arr = np.frombuffer(data[begin:end], dtype=DTYPES[e["dtype"]]).reshape(e["shape"])
-        out[name] = torch.from_numpy(arr.copy())
+        out = {}
+        for name, e in header.items():
+            if name == "__metadata__":
+                continue
+            begin, end = e["data_offsets"]
+            dtype = np.dtype(DTYPES[e["dtype"]])
+            f.seek(8 + n + begin)
+            # One read per tensor: the weights are held once (reading the file whole would double the peak).
+            arr = np.fromfile(f, dtype=dtype, count=(end - begin) // dtype.itemsize).reshape(e["shape"])
+            out[name] = torch.from_numpy(arr)
     return out
 
 
