@@ -263,11 +263,12 @@ function validateExample(example: NewExample, labelSet: ReadonlySet<string>, whe
     throw new UserError('INVALID_ARGUMENT', `${where}: labels must be a list of strings.`);
   }
   if (labelSet.size > 0) {
-    const unknown = example.labels.filter((l) => !labelSet.has(l));
-    if (unknown.length > 0) {
+    const unknown = example.labels.filter((l) => !labelSet.has(l)).length;
+    if (unknown > 0) {
+      // the offending values are not echoed: a malformed file may carry note text in a label column
       throw new UserError(
         'INVALID_ARGUMENT',
-        `${where}: label(s) ${[...new Set(unknown)].join(', ')} are not in the dataset's label set. ` +
+        `${where}: ${unknown} label(s) are not in the dataset's label set (${[...labelSet].join(', ')}). ` +
           'Add them to the label set or fix the source file.',
       );
     }

@@ -65,7 +65,9 @@ describe('DatasetsRepository', () => {
   it('is all-or-nothing: a bad example in the middle leaves no dataset and no examples', () => {
     const examples = nerExamples();
     examples.splice(2, 0, { split: 'train', externalId: 'bad', input: {}, target: [], labels: ['DRUG'] });
-    expect(() => repo.importDataset(ner, examples)).toThrow(/Example 3 \(id bad\).*DRUG/);
+    expect(() => repo.importDataset(ner, examples)).toThrow(
+      /Example 3 \(id bad\): 1 label\(s\) are not in the dataset's label set \(PROBLEM, TEST\)/,
+    );
     expect(repo.list()).toEqual([]);
     expect(db.prepare('SELECT count(*) FROM examples').pluck().get()).toBe(0);
   });
