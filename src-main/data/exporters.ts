@@ -43,6 +43,7 @@ export function bratAnnotations(entities: readonly Entity[], target: Partial<ReT
   for (const r of target.relations ?? []) all.push(r.head, r.tail);
   for (const ev of target.events ?? []) all.push(ev.trigger);
   let attributes = 0;
+  let normalizations = 0;
   for (const e of all) {
     const key = keyOf(e);
     if (ids.has(key) || e.start < 0) continue;
@@ -53,6 +54,9 @@ export function bratAnnotations(entities: readonly Entity[], target: Partial<ReT
     lines.push(`${id}\t${e.type} ${ranges}\t${e.text.replace(/[\t\n]/g, ' ')}`);
     for (const [name, value] of Object.entries(e.attributes ?? {})) {
       lines.push(`A${++attributes}\t${name} ${id}${value === 'true' ? '' : ` ${value}`}`);
+    }
+    for (const reference of e.references ?? []) {
+      lines.push(`N${++normalizations}\tReference ${id} ${reference}\t${e.text.replace(/[\t\n]/g, ' ')}`);
     }
   }
   const events = target.events ?? [];
