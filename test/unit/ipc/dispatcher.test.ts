@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 
 import { UserError } from '../../../src-main/common/errors.js';
+import { log } from '../../../src-main/common/log.js';
 import type { ClinPromptApi, JobState, RequestHandlers } from '../../../src-main/ipc/contract.js';
 import { createDispatcher } from '../../../src-main/ipc/dispatcher.js';
 
@@ -58,9 +59,15 @@ describe('createDispatcher', () => {
       ok: false,
       error: { code: 'NOT_FOUND', message: 'No job with id j-9.' },
     });
-    const bug = await failing.invoke('jobs.list', []);
+    const logged: string[] = [];
+    const previous = log.setSink((line) => logged.push(line));
+    const bug = await failing.invoke('jobs.list', []).finally(() => log.setSink(previous));
     expect(bug).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
     expect(JSON.stringify(bug)).not.toContain('Jane Roe');
+    // The bug is logged for the developers, with its stack but without its message.
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/"event":"request failed".*"request":"jobs.list"/);
+    expect(logged[0]).not.toContain('Jane Roe');
   });
 
   it('types the renderer API from the contract', () => {
