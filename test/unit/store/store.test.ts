@@ -154,6 +154,20 @@ describe('store lifecycle', () => {
     recovered.close();
   });
 
+  it('refuses to rotate the key while another connection is open, and stays on the old key', async () => {
+    const store = await newStore(tmp.dir);
+    const other = openEncryptedDatabase(store.paths.dbFile, store.exportKey(), { create: false });
+    other.prepare('SELECT count(*) FROM users').get();
+    await expect(
+      store.rotateKey({ passphrase: PASSPHRASE, scrypt: FAST_SCRYPT }, store.session('admin')),
+    ).rejects.toThrow(code('LOCKED'));
+    other.close();
+    expect(readKeyring(store.paths.keyringFile).pending).toBeUndefined();
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    store.close();
+    (await openStore(tmp.dir, { passphrase: PASSPHRASE })).close();
+  });
+
   it('changes the passphrase without rewriting the database', async () => {
     const store = await newStore(tmp.dir);
     const dbBytes = () => readFileSync(store.paths.dbFile);
