@@ -5,6 +5,7 @@
  * stop sequence, max tokens, or the model's context length.
  */
 import { UserError } from '../../common/errors.js';
+import { contextLimit } from '../hf/config.js';
 import type { BackboneRunner, SoftPrompt } from './runner.js';
 
 export interface GenerateOptions {
@@ -93,11 +94,12 @@ export async function generate(
   const { tokenizer, eosTokenIds, config } = runner.backbone;
   const promptIds = tokenizer.encode(promptText, { addSpecialTokens: options.addSpecialTokens ?? true });
   const virtual = options.prompt?.length ?? 0;
-  const room = config.maxPositions - promptIds.length - virtual;
+  const limit = contextLimit(config);
+  const room = limit - promptIds.length - virtual;
   if (room <= 0)
     throw new UserError(
       'INVALID_ARGUMENT',
-      `The prompt is ${promptIds.length + virtual} tokens long; this backbone takes at most ${config.maxPositions}. Shorten the prompt.`,
+      `The prompt is ${promptIds.length + virtual} tokens long; this backbone takes at most ${limit}. Shorten the prompt.`,
     );
   const maxTokens = Math.min(options.maxTokens ?? DEFAULT_MAX_TOKENS, room);
   const temperature = options.temperature ?? 0;

@@ -8,6 +8,7 @@ import { createSession, ort } from '../../engine/session.js';
 import type { EngineSession } from '../../engine/session.js';
 import { serialize } from '../../engine/serialize.js';
 import type { LlamaConfig } from '../hf/config.js';
+import { contextLimit } from '../hf/config.js';
 import { widenBf16Tensors } from '../hf/widen.js';
 import type { Backbone } from '../load.js';
 import { conversionCacheDir } from '../load.js';
@@ -55,6 +56,8 @@ export interface RunnerOptions {
   readonly batch?: number;
   /** Skip the memory check (benchmarks that measure it themselves). */
   readonly skipMemoryCheck?: boolean;
+  /** Memory the plan must fit in (default: free RAM; GPU callers pass their device memory). */
+  readonly availableBytes?: number;
 }
 
 const MASKED = -3.4028234663852886e38; // torch.finfo(float32).min, as transformers masks
@@ -80,10 +83,15 @@ export class BackboneRunner {
         provider: options.provider === 'auto' || options.provider === undefined ? 'cpu' : options.provider,
         weightDType: backbone.weightDType,
         batch: options.batch ?? 1,
-        contextTokens: options.contextTokens ?? Math.min(c.maxPositions, 2048),
+        contextTokens: options.contextTokens ?? Math.min(contextLimit(c), 2048),
         mode: 'inference',
       } as const;
-      assertFits(estimateMemory(c, request), availableCpuBytes(), backbone.sourceDir, request);
+      assertFits(
+        estimateMemory(c, request),
+        options.availableBytes ?? availableCpuBytes(),
+        backbone.sourceDir,
+        request,
+      );
     }
     const tensors = widenBf16Tensors(backbone.tensors, backbone.weights, conversionCacheDir(), backbone.fingerprint());
     const { graph, outputs } = buildInferenceGraph(c, tensors, options.lora ? { lora: options.lora } : {});
@@ -115,8 +123,8 @@ export class BackboneRunner {
     const L = input.prompt?.length ?? 0;
     const S = L + T;
     const P = input.past.length;
-    if (P + S > c.maxPositions)
-      throw new Error(`step: ${P + S} positions exceed the model's ${c.maxPositions} (callers cap max tokens)`);
+    if (P + S > contextLimit(c))
+      throw new Error(`step: ${P + S} positions exceed the model's ${contextLimit(c)} (callers cap max tokens)`);
     const ids = BigInt64Array.from(input.ids.flat(), (v) => BigInt(v));
     const prefix = new Float32Array(B * L * c.hiddenSize);
     if (input.prompt) for (let b = 0; b < B; b++) prefix.set(input.prompt.embeddings, b * L * c.hiddenSize);

@@ -44,6 +44,8 @@ export interface LlamaConfig {
   readonly attentionBias: boolean;
   readonly bosTokenId: number | undefined;
   readonly eosTokenIds: readonly number[];
+  /** Mistral's sliding-window attention span; undefined when attention is global. */
+  readonly slidingWindow: number | undefined;
   /** The dtype the weights were saved in (torch_dtype), informational. */
   readonly torchDtype: string;
 }
@@ -88,6 +90,23 @@ function parseRopeScaling(raw: unknown, file: string): RopeScaling {
     'UNSUPPORTED',
     `${file}: rope_scaling type "${String(type)}" is not supported (supported: default, linear, llama3).`,
   );
+}
+
+/** Mistral applies its window whenever set; Qwen2 only with use_sliding_window. */
+function slidingWindowOf(json: Json, architecture: Architecture): number | undefined {
+  const w = json['sliding_window'];
+  if (typeof w !== 'number' || w <= 0) return undefined;
+  if (architecture === 'qwen2' && json['use_sliding_window'] !== true) return undefined;
+  return architecture === 'llama' ? undefined : w;
+}
+
+/**
+ * Longest sequence this implementation computes exactly as transformers does: the position limit,
+ * and the sliding window when there is one (the graph attends globally; within the window the
+ * two are the same).
+ */
+export function contextLimit(c: LlamaConfig): number {
+  return Math.min(c.maxPositions, c.slidingWindow ?? Infinity);
 }
 
 /** Parses a config.json object; `file` names it in errors. */
@@ -143,6 +162,7 @@ export function parseLlamaConfig(json: Json, file: string): LlamaConfig {
     attentionBias: architecture === 'qwen2' ? json['attention_bias'] !== false : json['attention_bias'] === true,
     bosTokenId: typeof bos === 'number' ? bos : undefined,
     eosTokenIds,
+    slidingWindow: slidingWindowOf(json, architecture),
     torchDtype:
       typeof json['torch_dtype'] === 'string'
         ? json['torch_dtype']
@@ -202,6 +222,7 @@ export function toHfConfigJson(c: LlamaConfig): Json {
     hidden_act: 'silu',
     bos_token_id: c.bosTokenId ?? null,
     eos_token_id: c.eosTokenIds.length === 1 ? c.eosTokenIds[0] : c.eosTokenIds,
+    sliding_window: c.slidingWindow ?? null,
     torch_dtype: c.torchDtype,
   };
 }

@@ -78,6 +78,19 @@ export function causalMask(x: Tensor): Tensor {
   return op.greater(op.unsqueeze(pos, [0]), op.unsqueeze(pos, [1]));
 }
 
+/**
+ * Causal mask plus padded keys: (batch, 1, seq, seq), true where a query may not attend.
+ * attentionMask: (batch, tokens), 1 for real tokens, 0 for padding; prompt positions are never padding.
+ */
+export function paddedCausalMask(x: Tensor, attentionMask: Tensor, promptLength: number): Tensor {
+  let padded = op.equal(op.cast(attentionMask, 'float32'), 0); // (b, t)
+  if (promptLength > 0) {
+    const none = x.graph.constant(new Uint8Array(promptLength), 'bool', [1, promptLength]);
+    padded = op.concat([op.expandBatch(none, attentionMask), padded], 1); // (b, s)
+  }
+  return op.or(causalMask(x), op.unsqueeze(padded, [1, 2]));
+}
+
 /** y = x @ W^T for W: (out, in), as nn.Linear. */
 export function linear(x: Tensor, w: Tensor): Tensor {
   return op.matmul(x, w, { transB: true });
@@ -106,7 +119,8 @@ export function attention(
   const grouped: Dim = typeof s === 'number' ? rep * s : `${rep}*${s}`;
   const qg = op.reshape(q, [b, kvh, grouped, hd]);
   const scores = op.reshape(op.matmul(qg, k, { transB: true, alpha: 1 / Math.sqrt(hd) }), [b, h, s, s]);
-  const probs = op.softmax(op.where(mask, -Infinity, scores), -1); // (b, h, s, s)
+  // Masked scores take the lowest finite value (not -inf), so a fully masked row stays finite.
+  const probs = op.softmax(op.where(mask, op.lowestFinite(scores.dtype), scores), -1); // (b, h, s, s)
   const ctx = op.reshape(op.matmul(op.reshape(probs, [b, kvh, grouped, s]), v), [b, h, s, hd]);
   const merged = op.reshape(op.transpose(ctx, [0, 2, 1, 3]), [b, s, h * hd]);
   return linear(merged, w(`${prefix}.o_proj.weight`));
@@ -151,6 +165,11 @@ export interface LlamaForwardInputs {
   readonly prompt?: Tensor;
   /** Compute dtype (default: the embedding weight's). The prompt is cast to it. */
   readonly dtype?: DType;
+  /**
+   * (batch, tokens): 1 for real tokens, 0 for padding (keys at padded positions are masked).
+   * Without it, pad on the right: causal attention never lets a real token see a later pad.
+   */
+  readonly attentionMask?: Tensor;
 }
 
 export interface LlamaForwardOutputs {
@@ -173,10 +192,10 @@ export function embedWithPrompt(w: WeightSource, inputs: LlamaForwardInputs): Te
 
 export function llamaForward(c: LlamaGraphConfig, w: WeightSource, inputs: LlamaForwardInputs): LlamaForwardOutputs {
   let x = embedWithPrompt(w, inputs);
-  const rope_ = ropeTables(x, c, x.dtype);
-  const mask = causalMask(x);
-  for (let l = 0; l < c.numLayers; l++) x = decoderLayer(x, w, l, c, rope_, mask);
   const promptLength = inputs.prompt ? (inputs.prompt.shape.at(-2) as number) : 0;
+  const rope_ = ropeTables(x, c, x.dtype);
+  const mask = inputs.attentionMask ? paddedCausalMask(x, inputs.attentionMask, promptLength) : causalMask(x);
+  for (let l = 0; l < c.numLayers; l++) x = decoderLayer(x, w, l, c, rope_, mask);
   const tokens = promptLength ? op.slice(x, [promptLength], [op.TO_END], [1]) : x;
   const hidden = rmsNorm(tokens, w('model.norm.weight'), c.rmsNormEps);
   const head = w(c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');

@@ -62,6 +62,7 @@ export function llama2cConfig(ckpt: Llama2cCheckpoint): LlamaConfig {
     bosTokenId: LLAMA2C_BOS,
     // run.c stops when the model emits BOS (stories are delimited by BOS in its training data)
     eosTokenIds: [LLAMA2C_EOS, LLAMA2C_BOS],
+    slidingWindow: undefined,
     torchDtype: 'float32',
   };
 }
@@ -124,6 +125,8 @@ export function convertLlama2cFolder(src: string, dest: string): LlamaConfig {
   const files = findLlama2cFiles(src);
   if (!files)
     throw new UserError('NOT_FOUND', `${src} is not a llama2.c folder (a model .bin and a tok*.bin, no config.json).`);
+  if (['config.json', 'model.safetensors'].some((f) => existsSync(path.join(dest, f))))
+    throw new UserError('ALREADY_EXISTS', `${dest} already holds a model; choose an empty or new output folder.`);
   const ckpt = readLlama2cCheckpoint(files.modelFile);
   const vocab = readLlama2cTokenizer(files.tokenizerFile, ckpt.header.vocabSize);
   const config = llama2cConfig(ckpt);

@@ -5,7 +5,10 @@ import { DEFAULT_MAX_TOKENS, generate } from '../../backbone/generate/decoding.j
 import { BackboneRunner } from '../../backbone/generate/runner.js';
 import { describeBackbone } from '../../backbone/info.js';
 import { openBackbone } from '../../backbone/load.js';
+import { convertLlama2cFolder } from '../../backbone/llama2c/convert.js';
 import { formatBytes } from '../../backbone/memory-plan.js';
+import { applyChatTemplate } from '../../backbone/tokenizer/chat-template.js';
+import type { ProviderChoice } from '../../engine/session.js';
 import type { RegisterCommands } from '../context.js';
 import { formatTable } from '../output.js';
 
@@ -34,6 +37,16 @@ interface GenerateFlags {
   seed: number;
   stop: string[];
   threads?: number;
+  provider: ProviderChoice;
+  chat?: boolean;
+}
+
+const PROVIDERS: readonly ProviderChoice[] = ['cpu', 'auto', 'webgpu', 'cuda', 'dml'];
+
+function provider(value: string): ProviderChoice {
+  if (!(PROVIDERS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`must be one of ${PROVIDERS.join(', ')}`);
+  return value as ProviderChoice;
 }
 
 export const registerBackboneCommands: RegisterCommands = (program, context) => {
@@ -75,6 +88,19 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
       });
     });
 
+  backbone
+    .command('convert <llama2c-dir> <out-dir>')
+    .description(
+      'Convert a llama2.c folder (model .bin + tok*.bin) into a Hugging Face folder (config.json, model.safetensors, tokenizer.json)',
+    )
+    .action((src: string, dest: string) => {
+      const config = convertLlama2cFolder(src, dest);
+      context.output.result(
+        { folder: dest, config },
+        (r) => `Wrote ${r.folder} (llama, ${r.config.numLayers} layers, vocabulary ${r.config.vocabSize}).`,
+      );
+    });
+
   program
     .command('generate')
     .description('Generate text from a prompt with a backbone (greedy by default)')
@@ -94,13 +120,29 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
     .option('--seed <n>', 'random seed for sampling', positiveInt, 42)
     .option('--stop <text>', 'stop before this text (repeatable)', collect, [])
     .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
+    .option(
+      '--provider <name>',
+      `execution provider: ${PROVIDERS.join(', ')} (auto: the best this machine has)`,
+      provider,
+      'cpu',
+    )
+    .option('--chat', "wrap the prompt as one user message with the model's chat template (tokenizer_config.json)")
     .action(async (flags: GenerateFlags) => {
       const out = context.output;
-      const runner = await BackboneRunner.create(openBackbone(flags.backbone), {
+      const backbone = openBackbone(flags.backbone);
+      // chat templates write their own BOS, as transformers' apply_chat_template does
+      const text = flags.chat
+        ? applyChatTemplate(backbone.tokenizer.config, [{ role: 'user', content: flags.prompt }], {
+            source: `${backbone.hfDir}/tokenizer_config.json`,
+          })
+        : flags.prompt;
+      const runner = await BackboneRunner.create(backbone, {
+        provider: flags.provider,
         ...(flags.threads !== undefined && { threads: flags.threads }),
       });
       try {
-        const result = await generate(runner, flags.prompt, {
+        const result = await generate(runner, text, {
+          addSpecialTokens: !flags.chat,
           maxTokens: flags.maxTokens,
           temperature: flags.temperature,
           topP: flags.topP,
@@ -111,7 +153,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
           `${result.promptTokens} prompt tokens, ${result.tokens.length} generated (${result.stoppedBy}), ` +
             `${result.tokensPerSecond.toFixed(1)} tokens/s on ${runner.provider}`,
         );
-        out.result({ prompt: flags.prompt, ...result, provider: runner.provider }, (r) => r.prompt + r.text);
+        out.result({ prompt: text, ...result, provider: runner.provider }, (r) => r.prompt + r.text);
       } finally {
         await runner.release();
       }

@@ -6,13 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import path from 'node:path';
+
 import { generate } from '../../../src-main/backbone/generate/decoding.js';
 import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { findTorchPython } from '../../reference/torch-python.js';
+import { runCliCaptured } from '../../support/cli.js';
 import { makeTempDir } from '../../support/temp.js';
 import type { TinyFolderOptions } from '../../unit/backbone/tiny-llama.js';
-import { writeTinyLlamaFolder } from '../../unit/backbone/tiny-llama.js';
+import { STORIES_DIR, writeTinyLlamaFolder } from '../../unit/backbone/tiny-llama.js';
 import { runBackboneReference } from './reference.js';
 
 const torch = findTorchPython();
@@ -105,4 +108,25 @@ describe.skipIf(!torch.python)(`inference parity with PyTorch ${torch.why}`, () 
       }
     },
   );
+
+  it('PyTorch on the HF folder that `backbone convert` writes from stories260K continues the story as llama2.c does', async () => {
+    // independent of our ONNX graph: checks the llama2.c reader, the q/k RoPE permutation and tokenizer.json
+    const dest = path.join(tmp.dir, 'stories-hf');
+    const cli = await runCliCaptured(['backbone', 'convert', STORIES_DIR, dest]);
+    expect(cli.code).toBe(0);
+    const hf = openBackbone(dest);
+    expect(hf.format).toBe('huggingface');
+    const ids = hf.tokenizer.encode('Once upon a time');
+    const ref = runBackboneReference<{ tokens: number[] }>(torch.python!, {
+      dir: dest,
+      mode: 'generate',
+      ids,
+      max_tokens: 40,
+    });
+    expect(hf.tokenizer.decode([...ids, ...ref.tokens])).toMatch(
+      /^Once upon a time, there was a little girl named Lily\. She loved to play outside in the park\. One day, she saw a big, red ball/,
+    );
+    const again = await runCliCaptured(['backbone', 'convert', STORIES_DIR, dest]);
+    expect(again.stderr).toMatch(/already holds a model/);
+  });
 });

@@ -133,4 +133,14 @@ describe('stories260K (real llama2.c model)', () => {
     expect(doubled[5]).toBeCloseTo(2 * prefix[5]!, 6);
     expect(() => softPrompt(new Float32Array(10), d)).toThrow(/trained on another backbone/);
   });
+
+  it('refuses, before loading, a plan that does not fit in the memory available', async () => {
+    const b = runner.backbone;
+    await expect(BackboneRunner.create(b, { availableBytes: 1024 * 1024 })).rejects.toThrow(
+      expect.objectContaining({
+        code: 'OUT_OF_MEMORY',
+        message: expect.stringMatching(/needs about .* but only 1\.0 MiB is available/),
+      }),
+    );
+  });
 });

@@ -36,6 +36,7 @@ export const TINY_CONFIG: LlamaConfig = {
   attentionBias: false,
   bosTokenId: 1,
   eosTokenIds: [2],
+  slidingWindow: undefined,
   torchDtype: 'float32',
 };
 
