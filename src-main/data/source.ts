@@ -106,10 +106,21 @@ export async function listFiles(dir: string, extensions: readonly string[]): Pro
   return found;
 }
 
-/** The files to import: the file itself, or the matching files of a folder (BAD_FILE if none). */
-export async function sourceFiles(source: string, extensions: readonly string[], format: string): Promise<string[]> {
+/**
+ * The files to import: the file itself, or the matching files of a folder (BAD_FILE if none).
+ * With `splitNamedFirst`, a folder whose files name splits (train.tsv, devel.tsv) imports only
+ * those, so a README.txt or LICENSE.txt beside them is not read as data.
+ */
+export async function sourceFiles(
+  source: string,
+  extensions: readonly string[],
+  format: string,
+  splitNamedFirst = false,
+): Promise<string[]> {
   if (!(await isDirectory(source))) return [source];
-  const files = await listFiles(source, extensions);
+  const all = await listFiles(source, extensions);
+  const named = all.filter((f) => splitFromPath(f) !== undefined);
+  const files = splitNamedFirst && named.length > 0 ? named : all;
   if (files.length === 0) {
     throw new UserError('BAD_FILE', `${source} holds no ${format} files (${extensions.join(', ')}). Check the path.`);
   }

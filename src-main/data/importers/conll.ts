@@ -62,7 +62,7 @@ function sentenceToExample(sentence: Sentence, file: string): RawExample<'ner'> 
 
 export async function* importConll(source: string, options: ImportOptions): AsyncGenerator<RawExample<'ner'>> {
   if (options.task !== 'ner') throw unsupportedTask('CoNLL', options.task, ['ner']);
-  const files = await sourceFiles(source, ['.tsv', '.conll', '.iob', '.bio', '.iob2', '.txt'], 'CoNLL/BIO');
+  const files = await sourceFiles(source, ['.tsv', '.conll', '.iob', '.bio', '.iob2', '.txt'], 'CoNLL/BIO', true);
   for (const file of files) {
     const split = options.split ?? splitFromPath(file);
     let sentence: Sentence = { tokens: [], tags: [], firstLine: 1 };

@@ -72,7 +72,7 @@ export async function* importPubTator(
   options: ImportOptions,
 ): AsyncGenerator<RawExample<'ner' | 're'>> {
   if (options.task !== 'ner' && options.task !== 're') throw unsupportedTask('PubTator', options.task, ['ner', 're']);
-  for (const file of await sourceFiles(source, ['.pubtator', '.txt', '.tsv'], 'PubTator')) {
+  for (const file of await sourceFiles(source, ['.pubtator', '.txt', '.tsv'], 'PubTator', true)) {
     let doc: PubTatorDocument | undefined;
     for await (const { text: line, number } of readLines(file)) {
       if (line.trim() === '') {

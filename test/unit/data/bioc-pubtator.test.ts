@@ -6,12 +6,11 @@ import { importBioc } from '../../../src-main/data/importers/bioc.js';
 import { importPubTator } from '../../../src-main/data/importers/pubtator.js';
 import type { NerTarget, ReTarget } from '../../../src-main/tasks/types.js';
 import { makeTempDir } from '../../support/temp.js';
-import { collect, writeTree } from './helpers.js';
+import { caseFolders, collect } from './helpers.js';
 
 const temp = makeTempDir();
 afterAll(() => temp.cleanup());
-let n = 0;
-const fresh = (files: Record<string, string>) => writeTree(path.join(temp.dir, `case${++n}`), files);
+const fresh = caseFolders(temp.dir);
 
 // Title at offset 0, abstract at offset 30 (a gap of spaces after the 27-character title).
 const TITLE = 'Naloxone reverses clonidine';

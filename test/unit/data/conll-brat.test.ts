@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,12 +9,11 @@ import { importConll } from '../../../src-main/data/importers/conll.js';
 import type { Entity, NerTarget, ReTarget } from '../../../src-main/tasks/types.js';
 import { SHARED_DIR } from '../../support/paths.js';
 import { makeTempDir } from '../../support/temp.js';
-import { collect, writeTree } from './helpers.js';
+import { caseFolders, collect, fifo } from './helpers.js';
 
 const temp = makeTempDir();
 afterAll(() => temp.cleanup());
-let n = 0;
-const fresh = (files: Record<string, string>) => writeTree(path.join(temp.dir, `case${++n}`), files);
+const fresh = caseFolders(temp.dir);
 const entitiesOf = (e: { target: unknown }) => (e.target as NerTarget).entities.map((x) => [x.text, x.type]);
 
 describe('CoNLL / BIO importer', () => {
@@ -68,11 +66,10 @@ describe('CoNLL / BIO importer', () => {
   });
 
   it('streams: the first sentence arrives before the rest of the file is written', async () => {
-    const fifo = path.join(temp.dir, 'stream.tsv');
-    execFileSync('mkfifo', [fifo]);
-    const writer = createWriteStream(fifo);
+    const pipe = path.join(temp.dir, 'stream.tsv');
+    const writer = fifo(pipe);
     writer.write('first\tB-Disease\n\n');
-    const iterator = importConll(fifo, { task: 'ner' })[Symbol.asyncIterator]();
+    const iterator = importConll(pipe, { task: 'ner' })[Symbol.asyncIterator]();
     const first = await iterator.next();
     expect(entitiesOf(first.value as { target: unknown })).toEqual([['first', 'Disease']]);
     writer.end('second\tO\n');

@@ -9,12 +9,11 @@ import { importCsv, importJsonl } from '../../../src-main/data/importers/tabular
 import type { Example } from '../../../src-main/tasks/types.js';
 import { SHARED_DIR } from '../../support/paths.js';
 import { makeTempDir } from '../../support/temp.js';
-import { collect, writeTree } from './helpers.js';
+import { caseFolders, collect } from './helpers.js';
 
 const temp = makeTempDir();
 afterAll(() => temp.cleanup());
-let n = 0;
-const fresh = (files: Record<string, string>) => writeTree(path.join(temp.dir, `case${++n}`), files);
+const fresh = caseFolders(temp.dir);
 const file = (name: string, content: string) => path.join(fresh({ [name]: content }), name);
 
 describe('CSV with a column mapping', () => {
