@@ -9,11 +9,11 @@
  * round, alternating who goes first, because this machine's speed drifts minute to minute.
  * Writes bench/results/generate-<date>.json and .md.
  *
- *   npm run bench:generate [-- --sizes stories260K,small,medium --rounds 3 --repeats 3 --tokens 128]
+ *   npm run bench:generate [-- --sizes stories260K,small,medium --rounds 3 --repeats 3 --tokens 128 --threads N]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -82,7 +82,9 @@ async function main(): Promise<void> {
   const rounds = Number(arg('rounds', '3'));
   const repeats = Number(arg('repeats', '3'));
   const maxTokens = Number(arg('tokens', '128'));
-  const threads = cpus().length;
+  // default: every core; on a shared machine pass --threads 1 (OpenMP and onnxruntime spin-waits
+  // degrade badly when other processes hold the cores)
+  const threads = Number(arg('threads', String(cpus().length)));
   const torch = findTorchPython();
   if (!torch.python) throw new Error(`The PyTorch reference is needed for the comparison: ${torch.why}`);
   const scratch = mkdtempSync(join(tmpdir(), 'bench-generate-'));
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const meta = {
     date: new Date().toISOString(),
+    loadAverage: loadavg(),
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
     threads,
@@ -158,6 +161,7 @@ async function main(): Promise<void> {
     `Greedy decoding with a KV cache, batch 1, prompt "${PROMPT.slice(0, 30)}..." then ${maxTokens} new tokens,`,
     `float32 on CPU, ${threads} threads, ${meta.cpuModel}. ${rounds} interleaved rounds per engine, each a fresh`,
     `process timing ${repeats} generations. Decode tokens/s = (new tokens - 1) / time after the prefill. Medians.`,
+    `Load average at the end (shared machine): ${meta.loadAverage.map((l) => l.toFixed(1)).join(', ')}.`,
     '',
     '| model | params | ours tok/s | PyTorch tok/s | speed ratio | ours peak RSS (MB) | PyTorch peak RSS (MB) | memory ratio | same greedy tokens | ours prefill (ms) | ours session create (ms) |',
     '|---|---|---|---|---|---|---|---|---|---|---|',

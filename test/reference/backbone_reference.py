@@ -24,24 +24,24 @@ import torch
 
 
 def read_safetensors(path):
+    """Reads one tensor at a time (seek + read of its range), so peak memory is the weights plus one tensor."""
+    out = {}
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = e["data_offsets"]
-        raw = data[begin:end]
-        if e["dtype"] == "BF16":
-            bits = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
-            arr = bits.view(np.float32)
-        elif e["dtype"] == "F16":
-            arr = np.frombuffer(raw, dtype=np.float16).astype(np.float32)
-        else:
-            arr = np.frombuffer(raw, dtype=np.float32)
-        out[name] = torch.from_numpy(arr.reshape(e["shape"]).copy())
+        for name, e in header.items():
+            if name == "__metadata__":
+                continue
+            begin, end = e["data_offsets"]
+            f.seek(8 + n + begin)
+            raw = f.read(end - begin)
+            if e["dtype"] == "BF16":
+                arr = (np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
+            elif e["dtype"] == "F16":
+                arr = np.frombuffer(raw, dtype=np.float16).astype(np.float32)
+            else:
+                arr = np.frombuffer(raw, dtype=np.float32).copy()
+            out[name] = torch.from_numpy(arr.reshape(e["shape"]))
     return out
 
 
