@@ -25,7 +25,8 @@ export { tokenCrossEntropy, distillationKl, hiddenMse, weightedSum } from './los
 export type { ModelOutput, SerializedModel, SerializeOptions } from './serialize.js';
 export { serialize, liveNodes, OPSET } from './serialize.js';
 export type { TrainingModel, TrainingModelSpec } from './training-model.js';
-export { buildTrainingModel, gradientName } from './training-model.js';
+export { buildTrainingModel, gradientName, LOSS_SCALE_INPUT } from './training-model.js';
+export { LossScaler, allFinite } from './loss-scale.js';
 export type { ExternalLocation, SafetensorsEntry, SafetensorsInput } from './external-data.js';
 export { readSafetensorsIndex, writeSafetensors } from './external-data.js';
 export type {

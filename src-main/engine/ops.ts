@@ -143,6 +143,7 @@ const LessOrEqualOp = binaryOp('LessOrEqual', undefined, 'bool');
 const GreaterOp = binaryOp('Greater', undefined, 'bool');
 const GreaterOrEqualOp = binaryOp('GreaterOrEqual', undefined, 'bool');
 const AndOp = binaryOp('And', undefined, 'bool');
+const OrOp = binaryOp('Or', undefined, 'bool');
 
 export const add = (a: Operand, b: Operand): Tensor => bin(AddOp, a, b);
 export const sub = (a: Operand, b: Operand): Tensor => bin(SubOp, a, b);
@@ -157,6 +158,14 @@ export const lessOrEqual = (a: Operand, b: Operand): Tensor => bin(LessOrEqualOp
 export const greater = (a: Operand, b: Operand): Tensor => bin(GreaterOp, a, b);
 export const greaterOrEqual = (a: Operand, b: Operand): Tensor => bin(GreaterOrEqualOp, a, b);
 export const and = (a: Tensor, b: Tensor): Tensor => bin(AndOp, a, b);
+export const or = (a: Tensor, b: Tensor): Tensor => bin(OrOp, a, b);
+
+/** The most negative finite value of a float dtype (torch.finfo(dtype).min), for masking scores. */
+export function lowestFinite(dtype: DType): number {
+  if (dtype === 'float16') return -65504;
+  if (dtype === 'float32') return -3.4028234663852886e38;
+  return -Number.MAX_VALUE;
+}
 
 function bin(op: OpDef, a: Operand, b: Operand): Tensor {
   const [ta, tb] = pair(a, b, op.name);

@@ -21,8 +21,11 @@ export interface TrainingModelSpec {
   readonly trainables: readonly Tensor[];
   /** More outputs to return each step (e.g. per-task losses, logits for metrics). */
   readonly extraOutputs?: readonly ModelOutput[];
-  /** Static loss scale for float16 compute (default 1: none). */
-  readonly lossScale?: number;
+  /**
+   * Loss scale for float16 compute: a number (static; default 1 = none), or 'input' for a scalar
+   * float32 graph input named `loss_scale` fed each step (dynamic scaling, see LossScaler).
+   */
+  readonly lossScale?: number | 'input';
 }
 
 export interface TrainingModel extends SerializedModel {
@@ -32,6 +35,7 @@ export interface TrainingModel extends SerializedModel {
   readonly gradientOutputs: Readonly<Record<string, string>>;
 }
 
+export const LOSS_SCALE_INPUT = 'loss_scale';
 export const gradientName = (trainable: string): string => `grad.${trainable}`;
 
 export function buildTrainingModel(spec: TrainingModelSpec): TrainingModel {
@@ -39,8 +43,10 @@ export function buildTrainingModel(spec: TrainingModelSpec): TrainingModel {
   if (loss.rank !== 0) throw new Error(`The loss must be a scalar, got ${loss}`);
   for (const t of trainables)
     if (t.source.kind !== 'input') throw new Error(`Trainable ${t.name} must be a graph input fed each step`);
-  const scale = spec.lossScale ?? 1;
-  const grads = gradients(loss, trainables, scale === 1 ? undefined : scalar(loss, scale));
+  const scale: number | Tensor =
+    spec.lossScale === 'input' ? spec.graph.input(LOSS_SCALE_INPUT, 'float32', []) : (spec.lossScale ?? 1);
+  const seed = typeof scale === 'number' ? (scale === 1 ? undefined : scalar(loss, scale)) : cast(scale, loss.dtype);
+  const grads = gradients(loss, trainables, seed);
   const gradientOutputs: Record<string, string> = {};
   const outputs: ModelOutput[] = [{ name: 'loss', tensor: loss }];
   trainables.forEach((t, k) => {

@@ -11,9 +11,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { llamaForward } from '../../../src-main/backbone/llama/graph.js';
 import {
+  allFinite,
   buildTrainingModel,
+  Graph,
+  LOSS_SCALE_INPUT,
+  LossScaler,
+  serialize,
   createSession,
   inspectModel,
+  liveNodes,
   ort,
   tokenCrossEntropy,
   toNumbers,
@@ -131,9 +137,25 @@ describe('LLaMA prompt-tuning graph', () => {
     expect(model.stats.ops['FusedMatMul']).toBeGreaterThan(0);
   });
 
-  it('float16 weights with a float32 prompt and loss scaling give the float32 result within half precision', async () => {
+  it('builds no weight gradient: no live tensor has a weight matrix shape', () => {
+    const { graph, prompt, loss } = promptTuningGraph(TINY, (g) => inlineSource(g, weights, 'float32'), {
+      promptLength: L,
+    });
+    const model = buildTrainingModel({ graph, loss, trainables: [prompt] });
+    const weightShapes = new Set(
+      graph.tensors.filter((t) => t.source.kind === 'weight' && t.rank === 2).map((t) => t.shape.join('x')),
+    );
+    const live = liveNodes(
+      graph,
+      model.outputs.map((o) => o.tensor),
+    );
+    const weightShaped = live.flatMap((n) => n.outputs).filter((t) => weightShapes.has(t.shape.join('x')));
+    expect(weightShaped.map((t) => t.toString())).toEqual([]);
+  });
+
+  it('float16 weights with a float32 prompt and dynamic loss scaling give the float32 result within half precision', async () => {
     const batch = tinyBatch(TINY, 2, 6);
-    const run = async (half: boolean) => {
+    const build = (half: boolean) => {
       const { graph, prompt, loss } = promptTuningGraph(
         TINY,
         (g) => inlineSource(g, weights, half ? 'float16' : 'float32'),
@@ -142,19 +164,59 @@ describe('LLaMA prompt-tuning graph', () => {
           ...(half && { computeDtype: 'float16' as const }),
         },
       );
-      const model = buildTrainingModel({ graph, loss, trainables: [prompt], lossScale: half ? 1024 : 1 });
+      return buildTrainingModel({ graph, loss, trainables: [prompt], ...(half && { lossScale: 'input' as const }) });
+    };
+    const run = async (model: ReturnType<typeof build>, scale?: number) => {
       const session = await createSession(model);
-      const out = await session.run(feeds(batch, promptValues));
+      const extra =
+        scale === undefined ? {} : { [LOSS_SCALE_INPUT]: new ort.Tensor('float32', Float32Array.of(scale), []) };
+      const out = await session.run({ ...feeds(batch, promptValues), ...extra });
       await session.release();
+      const g = out[model.gradientOutputs['prompt']!]!;
       return {
         loss: Number(out[model.lossOutput]!.data[0]),
-        grad: toNumbers(out[model.gradientOutputs['prompt']!]!.data as Float32Array),
-        gradType: out[model.gradientOutputs['prompt']!]!.type,
+        grad: toNumbers(g.data as Float32Array),
+        gradType: g.type,
       };
     };
-    const [full, half] = [await run(false), await run(true)];
+    const halfModel = build(true);
+    const full = await run(build(false));
+    const scaler = new LossScaler(2 ** 24); // too large on purpose: float16 gradients overflow
+    let half = await run(halfModel, scaler.scale);
+    expect(scaler.update(allFinite([half.grad]))).toBe(false);
+    expect(scaler.scale).toBe(2 ** 23);
+    while (!allFinite([half.grad])) {
+      half = await run(halfModel, scaler.scale);
+      scaler.update(allFinite([half.grad]));
+    }
+    expect(scaler.scale).toBeGreaterThanOrEqual(2 ** 8);
     expect(half.gradType).toBe('float32');
     expect(Math.abs(half.loss - full.loss) / full.loss).toBeLessThan(1e-2);
     expect(relErr(half.grad, full.grad)).toBeLessThan(3e-2);
+  });
+
+  it('left padding with an attention mask reproduces the unpadded logits (RoPE is relative)', async () => {
+    const graph = new Graph();
+    const ids = graph.input('input_ids', 'int64', ['batch', 'tokens']);
+    const attention = graph.input('attention_mask', 'int64', ['batch', 'tokens']);
+    const { logits } = llamaForward(TINY, inlineSource(graph, weights, 'float32'), {
+      inputIds: ids,
+      attentionMask: attention,
+    });
+    const session = await createSession(serialize(graph, [{ name: 'logits', tensor: logits }]));
+    const tokens = [3, 1, 4, 1, 5];
+    const run = async (padding: number) => {
+      const seq = [...Array<number>(padding).fill(0), ...tokens];
+      const mask = seq.map((_, k) => (k < padding ? 0 : 1));
+      const out = await session.run({
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(seq.map(BigInt)), [1, seq.length]),
+        attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask.map(BigInt)), [1, seq.length]),
+      });
+      return toNumbers(out['logits']!.data as Float32Array).slice(padding * TINY.vocabSize);
+    };
+    const [plain, padded] = [await run(0), await run(3)];
+    expect(padded.every(Number.isFinite)).toBe(true);
+    expect(relErr(padded, plain)).toBeLessThan(1e-5);
+    await session.release();
   });
 });

@@ -93,6 +93,11 @@ const CASES: Case[] = [
   ],
   ['Expand', [{ shape: [3, 1] }], (x) => op.expand(x, [2, 3, 4])],
   [
+    'ExpandBatch (prompt over the batch)',
+    [{ shape: [1, 2, 3] }, { shape: [4, 1], noGrad: true }],
+    (x, ref) => op.expandBatch(x, ref),
+  ],
+  [
     'Where (both branches)',
     [{ shape: [3, 4], noGrad: true }, { shape: [3, 4] }, { shape: [4] }],
     (c, a, b) => op.where(op.greater(c, 0), a, b),
@@ -100,6 +105,16 @@ const CASES: Case[] = [
   ['Clip', [{ shape: [12], range: [-2, 2] }], (x) => op.clip(x, -0.9, 1.1)],
   ['fan-out: x*x + sin(x) + x', [{ shape: [3, 3] }], (x) => op.add(op.add(op.mul(x, x), op.sin(x)), x)],
 ];
+
+describe('op table', () => {
+  it('every float op has a VJP rule and a gradient check below', () => {
+    const checked = CASES.map(([name]) => name).join(' ') + ' Erf Cast FusedMatMul';
+    for (const def of Object.values(op.OPS)) {
+      expect(def.vjp, def.name).toBeTypeOf('function');
+      expect(checked, `${def.name} has no gradient check`).toContain(def.name);
+    }
+  });
+});
 
 describe('VJP rules vs float64 central differences', () => {
   for (const [name, specs, f] of CASES)
