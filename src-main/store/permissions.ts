@@ -21,6 +21,9 @@ export const PERMISSIONS = [
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
+/** What only an informatics-admin may do (auditors read the log too). */
+const ADMIN_ONLY: readonly Permission[] = ['users.manage', 'audit.read', 'store.admin'];
+
 export const ROLES = ['clinician', 'annotator', 'data-scientist', 'informatics-admin', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -36,17 +39,7 @@ export const ROLE_PERMISSIONS: Record<Role, { readonly summary: string; readonly
     },
     'data-scientist': {
       summary: 'imports datasets, trains prompts, evaluates and exports PHI-free packs',
-      permissions: [
-        'notes.read',
-        'notes.import',
-        'annotations.write',
-        'datasets.import',
-        'datasets.delete',
-        'prompts.run',
-        'models.train',
-        'packs.export',
-        'runs.read',
-      ],
+      permissions: PERMISSIONS.filter((p) => !ADMIN_ONLY.includes(p)),
     },
     'informatics-admin': {
       summary: 'everything, including users, key rotation, backup and restore',

@@ -1,22 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { UserError } from '../../../src-main/common/errors.js';
 import { AuditLog } from '../../../src-main/store/audit.js';
 import { ROLE_PERMISSIONS, ROLES } from '../../../src-main/store/permissions.js';
 import { UsersRepository } from '../../../src-main/store/repositories/users.js';
 import { StoreSession } from '../../../src-main/store/session.js';
-import type { Db } from '../../../src-main/store/sqlite.js';
-import { freshDatabase, tempDir, type TempDir } from './helpers.js';
+import { useFreshDatabase } from './helpers.js';
 
 describe('audit log', () => {
-  let tmp: TempDir;
-  let db: Db;
+  const fresh = useFreshDatabase();
   let audit: AuditLog;
 
   beforeEach(() => {
-    tmp = tempDir();
-    db = freshDatabase(tmp.dir).db;
-    audit = new AuditLog(db);
+    audit = new AuditLog(fresh.db);
     for (let i = 1; i <= 5; i++) {
       audit.append({
         username: 'ana',
@@ -28,11 +24,6 @@ describe('audit log', () => {
       });
     }
   });
-  afterEach(() => {
-    db.close();
-    tmp.cleanup();
-  });
-
   it('verifies an intact chain and lists entries newest first', () => {
     expect(audit.verify()).toEqual({ ok: true, entries: 5, headSeq: 5 });
     const recent = audit.recent(2);
@@ -41,15 +32,15 @@ describe('audit log', () => {
   });
 
   it('refuses UPDATE and DELETE through the schema triggers', () => {
-    expect(() => db.prepare(`UPDATE audit_log SET username = 'eve' WHERE seq = 2`).run()).toThrow(/append-only/);
-    expect(() => db.prepare('DELETE FROM audit_log WHERE seq = 5').run()).toThrow(/append-only/);
+    expect(() => fresh.db.prepare(`UPDATE audit_log SET username = 'eve' WHERE seq = 2`).run()).toThrow(/append-only/);
+    expect(() => fresh.db.prepare('DELETE FROM audit_log WHERE seq = 5').run()).toThrow(/append-only/);
   });
 
   describe('with the triggers dropped (an attacker who has the key)', () => {
-    beforeEach(() => db.exec('DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;'));
+    beforeEach(() => fresh.db.exec('DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;'));
 
     it('detects an altered entry and names it', () => {
-      db.prepare(`UPDATE audit_log SET username = 'eve' WHERE seq = 3`).run();
+      fresh.db.prepare(`UPDATE audit_log SET username = 'eve' WHERE seq = 3`).run();
       expect(audit.verify()).toMatchObject({
         ok: false,
         firstBadSeq: 3,
@@ -58,18 +49,18 @@ describe('audit log', () => {
     });
 
     it('detects a removed entry in the middle', () => {
-      db.prepare('DELETE FROM audit_log WHERE seq = 2').run();
+      fresh.db.prepare('DELETE FROM audit_log WHERE seq = 2').run();
       expect(audit.verify()).toMatchObject({ ok: false, firstBadSeq: 2, problem: 'entry 2 is missing' });
     });
 
     it('detects entries cut off the end through the recorded head', () => {
-      db.prepare('DELETE FROM audit_log WHERE seq >= 4').run();
+      fresh.db.prepare('DELETE FROM audit_log WHERE seq >= 4').run();
       expect(audit.verify()).toMatchObject({ ok: false, firstBadSeq: 4 });
     });
 
     it('detects a rewritten entry even when its own hash was recomputed', () => {
-      const row = db.prepare('SELECT * FROM audit_log WHERE seq = 2').get() as { hash: string };
-      db.prepare(`UPDATE audit_log SET action = 'nothing', hash = ? WHERE seq = 2`).run('f'.repeat(64));
+      const row = fresh.db.prepare('SELECT * FROM audit_log WHERE seq = 2').get() as { hash: string };
+      fresh.db.prepare(`UPDATE audit_log SET action = 'nothing', hash = ? WHERE seq = 2`).run('f'.repeat(64));
       expect(row.hash).not.toBe('f'.repeat(64));
       expect(audit.verify()).toMatchObject({ ok: false, firstBadSeq: 2 });
     });
@@ -77,23 +68,16 @@ describe('audit log', () => {
 });
 
 describe('users, roles and sessions', () => {
-  let tmp: TempDir;
-  let db: Db;
+  const fresh = useFreshDatabase();
   let users: UsersRepository;
 
   beforeEach(() => {
-    tmp = tempDir();
-    db = freshDatabase(tmp.dir).db;
-    users = new UsersRepository(db);
+    users = new UsersRepository(fresh.db);
     users.add('root', 'informatics-admin', 'Informatics');
     users.add('ana', 'clinician', 'Dr Ana');
   });
-  afterEach(() => {
-    db.close();
-    tmp.cleanup();
-  });
 
-  const session = (username: string) => new StoreSession(users.get(username), () => db);
+  const session = (username: string) => new StoreSession(users.get(username), () => fresh.db);
 
   it('gives every role a summary and lets only admins manage users and the store', () => {
     for (const role of ROLES) {
@@ -113,7 +97,7 @@ describe('users, roles and sessions', () => {
         message: expect.stringMatching(/ana.*clinician.*export a pack/),
       }) as UserError,
     );
-    const last = new AuditLog(db).recent(1)[0];
+    const last = new AuditLog(fresh.db).recent(1)[0];
     expect(last).toMatchObject({
       username: 'ana',
       action: 'permission.denied',
@@ -132,7 +116,7 @@ describe('users, roles and sessions', () => {
           .run().lastInsertRowid,
       (id) => ({ objectType: 'note', objectIds: [Number(id)] }),
     );
-    expect(new AuditLog(db).recent(1)[0]).toMatchObject({ action: 'notes.import', objectIds: [String(ids)] });
+    expect(new AuditLog(fresh.db).recent(1)[0]).toMatchObject({ action: 'notes.import', objectIds: [String(ids)] });
     expect(() =>
       ana.perform('notes.import', 'notes.import', (d) => {
         d.prepare(
@@ -141,8 +125,8 @@ describe('users, roles and sessions', () => {
         throw new Error('disk trouble');
       }),
     ).toThrow('disk trouble');
-    expect(db.prepare('SELECT count(*) FROM notes').pluck().get()).toBe(1);
-    expect(new AuditLog(db).verify()).toMatchObject({ ok: true, entries: 1 });
+    expect(fresh.db.prepare('SELECT count(*) FROM notes').pluck().get()).toBe(1);
+    expect(new AuditLog(fresh.db).verify()).toMatchObject({ ok: true, entries: 1 });
   });
 
   it('refuses to demote or disable the last admin, and blocks disabled users', () => {

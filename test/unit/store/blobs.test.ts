@@ -1,11 +1,10 @@
 import { closeSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { BlobStore, INLINE_BLOB_LIMIT } from '../../../src-main/store/repositories/blobs.js';
 import { CHUNK_BYTES, readSealedFile, SealedFileError, SealedWriter } from '../../../src-main/store/sealed-file.js';
-import type { Db } from '../../../src-main/store/sqlite.js';
-import { freshDatabase, PLANTED_PHI, tempDir, type TempDir } from './helpers.js';
+import { PLANTED_PHI, useFreshDatabase } from './helpers.js';
 
 /** A payload larger than several chunks, full of a recognisable plaintext. */
 function phiPayload(bytes: number): Buffer {
@@ -14,19 +13,9 @@ function phiPayload(bytes: number): Buffer {
 }
 
 describe('encrypted blobs', () => {
-  let tmp: TempDir;
-  let db: Db;
+  const fresh = useFreshDatabase();
   let blobs: BlobStore;
-
-  beforeEach(() => {
-    tmp = tempDir();
-    db = freshDatabase(tmp.dir).db;
-    blobs = new BlobStore(db, `${tmp.dir}/blobs`);
-  });
-  afterEach(() => {
-    db.close();
-    tmp.cleanup();
-  });
+  beforeEach(() => (blobs = new BlobStore(fresh.db, `${fresh.dir}/blobs`)));
 
   it('keeps small blobs inside the database and large ones as sealed files, never in the clear', () => {
     const small = blobs.put('tensor', Buffer.from('tiny'));
@@ -35,13 +24,13 @@ describe('encrypted blobs', () => {
     const large = blobs.put('checkpoint', payload);
     expect(large).toMatchObject({ inline: false, bytes: payload.length });
     const file = blobs.fileFor(large.id);
-    expect(readdirSync(`${tmp.dir}/blobs`)).toEqual([`${large.id}.blob`]);
+    expect(readdirSync(`${fresh.dir}/blobs`)).toEqual([`${large.id}.blob`]);
     expect(readFileSync(file).includes(Buffer.from('Zebulon'))).toBe(false);
     expect(statSync(file).size).toBeLessThan(payload.length + 200);
     expect(blobs.get(large.id).equals(payload)).toBe(true);
     expect(blobs.get(small.id).toString()).toBe('tiny');
     blobs.delete(large.id);
-    expect(readdirSync(`${tmp.dir}/blobs`)).toEqual([]);
+    expect(readdirSync(`${fresh.dir}/blobs`)).toEqual([]);
     expect(() => blobs.get(large.id)).toThrow(/No blob/);
   });
 
@@ -66,7 +55,7 @@ describe('encrypted blobs', () => {
 
   it('refuses a stream cut at a chunk boundary (the final-chunk flag is authenticated)', () => {
     const key = Buffer.alloc(32, 1);
-    const file = `${tmp.dir}/cut.sealed`;
+    const file = `${fresh.dir}/cut.sealed`;
     const fd = openSync(file, 'w');
     const writer = new SealedWriter(fd, key, 'ctx');
     writer.write(Buffer.alloc(CHUNK_BYTES * 2, 3));

@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { UserError } from '../../../src-main/common/errors.js';
 import { DatasetsRepository, type NewExample } from '../../../src-main/store/repositories/datasets.js';
-import type { Db } from '../../../src-main/store/sqlite.js';
-import { freshDatabase, tempDir, type TempDir } from './helpers.js';
+import { useFreshDatabase } from './helpers.js';
 
 const ner = { name: 'i2b2-mini', taskType: 'ner', sourceFormat: 'conll', labelSet: ['PROBLEM', 'TEST'] } as const;
 
@@ -23,19 +22,9 @@ function nerExamples(): NewExample[] {
 }
 
 describe('DatasetsRepository', () => {
-  let tmp: TempDir;
-  let db: Db;
+  const fresh = useFreshDatabase();
   let repo: DatasetsRepository;
-
-  beforeEach(() => {
-    tmp = tempDir();
-    db = freshDatabase(tmp.dir).db;
-    repo = new DatasetsRepository(db);
-  });
-  afterEach(() => {
-    db.close();
-    tmp.cleanup();
-  });
+  beforeEach(() => (repo = new DatasetsRepository(fresh.db)));
 
   it('imports a dataset with counts per split and per label, and reads examples back in order', () => {
     const { datasetId, counts } = repo.importDataset({ ...ner, meta: { source: 'unit' } }, nerExamples());
@@ -69,7 +58,7 @@ describe('DatasetsRepository', () => {
       /Example 3 \(id bad\): 1 label\(s\) are not in the dataset's label set \(PROBLEM, TEST\)/,
     );
     expect(repo.list()).toEqual([]);
-    expect(db.prepare('SELECT count(*) FROM examples').pluck().get()).toBe(0);
+    expect(fresh.db.prepare('SELECT count(*) FROM examples').pluck().get()).toBe(0);
   });
 
   it('rolls back when the example iterator itself throws (e.g. a parse error in the source file)', () => {
@@ -85,7 +74,7 @@ describe('DatasetsRepository', () => {
     const { datasetId } = repo.importDataset(ner, nerExamples());
     repo.delete(datasetId);
     expect(repo.list()).toEqual([]);
-    expect(db.prepare('SELECT count(*) FROM examples').pluck().get()).toBe(0);
+    expect(fresh.db.prepare('SELECT count(*) FROM examples').pluck().get()).toBe(0);
     expect(() => repo.get(datasetId)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }) as UserError);
     expect(() => repo.examples(999)).toThrow(/No dataset with id 999/);
   });

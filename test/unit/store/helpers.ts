@@ -1,6 +1,8 @@
 /** Test helpers for the store: a fresh temp folder and a real encrypted database in it. */
 import path from 'node:path';
 
+import { afterEach, beforeEach } from 'vitest';
+
 import { generateDataKey } from '../../../src-main/store/keys/data-key.js';
 import { migrate } from '../../../src-main/store/migrations.js';
 import { openEncryptedDatabase, type Db } from '../../../src-main/store/sqlite.js';
@@ -26,3 +28,33 @@ export const PASSPHRASE = 'correct horse battery staple';
 
 /** A made-up patient sentence used to prove that note text never appears in clear anywhere. */
 export const PLANTED_PHI = 'Patient Zebulon Quixotic-Marchetti, MRN 99417723, seen for chest pain';
+
+export interface FreshDatabase {
+  readonly db: Db;
+  readonly dir: string;
+}
+
+/** A new encrypted, migrated database in its own temp folder for each test of the calling suite. */
+export function useFreshDatabase(): FreshDatabase {
+  let current: { db: Db; tmp: TempDir } | undefined;
+  beforeEach(() => {
+    const tmp = tempDir();
+    current = { tmp, db: freshDatabase(tmp.dir).db };
+  });
+  afterEach(() => {
+    current?.db.close();
+    current?.tmp.cleanup();
+  });
+  const get = () => {
+    if (!current) throw new Error('useFreshDatabase: only inside a test');
+    return current;
+  };
+  return {
+    get db() {
+      return get().db;
+    },
+    get dir() {
+      return get().tmp.dir;
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { UserError } from '../../../src-main/common/errors.js';
 import { AnnotationsRepository } from '../../../src-main/store/repositories/annotations.js';
@@ -6,25 +6,15 @@ import { BlobStore } from '../../../src-main/store/repositories/blobs.js';
 import { NotesRepository } from '../../../src-main/store/repositories/notes.js';
 import { PromptsRepository } from '../../../src-main/store/repositories/prompts.js';
 import { RunsRepository } from '../../../src-main/store/repositories/runs.js';
-import type { Db } from '../../../src-main/store/sqlite.js';
-import { freshDatabase, tempDir, type TempDir } from './helpers.js';
+import { useFreshDatabase } from './helpers.js';
 
 const code = (c: string) => expect.objectContaining({ code: c }) as UserError;
 
 describe('repositories', () => {
-  let tmp: TempDir;
-  let db: Db;
-  beforeEach(() => {
-    tmp = tempDir();
-    db = freshDatabase(tmp.dir).db;
-  });
-  afterEach(() => {
-    db.close();
-    tmp.cleanup();
-  });
+  const fresh = useFreshDatabase();
 
   it('notes: imports a collection all-or-nothing and summarises collections', () => {
-    const notes = new NotesRepository(db);
+    const notes = new NotesRepository(fresh.db);
     const ids = notes.importNotes(
       'ward-7',
       [
@@ -58,8 +48,8 @@ describe('repositories', () => {
   });
 
   it('annotations: spans must fit the note; deleting the note removes its labels', () => {
-    const notes = new NotesRepository(db);
-    const annotations = new AnnotationsRepository(db);
+    const notes = new NotesRepository(fresh.db);
+    const annotations = new AnnotationsRepository(fresh.db);
     const [noteId = 0] = notes.importNotes('c', [{ text: 'chest pain since monday' }], 'ana');
     const span = annotations.add({ noteId, taskType: 'ner', label: 'PROBLEM', start: 0, end: 10 }, 'ana');
     annotations.add({ noteId, taskType: 'nli', label: 'entailment', value: { hypothesis: 'h' } }, 'ana');
@@ -72,12 +62,12 @@ describe('repositories', () => {
     expect(() => annotations.add({ noteId: 999, taskType: 'ner', label: 'X' }, 'ana')).toThrow(code('NOT_FOUND'));
     expect(notes.collections()[0]?.annotations).toBe(2);
     notes.deleteCollection('c');
-    expect(db.prepare('SELECT count(*) FROM annotations').pluck().get()).toBe(0);
+    expect(fresh.db.prepare('SELECT count(*) FROM annotations').pluck().get()).toBe(0);
   });
 
   it('runs: status, metrics per step (re-reportable), artifacts', () => {
-    const runs = new RunsRepository(db);
-    const blobs = new BlobStore(db, `${tmp.dir}/blobs`);
+    const runs = new RunsRepository(fresh.db);
+    const blobs = new BlobStore(fresh.db, `${fresh.dir}/blobs`);
     const run = runs.start('train', { method: 'mpt', lr: 0.3 }, [1, 2], 'ana');
     expect(run).toMatchObject({ status: 'running', config: { lr: 0.3 }, datasetIds: [1, 2], finishedAt: null });
     runs.recordMetrics(run.id, 1, { loss: 2.5 });
@@ -99,7 +89,7 @@ describe('repositories', () => {
   });
 
   it('prompts: versions per name with encrypted weights, and pack export records', () => {
-    const prompts = new PromptsRepository(db, new BlobStore(db, `${tmp.dir}/blobs`));
+    const prompts = new PromptsRepository(fresh.db, new BlobStore(fresh.db, `${fresh.dir}/blobs`));
     const spec = { name: 'ner-mpt', method: 'mpt', backboneFingerprint: 'fp1', taskTypes: ['ner'] };
     const v1 = prompts.save(spec, Buffer.from([1, 2, 3]));
     const v2 = prompts.save({ ...spec, meta: { steps: 100 } }, Buffer.alloc(300_000, 9)); // stored as a sealed file
