@@ -24,7 +24,9 @@ async function protectFromOptions(context: CommandContext, options: ProtectOptio
   }
   return {
     ...(options.keychain ? { keychain: await loadKeytar() } : {}),
-    ...(options.passphrase !== false ? { passphrase: await readPassphrase(context.io, 'New store passphrase') } : {}),
+    ...(options.passphrase !== false
+      ? { passphrase: await readSecret(context.io, 'CLINPROMPT_PASSPHRASE', 'New store passphrase', true) }
+      : {}),
   };
 }
 

@@ -64,6 +64,7 @@ const aadFor = (storeId: string, fingerprint: string, kind: WrapperKind) =>
   `clinprompt-keyring-v1|${storeId}|${fingerprint}|${kind}`;
 
 export async function wrapKey(key: Buffer, storeId: string, methods: WrapMethods): Promise<KeySlot> {
+  if (methods.passphrase !== undefined) checkNewPassphrase(methods.passphrase); // before anything is stored
   const fingerprint = keyFingerprint(key);
   const wrappers: WrapperRecord[] = [];
   if (methods.safeStorage) {
@@ -78,7 +79,6 @@ export async function wrapKey(key: Buffer, storeId: string, methods: WrapMethods
     wrappers.push({ kind: 'keychain', service: KEYCHAIN_SERVICE, account });
   }
   if (methods.passphrase !== undefined) {
-    checkNewPassphrase(methods.passphrase);
     const kdf = newScryptParams(methods.scrypt);
     const kek = await deriveKek(methods.passphrase, kdf);
     wrappers.push({ kind: 'passphrase', kdf, sealed: seal(kek, key, aadFor(storeId, fingerprint, 'passphrase')) });

@@ -55,6 +55,20 @@ describe('clinprompt store / users / audit', () => {
     expect((await runCliCaptured(['users', 'add', '--help'])).stdout).toMatch(/informatics-admin: everything/);
   });
 
+  it('explains what init needs instead of creating an unprotected store', async () => {
+    const other = { CLINPROMPT_HOME: `${tmp.dir}/other`, CLINPROMPT_USER: 'admin' };
+    const noSecret = await runCliCaptured(['store', 'init'], other);
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toMatch(/New store passphrase is needed. Set CLINPROMPT_PASSPHRASE/);
+    const nothing = await runCliCaptured(['store', 'init', '--no-passphrase'], other);
+    expect(nothing.stderr).toMatch(/--no-passphrase needs --keychain/);
+    const short = await runCliCaptured(['store', 'init'], { ...other, CLINPROMPT_PASSPHRASE: 'short' });
+    expect(short.stderr).toMatch(/at least 12 characters/);
+    expect((await runCliCaptured(['store', 'status'], other)).stderr).toMatch(
+      /No keyring at .*Run `clinprompt store init`/,
+    );
+  });
+
   it('refuses a second init and reports status as JSON', async () => {
     const again = await runCliCaptured(['store', 'init'], env());
     expect(again.code).toBe(1);
