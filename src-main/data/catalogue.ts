@@ -44,7 +44,7 @@ export const SOURCE_TASKS: readonly SourceTask[] = [
     task: 're',
     format: 'brat',
     path: 're/ddi-brat',
-    expected: '714 train, 191 test documents',
+    expected: '714 train, 303 test documents (191 DDI-task + 112 NER-task)',
   },
   {
     name: 'ddi-ner',
@@ -52,7 +52,7 @@ export const SOURCE_TASKS: readonly SourceTask[] = [
     task: 'ner',
     format: 'brat',
     path: 're/ddi-brat',
-    expected: '714 train, 191 test documents',
+    expected: '714 train, 303 test documents (191 DDI-task + 112 NER-task)',
   },
   {
     name: 'chemprot',
@@ -119,7 +119,12 @@ export const SOURCE_TASKS: readonly SourceTask[] = [
   },
 ];
 
-/** The one command that imports a catalogue entry from a shared data folder. */
+/** An argument as a POSIX shell reads it (mappings hold `|`). */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The one command that imports a catalogue entry from a shared data folder (arguments, unquoted). */
 export function importCommand(entry: SourceTask, sharedDataDir: string): string[] {
   return [
     'import',

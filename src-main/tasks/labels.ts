@@ -35,8 +35,8 @@ function allowedEdits(label: string): number {
 }
 
 /**
- * The label of `labels` that `raw` names, or undefined. Exact (normalised) matches win; then a
- * unique label that the text starts with ("entailment because ..."); then a unique nearest label
+ * The label of `labels` that `raw` names, or undefined. Exact (normalised) matches win; then the
+ * longest label that the text starts with ("entailment because ..."); then a unique nearest label
  * within the allowed edit distance.
  */
 export function matchLabel(raw: string, labels: readonly string[]): string | undefined {
@@ -46,11 +46,14 @@ export function matchLabel(raw: string, labels: readonly string[]): string | und
   const exact = normalized.indexOf(text);
   if (exact >= 0) return labels[exact];
 
-  const prefixed = labels.filter((_, i) => {
-    const n = normalized[i] ?? '';
-    return text.startsWith(`${n} `) || text.startsWith(`${n}:`) || text.startsWith(`${n},`);
-  });
-  if (prefixed.length === 1) return prefixed[0];
+  // The longest label the text starts with ("no significant difference, p = 0.4" is not "no").
+  const prefixed = labels
+    .map((label, i) => ({ label, n: normalized[i] ?? '' }))
+    .filter(({ n }) => text.startsWith(`${n} `) || text.startsWith(`${n}:`) || text.startsWith(`${n},`))
+    .sort((a, b) => b.n.length - a.n.length);
+  if (prefixed.length > 0 && (prefixed.length === 1 || (prefixed[0]?.n.length ?? 0) > (prefixed[1]?.n.length ?? 0))) {
+    return prefixed[0]?.label;
+  }
 
   let best: string | undefined;
   let bestDistance = Infinity;

@@ -6,7 +6,7 @@
 import path from 'node:path';
 
 import { UserError } from '../../common/errors.js';
-import { SOURCE_TASKS, importCommand } from '../../data/catalogue.js';
+import { SOURCE_TASKS, importCommand, shellQuote } from '../../data/catalogue.js';
 import { IMPORT_FORMATS, isImportFormat } from '../../data/read-dataset.js';
 import {
   EXPORT_FORMATS,
@@ -171,7 +171,10 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
     .description('The public source tasks and the command that imports each (default folder: ../shared/data)')
     .action((dir: string | undefined) => {
       const root = path.resolve(dir ?? path.join('..', 'shared', 'data'));
-      const entries = SOURCE_TASKS.map((t) => ({ ...t, command: ['clinprompt', ...importCommand(t, root)].join(' ') }));
+      const entries = SOURCE_TASKS.map((t) => ({
+        ...t,
+        command: ['clinprompt', ...importCommand(t, root)].map(shellQuote).join(' '),
+      }));
       context.output.result(entries, (list) =>
         list.map((t) => `${t.name} (${t.task}; ${t.title}; ${t.expected})\n  ${t.command}`).join('\n'),
       );

@@ -19,6 +19,9 @@ describe('labels', () => {
     expect(matchLabel('Contradicton', labels)).toBe('Contradiction');
     expect(matchLabel('neutral because the premise is silent', labels)).toBe('Neutral');
     expect(matchLabel('banana', labels)).toBeUndefined();
+    const evidence = ['no', 'no significant difference', 'significantly increased'];
+    expect(matchLabel('No significant difference, p = 0.4', evidence)).toBe('no significant difference');
+    expect(matchLabel('no, it did not', evidence)).toBe('no');
     expect(matchLabel('drug_n', ['DRUG_N', 'DRUG'])).toBe('DRUG_N');
     expect(matchLabel('CPR:5', ['CPR:3', 'CPR:4'])).toBeUndefined();
     expect(editDistance('kitten', 'sitting')).toBe(3);
