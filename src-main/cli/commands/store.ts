@@ -1,7 +1,8 @@
 /** `clinprompt store init|status|rekey|backup|restore`: the encrypted store in CLINPROMPT_HOME. */
 import { UserError } from '../../common/errors.js';
 import { backupStore, restoreStore } from '../../store/backup.js';
-import type { WrapMethods } from '../../store/keys/keyring.js';
+import { wipe } from '../../store/keys/data-key.js';
+import { unwrapKey, type WrapMethods } from '../../store/keys/keyring.js';
 import { loadKeytar } from '../../store/keys/keychain.js';
 import { initStore, type Store, type StoreStatus } from '../../store/store.js';
 import type { CommandContext, RegisterCommands } from '../context.js';
@@ -146,7 +147,8 @@ async function sameProtections(
   opened: Store,
   passphraseUsed: string | undefined,
 ): Promise<WrapMethods> {
-  const kinds = new Set(opened.keyring.current.wrappers.map((w) => w.kind));
+  const slot = opened.keyring.current;
+  const kinds = new Set(slot.wrappers.map((w) => w.kind));
   if (kinds.has('safe-storage')) {
     throw new UserError(
       'UNSUPPORTED',
@@ -154,15 +156,19 @@ async function sameProtections(
     );
   }
   const newPassphrase = context.io.env['CLINPROMPT_NEW_PASSPHRASE'];
+  let passphrase: string | undefined;
+  if (kinds.has('passphrase')) {
+    if (newPassphrase !== undefined && newPassphrase !== '') passphrase = newPassphrase;
+    else if (passphraseUsed !== undefined) passphrase = passphraseUsed;
+    else {
+      // unlocked by the keychain: check the passphrase before re-protecting the key with it
+      passphrase = await readPassphrase(context.io);
+      const onlyPassphrase = { ...slot, wrappers: slot.wrappers.filter((w) => w.kind === 'passphrase') };
+      wipe(await unwrapKey(onlyPassphrase, opened.storeId, { passphrase }));
+    }
+  }
   return {
     ...(kinds.has('keychain') ? { keychain: await loadKeytar() } : {}),
-    ...(kinds.has('passphrase')
-      ? {
-          passphrase:
-            newPassphrase !== undefined && newPassphrase !== ''
-              ? newPassphrase
-              : (passphraseUsed ?? (await readPassphrase(context.io))),
-        }
-      : {}),
+    ...(passphrase !== undefined ? { passphrase } : {}),
   };
 }

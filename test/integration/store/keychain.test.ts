@@ -104,4 +104,29 @@ describe.skipIf(unavailable !== undefined)('store key in a real Secret Service (
     expect(JSON.parse(rekey.stdout)).toMatchObject({ rotated: true, protections: ['keychain'] });
     expect((await runCliCaptured(['audit', 'verify'], env)).code).toBe(0);
   });
+
+  it('checks the passphrase before re-protecting a keychain-unlocked key with it', async () => {
+    const env = {
+      CLINPROMPT_HOME: `${tmp.dir}/cli2`,
+      CLINPROMPT_USER: 'admin',
+      CLINPROMPT_PASSPHRASE: 'keychain plus passphrase',
+    };
+    expect((await runCliCaptured(['store', 'init', '--keychain'], env)).code).toBe(0);
+    const status = async () =>
+      JSON.parse((await runCliCaptured(['store', 'status', '--json'], env)).stdout) as { keyFingerprint: string };
+    const before = await status();
+    const typo = await runCliCaptured(['store', 'rekey'], {
+      ...env,
+      CLINPROMPT_PASSPHRASE: 'keychain plus passphrasE',
+    });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/Wrong passphrase/);
+    expect((await status()).keyFingerprint).toBe(before.keyFingerprint);
+    const rekey = await runCliCaptured(['store', 'rekey', '--json'], env);
+    expect(JSON.parse(rekey.stdout)).toMatchObject({ rotated: true, protections: ['keychain', 'passphrase'] });
+    // both protections still open the rotated store
+    const viaPassphrase = await openStore(env.CLINPROMPT_HOME, { passphrase: env.CLINPROMPT_PASSPHRASE });
+    viaPassphrase.close();
+    (await openStore(env.CLINPROMPT_HOME, { keychain: keytar })).close();
+  });
 });
