@@ -7,7 +7,6 @@ export const DEFAULT_IDLE_LOCK_MS = 15 * 60 * 1000;
 
 export class AutoLock {
   #timer: NodeJS.Timeout | undefined;
-  #lastActivity = Date.now();
 
   constructor(
     readonly idleMs: number,
@@ -18,14 +17,9 @@ export class AutoLock {
 
   /** Records activity and restarts the idle countdown. */
   touch(): void {
-    this.#lastActivity = Date.now();
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.lock(), this.idleMs);
     this.#timer.unref(); // an idle timer must not keep a CLI process alive
-  }
-
-  get idleForMs(): number {
-    return Date.now() - this.#lastActivity;
   }
 
   stop(): void {

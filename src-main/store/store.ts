@@ -164,6 +164,7 @@ export async function openStore(home: string, sources: KeySources, options: Stor
   if (keyring.pending) await abandonRotation(paths, keyring, keyring.pending, options.keychain ?? sources.keychain);
   const store = new Store(paths, readKeyring(paths.keyringFile), db, key, options);
   store.migrateSchema();
+  store.blobs.sweepOrphans();
   return store;
 }
 

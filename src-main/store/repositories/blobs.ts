@@ -6,7 +6,7 @@
  * rewriting it (envelope encryption), and a backup of the database carries the keys of its files.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { UserError } from '../../common/errors.js';
@@ -102,6 +102,26 @@ export class BlobStore {
     const row = this.#row(id);
     this.db.prepare('DELETE FROM blobs WHERE id = ?').run(id);
     if (row.file_key) rmSync(this.fileFor(id), { force: true });
+  }
+
+  /**
+   * Removes blob files that no row refers to: left behind when the transaction that stored them
+   * rolled back (their key went with the row, so they are unreadable noise). Only files older than
+   * `minAgeMs` go, so a put in progress in another process is never touched.
+   */
+  sweepOrphans(minAgeMs = 60 * 60 * 1000): number {
+    if (!existsSync(this.dir)) return 0;
+    const known = new Set(this.fileBlobIds());
+    let removed = 0;
+    for (const name of readdirSync(this.dir)) {
+      const id = name.replace(/\.blob(\.tmp)?$/, '');
+      const file = path.join(this.dir, name);
+      if (id === name || (known.has(id) && name.endsWith('.blob'))) continue;
+      if (Date.now() - statSync(file).mtimeMs < minAgeMs) continue;
+      rmSync(file, { force: true });
+      removed += 1;
+    }
+    return removed;
   }
 
   fileFor(id: string): string {

@@ -34,6 +34,22 @@ describe('encrypted blobs', () => {
     expect(() => blobs.get(large.id)).toThrow(/No blob/);
   });
 
+  it('sweeps files left by a rolled-back put once they are old enough, never live ones', () => {
+    const kept = blobs.put('checkpoint', phiPayload(INLINE_BLOB_LIMIT + 1));
+    let orphan = '';
+    expect(() =>
+      fresh.db.transaction(() => {
+        orphan = blobs.put('checkpoint', phiPayload(INLINE_BLOB_LIMIT + 1)).id;
+        throw new Error('the surrounding save failed');
+      })(),
+    ).toThrow('the surrounding save failed');
+    expect(readdirSync(`${fresh.dir}/blobs`).sort()).toEqual([`${kept.id}.blob`, `${orphan}.blob`].sort());
+    expect(blobs.sweepOrphans()).toBe(0); // too recent: could be another process's put in progress
+    expect(blobs.sweepOrphans(0)).toBe(1);
+    expect(readdirSync(`${fresh.dir}/blobs`)).toEqual([`${kept.id}.blob`]);
+    expect(blobs.get(kept.id).length).toBe(INLINE_BLOB_LIMIT + 1);
+  });
+
   it('detects a flipped byte, a truncated file and a swapped file', () => {
     const a = blobs.put('checkpoint', phiPayload(INLINE_BLOB_LIMIT + 10));
     const b = blobs.put('checkpoint', phiPayload(INLINE_BLOB_LIMIT + 10));
