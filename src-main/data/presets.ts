@@ -38,15 +38,18 @@ async function readText(file: string): Promise<string> {
   }
 }
 
-/** Memoises side files per path, so a whole import reads each once. */
-function cached<T>(load: (file: string) => Promise<T>): (file: string) => Promise<T> {
+/**
+ * Memoises side files per path, so an import reads each once; at most `limit` are kept (the
+ * least recently used goes), so a folder of many side files is not held whole.
+ */
+function cached<T>(load: (file: string) => Promise<T>, limit = 64): (file: string) => Promise<T> {
   const cache = new Map<string, Promise<T>>();
   return (file) => {
     let value = cache.get(file);
-    if (!value) {
-      value = load(file);
-      cache.set(file, value);
-    }
+    if (value) cache.delete(file);
+    else value = load(file);
+    cache.set(file, value);
+    if (cache.size > limit) cache.delete(cache.keys().next().value as string);
     return value;
   };
 }

@@ -11,6 +11,7 @@ import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import { exportBrat, exportJsonl } from '../data/exporters.js';
 import { readDataset, type DatasetReport, type ImportFormat } from '../data/read-dataset.js';
+import { sampleKShot } from '../data/splits.js';
 import { DatasetsRepository, type DatasetSummary, type SplitCounts } from '../store/repositories/datasets.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
@@ -34,8 +35,16 @@ export interface ImportOutcome {
   readonly report: DatasetReport;
 }
 
-export async function importDatasetFiles(session: StoreSession, request: ImportRequest): Promise<ImportOutcome> {
+export async function importDatasetFiles(
+  store: Store,
+  session: StoreSession,
+  request: ImportRequest,
+): Promise<ImportOutcome> {
   session.require('datasets.import', 'import a dataset');
+  // Fail before reading a large source; the store checks again inside its transaction.
+  if (store.datasets.list().some((d) => d.name === request.name)) {
+    throw new UserError('ALREADY_EXISTS', `A dataset named "${request.name}" already exists. Choose another --name.`);
+  }
   const read = await readDataset(request.format, request.path, {
     task: request.task,
     ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
@@ -88,10 +97,20 @@ export const EXPORT_FORMATS = ['jsonl', 'brat'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** Writes a dataset's examples out of the store (a JSONL file, or a BRAT folder per split); audited. */
+export interface ExportRequest {
+  readonly name: string;
+  readonly format: ExportFormat;
+  readonly out: string;
+  /** Only this split. */
+  readonly split?: Split;
+  /** A seeded k-shot draw instead of every example: k per label for closed-label tasks, else k. */
+  readonly kShot?: { readonly k: number; readonly seed: number };
+}
+
 export async function exportDataset(
   store: Store,
   session: StoreSession,
-  request: { name: string; format: ExportFormat; out: string },
+  request: ExportRequest,
 ): Promise<{ examples: number; out: string }> {
   session.require('datasets.import', 'export a dataset');
   const summary = store.datasets.get(request.name);
@@ -101,13 +120,17 @@ export async function exportDataset(
       `BRAT holds NER and RE annotations; "${request.name}" is a ${summary.taskType} dataset. Export it as jsonl.`,
     );
   }
-  const examples = store.datasets.examples(summary.id).map((e): Example => ({
-    split: e.split,
-    ...(e.externalId !== null ? { externalId: e.externalId } : {}),
-    input: e.input as Example['input'],
-    target: e.target as Example['target'],
-    labels: e.labels,
-  }));
+  const stored = store.datasets
+    .examples(summary.id, request.split ? { split: request.split } : {})
+    .map((e): Example => ({
+      split: e.split,
+      ...(e.externalId !== null ? { externalId: e.externalId } : {}),
+      input: e.input as Example['input'],
+      target: e.target as Example['target'],
+      labels: e.labels,
+    }));
+  const perLabel = summary.taskType === 'nli' || summary.taskType === 'qa' || summary.taskType === 're';
+  const examples = request.kShot ? sampleKShot(stored, { ...request.kShot, perLabel }) : stored;
   let count: number;
   if (request.format === 'jsonl') {
     await mkdir(path.dirname(path.resolve(request.out)), { recursive: true });
@@ -118,7 +141,11 @@ export async function exportDataset(
   session.record('datasets.import', 'datasets.export', {
     objectType: 'dataset',
     objectIds: [summary.id],
-    details: { format: request.format, examples: count },
+    details: {
+      format: request.format,
+      examples: count,
+      ...(request.kShot ? { k: request.kShot.k, seed: request.kShot.seed } : {}),
+    },
   });
   return { examples: count, out: request.out };
 }

@@ -123,7 +123,7 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
         const split = parseSplit(options.split);
         const seed = parseSeed(options.seed);
         const session = await context.session();
-        const outcome = await importDatasetFiles(session, {
+        const outcome = await importDatasetFiles(await context.store(), session, {
           format,
           path: path.resolve(source),
           task: options.task,
@@ -150,21 +150,33 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
     .command('export <name> <out>')
     .description(`Export a dataset: jsonl writes one file; brat writes <out>/<split>/<id>.txt + .ann (NER and RE)`)
     .option('--format <format>', `${EXPORT_FORMATS.join(' or ')}`, 'jsonl')
-    .action(async (name: string, out: string, options: { format: string }) => {
-      if (!(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
-        throw new UserError(
-          'INVALID_ARGUMENT',
-          `--format must be ${EXPORT_FORMATS.join(' or ')} (got "${options.format}").`,
-        );
-      }
-      const session = await context.session();
-      const result = await exportDataset(await context.store(), session, {
-        name,
-        format: options.format as ExportFormat,
-        out: path.resolve(out),
-      });
-      context.output.result(result, (r) => `Exported ${r.examples} example(s) to ${r.out}.`);
-    });
+    .option('--split <split>', `only this split (${SPLITS.join(', ')})`)
+    .option('--k <n>', 'a seeded k-shot draw: k examples per label (QA, NLI, RE), else k examples')
+    .option('--seed <n>', 'seed of the k-shot draw (default 0)')
+    .action(
+      async (name: string, out: string, options: { format: string; split?: string; k?: string; seed?: string }) => {
+        if (!(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
+          throw new UserError(
+            'INVALID_ARGUMENT',
+            `--format must be ${EXPORT_FORMATS.join(' or ')} (got "${options.format}").`,
+          );
+        }
+        const session = await context.session();
+        const split = parseSplit(options.split);
+        const k = options.k === undefined ? undefined : Number(options.k);
+        if (k !== undefined && (!Number.isInteger(k) || k < 1)) {
+          throw new UserError('INVALID_ARGUMENT', `--k must be a positive integer (got "${options.k}").`);
+        }
+        const result = await exportDataset(await context.store(), session, {
+          name,
+          format: options.format as ExportFormat,
+          out: path.resolve(out),
+          ...(split ? { split } : {}),
+          ...(k !== undefined ? { kShot: { k, seed: parseSeed(options.seed) ?? 0 } } : {}),
+        });
+        context.output.result(result, (r) => `Exported ${r.examples} example(s) to ${r.out}.`);
+      },
+    );
 
   datasets
     .command('catalogue [shared-data-dir]')

@@ -87,6 +87,8 @@ describe('clinprompt import / datasets', () => {
     expect(run.stderr).toContain(`${path.join(bad, 'train.tsv')}, line 5: the last column is not a BIO tag`);
     expect(run.stderr).not.toContain('rarely');
     expect(json<DatasetSummary[]>(await cli(['datasets', 'list', '--json']))).toHaveLength(before);
+    const taken = await cli(['import', 'conll', bad, '--task', 'ner', '--name', 'ncbi-disease']);
+    expect(taken.stderr).toMatch(/A dataset named "ncbi-disease" already exists/);
     const unknown = await cli(['import', 'conll', bad, '--task', 'nli', '--name', 'x']);
     expect(unknown.stderr).toMatch(/CoNLL format holds ner annotations, not nli/);
   });
@@ -99,6 +101,34 @@ describe('clinprompt import / datasets', () => {
       await cli(['import', 'jsonl', jsonl, '--task', 'summarization', '--name', 'meqsum-again', '--json']),
     );
     expect(back.counts).toMatchObject({ train: 800, dev: 100, test: 100 });
+
+    // A seeded k-shot draw: 5 per label from train, the same for the same seed.
+    const draw = async (seed: number) => {
+      const file = path.join(tmp.dir, 'out', `nli4ct-5shot-${seed}.jsonl`);
+      const run = await cli([
+        'datasets',
+        'export',
+        'nli4ct',
+        file,
+        '--split',
+        'train',
+        '--k',
+        '5',
+        '--seed',
+        String(seed),
+      ]);
+      expect(run.code).toBe(0);
+      return readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { split: string; labels: string[]; id: string });
+    };
+    const shots = await draw(1);
+    expect(shots.filter((e) => e.labels[0] === 'Entailment')).toHaveLength(5);
+    expect(shots.filter((e) => e.labels[0] === 'Contradiction')).toHaveLength(5);
+    expect(shots.every((e) => e.split === 'train')).toBe(true);
+    expect((await draw(1)).map((e) => e.id)).toEqual(shots.map((e) => e.id));
+    expect((await draw(2)).map((e) => e.id)).not.toEqual(shots.map((e) => e.id));
 
     const brat = path.join(tmp.dir, 'out', 'ddi-brat');
     expect((await cli(['datasets', 'export', 'ddi', brat, '--format', 'brat'])).code).toBe(0);
