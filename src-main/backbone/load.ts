@@ -4,8 +4,9 @@
  * folder keyed by the files' content hash and then opened like any other. Only headers and small
  * JSON files are read here; weights stay in their files.
  */
+import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -44,10 +45,21 @@ export function conversionCacheDir(env: NodeJS.ProcessEnv = process.env): string
   return env['CLINPROMPT_MODEL_CACHE'] ?? path.join(os.tmpdir(), 'clinprompt-model-cache');
 }
 
+/** Feeds a file to a hash in 1 MiB chunks (no whole-file buffer). */
+function hashFile(hash: Hash, file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function llama2cHfDir(src: string, files: { modelFile: string; tokenizerFile: string }, cacheRoot: string): string {
   const hash = createHash('sha256');
   hash.update('llama2c-to-hf-v1');
-  for (const f of [files.modelFile, files.tokenizerFile]) hash.update(readFileSync(f));
+  for (const f of [files.modelFile, files.tokenizerFile]) hashFile(hash, f);
   const dest = path.join(cacheRoot, `llama2c-${hash.digest('hex').slice(0, 16)}`);
   if (!existsSync(path.join(dest, 'config.json'))) {
     // convert into a fresh folder and rename, so a concurrent or interrupted run never sees half a folder

@@ -95,3 +95,15 @@ export async function scoreContinuations(
     return total;
   });
 }
+
+/**
+ * The runner as a scorer of closed labels: an object with `scoreContinuations(prompt, candidates)`,
+ * the shape the tasks layer's `SequenceScorer` asks for (tasks import no backbone; the types meet
+ * structurally in services).
+ */
+export function sequenceScorer(
+  runner: BackboneRunner,
+  options: { prompt?: SoftPrompt } = {},
+): { scoreContinuations(prompt: string, candidates: readonly string[]): Promise<number[]> } {
+  return { scoreContinuations: (prompt, candidates) => scoreContinuations(runner, prompt, candidates, options) };
+}

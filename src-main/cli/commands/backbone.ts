@@ -6,6 +6,7 @@ import { BackboneRunner } from '../../backbone/generate/runner.js';
 import { describeBackbone } from '../../backbone/info.js';
 import { openBackbone } from '../../backbone/load.js';
 import { convertLlama2cFolder } from '../../backbone/llama2c/convert.js';
+import type { ExecutionProvider } from '../../backbone/memory-plan.js';
 import { formatBytes } from '../../backbone/memory-plan.js';
 import { applyChatTemplate } from '../../backbone/tokenizer/chat-template.js';
 import type { ProviderChoice } from '../../engine/session.js';
@@ -41,6 +42,12 @@ interface GenerateFlags {
   chat?: boolean;
 }
 
+function estimateProvider(value: string): ExecutionProvider {
+  if (!['cpu', 'webgpu', 'cuda', 'dml'].includes(value))
+    throw new InvalidArgumentError('must be one of cpu, webgpu, cuda, dml');
+  return value as ExecutionProvider;
+}
+
 const PROVIDERS: readonly ProviderChoice[] = ['cpu', 'auto', 'webgpu', 'cuda', 'dml'];
 
 function provider(value: string): ProviderChoice {
@@ -59,8 +66,14 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
       'context length for the memory estimate (default: 2048, capped at the model maximum)',
       positiveInt,
     )
-    .action((dir: string, opts: { context?: number }) => {
-      const info = describeBackbone(openBackbone(dir), 'cpu', opts.context);
+    .option(
+      '--provider <name>',
+      'execution provider for the memory estimate: cpu, webgpu, cuda, dml',
+      estimateProvider,
+      'cpu',
+    )
+    .action((dir: string, opts: { context?: number; provider: ExecutionProvider }) => {
+      const info = describeBackbone(openBackbone(dir), opts.provider, opts.context);
       context.output.result(info, (i) => {
         const p = i.memory.plan;
         const rows: [string, string][] = [

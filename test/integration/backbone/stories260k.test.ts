@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../../src-main/backbone/generate/decoding.js';
 import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
 import { mptTaskPrompt, softPrompt } from '../../../src-main/backbone/generate/prompts.js';
-import { scoreContinuations } from '../../../src-main/backbone/generate/scoring.js';
+import { scoreContinuations, sequenceScorer } from '../../../src-main/backbone/generate/scoring.js';
 import { EMBED_TOKENS } from '../../../src-main/backbone/hf/llama-tensors.js';
 import { openBackbone } from '../../../src-main/backbone/load.js';
+import { chooseLabel } from '../../../src-main/tasks/closed-label.js';
 import { findLlama2cFiles } from '../../../src-main/backbone/llama2c/convert.js';
 import { Llama2cTokenizer, readLlama2cTokenizer } from '../../../src-main/backbone/llama2c/tokenizer.js';
 import { runCliCaptured } from '../../support/cli.js';
@@ -108,8 +109,10 @@ describe('stories260K (real llama2.c model)', () => {
       const [alone] = await scoreContinuations(runner, prompt, [cand]);
       expect(batched[k]).toBeCloseTo(alone!, 4);
     }
-    // log P(" Lily") from generation's own logits: greedy picks it, so it must be the argmax
-    expect(batched[0]).toBeLessThan(0);
+    expect(batched.every((v) => v < 0)).toBe(true);
+    // through the tasks layer's closed-label chooser
+    const choice = await chooseLabel(sequenceScorer(runner), prompt, ['Tom', 'Lily', 'Ben']);
+    expect(choice.label).toBe('Lily');
   });
 
   it('a soft prompt made of token embeddings acts like those tokens; MPT composes P* o (u v^T)', async () => {
