@@ -51,12 +51,14 @@ export class SealedWriter {
   write(data: Buffer): void {
     this.#pending.push(data);
     this.#pendingBytes += data.length;
-    while (this.#pendingBytes > CHUNK_BYTES) {
-      const all = Buffer.concat(this.#pending);
-      this.#emit(all.subarray(0, CHUNK_BYTES), false);
-      this.#pending = [all.subarray(CHUNK_BYTES)];
-      this.#pendingBytes = all.length - CHUNK_BYTES;
+    if (this.#pendingBytes <= CHUNK_BYTES) return;
+    const all = Buffer.concat(this.#pending); // one copy per write, however large
+    let offset = 0;
+    for (; all.length - offset > CHUNK_BYTES; offset += CHUNK_BYTES) {
+      this.#emit(all.subarray(offset, offset + CHUNK_BYTES), false);
     }
+    this.#pending = [all.subarray(offset)];
+    this.#pendingBytes = all.length - offset;
   }
 
   /** Writes the final chunk (possibly empty) and fsyncs. */
@@ -98,13 +100,19 @@ export class SealedReader {
   }
 
   read(bytes: number): Buffer {
-    while (this.#buffer.length < bytes) {
-      if (this.#final) throw new UserError('BAD_FILE', 'The encrypted file ends early; it is truncated or damaged.');
-      this.#buffer = Buffer.concat([this.#buffer, this.#nextChunk()]);
+    const parts: Buffer[] = [];
+    for (let have = 0; have < bytes;) {
+      if (this.#buffer.length === 0) {
+        if (this.#final) throw new UserError('BAD_FILE', 'The encrypted file ends early; it is truncated or damaged.');
+        this.#buffer = this.#nextChunk();
+        continue;
+      }
+      const take = Math.min(bytes - have, this.#buffer.length);
+      parts.push(this.#buffer.subarray(0, take));
+      this.#buffer = this.#buffer.subarray(take);
+      have += take;
     }
-    const out = this.#buffer.subarray(0, bytes);
-    this.#buffer = this.#buffer.subarray(bytes);
-    return out;
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes);
   }
 
   /** Confirms that the stream was read to its authenticated end and nothing follows it. */
