@@ -20,7 +20,8 @@ export const DEFAULT_RATIOS: SplitRatios = { train: 0.8, dev: 0.1, test: 0.1 };
 
 /**
  * Examples without a split are shuffled with the seed and shared among the splits the source did
- * not provide (a source with only a test split gets train and dev drawn from the rest).
+ * not provide (a source with only a test split gets train and dev drawn from the rest). Examples
+ * with the same input are drawn together, so drawing splits never creates leakage.
  */
 export function assignSplits(
   examples: readonly RawExample[],
@@ -28,19 +29,29 @@ export function assignSplits(
   ratios: SplitRatios = DEFAULT_RATIOS,
 ): Example[] {
   const given = new Set(examples.flatMap((e) => (e.split ? [e.split] : [])));
-  const unsplit = examples.map((e, i) => (e.split ? -1 : i)).filter((i) => i >= 0);
+  const groups = new Map<string, number[]>(); // input fingerprint -> indices of unsplit examples
+  examples.forEach((e, i) => {
+    if (e.split) return;
+    const key = fingerprint(e.input);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
+  });
   const targets = SPLITS.filter((s) => !given.has(s) && ratios[s] > 0);
+  const pool = targets.length > 0 ? targets : (['train'] as Split[]);
+  const total = pool.reduce((sum, s) => sum + ratios[s], 0) || 1;
+  const unsplit = [...groups.values()].reduce((sum, g) => sum + g.length, 0);
   const assigned = new Map<number, Split>();
-  if (unsplit.length > 0) {
-    const pool = targets.length > 0 ? targets : (['train'] as Split[]);
-    const total = pool.reduce((sum, s) => sum + ratios[s], 0) || 1;
-    const order = shuffled(unsplit, seededRandom(seed));
-    let from = 0;
-    pool.forEach((split, k) => {
-      const to = k === pool.length - 1 ? order.length : from + Math.round((order.length * ratios[split]) / total);
-      for (const i of order.slice(from, to)) assigned.set(i, split);
-      from = to;
-    });
+  let k = 0;
+  let quota = Math.round((unsplit * ratios[pool[0] as Split]) / total);
+  let filled = 0;
+  for (const group of shuffled([...groups.values()], seededRandom(seed))) {
+    while (k < pool.length - 1 && filled >= quota) {
+      k++;
+      quota += Math.round((unsplit * ratios[pool[k] as Split]) / total);
+    }
+    for (const i of group) assigned.set(i, pool[k] as Split);
+    filled += group.length;
   }
   return examples.map((e, i) => ({ ...e, split: e.split ?? (assigned.get(i) as Split) }));
 }

@@ -22,6 +22,14 @@ describe('splits', () => {
     expect(assignSplits(raw, 8).map((e) => e.split)).not.toEqual(a.map((e) => e.split));
   });
 
+  it('draws examples with the same input into the same split (no leakage of its own making)', () => {
+    const raw = Array.from({ length: 400 }, (_, i) => nli(i % 100, 'x'));
+    const a = assignSplits(raw, 3);
+    for (let i = 0; i < 100; i++) expect(new Set([0, 1, 2, 3].map((r) => a[r * 100 + i]?.split)).size).toBe(1);
+    expect(leakageCheck(a)).toMatchObject({ trainDev: 0, trainTest: 0, devTest: 0 });
+    expect(a.filter((e) => e.split === 'train')).toHaveLength(320);
+  });
+
   it('keeps given splits and draws only the missing ones', () => {
     const raw = [
       ...Array.from({ length: 90 }, (_, i) => nli(i, 'x')),

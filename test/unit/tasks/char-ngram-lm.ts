@@ -1,7 +1,7 @@
 /**
- * A real, deterministic language model for testing closed-label selection before the backbone
- * exists: a character n-gram model with interpolated absolute discounting... kept simpler here as
- * Jelinek-Mercer interpolation of add-one-smoothed orders 0..n-1 (Chen & Goodman 1999, sec. 2).
+ * A real, deterministic language model for testing closed-label selection independently of the
+ * backbone: a character n-gram model, an equal-weight Jelinek-Mercer interpolation of add-one
+ * smoothed estimates of orders 0..n-1 (Chen & Goodman 1999, section 2).
  * It is trained on text, gives a proper distribution over its character vocabulary, and scores a
  * continuation as the sum of log P(char | previous n-1 chars). It implements the same
  * `SequenceScorer` interface the backbone will.

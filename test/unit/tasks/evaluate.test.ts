@@ -69,6 +69,25 @@ describe('evaluate: metrics per task type with bootstrap intervals', () => {
     expect(sum.metrics['rougeL']?.estimate).toBeCloseTo(4 / 5, 12);
   });
 
+  it('multiple-choice QA and RE with a given pair are scored as closed labels', () => {
+    const options = ['Aspirin', 'Warfarin', 'Heparin'];
+    const mc = evaluate({ type: 'qa', labels: ['A', 'B', 'C'] }, [
+      { input: { question: 'q', options, kind: 'multiple-choice' }, target: { answer: 'B' }, output: '(b) Warfarin' },
+      { input: { question: 'q', options, kind: 'multiple-choice' }, target: { answer: 'C' }, output: 'Heparin' },
+      { input: { question: 'q', options, kind: 'multiple-choice' }, target: { answer: 'A' }, output: 'E' },
+    ]);
+    expect(mc.metrics['accuracy']?.estimate).toBeCloseTo(2 / 3, 12);
+    expect(mc.unparseable).toBe(1);
+    const pair = { text: '<< EGFR >> and [[ gefitinib ]]', pair: { head: 'EGFR', tail: 'gefitinib' } };
+    const re = evaluate({ type: 're', labels: ['INHIBITOR', 'AGONIST'] }, [
+      { input: pair, target: { relations: [], label: 'INHIBITOR' }, output: 'inhibitor' },
+      { input: pair, target: { relations: [], label: 'AGONIST' }, output: 'INHIBITOR' },
+    ]);
+    expect(re.metrics['accuracy']?.estimate).toBe(0.5);
+    // INHIBITOR: P 1/2, R 1 -> 2/3; AGONIST: 0 -> macro 1/3
+    expect(re.metrics['macroF1']?.estimate).toBeCloseTo(1 / 3, 12);
+  });
+
   it('RE over documents scores (head, type, tail) triples', () => {
     const config: TaskConfig<'re'> = { type: 're', labels: ['EFFECT', 'ADVISE'] };
     const relations = [{ type: 'EFFECT', head: span('metformin', ''), tail: span('CKD', '') }];
