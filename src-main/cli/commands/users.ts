@@ -1,4 +1,4 @@
-/** `clinprompt users add|list|role`: who may use the store, and in which role. */
+/** `clinprompt users add|list|role|disable|enable`: who may use the store, and in which role. */
 import { ROLE_PERMISSIONS, ROLES } from '../../store/permissions.js';
 import { UsersRepository, type User } from '../../store/repositories/users.js';
 import type { RegisterCommands } from '../context.js';
@@ -53,4 +53,27 @@ export const registerUsersCommands: RegisterCommands = (program, context) => {
       );
       context.output.result(user, (u) => `${u.username} is now ${u.role}.`);
     });
+
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    users
+      .command(`${name} <username>`)
+      .description(
+        disabled
+          ? 'Disable a user (they keep their audit history but can do nothing); the last informatics-admin cannot be disabled'
+          : 'Re-enable a disabled user',
+      )
+      .action(async (username: string) => {
+        const session = await context.session();
+        const user = session.perform(
+          'users.manage',
+          `users.${name}`,
+          (db) => new UsersRepository(db).setDisabled(username, disabled),
+          (u) => ({ objectType: 'user', objectIds: [u.id], details: { username: u.username } }),
+        );
+        context.output.result(user, (u) => `${u.username} is now ${u.disabled ? 'disabled' : 'active'}.`);
+      });
+  }
 };

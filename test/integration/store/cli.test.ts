@@ -47,6 +47,8 @@ describe('clinprompt store / users / audit', () => {
       ['users', 'add', '--help'],
       ['users', 'list', '--help'],
       ['users', 'role', '--help'],
+      ['users', 'disable', '--help'],
+      ['audit', 'list', '--help'],
     ]) {
       const run = await runCliCaptured(argv, {});
       expect(run.code, argv.join(' ')).toBe(0);
@@ -111,6 +113,10 @@ describe('clinprompt store / users / audit', () => {
     );
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/"ana" \(role data-scientist\) may not users.add/);
+    expect((await runCliCaptured(['users', 'disable', 'ana'], env())).stdout).toMatch(/ana is now disabled/);
+    const disabled = await runCliCaptured(['audit', 'verify'], env({ CLINPROMPT_USER: 'ana' }));
+    expect(disabled.stderr).toMatch(/User "ana" is disabled/);
+    expect((await runCliCaptured(['users', 'enable', 'ana'], env())).code).toBe(0);
     const stranger = await runCliCaptured(['users', 'list'], env({ CLINPROMPT_USER: 'mallory' }));
     expect(stranger.stderr).toMatch(/"mallory" is not a user of this store/);
     const badRole = await runCliCaptured(['users', 'add', 'bo', '--role', 'surgeon'], env());
