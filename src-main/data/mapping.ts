@@ -150,7 +150,7 @@ function parseSplit(row: Row, mapping: FieldMapping): Split | undefined {
   const value = text(row, mapping, 'split', false);
   if (value === undefined) return undefined;
   const split = matchLabel(value === 'validation' || value === 'devel' ? 'dev' : value, SPLITS);
-  if (split === undefined) throw new RowProblem(`the split "${value}" is not train, dev or test`);
+  if (split === undefined) throw new RowProblem('the split field holds something other than train, dev or test');
   return split as Split;
 }
 

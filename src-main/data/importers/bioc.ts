@@ -73,12 +73,18 @@ function documentToExample(doc: BiocDocument, file: string, options: ImportOptio
     const fragments = [...a.locations].sort((x, y) => x.start - y.start);
     const start = fragments[0]?.start ?? 0;
     const end = Math.max(...fragments.map((f) => f.end));
+    const covered = fragments.map((f) => text.slice(f.start, f.end)).join(' ');
+    // BioC writers order a discontinuous mention's text as written, so compare without spaces and order.
+    const letters = (t: string) => [...t.replace(/\s+/g, '')].sort().join('');
+    if (a.text !== '' && letters(a.text) !== letters(covered)) {
+      throw badFile(file, a.line, `annotation ${a.id}: its <text> does not match its location in document ${doc.id}`);
+    }
     const entity: Entity = {
       id: a.id,
       type: a.type,
       start,
       end,
-      text: fragments.map((f) => text.slice(f.start, f.end)).join(' '),
+      text: covered,
       ...(fragments.length > 1 ? { fragments } : {}),
     };
     byId.set(a.id, entity);

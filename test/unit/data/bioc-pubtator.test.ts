@@ -107,6 +107,10 @@ describe('BioC importer', () => {
     await expect(collect(importBioc, path.join(fresh({ 'c.xml': outside }), 'c.xml'), { task: 'ner' })).rejects.toThrow(
       /line 10: annotation 2: location 33\+1200 lies outside document 227508/,
     );
+    const shifted = BIOC_XML.replace('offset="0" length="8"', 'offset="1" length="8"');
+    await expect(collect(importBioc, path.join(fresh({ 'e.xml': shifted }), 'e.xml'), { task: 'ner' })).rejects.toThrow(
+      /line 6: annotation 0: its <text> does not match its location in document 227508/,
+    );
     const dangling = BIOC_XML.replace('refid="3"', 'refid="9"');
     await expect(collect(importBioc, path.join(fresh({ 'd.xml': dangling }), 'd.xml'), { task: 're' })).rejects.toThrow(
       /relation R0 needs two nodes/,
