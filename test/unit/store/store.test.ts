@@ -46,6 +46,8 @@ describe('store lifecycle', () => {
     check();
     store.close();
     check();
+    // SQLCipher layout: the file starts with a random salt, not SQLite's plaintext magic
+    expect(readFileSync(paths.dbFile).subarray(0, 16).toString('latin1')).not.toBe('SQLite format 3\0');
     const reopened = await openStore(tmp.dir, { passphrase: PASSPHRASE });
     expect(reopened.notes.list('ward-7')[0]?.text).toBe(PLANTED_PHI);
     reopened.close();
