@@ -25,7 +25,7 @@ export interface WorkerRequest {
   /** Instead of timing: write the optimized model (initializers external) and report its size. */
   readonly checkOptimized?: boolean;
   /** Extra session options to compare variants (see SessionOptions). */
-  readonly session?: { readonly memoryArena?: boolean; readonly config?: Record<string, string> };
+  readonly session?: { readonly prepack?: boolean; readonly memoryArena?: boolean };
 }
 
 export interface WorkerResult {

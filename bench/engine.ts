@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LlamaGraphConfig } from '../src-main/backbone/llama/graph.js';
@@ -92,6 +92,23 @@ interface TorchResult {
   torch: string;
 }
 
+/** Our engine's configurations compared against PyTorch, each in its own fresh processes. */
+const VARIANTS: readonly {
+  readonly key: string;
+  readonly label: string;
+  readonly session: WorkerRequest['session'];
+}[] = [
+  { key: 'ours', label: 'ours (default)', session: {} },
+  { key: 'ours-noprepack', label: 'ours, pre-packing off', session: { prepack: false } },
+];
+
+interface Measured {
+  readonly step_ms: number[];
+  readonly peak_rss_mb: number;
+  readonly loss: number;
+  readonly grad_norm: number;
+}
+
 async function main(): Promise<void> {
   const sizes = arg('sizes', 'small,large').split(',');
   const rounds = Number(arg('rounds', '3'));
@@ -100,6 +117,7 @@ async function main(): Promise<void> {
   const torch = findTorchPython();
   if (!torch.python) throw new Error(`The PyTorch reference is needed for the comparison: ${torch.why}`);
   const scratch = mkdtempSync(join(tmpdir(), 'bench-engine-'));
+  const loadBefore = loadavg()[0]!;
   const results = [];
   try {
     for (const key of sizes) {
@@ -125,21 +143,33 @@ async function main(): Promise<void> {
       };
       console.error(`[${size.name}] optimized-model check...`);
       const check = runWorker({ ...request, checkOptimized: true });
-      const ours: WorkerResult[] = [];
-      const theirs: TorchResult[] = [];
+      const engines = [...VARIANTS.map((v) => v.key), 'torch'];
+      const runs = new Map<string, Measured[]>(engines.map((e) => [e, []]));
+      const oursRuns: WorkerResult[] = [];
       for (let round = 0; round < rounds; round++) {
-        // Alternate which engine goes first, so drift does not favour one.
-        const order = round % 2 === 0 ? ['ours', 'torch'] : ['torch', 'ours'];
+        // Rotate which engine goes first, so drift does not favour one.
+        const order = engines.map((_, k) => engines[(k + round) % engines.length]!);
         for (const who of order) {
           console.error(`[${size.name}] round ${round + 1}/${rounds}: ${who}`);
-          if (who === 'ours') ours.push(runWorker(request));
-          else theirs.push(runReference<TorchResult>(torch.python, { ...request, dtype: 'float32' }));
+          const variant = VARIANTS.find((v) => v.key === who);
+          if (variant) {
+            const res = runWorker({ ...request, session: variant.session });
+            runs.get(who)!.push(res);
+            if (who === 'ours') oursRuns.push(res);
+          } else runs.get(who)!.push(runReference<TorchResult>(torch.python, { ...request, dtype: 'float32' }));
         }
       }
-      const oursStep = median(ours.flatMap((o) => o.step_ms));
-      const torchStep = median(theirs.flatMap((t) => t.step_ms));
-      const oursRss = median(ours.map((o) => o.peak_rss_mb));
-      const torchRss = median(theirs.map((t) => t.peak_rss_mb));
+      const summary = (who: string) => {
+        const m = runs.get(who)!;
+        return {
+          stepMsMedian: median(m.flatMap((o) => o.step_ms)),
+          peakRssMbMedian: median(m.map((o) => o.peak_rss_mb)),
+          loss: m[0]!.loss,
+          gradNorm: m[0]!.grad_norm,
+          steps: m.map((o) => o.step_ms),
+        };
+      };
+      const ref = summary('torch');
       results.push({
         size: size.name,
         config: c,
@@ -147,27 +177,22 @@ async function main(): Promise<void> {
         sequence: PROMPT + TOKENS,
         promptLength: PROMPT,
         weightMB: weightBytes / 2 ** 20,
-        ours: {
-          stepMsMedian: oursStep,
-          peakRssMbMedian: oursRss,
-          buildMsMedian: median(ours.map((o) => o.build_ms)),
-          sessionMsMedian: median(ours.map((o) => o.session_ms)),
-          loss: ours[0]!.loss,
-          gradNorm: ours[0]!.grad_norm,
-          modelBytes: ours[0]!.model_bytes,
-          onnxNodes: ours[0]!.onnx_nodes,
+        graph: {
+          buildMsMedian: median(oursRuns.map((o) => o.build_ms)),
+          sessionMsMedian: median(oursRuns.map((o) => o.session_ms)),
+          modelBytes: oursRuns[0]!.model_bytes,
+          onnxNodes: oursRuns[0]!.onnx_nodes,
           optimizedModel: check.optimized,
-          steps: ours.map((o) => o.step_ms),
         },
-        torch: {
-          version: theirs[0]!.torch,
-          stepMsMedian: torchStep,
-          peakRssMbMedian: torchRss,
-          loss: theirs[0]!.loss,
-          gradNorm: theirs[0]!.grad_norm,
-          steps: theirs.map((t) => t.step_ms),
-        },
-        ratios: { stepTime: oursStep / torchStep, peakRss: oursRss / torchRss },
+        torch: { version: (runs.get('torch')![0] as TorchResult).torch, ...ref },
+        variants: VARIANTS.map((v) => {
+          const s = summary(v.key);
+          return {
+            ...v,
+            ...s,
+            ratios: { stepTime: s.stepMsMedian / ref.stepMsMedian, peakRss: s.peakRssMbMedian / ref.peakRssMbMedian },
+          };
+        }),
       });
     }
   } finally {
@@ -182,43 +207,35 @@ async function main(): Promise<void> {
     threads,
     rounds,
     repeats,
+    loadAverage: { before: loadBefore, after: loadavg()[0]! },
   };
+  const mb = (x: number) => x.toFixed(0);
   const lines = [
     `# Engine benchmark ${meta.date}`,
     '',
     `Prompt-tuning training step (forward + backward to the prompt), batch ${BATCH}, sequence ${PROMPT + TOKENS}`,
     `(prompt ${PROMPT} + ${TOKENS} tokens), vocab 32000, float32 on CPU, ${threads} threads, ${meta.cpuModel}.`,
-    `${rounds} interleaved rounds per engine, each a fresh process: 1 warm-up + ${repeats} timed steps. Medians.`,
+    `${rounds} rounds, engines interleaved in rotating order, each run a fresh process: 1 warm-up + ${repeats} timed steps.`,
+    `Medians. 1-minute load average ${loadBefore.toFixed(1)} before, ${meta.loadAverage.after.toFixed(1)} after (other work shares this machine).`,
     '',
-    '| model | ours step (ms) | PyTorch step (ms) | time ratio | ours peak RSS (MB) | PyTorch peak RSS (MB) | memory ratio | graph build (ms) | session create (ms) | optimized model weights / original |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...results
-      .map((r) =>
-        [
-          r.size,
-          r.ours.stepMsMedian.toFixed(0),
-          r.torch.stepMsMedian.toFixed(0),
-          r.ratios.stepTime.toFixed(2),
-          r.ours.peakRssMbMedian.toFixed(0),
-          r.torch.peakRssMbMedian.toFixed(0),
-          r.ratios.peakRss.toFixed(2),
-          r.ours.buildMsMedian.toFixed(0),
-          r.ours.sessionMsMedian.toFixed(0),
-          r.ours.optimizedModel
-            ? (r.ours.optimizedModel.initializerBytes / r.ours.optimizedModel.weightBytes).toFixed(3)
-            : 'n/a',
-        ].join(' | '),
-      )
-      .map((l) => `| ${l} |`),
+    '| model | engine | step (ms) | time ratio vs PyTorch | peak RSS (MB) | memory ratio vs PyTorch | loss | grad norm |',
+    '|---|---|---|---|---|---|---|---|',
+    ...results.flatMap((r) => [
+      ...r.variants.map(
+        (v) =>
+          `| ${r.size} | ${v.label} | ${v.stepMsMedian.toFixed(0)} | ${v.ratios.stepTime.toFixed(2)} | ${mb(v.peakRssMbMedian)} | ${v.ratios.peakRss.toFixed(2)} | ${v.loss.toFixed(6)} | ${v.gradNorm.toExponential(5)} |`,
+      ),
+      `| ${r.size} | PyTorch ${r.torch.version} | ${r.torch.stepMsMedian.toFixed(0)} | 1 | ${mb(r.torch.peakRssMbMedian)} | 1 | ${r.torch.loss.toFixed(6)} | ${r.torch.gradNorm.toExponential(5)} |`,
+    ]),
     '',
-    '| model | ours loss | PyTorch loss | ours grad norm | PyTorch grad norm | weights (MB) |',
-    '|---|---|---|---|---|---|',
-    ...results.map(
-      (r) =>
-        `| ${r.size} | ${r.ours.loss.toFixed(6)} | ${r.torch.loss.toFixed(6)} | ${r.ours.gradNorm.toExponential(5)} | ${r.torch.gradNorm.toExponential(5)} | ${r.weightMB.toFixed(0)} |`,
-    ),
+    '| model | weights (MB) | graph build (ms) | session create (ms) | ONNX nodes | model bytes | optimized model: initializer bytes / weight bytes |',
+    '|---|---|---|---|---|---|---|',
+    ...results.map((r) => {
+      const o = r.graph.optimizedModel;
+      return `| ${r.size} | ${mb(r.weightMB)} | ${r.graph.buildMsMedian.toFixed(0)} | ${r.graph.sessionMsMedian.toFixed(0)} | ${r.graph.onnxNodes} | ${r.graph.modelBytes} | ${o ? (o.initializerBytes / o.weightBytes).toFixed(3) : 'n/a'} |`;
+    }),
     '',
-    `PyTorch ${results[0]?.torch.version}. Ratios are ours / PyTorch (lower is better for us).`,
+    'Ratios are ours / PyTorch (below 1 is better for us). Weights are external data in a .safetensors file.',
   ];
   const outDir = join(here, 'results');
   mkdirSync(outDir, { recursive: true });

@@ -37,6 +37,12 @@ export interface SessionOptions {
    * ~130 MB to the peak of a training step with no step-time gain we could measure.
    */
   readonly memoryArena?: boolean;
+  /**
+   * Let onnxruntime pre-pack constant weights into its matmul layout (default on). Pre-packing keeps
+   * an extra, re-laid-out copy of weights (one per consumer layout: FusedMatMul transB forward and
+   * MatMul backward), which costs memory on large backbones.
+   */
+  readonly prepack?: boolean;
   /** More onnxruntime session config entries (onnxruntime_session_options_config_keys.h, without 'session.'). */
   readonly config?: Readonly<Record<string, string>>;
 }
@@ -119,6 +125,7 @@ function sessionOptions(
   options: SessionOptions,
 ): ort.InferenceSession.SessionOptions {
   const session: Record<string, string> = { ...options.config };
+  if (options.prepack === false) session['disable_prepacking'] = '1';
   if (model.externalDataDir) session['model_external_initializers_file_folder_path'] = model.externalDataDir;
   if (options.optimizedModelPath) {
     // Weights go to '<model>.data' beside the optimized model instead of being inlined into it.
