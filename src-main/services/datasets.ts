@@ -15,7 +15,8 @@ import { sampleKShot } from '../data/splits.js';
 import { DatasetsRepository, type DatasetSummary, type SplitCounts } from '../store/repositories/datasets.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
-import type { Example, Split, TaskType } from '../tasks/types.js';
+import { frameExample, framePrompt, templateFor, type TaskConfig } from '../tasks/registry.js';
+import type { Example, Split, TaskInput, TaskTarget, TaskType } from '../tasks/types.js';
 
 export interface ImportRequest {
   readonly format: ImportFormat;
@@ -25,6 +26,8 @@ export interface ImportRequest {
   readonly mapping?: string;
   readonly split?: Split;
   readonly seed?: number;
+  /** An edited instruction template for this dataset's task (checked, then kept with the dataset). */
+  readonly template?: string;
 }
 
 export interface ImportOutcome {
@@ -51,6 +54,9 @@ export async function importDatasetFiles(
     ...(request.split !== undefined ? { split: request.split } : {}),
     ...(request.seed !== undefined ? { seed: request.seed } : {}),
   });
+  if (request.template !== undefined) {
+    templateFor({ type: request.task, labels: read.labelSet, template: request.template });
+  }
   const meta = {
     name: request.name,
     taskType: request.task,
@@ -60,6 +66,7 @@ export async function importDatasetFiles(
       source: path.basename(request.path),
       ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
       seed: request.seed ?? 42,
+      ...(request.template !== undefined ? { template: request.template } : {}),
       report: read.report,
     },
   };
@@ -148,4 +155,52 @@ export async function exportDataset(
     },
   });
   return { examples: count, out: request.out };
+}
+
+/** The task set-up a dataset trains with: its type, label set and template (the edited one if kept). */
+export function taskConfigOf(summary: DatasetSummary): TaskConfig {
+  const template = summary.meta['template'];
+  return {
+    type: summary.taskType,
+    labels: summary.labelSet,
+    ...(typeof template === 'string' ? { template } : {}),
+  };
+}
+
+export interface FramedPreview {
+  readonly externalId: string | null;
+  readonly split: Split;
+  readonly labels: readonly string[];
+  /** The prompt the backbone sees, and the target it learns to generate (absent for unlabelled notes). */
+  readonly prompt: string;
+  readonly target?: string;
+}
+
+/** The first examples of a dataset framed as the backbone sees them; reading note text is audited. */
+export function previewDataset(
+  store: Store,
+  session: StoreSession,
+  request: { name: string; split?: Split; limit: number },
+): { dataset: DatasetSummary; examples: FramedPreview[] } {
+  session.require('notes.read', 'read dataset examples');
+  const dataset = store.datasets.get(request.name);
+  const config = taskConfigOf(dataset);
+  const query = { limit: request.limit, ...(request.split ? { split: request.split } : {}) };
+  const examples = store.datasets.examples(dataset.id, query).map((e): FramedPreview => {
+    const input = e.input as TaskInput;
+    const framed = e.target === null ? undefined : frameExample(config, input, e.target as TaskTarget);
+    return {
+      externalId: e.externalId,
+      split: e.split,
+      labels: e.labels,
+      prompt: framed?.prompt ?? framePrompt(config, input),
+      ...(framed ? { target: framed.target } : {}),
+    };
+  });
+  session.record('notes.read', 'datasets.preview', {
+    objectType: 'dataset',
+    objectIds: [dataset.id],
+    details: { examples: examples.length },
+  });
+  return { dataset, examples };
 }

@@ -3,6 +3,7 @@
  * `clinprompt datasets catalogue`: annotated data into and out of the encrypted store. Thin: the
  * work is in services/datasets.ts.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { UserError } from '../../common/errors.js';
@@ -14,9 +15,12 @@ import {
   importDatasetFiles,
   listDatasets,
   type ExportFormat,
+  type FramedPreview,
   type ImportOutcome,
+  previewDataset,
 } from '../../services/datasets.js';
 import type { DatasetSummary } from '../../store/repositories/datasets.js';
+import { TASKS } from '../../tasks/registry.js';
 import { SPLITS, TASK_TYPES, isTaskType, type Split } from '../../tasks/types.js';
 import type { RegisterCommands } from '../context.js';
 import { formatTable } from '../output.js';
@@ -37,6 +41,28 @@ function parseSeed(value: string | undefined): number | undefined {
   if (!Number.isInteger(seed) || seed < 0)
     throw new UserError('INVALID_ARGUMENT', `--seed must be a non-negative integer (got "${value}").`);
   return seed;
+}
+
+async function readTemplate(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    throw new UserError('NOT_FOUND', `--template: cannot read ${file}. Give the path of a text file.`);
+  }
+}
+
+function renderPreview({ dataset, examples }: { dataset: DatasetSummary; examples: readonly FramedPreview[] }): string {
+  const blocks = examples.map((e) =>
+    [
+      `--- ${e.externalId ?? '(no id)'} (${e.split}; ${e.labels.join(', ') || 'no labels'})`,
+      e.prompt,
+      ...(e.target !== undefined ? [`[target]${e.target}`] : []),
+    ].join('\n'),
+  );
+  return [
+    `${dataset.name}: ${dataset.taskType}, template ${dataset.meta['template'] ? 'edited' : 'default'}`,
+    ...blocks,
+  ].join('\n');
 }
 
 function renderImport(o: ImportOutcome): string {
@@ -105,11 +131,12 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
       `put every example in this split (${SPLITS.join(', ')}); default: from the source, else drawn 80/10/10`,
     )
     .option('--seed <n>', 'seed for drawn splits (default 42)')
+    .option('--template <file>', 'an edited instruction template for the task (see `datasets show --help`)')
     .action(
       async (
         format: string,
         source: string,
-        options: { task: string; name: string; mapping?: string; split?: string; seed?: string },
+        options: { task: string; name: string; mapping?: string; split?: string; seed?: string; template?: string },
       ) => {
         if (!isImportFormat(format)) {
           throw new UserError('INVALID_ARGUMENT', `Unknown format "${format}"; use one of ${FORMATS.join(', ')}.`);
@@ -131,6 +158,7 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
           ...(options.mapping !== undefined ? { mapping: options.mapping } : {}),
           ...(split ? { split } : {}),
           ...(seed !== undefined ? { seed } : {}),
+          ...(options.template !== undefined ? { template: await readTemplate(options.template) } : {}),
         });
         context.output.result(outcome, renderImport);
       },
@@ -177,6 +205,26 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
         context.output.result(result, (r) => `Exported ${r.examples} example(s) to ${r.out}.`);
       },
     );
+
+  datasets
+    .command('show <name>')
+    .description(
+      'Show the first examples framed as the backbone sees them: the instruction template filled in, and the target text. ' +
+        'Templates use {{field}} and optional {{#field}}...{{/field}} sections; edit one and pass it to `import --template`. ' +
+        `Fields: ${TASK_TYPES.map((t) => `${t}: ${TASKS[t].knownFields.join(', ')}`).join('; ')}.`,
+    )
+    .option('--split <split>', `only this split (${SPLITS.join(', ')})`)
+    .option('--limit <n>', 'how many examples (default 3)', '3')
+    .action(async (name: string, options: { split?: string; limit: string }) => {
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1) {
+        throw new UserError('INVALID_ARGUMENT', `--limit must be a positive integer (got "${options.limit}").`);
+      }
+      const split = parseSplit(options.split);
+      const session = await context.session();
+      const preview = previewDataset(await context.store(), session, { name, limit, ...(split ? { split } : {}) });
+      context.output.result(preview, renderPreview);
+    });
 
   datasets
     .command('catalogue [shared-data-dir]')

@@ -93,6 +93,44 @@ describe('clinprompt import / datasets', () => {
     expect(unknown.stderr).toMatch(/CoNLL format holds ner annotations, not nli/);
   });
 
+  it('keeps an edited template with the dataset and shows examples framed with it', async () => {
+    const dir = path.join(tmp.dir, 'templated');
+    mkdirSync(dir);
+    const csv = path.join(dir, 'pairs.csv');
+    writeFileSync(
+      csv,
+      'Statement,Evidence,Label\nno fever,afebrile on admission,Entailment\nfever,afebrile,Contradiction\n',
+    );
+    const broken = path.join(dir, 'broken.txt');
+    writeFileSync(broken, 'Claim: {{hypothesis}} ->');
+    const good = path.join(dir, 'good.txt');
+    writeFileSync(good, 'Evidence: {{premise}}\nClaim: {{hypothesis}}\nVerdict ({{labels}}):');
+    const args = [
+      'import',
+      'csv',
+      csv,
+      '--task',
+      'nli',
+      '--mapping',
+      'premise=Evidence,hypothesis=Statement,label=Label',
+    ];
+    const refused = await cli([...args, '--name', 'templated', '--template', broken]);
+    expect(refused.stderr).toMatch(/template is not usable: it must contain \{\{premise\}\}/);
+    expect((await cli([...args, '--name', 'templated', '--template', good, '--split', 'train'])).code).toBe(0);
+    const shown = json<{ examples: { prompt: string; target: string }[] }>(
+      await cli(['datasets', 'show', 'templated', '--limit', '1', '--json']),
+    );
+    expect(shown.examples).toEqual([
+      {
+        externalId: '2',
+        split: 'train',
+        labels: ['Entailment'],
+        prompt: 'Evidence: afebrile on admission\nClaim: no fever\nVerdict (Contradiction, Entailment):',
+        target: ' Entailment',
+      },
+    ]);
+  });
+
   it('exports to JSONL and BRAT, and the exports import back unchanged', async () => {
     const jsonl = path.join(tmp.dir, 'out', 'meqsum.jsonl');
     expect((await cli(['datasets', 'export', 'meqsum', jsonl])).code).toBe(0);
