@@ -96,7 +96,7 @@ interface TorchResult {
 const VARIANTS: readonly {
   readonly key: string;
   readonly label: string;
-  readonly session: WorkerRequest['session'];
+  readonly session: NonNullable<WorkerRequest['session']>;
 }[] = [
   { key: 'ours', label: 'ours (default)', session: {} },
   { key: 'ours-noprepack', label: 'ours, pre-packing off', session: { prepack: false } },
