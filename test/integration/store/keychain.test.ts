@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { UserError } from '../../../src-main/common/errors.js';
 import { keyFingerprint } from '../../../src-main/store/keys/data-key.js';
+import { chooseDesktopProtection } from '../../../src-main/store/keys/desktop-protection.js';
 import { KEYCHAIN_SERVICE, loadKeytar, type KeychainBackend } from '../../../src-main/store/keys/keychain.js';
 import { initStore, openStore } from '../../../src-main/store/store.js';
 import { runCliCaptured } from '../../support/cli.js';
@@ -54,6 +55,11 @@ describe.skipIf(unavailable !== undefined)('store key in a real Secret Service (
     expect(keyFingerprint(reopened.exportKey())).toBe(keyFingerprint(key));
     reopened.close();
     await expect(openStore(home, {})).rejects.toThrow(code('LOCKED'));
+  });
+
+  it('is what the desktop app chooses when the keychain answers', async () => {
+    const choice = await chooseDesktopProtection({ keychain: keytar });
+    expect(choice.protect?.keychain).toBe(keytar);
   });
 
   it('falls back to the passphrase when the keychain entry is gone, and says so when there is none', async () => {

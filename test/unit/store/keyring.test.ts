@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 
 import type { UserError } from '../../../src-main/common/errors.js';
 import { generateDataKey } from '../../../src-main/store/keys/data-key.js';
+import { chooseDesktopProtection } from '../../../src-main/store/keys/desktop-protection.js';
+import type { KeychainBackend } from '../../../src-main/store/keys/keychain.js';
 import { unwrapKey, wrapKey, type KeySlot } from '../../../src-main/store/keys/keyring.js';
 import { checkedSafeStorageBackend, type SafeStorageLike } from '../../../src-main/store/keys/safe-storage.js';
 import { FAST_SCRYPT, PASSPHRASE } from './helpers.js';
@@ -87,5 +89,28 @@ describe('Electron safeStorage policy', () => {
     await expect(wrapKey(key, 's', { safeStorage: safeStorageDouble('basic_text') })).rejects.toThrow(
       code('UNSUPPORTED'),
     );
+  });
+});
+
+describe('desktop protection choice', () => {
+  /** A keychain whose every call fails, as keytar's do when no Secret Service is running. */
+  const absentKeychain: KeychainBackend = {
+    getPassword: () =>
+      Promise.reject(new Error('The name org.freedesktop.secrets was not provided by any .service files')),
+    setPassword: () => Promise.reject(new Error('no secret service')),
+    deletePassword: () => Promise.reject(new Error('no secret service')),
+  };
+
+  it('falls back from an absent keychain to safeStorage, and from basic_text to a passphrase prompt', async () => {
+    const storage = safeStorageDouble('gnome_libsecret');
+    const choice = await chooseDesktopProtection({ keychain: absentKeychain, safeStorage: storage });
+    expect(choice.protect).toEqual({ safeStorage: storage });
+
+    const none = await chooseDesktopProtection({
+      keychain: absentKeychain,
+      safeStorage: safeStorageDouble('basic_text'),
+    });
+    expect(none.protect).toBeUndefined();
+    expect(none.reason).toMatch(/keychain refused.*basic_text/s);
   });
 });
