@@ -154,6 +154,35 @@ function parseSplit(row: Row, mapping: FieldMapping): Split | undefined {
   return split as Split;
 }
 
+const NATIVE_FIELDS: { readonly [T in TaskType]: { input: readonly string[]; target: string } } = {
+  ner: { input: ['text'], target: 'entities' },
+  re: { input: ['text'], target: 'relations' },
+  qa: { input: ['question', 'kind'], target: 'answer' },
+  nli: { input: ['premise', 'hypothesis'], target: 'label' },
+  summarization: { input: ['source'], target: 'summary' },
+};
+
+/** ClinPrompt's own `{ input, target }` rows: the fields the task needs must be there. */
+function checkNative(task: TaskType, input: Row, target: unknown): void {
+  const fields = NATIVE_FIELDS[task];
+  const missing = fields.input.filter((f) => typeof input[f] !== 'string');
+  if (missing.length > 0) throw new RowProblem(`input lacks ${missing.join(', ')} for a ${task} example`);
+  if (target === null) return; // an unlabelled note
+  if (typeof target !== 'object' || !(fields.target in target)) {
+    throw new RowProblem(`target lacks ${fields.target} for a ${task} example`);
+  }
+  if (task !== 'ner') return;
+  const entities = (target as Row)['entities'];
+  const length = (input['text'] as string).length;
+  if (!Array.isArray(entities)) throw new RowProblem('target.entities must be a list');
+  entities.forEach((e: Partial<Entity>, i) => {
+    const ok = Number.isInteger(e.start) && Number.isInteger(e.end) && typeof e.type === 'string';
+    if (!ok || (e.start as number) < 0 || (e.end as number) > length || (e.end as number) < (e.start as number)) {
+      throw new RowProblem(`target entity ${i + 1} needs a type and start/end offsets inside the text`);
+    }
+  });
+}
+
 /** Builds one example from a mapped row; throws RowProblem (the caller adds file and line). */
 export function rowToExample(task: TaskType, row: Row, mapping: FieldMapping): RawExample {
   const id = text(row, mapping, 'id', false);
@@ -165,6 +194,7 @@ export function rowToExample(task: TaskType, row: Row, mapping: FieldMapping): R
     row['input'] !== null &&
     'target' in row
   ) {
+    checkNative(task, row['input'] as Row, row['target']);
     const labels = Array.isArray(row['labels']) ? row['labels'].map(String) : [];
     return { ...common, input: row['input'] as never, target: row['target'] as never, labels };
   }

@@ -113,6 +113,30 @@ describe('JSONL and JSON', () => {
     const out = path.join(fresh({ 'README.txt': 'export folder' }), 'out.jsonl');
     await exportJsonl(examples, out);
     expect(await collect(importJsonl, out, { task: 'nli' })).toEqual(examples);
+    const discontinuous: Example = {
+      split: 'train',
+      input: { text: 'alpha- or beta-adrenergic blockers' },
+      target: {
+        entities: [
+          {
+            start: 0,
+            end: 34,
+            type: 'GROUP',
+            text: 'alpha-adrenergic blockers',
+            fragments: [
+              { start: 0, end: 6 },
+              { start: 15, end: 34 },
+            ],
+          },
+        ],
+      },
+      labels: ['GROUP'],
+    };
+    await exportJsonl([discontinuous], out);
+    expect(await collect(importJsonl, out, { task: 'ner' })).toEqual([{ ...discontinuous, externalId: '1' }]);
+    await expect(collect(importJsonl, out, { task: 'qa' })).rejects.toThrow(
+      `${out}, line 1: JSON record: input lacks question, kind for a qa example`,
+    );
   });
 
   it('names the line of invalid JSON', async () => {
