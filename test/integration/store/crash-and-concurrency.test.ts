@@ -65,6 +65,7 @@ describe('store under crashes and concurrent processes', () => {
     const writer = startWriter(['metrics', tmp.dir, String(steps)], store.exportKey());
     const reader = openConnection(store.paths, store.exportKey(), true);
     let reads = 0;
+    let readsMidway = 0; // reads that saw some but not all steps: truly concurrent with the writer
     let lastSeen = 0;
     try {
       while (writer.child.exitCode === null) {
@@ -76,6 +77,7 @@ describe('store under crashes and concurrent processes', () => {
         expect(row.n).toBeGreaterThanOrEqual(lastSeen);
         lastSeen = row.n;
         reads += 1;
+        if (row.n > 0 && row.n < steps) readsMidway += 1;
         // the UI process also writes now and then (audit entries), waiting on the writer's lock
         if (reads % 50 === 0)
           store.audit.append({ username: 'admin', role: 'informatics-admin', action: 'ui.refresh' });
@@ -87,7 +89,7 @@ describe('store under crashes and concurrent processes', () => {
     const exit = await writer.exited;
     expect(exit.code).toBe(0);
     expect(writer.lines).toContain('done');
-    expect(reads).toBeGreaterThan(10);
+    expect(readsMidway).toBeGreaterThan(0);
     expect(store.runs.metrics(1, 'loss')).toHaveLength(steps);
     expect(store.runs.get(1).status).toBe('succeeded');
     expect(store.audit.verify().ok).toBe(true);

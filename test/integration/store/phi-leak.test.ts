@@ -3,7 +3,7 @@
  * large sort, and is then searched for in every log line, every error message that would reach the
  * renderer or the terminal, every file under the data folder, the backup file, and the temp folder.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,22 +126,25 @@ describe('no PHI outside the encrypted store', () => {
     for (const run of runs) expect(leaks(run.stdout + run.stderr)).toEqual([]);
   });
 
-  it('sorts large note sets without temp files (temp_store=MEMORY), while the control spills to TMPDIR', async () => {
-    const privateTmp = makeTempDir('clinprompt-phi-tmpdir-');
-    try {
-      const previousTmp = process.env['TMPDIR'];
-      process.env['TMPDIR'] = privateTmp.dir; // inherited by the child; SQLite reads it at startup
-      const writer = startWriter(['temp-files', home, '8000'], store.exportKey());
-      if (previousTmp === undefined) delete process.env['TMPDIR'];
-      else process.env['TMPDIR'] = previousTmp;
-      const [line] = await writer.waitForLines(/^\{/, 1, 110_000);
-      expect((await writer.exited).code).toBe(0);
-      const { memory, file } = JSON.parse(line ?? '{}') as { memory: number; file: number };
-      expect(file, 'control: with temp_store=FILE the same sort spills to TMPDIR').toBeGreaterThan(0);
-      expect(memory, 'as configured: no temp file').toBe(0);
-      for (const f of filesUnder(privateTmp.dir)) expect(leaks(readFileSync(f).toString('latin1')), f).toEqual([]);
-    } finally {
-      privateTmp.cleanup();
-    }
-  });
+  it.skipIf(!existsSync('/proc/self/fd'))(
+    'sorts large note sets without temp files (temp_store=MEMORY), while the control spills to TMPDIR',
+    async () => {
+      const privateTmp = makeTempDir('clinprompt-phi-tmpdir-');
+      try {
+        const previousTmp = process.env['TMPDIR'];
+        process.env['TMPDIR'] = privateTmp.dir; // inherited by the child; SQLite reads it at startup
+        const writer = startWriter(['temp-files', home, '8000'], store.exportKey());
+        if (previousTmp === undefined) delete process.env['TMPDIR'];
+        else process.env['TMPDIR'] = previousTmp;
+        const [line] = await writer.waitForLines(/^\{/, 1, 110_000);
+        expect((await writer.exited).code).toBe(0);
+        const { memory, file } = JSON.parse(line ?? '{}') as { memory: number; file: number };
+        expect(file, 'control: with temp_store=FILE the same sort spills to TMPDIR').toBeGreaterThan(0);
+        expect(memory, 'as configured: no temp file').toBe(0);
+        for (const f of filesUnder(privateTmp.dir)) expect(leaks(readFileSync(f).toString('latin1')), f).toEqual([]);
+      } finally {
+        privateTmp.cleanup();
+      }
+    },
+  );
 });
