@@ -6,7 +6,8 @@ KV cache. Written independently of the TypeScript code; used by the parity test 
 `npm run bench:generate`. Not a runtime dependency.
 
 Usage: python3 backbone_reference.py < request.json > result.json
-request: {"dir": "<hf folder>", "mode": "logits", "ids": [[...], ...]}           -> {"logits": [[[...]]]}
+request: {"dir": "<hf folder>", "mode": "logits", "ids": [[...], ...],
+          "greedy": {"ids": [...], "max_tokens": n} (optional)}              -> {"logits": [[[...]]], "tokens": [...]}
          {"dir": ..., "mode": "generate", "ids": [...], "max_tokens": n,
           "repeats": r, "threads": t}                                             -> {"tokens": [...],
           "tokens_per_second": [...], "peak_rss_mb": float, "weights_mb": float}
@@ -135,6 +136,15 @@ class Model:
         return x @ self.head.T, new_cache
 
 
+def greedy(model, ids, n):
+    logits, cache = model.forward(torch.tensor([ids]), None)
+    tokens = [int(logits[0, -1].argmax())]
+    while len(tokens) < n:
+        logits, cache = model.forward(torch.tensor([[tokens[-1]]]), cache)
+        tokens.append(int(logits[0, -1].argmax()))
+    return tokens
+
+
 def main():
     req = json.load(sys.stdin)
     if req.get("threads"):
@@ -144,8 +154,10 @@ def main():
     weights_mb = sum(t.numel() * t.element_size() for t in model.w.values()) / 2**20
     with torch.no_grad():
         if req["mode"] == "logits":
-            logits = [model.forward(torch.tensor([ids]), None)[0][0].tolist() for ids in req["ids"]]
-            json.dump({"logits": logits}, sys.stdout)
+            out = {"logits": [model.forward(torch.tensor([ids]), None)[0][0].tolist() for ids in req["ids"]]}
+            if "greedy" in req:  # also a greedy continuation, to save a second process start
+                out["tokens"] = greedy(model, req["greedy"]["ids"], req["greedy"]["max_tokens"])
+            json.dump(out, sys.stdout)
             return
         tps = []
         tokens = []
@@ -157,7 +169,7 @@ def main():
             while len(tokens) < req["max_tokens"]:
                 logits, cache = model.forward(torch.tensor([[tokens[-1]]]), cache)
                 tokens.append(int(logits[0, -1].argmax()))
-            t2 = time.perf_counter()
+            t2 = time.perf_counter()  # the loop is greedy() inlined, to time prefill and decode apart
             tps.append((len(tokens) - 1) / (t2 - t1))
     json.dump(
         {

@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from 'commander';
 
 import { DEFAULT_MAX_TOKENS, generate } from '../../backbone/generate/decoding.js';
+import { loadPeftAdapter } from '../../backbone/generate/peft-adapter.js';
 import { BackboneRunner } from '../../backbone/generate/runner.js';
 import { describeBackbone } from '../../backbone/info.js';
 import { openBackbone } from '../../backbone/load.js';
@@ -25,6 +26,12 @@ function nonNegativeNumber(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be an integer >= 0');
+  return n;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -40,6 +47,8 @@ interface GenerateFlags {
   threads?: number;
   provider: ProviderChoice;
   chat?: boolean;
+  adapter?: string;
+  taskId?: number;
 }
 
 function estimateProvider(value: string): ExecutionProvider {
@@ -140,6 +149,8 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
       'cpu',
     )
     .option('--chat', "wrap the prompt as one user message with the model's chat template (tokenizer_config.json)")
+    .option('--adapter <dir>', 'a PEFT adapter folder to apply: prompt tuning, multitask prompt tuning or LoRA')
+    .option('--task-id <n>', 'which task of a multitask prompt-tuning adapter (default 0)', nonNegativeInt)
     .action(async (flags: GenerateFlags) => {
       const out = context.output;
       const backbone = openBackbone(flags.backbone);
@@ -149,13 +160,18 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
             source: `${backbone.hfDir}/tokenizer_config.json`,
           })
         : flags.prompt;
+      const adapter = flags.adapter
+        ? loadPeftAdapter(flags.adapter, backbone.config, flags.taskId !== undefined ? { taskId: flags.taskId } : {})
+        : undefined;
       const runner = await BackboneRunner.create(backbone, {
         provider: flags.provider,
+        ...(adapter?.lora && { lora: adapter.lora }),
         ...(flags.threads !== undefined && { threads: flags.threads }),
       });
       try {
         const result = await generate(runner, text, {
           addSpecialTokens: !flags.chat,
+          prompt: adapter?.prompt,
           maxTokens: flags.maxTokens,
           temperature: flags.temperature,
           topP: flags.topP,

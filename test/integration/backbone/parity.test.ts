@@ -2,7 +2,8 @@
  * Logits parity of the KV-cache inference graph (onnxruntime) with an independent PyTorch
  * implementation of transformers' LLaMA forward (test/reference/backbone_reference.py), on random-
  * weight HF folders the test writes: GQA LLaMA, Qwen2-style (q/k/v biases, tied embeddings,
- * llama3 rope scaling) in 3 shards, and BF16 weights.
+ * llama3 rope scaling) in 3 shards, BF16 weights (widened to a float32 cache) and Mistral with F16
+ * weights (cast inside the graph).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -34,6 +35,11 @@ const VARIANTS: Record<string, TinyFolderOptions> = {
     },
   },
   'llama, BF16 weights': { dtype: 'BF16', seed: 7 },
+  'mistral, F16 weights (cast in the graph)': {
+    dtype: 'F16',
+    seed: 3,
+    config: { architecture: 'mistral', slidingWindow: 4096 },
+  },
 };
 
 const SEQUENCES = [
@@ -61,10 +67,12 @@ describe.skipIf(!torch.python)(`inference parity with PyTorch ${torch.why}`, () 
       const runner = await BackboneRunner.create(backbone, { threads: 1 });
       try {
         const V = backbone.config.vocabSize;
-        const ref = runBackboneReference<{ logits: number[][][] }>(torch.python!, {
+        const prompt = 'Once upon a time';
+        const ref = runBackboneReference<{ logits: number[][][]; tokens: number[] }>(torch.python!, {
           dir,
           mode: 'logits',
           ids: SEQUENCES,
+          greedy: { ids: backbone.tokenizer.encode(prompt), max_tokens: 24 },
         });
         let worst = 0;
         for (const [s, ids] of SEQUENCES.entries()) {
@@ -92,17 +100,10 @@ describe.skipIf(!torch.python)(`inference parity with PyTorch ${torch.why}`, () 
         }
         expect(worst).toBeLessThan(1e-4);
 
-        const prompt = 'Once upon a time';
         const ours = await generate(runner, prompt, { maxTokens: 24 });
-        const theirs = runBackboneReference<{ tokens: number[] }>(torch.python!, {
-          dir,
-          mode: 'generate',
-          ids: backbone.tokenizer.encode(prompt),
-          max_tokens: 24,
-        });
         // random models may emit EOS (id 2); compare up to where ours stopped
-        expect(ours.tokens).toEqual(theirs.tokens.slice(0, ours.tokens.length));
-        expect(ours.tokens.length === 24 || theirs.tokens[ours.tokens.length] === 2).toBe(true);
+        expect(ours.tokens).toEqual(ref.tokens.slice(0, ours.tokens.length));
+        expect(ours.tokens.length === 24 || ref.tokens[ours.tokens.length] === 2).toBe(true);
       } finally {
         await runner.release();
       }

@@ -12,9 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { generate } from '../../../src-main/backbone/generate/decoding.js';
 import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
-import { mptTaskPrompt, softPrompt } from '../../../src-main/backbone/generate/prompts.js';
 import { scoreContinuations, sequenceScorer } from '../../../src-main/backbone/generate/scoring.js';
-import { EMBED_TOKENS } from '../../../src-main/backbone/hf/llama-tensors.js';
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { chooseLabel } from '../../../src-main/tasks/closed-label.js';
 import { findLlama2cFiles } from '../../../src-main/backbone/llama2c/convert.js';
@@ -113,28 +111,6 @@ describe('stories260K (real llama2.c model)', () => {
     // through the tasks layer's closed-label chooser
     const choice = await chooseLabel(sequenceScorer(runner), prompt, ['Tom', 'Lily', 'Ben']);
     expect(choice.label).toBe('Lily');
-  });
-
-  it('a soft prompt made of token embeddings acts like those tokens; MPT composes P* o (u v^T)', async () => {
-    const b = runner.backbone;
-    const table = b.weights.readFloat32(EMBED_TOKENS); // (512, 64)
-    const d = b.config.hiddenSize;
-    const ids = b.tokenizer.encode('Once upon'); // [BOS, ' Once', ' upon']
-    const prefix = new Float32Array(ids.length * d);
-    ids.forEach((id, k) => prefix.set(table.subarray(id * d, (id + 1) * d), k * d));
-    const viaPrompt = await generate(runner, 'a time', {
-      prompt: softPrompt(prefix, d),
-      addSpecialTokens: false,
-      maxTokens: 20,
-    });
-    const plain = await generate(runner, 'Once upon a time', { maxTokens: 20 });
-    expect(viaPrompt.tokens).toEqual(plain.tokens);
-    // u = 1, v = 1 (rank 1) leaves P* unchanged; u = 2 doubles it
-    const ones = (n: number) => new Float32Array(n).fill(1);
-    expect(mptTaskPrompt(prefix, ones(ids.length), ones(d), 1, d).embeddings).toEqual(prefix);
-    const doubled = mptTaskPrompt(prefix, new Float32Array(ids.length).fill(2), ones(d), 1, d).embeddings;
-    expect(doubled[5]).toBeCloseTo(2 * prefix[5]!, 6);
-    expect(() => softPrompt(new Float32Array(10), d)).toThrow(/trained on another backbone/);
   });
 
   it('refuses, before loading, a plan that does not fit in the memory available', async () => {

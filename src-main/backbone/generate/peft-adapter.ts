@@ -1,0 +1,93 @@
+/**
+ * Loads a PEFT adapter folder (huggingface/peft's save_pretrained: adapter_config.json +
+ * adapter_model.safetensors) for inference: prompt tuning, multitask prompt tuning (one task's
+ * prompt P^_k = P* o (u_k v_k^T)) or LoRA. Tensor names follow PEFT's state dicts
+ * (peft/utils/save_and_load.py get_peft_model_state_dict): `prompt_embeddings` (L, d);
+ * `prefix_task_cols` (tasks, L, r) and `prefix_task_rows` (tasks, r, d);
+ * `base_model.model.<module>.lora_A.weight` (r, in) and `.lora_B.weight` (out, r).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { UserError } from '../../common/errors.js';
+import type { LlamaConfig } from '../hf/config.js';
+import { expectedLlamaTensors } from '../hf/llama-tensors.js';
+import { SafetensorsWeights } from '../hf/safetensors.js';
+import type { LoraSet, LoraWeights } from './inference-graph.js';
+import { mptTaskPrompt, softPrompt } from './prompts.js';
+import type { SoftPrompt } from './runner.js';
+
+export interface PeftAdapter {
+  readonly type: 'PROMPT_TUNING' | 'MULTITASK_PROMPT_TUNING' | 'LORA';
+  readonly prompt?: SoftPrompt;
+  readonly lora?: LoraSet;
+}
+
+const LORA_KEY = /^base_model\.model\.(.+)\.lora_A\.weight$/;
+
+export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { taskId?: number } = {}): PeftAdapter {
+  const configFile = path.join(dir, 'adapter_config.json');
+  if (!existsSync(configFile))
+    throw new UserError('NOT_FOUND', `${dir} has no adapter_config.json; point --adapter at a PEFT adapter folder.`);
+  let ac: Record<string, unknown>;
+  try {
+    ac = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  } catch {
+    throw new UserError('BAD_FILE', `${configFile} is not valid JSON.`);
+  }
+  const weightsFile = path.join(dir, 'adapter_model.safetensors');
+  if (!existsSync(weightsFile))
+    throw new UserError(
+      'NOT_FOUND',
+      `${dir} has no adapter_model.safetensors (ClinPrompt reads safetensors adapters only).`,
+    );
+  const w = new SafetensorsWeights([weightsFile]);
+  const d = config.hiddenSize;
+  const type = ac['peft_type'];
+  if (type === 'PROMPT_TUNING') return { type, prompt: softPrompt(w.readFloat32('prompt_embeddings'), d) };
+  if (type === 'MULTITASK_PROMPT_TUNING') {
+    const cols = w.get('prefix_task_cols'); // (tasks, L, r)
+    const [tasks, L, r] = cols.shape as [number, number, number];
+    const task = options.taskId ?? 0;
+    if (!Number.isInteger(task) || task < 0 || task >= tasks)
+      throw new UserError('INVALID_ARGUMENT', `--task-id must be 0..${tasks - 1} for this adapter (got ${task}).`);
+    const u = w.readFloat32('prefix_task_cols').subarray(task * L * r, (task + 1) * L * r);
+    const v = w.readFloat32('prefix_task_rows').subarray(task * r * d, (task + 1) * r * d);
+    return { type, prompt: mptTaskPrompt(w.readFloat32('prompt_embeddings'), u, v, r, d) };
+  }
+  if (type === 'LORA') {
+    const rank = ac['r'];
+    const alpha = ac['lora_alpha'];
+    if (typeof rank !== 'number' || typeof alpha !== 'number')
+      throw new UserError('BAD_FILE', `${configFile} lacks numeric "r" and "lora_alpha".`);
+    const scaling = ac['use_rslora'] === true ? alpha / Math.sqrt(rank) : alpha / rank;
+    const lora = new Map<string, LoraWeights>();
+    const projections = expectedLlamaTensors(config);
+    for (const name of w.tensors.keys()) {
+      const m = LORA_KEY.exec(name);
+      if (!m) continue;
+      const module = m[1]!;
+      const target = projections.get(`${module}.weight`);
+      const aShape = w.get(name).shape;
+      const bShape = w.get(`base_model.model.${module}.lora_B.weight`).shape;
+      if (!target || target.length !== 2 || !module.match(/_proj$/))
+        throw new UserError('BACKBONE_MISMATCH', `${weightsFile} adapts ${module}, which this backbone does not have.`);
+      const [out, inn] = target as [number, number];
+      const r = aShape[0]!;
+      if (aShape[1] !== inn || bShape[0] !== out || bShape[1] !== r)
+        throw new UserError(
+          'BACKBONE_MISMATCH',
+          `${weightsFile}: ${module} LoRA shapes [${aShape.join(', ')}] / [${bShape.join(', ')}] do not fit its [${out}, ${inn}] weight; the adapter was trained on another backbone.`,
+        );
+      const a = w.readFloat32(name);
+      const b = w.readFloat32(`base_model.model.${module}.lora_B.weight`);
+      lora.set(module, { a, b, rank: r, scaling });
+    }
+    if (lora.size === 0) throw new UserError('BAD_FILE', `${weightsFile} holds no lora_A/lora_B tensors.`);
+    return { type, lora };
+  }
+  throw new UserError(
+    'UNSUPPORTED',
+    `${configFile}: peft_type ${JSON.stringify(type)} is not supported at inference (PROMPT_TUNING, MULTITASK_PROMPT_TUNING, LORA).`,
+  );
+}
