@@ -38,7 +38,7 @@ import { DatasetsRepository } from './repositories/datasets.js';
 import { NotesRepository } from './repositories/notes.js';
 import { PromptsRepository } from './repositories/prompts.js';
 import { RunsRepository } from './repositories/runs.js';
-import { UsersRepository } from './repositories/users.js';
+import { checkUsername, UsersRepository } from './repositories/users.js';
 import { StoreSession } from './session.js';
 import { closeQuietly, isSqliteCode, openEncryptedDatabase, type Db } from './sqlite.js';
 
@@ -106,8 +106,10 @@ export async function initStore(home: string, options: InitOptions): Promise<Sto
       );
     }
   }
+  checkUsername(options.admin.username); // before anything is written
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const key = generateDataKey();
+  let db: Db | undefined;
   try {
     const storeId = newStoreId();
     const keyring: KeyringFile = {
@@ -120,7 +122,7 @@ export async function initStore(home: string, options: InitOptions): Promise<Sto
     // The keyring is written first: a crash before the database exists leaves a keyring and no
     // data (init then names the file to remove), never data whose key was lost.
     writeKeyring(paths.keyringFile, keyring);
-    const db = openEncryptedDatabase(paths.dbFile, key, { create: true });
+    db = openEncryptedDatabase(paths.dbFile, key, { create: true });
     chmodSync(paths.dbFile, 0o600);
     migrate(db);
     const store = new Store(paths, keyring, db, key, options);
@@ -136,6 +138,7 @@ export async function initStore(home: string, options: InitOptions): Promise<Sto
     log.info('store-initialised', { storeId, protections: keyring.current.wrappers.map((w) => w.kind) });
     return store;
   } catch (error) {
+    closeQuietly(db);
     wipe(key);
     throw error;
   }
@@ -162,10 +165,19 @@ export async function openStore(home: string, sources: KeySources, options: Stor
     return finishRotation(paths, keyring, keyring.pending, sources, options);
   }
   if (keyring.pending) await abandonRotation(paths, keyring, keyring.pending, options.keychain ?? sources.keychain);
-  const store = new Store(paths, readKeyring(paths.keyringFile), db, key, options);
-  store.migrateSchema();
-  store.blobs.sweepOrphans();
-  return store;
+  return readyStore(new Store(paths, readKeyring(paths.keyringFile), db, key, options));
+}
+
+/** Brings an opened store's schema up to date (closing it again if that fails). */
+function readyStore(store: Store): Store {
+  try {
+    store.migrateSchema();
+    store.blobs.sweepOrphans();
+    return store;
+  } catch (error) {
+    store.close();
+    throw error;
+  }
 }
 
 /** The database opens only with the pending key: the rotation reached the database; adopt the key. */
@@ -188,8 +200,7 @@ async function finishRotation(
     action: 'store.rekey.recovered',
     details: { fingerprint: pending.fingerprint },
   });
-  store.migrateSchema();
-  return store;
+  return readyStore(store);
 }
 
 /** The database still opens with the current key: the rotation never reached it; drop the pending key. */

@@ -28,12 +28,7 @@ export class UsersRepository {
   constructor(private readonly db: Db) {}
 
   add(username: string, role: string, displayName = username): User {
-    if (!USERNAME.test(username)) {
-      throw new UserError(
-        'INVALID_ARGUMENT',
-        `"${username}" is not a valid username: use 1-64 letters, digits, '.', '_', '@' or '-' (as in the workstation login).`,
-      );
-    }
+    checkUsername(username);
     const checked = checkRole(role);
     if (this.find(username))
       throw new UserError(
@@ -95,6 +90,15 @@ export class UsersRepository {
         `"${user.username}" is the last informatics-admin; make someone else admin first.`,
       );
     }
+  }
+}
+
+export function checkUsername(username: string): void {
+  if (!USERNAME.test(username)) {
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `"${username}" is not a valid username: use 1-64 letters, digits, '.', '_', '@' or '-' (as in the workstation login).`,
+    );
   }
 }
 

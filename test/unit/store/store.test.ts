@@ -68,7 +68,7 @@ describe('store lifecycle', () => {
     const wrapper = store.keyring.current.wrappers[0];
     expect(wrapper?.kind === 'passphrase' && wrapper.kdf).toMatchObject({ name: 'scrypt', ...DEFAULT_SCRYPT });
     store.close();
-  });
+  }, 60_000); // one real derivation at the default cost (~1-2 s alone, more on a busy CI machine)
 
   it('fails cleanly on a wrong passphrase and leaves every file byte-identical', async () => {
     (await newStore(tmp.dir)).close();
@@ -191,6 +191,17 @@ describe('store lifecycle', () => {
     expect((error as UserError).message).toMatch(/at least 12 characters/);
     expect((error as UserError).message).not.toContain('hunter2');
     expect(existsSync(storePaths(tmp.dir).keyringFile)).toBe(false);
+  });
+
+  it('checks the first admin name before writing anything', async () => {
+    await expect(
+      initStore(tmp.dir, {
+        protect: { passphrase: PASSPHRASE, scrypt: FAST_SCRYPT },
+        admin: { username: 'not valid' },
+      }),
+    ).rejects.toThrow(/not a valid username/);
+    expect(existsSync(storePaths(tmp.dir).keyringFile)).toBe(false);
+    (await newStore(tmp.dir)).close(); // and init can simply be run again
   });
 
   it('locks itself after inactivity: database closed, key wiped, clear LOCKED error', async () => {
