@@ -6,6 +6,8 @@
  * before it). Predictions from the windows are shifted back and merged; a mention truncated by a
  * window edge is subsumed by the whole one from the neighbouring window.
  */
+import { parseNer } from './parse.js';
+import { frameExample, framePrompt, type FramedExample, type TaskConfig } from './registry.js';
 import type { Entity, Span } from './types.js';
 
 export interface WindowOptions {
@@ -96,4 +98,40 @@ export function mergeWindowEntities(
       ),
   );
   return kept.map((k) => k.entity).sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+/** Training targets for a long note: one framed example per window, holding the mentions wholly inside it. */
+export function frameNerWindows(
+  config: TaskConfig<'ner'>,
+  text: string,
+  entities: readonly Entity[],
+  options: WindowOptions,
+): (FramedExample & { readonly start: number })[] {
+  return windowEntities(text, entities, options).map((w) => ({
+    start: w.start,
+    ...frameExample(config, { text: w.text }, { entities: w.entities }),
+  }));
+}
+
+/**
+ * NER over a long note: each window is framed and generated separately (`generate` is the
+ * backbone), each answer is parsed and aligned within its window, and the mentions are merged
+ * back into note offsets. Windows whose answer could not be read are reported by index.
+ */
+export async function predictNerLongNote(
+  config: TaskConfig<'ner'>,
+  text: string,
+  options: WindowOptions,
+  generate: (prompt: string) => Promise<string>,
+): Promise<{ entities: Entity[]; unreadableWindows: number[] }> {
+  const windows = slidingWindows(text, options);
+  const predictions: { start: number; end: number; entities: readonly Entity[] }[] = [];
+  const unreadableWindows: number[] = [];
+  for (const [i, w] of windows.entries()) {
+    const windowText = text.slice(w.start, w.end);
+    const parsed = parseNer(await generate(framePrompt(config, { text: windowText })), windowText, config.labels);
+    if (!parsed.ok) unreadableWindows.push(i);
+    predictions.push({ ...w, entities: parsed.value.entities });
+  }
+  return { entities: mergeWindowEntities(predictions), unreadableWindows };
 }
