@@ -26,9 +26,32 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/**
+ * The config fields that define the computed function, listed explicitly so that a new
+ * informational field in LlamaConfig does not change every fingerprint (that takes a new FORMAT).
+ */
+function fingerprintedConfig(c: LlamaConfig): Record<string, unknown> {
+  return {
+    architecture: c.architecture,
+    vocabSize: c.vocabSize,
+    hiddenSize: c.hiddenSize,
+    intermediateSize: c.intermediateSize,
+    numLayers: c.numLayers,
+    numHeads: c.numHeads,
+    numKvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    rmsNormEps: c.rmsNormEps,
+    ropeTheta: c.ropeTheta,
+    ropeScaling: c.ropeScaling,
+    tieWordEmbeddings: c.tieWordEmbeddings,
+    attentionBias: c.attentionBias,
+    slidingWindow: c.slidingWindow ?? null,
+  };
+}
+
 export function backboneFingerprint(config: LlamaConfig, tensors: Iterable<TensorEntry>): string {
   const hash = createHash('sha256');
-  hash.update(FORMAT).update(canonicalJson(config));
+  hash.update(FORMAT).update(canonicalJson(fingerprintedConfig(config)));
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const fds = new Map<string, number>();
   try {

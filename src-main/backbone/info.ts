@@ -1,4 +1,5 @@
 /** A backbone folder summarised for `clinprompt backbone info` and the UI: what it is, what it needs. */
+import { INFERENCE_COMPUTE_DTYPE } from './generate/runner.js';
 import type { Backbone } from './load.js';
 import type { ExecutionProvider, MemoryPlan } from './memory-plan.js';
 import { availableCpuBytes, estimateMemory } from './memory-plan.js';
@@ -21,7 +22,13 @@ export interface BackboneInfo {
   readonly tiedEmbeddings: boolean;
   readonly safetensorsFiles: number;
   readonly fingerprint: string;
-  readonly memory: { readonly provider: ExecutionProvider; readonly contextTokens: number; readonly plan: MemoryPlan };
+  /** Inference (generation, scoring) and prompt-tuning training at batch 1 over `contextTokens`. */
+  readonly memory: {
+    readonly provider: ExecutionProvider;
+    readonly contextTokens: number;
+    readonly plan: MemoryPlan;
+    readonly training: MemoryPlan;
+  };
   readonly availableBytes: number;
 }
 
@@ -32,13 +39,9 @@ export function describeBackbone(
 ): BackboneInfo {
   const c = b.config;
   const context = Math.min(contextTokens ?? 2048, c.maxPositions);
-  const plan = estimateMemory(c, {
-    provider,
-    weightDType: b.weightDType,
-    batch: 1,
-    contextTokens: context,
-    mode: 'inference',
-  });
+  const request = { provider, weightDType: b.weightDType, batch: 1, contextTokens: context } as const;
+  const plan = estimateMemory(c, { ...request, mode: 'inference', computeDType: INFERENCE_COMPUTE_DTYPE });
+  const training = estimateMemory(c, { ...request, mode: 'training' });
   return {
     folder: b.sourceDir,
     format: b.format,
@@ -57,7 +60,7 @@ export function describeBackbone(
     tiedEmbeddings: c.tieWordEmbeddings,
     safetensorsFiles: b.weights.headers.length,
     fingerprint: b.fingerprint(),
-    memory: { provider, contextTokens: context, plan },
+    memory: { provider, contextTokens: context, plan, training },
     availableBytes: availableCpuBytes(),
   };
 }

@@ -29,6 +29,12 @@ export interface MemoryPlanRequest {
   /** Tokens per sequence (prompt + virtual tokens + generated). */
   readonly contextTokens: number;
   readonly mode: 'inference' | 'training';
+  /**
+   * The graph's compute dtype when the caller knows it. Default: float16 on GPU providers for
+   * 16-bit checkpoints (the training engine's choice), float32 otherwise. The inference graph
+   * (generate/inference-graph.ts) computes in float32 on every provider and says so.
+   */
+  readonly computeDType?: 'float32' | 'float16';
 }
 
 export interface MemoryPlan {
@@ -44,7 +50,7 @@ const ARENA_MARGIN = 0.15;
 
 export function estimateMemory(c: LlamaConfig, r: MemoryPlanRequest): MemoryPlan {
   const sixteenBit = r.weightDType === 'F16' || r.weightDType === 'BF16';
-  const computeDType = r.provider !== 'cpu' && sixteenBit ? 'float16' : 'float32';
+  const computeDType = r.computeDType ?? (r.provider !== 'cpu' && sixteenBit ? 'float16' : 'float32');
   const el = computeDType === 'float16' ? 2 : 4;
   const weightsBytes = parameterCount(c) * el;
   const { batch: B, contextTokens: S } = r;

@@ -60,6 +60,9 @@ export interface RunnerOptions {
   readonly availableBytes?: number;
 }
 
+/** The inference graph computes in float32 on every provider (F16 weights are cast up in the graph). */
+export const INFERENCE_COMPUTE_DTYPE = 'float32';
+
 const MASKED = -3.4028234663852886e38; // torch.finfo(float32).min, as transformers masks
 
 export class BackboneRunner {
@@ -85,6 +88,7 @@ export class BackboneRunner {
         batch: options.batch ?? 1,
         contextTokens: options.contextTokens ?? Math.min(contextLimit(c), 2048),
         mode: 'inference',
+        computeDType: INFERENCE_COMPUTE_DTYPE,
       } as const;
       assertFits(
         estimateMemory(c, request),

@@ -101,8 +101,12 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
           ['safetensors files', String(i.safetensorsFiles)],
           ['fingerprint', i.fingerprint],
           [
-            `memory (${i.memory.provider}, ${i.memory.contextTokens} tokens)`,
+            `inference (${i.memory.provider}, ${i.memory.contextTokens} tokens)`,
             `${formatBytes(p.totalBytes)} = weights ${formatBytes(p.weightsBytes)} + activations ${formatBytes(p.activationBytes)} + KV cache ${formatBytes(p.kvCacheBytes)} + margin ${formatBytes(p.overheadBytes)}`,
+          ],
+          [
+            `training (${i.memory.provider}, ${i.memory.contextTokens} tokens)`,
+            `${formatBytes(i.memory.training.totalBytes)} (${i.memory.training.computeDType})`,
           ],
           ['available now', formatBytes(i.availableBytes)],
         ];
