@@ -105,7 +105,7 @@ export async function backupStore(
   try {
     // A consistent copy while others keep working; SQLite3MC encrypts it with the same key.
     db.prepare('VACUUM INTO ?').run(snapshot);
-    const blobFiles = new BlobStore(db, store.paths.blobsDir).fileBlobIds().map((id) => `${id}.blob`);
+    const blobFiles = blobFilesOf(snapshot, dataKey);
     const fd = openSync(temp, 'wx', 0o600);
     try {
       const length = Buffer.alloc(4);
@@ -187,12 +187,14 @@ export async function restoreStore(
     } finally {
       db.close();
     }
+    // A new id: the original store may live on this machine too, and its keychain entries are named by id.
+    const storeId = newStoreId();
     const keyring: KeyringFile = {
       format: 'clinprompt-keyring',
       version: 1,
-      storeId: header.storeId || newStoreId(),
+      storeId,
       createdAt: new Date().toISOString(),
-      current: await wrapKey(dataKey, header.storeId, protect),
+      current: await wrapKey(dataKey, storeId, protect),
     };
     writeKeyring(path.join(staging, path.basename(paths.keyringFile)), keyring);
     if (existsSync(paths.dir)) rmdirSync(paths.dir); // only an empty leftover folder; rmdir refuses anything else
@@ -211,7 +213,7 @@ export async function restoreStore(
     store.audit.append({
       ...SYSTEM_ACTOR,
       action: 'store.restore',
-      details: { backupCreatedAt: header.createdAt, blobFiles: manifest.blobFiles.length },
+      details: { backupCreatedAt: header.createdAt, fromStoreId: header.storeId, blobFiles: manifest.blobFiles.length },
     });
     return {
       store,
@@ -226,6 +228,16 @@ export async function restoreStore(
     closeSync(fd);
     wipe(dataKey);
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** The blob files the snapshot refers to (not the live store's: it may have changed since). */
+function blobFilesOf(snapshot: string, dataKey: Buffer): string[] {
+  const db = openEncryptedDatabase(snapshot, dataKey, { create: false, readonly: true });
+  try {
+    return new BlobStore(db, '').fileBlobIds().map((id) => `${id}.blob`);
+  } finally {
+    db.close();
   }
 }
 

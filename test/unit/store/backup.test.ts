@@ -35,6 +35,7 @@ describe('encrypted backup and restore', () => {
     const result = await backupStore(store, store.session('admin'), file, BACKUP_PASSPHRASE, FAST_SCRYPT);
     expect(result).toMatchObject({ file, blobFiles: 1 });
     expect(store.audit.recent(1)[0]?.action).toBe('store.backup');
+    const originalId = store.storeId;
     store.close();
     const bytes = readFileSync(file);
     expect(bytes.includes(Buffer.from('Zebulon'))).toBe(false);
@@ -44,6 +45,8 @@ describe('encrypted backup and restore', () => {
       passphrase: 'passphrase of the new machine',
       scrypt: FAST_SCRYPT,
     });
+    expect(restored.storeId).not.toBe(originalId); // its keychain entries can never collide with the original's
+    expect(restored.audit.recent(1)[0]?.details).toMatchObject({ fromStoreId: originalId, blobFiles: 1 });
     restored.close();
     const reopened = await openStore(`${tmp.dir}/b`, { passphrase: 'passphrase of the new machine' });
     expect(reopened.notes.list('ward')[0]?.text).toBe(PLANTED_PHI);
