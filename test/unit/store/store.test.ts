@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -6,6 +6,7 @@ import type { UserError } from '../../../src-main/common/errors.js';
 import { generateDataKey, keyFingerprint } from '../../../src-main/store/keys/data-key.js';
 import { readKeyring, wrapKey, writeKeyring } from '../../../src-main/store/keys/keyring.js';
 import { DEFAULT_SCRYPT } from '../../../src-main/store/keys/passphrase.js';
+import { LATEST_VERSION, migrate, MIGRATIONS } from '../../../src-main/store/migrations.js';
 import { openEncryptedDatabase } from '../../../src-main/store/sqlite.js';
 import { initStore, openStore, storePaths, type Store } from '../../../src-main/store/store.js';
 import { FAST_SCRYPT, PASSPHRASE, PLANTED_PHI, tempDir, type TempDir } from './helpers.js';
@@ -191,6 +192,37 @@ describe('store lifecycle', () => {
     expect((error as UserError).message).toMatch(/at least 12 characters/);
     expect((error as UserError).message).not.toContain('hunter2');
     expect(existsSync(storePaths(tmp.dir).keyringFile)).toBe(false);
+  });
+
+  it('upgrades a store written by an older version on open, and audits the migration', async () => {
+    const paths = storePaths(tmp.dir);
+    mkdirSync(paths.dir, { recursive: true });
+    const key = generateDataKey();
+    const old = openEncryptedDatabase(paths.dbFile, key, { create: true });
+    migrate(old, MIGRATIONS.slice(0, 1)); // schema version 1: meta, users, audit only
+    old
+      .prepare(
+        `INSERT INTO users (username, display_name, role, created_at) VALUES ('admin', 'A', 'informatics-admin', 'then')`,
+      )
+      .run();
+    old.close();
+    const storeId = 'old0store0id';
+    writeKeyring(paths.keyringFile, {
+      format: 'clinprompt-keyring',
+      version: 1,
+      storeId,
+      createdAt: 'then',
+      current: await wrapKey(key, storeId, { passphrase: PASSPHRASE, scrypt: FAST_SCRYPT }),
+    });
+
+    const store = await openStore(tmp.dir, { passphrase: PASSPHRASE });
+    expect(store.status()).toMatchObject({ schemaVersion: LATEST_VERSION, counts: { users: 1 } });
+    expect(store.audit.recent(1)[0]).toMatchObject({
+      action: 'store.migrate',
+      details: { from: 1, to: LATEST_VERSION },
+    });
+    store.notes.importNotes('c', [{ text: 'works on the upgraded schema' }], 'admin');
+    store.close();
   });
 
   it('checks the first admin name before writing anything', async () => {
