@@ -32,6 +32,13 @@ export function continuationIds(
   return { promptIds: promptIds.slice(0, shared), candidateIds: wholes.map((w) => w.slice(shared)) };
 }
 
+export interface ScoringOptions {
+  /** A soft prompt (prompt tuning / MPT task prompt) run before the text. */
+  readonly prompt?: SoftPrompt | undefined;
+  /** Tokenize with the tokenizer's special tokens (BOS) unless false. */
+  readonly addSpecialTokens?: boolean;
+}
+
 /** Repeats a batch-1 cache `batch` times: (1, kv, P, h) -> (batch, kv, P, h). */
 function repeatCache(cache: KvCache, batch: number): KvCache {
   const repeat = (t: ort.Tensor) => {
@@ -59,12 +66,13 @@ export async function scoreContinuations(
   runner: BackboneRunner,
   prompt: string,
   candidates: readonly string[],
-  options: { prompt?: SoftPrompt } = {},
+  options: ScoringOptions = {},
 ): Promise<number[]> {
   if (candidates.length === 0) return [];
   const tok = runner.backbone.tokenizer;
   const vocab = runner.config.vocabSize;
-  const { promptIds, candidateIds } = continuationIds((t) => tok.encode(t), prompt, candidates);
+  const addSpecialTokens = options.addSpecialTokens ?? true;
+  const { promptIds, candidateIds } = continuationIds((t) => tok.encode(t, { addSpecialTokens }), prompt, candidates);
   if (promptIds.length === 0)
     throw new UserError('INVALID_ARGUMENT', 'Scoring needs a non-empty prompt (this tokenizer adds no BOS token).');
   // the prompt (with BOS) predicts each candidate's first token from its last position
@@ -103,7 +111,7 @@ export async function scoreContinuations(
  */
 export function sequenceScorer(
   runner: BackboneRunner,
-  options: { prompt?: SoftPrompt } = {},
+  options: ScoringOptions = {},
 ): { scoreContinuations(prompt: string, candidates: readonly string[]): Promise<number[]> } {
   return { scoreContinuations: (prompt, candidates) => scoreContinuations(runner, prompt, candidates, options) };
 }

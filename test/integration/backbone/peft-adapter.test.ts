@@ -15,6 +15,7 @@ import type { LoraSet } from '../../../src-main/backbone/generate/inference-grap
 import { loadPeftAdapter } from '../../../src-main/backbone/generate/peft-adapter.js';
 import { softPrompt } from '../../../src-main/backbone/generate/prompts.js';
 import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
+import { scoreContinuations } from '../../../src-main/backbone/generate/scoring.js';
 import { EMBED_TOKENS } from '../../../src-main/backbone/hf/llama-tensors.js';
 import type { TensorToWrite } from '../../../src-main/backbone/hf/safetensors-writer.js';
 import { writeModelSafetensors, writeSafetensorsFile } from '../../../src-main/backbone/hf/safetensors-writer.js';
@@ -71,6 +72,14 @@ describe('PEFT adapters at inference', () => {
       expect((await run(loadPeftAdapter(mpt, b.config, { taskId: 1 }).prompt)).tokens).toEqual(plain.tokens);
       expect((await run(loadPeftAdapter(mpt, b.config, { taskId: 0 }).prompt)).tokens).not.toEqual(plain.tokens);
       expect(() => loadPeftAdapter(mpt, b.config, { taskId: 2 })).toThrow(/--task-id must be 0\.\.1/);
+      // scoring with the prompt equals scoring after the tokens it embeds
+      const candidates = [', there was', ' in the park', ' zq'];
+      const viaPrompt = await scoreContinuations(runner, 'a time', candidates, {
+        prompt: loadPeftAdapter(pt, b.config).prompt,
+        addSpecialTokens: false,
+      });
+      const plainScores = await scoreContinuations(runner, 'Once upon a time', candidates);
+      viaPrompt.forEach((v, k) => expect(v).toBeCloseTo(plainScores[k]!, 4));
       expect(() => softPrompt(new Float32Array(10), d)).toThrow(/trained on another backbone/);
     } finally {
       await runner.release();
