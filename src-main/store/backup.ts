@@ -32,7 +32,7 @@ import path from 'node:path';
 
 import { UserError } from '../common/errors.js';
 import { keyFingerprint, wipe } from './keys/data-key.js';
-import { fsyncDir, newStoreId, wrapKey, writeKeyring, type KeyringFile, type WrapMethods } from './keys/keyring.js';
+import { fsyncDir, newKeyring, writeKeyring, type WrapMethods } from './keys/keyring.js';
 import { checkNewPassphrase, deriveKek, newScryptParams, type ScryptParams } from './keys/passphrase.js';
 import { schemaVersion } from './migrations.js';
 import { BlobStore } from './repositories/blobs.js';
@@ -187,15 +187,8 @@ export async function restoreStore(
     } finally {
       db.close();
     }
-    // A new id: the original store may live on this machine too, and its keychain entries are named by id.
-    const storeId = newStoreId();
-    const keyring: KeyringFile = {
-      format: 'clinprompt-keyring',
-      version: 1,
-      storeId,
-      createdAt: new Date().toISOString(),
-      current: await wrapKey(dataKey, storeId, protect),
-    };
+    // A new store id: the original store may live on this machine too, and keychain entries are named by id.
+    const keyring = await newKeyring(dataKey, protect);
     writeKeyring(path.join(staging, path.basename(paths.keyringFile)), keyring);
     if (existsSync(paths.dir)) rmdirSync(paths.dir); // only an empty leftover folder; rmdir refuses anything else
     renameSync(staging, paths.dir);

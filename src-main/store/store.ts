@@ -19,7 +19,7 @@ import { AutoLock } from './auto-lock.js';
 import { generateDataKey, wipe } from './keys/data-key.js';
 import {
   forgetSlot,
-  newStoreId,
+  newKeyring,
   readKeyring,
   unwrapKey,
   wrapKey,
@@ -111,14 +111,7 @@ export async function initStore(home: string, options: InitOptions): Promise<Sto
   const key = generateDataKey();
   let db: Db | undefined;
   try {
-    const storeId = newStoreId();
-    const keyring: KeyringFile = {
-      format: 'clinprompt-keyring',
-      version: 1,
-      storeId,
-      createdAt: new Date().toISOString(),
-      current: await wrapKey(key, storeId, options.protect),
-    };
+    const keyring = await newKeyring(key, options.protect);
     // The keyring is written first: a crash before the database exists leaves a keyring and no
     // data (init then names the file to remove), never data whose key was lost.
     writeKeyring(paths.keyringFile, keyring);
@@ -135,7 +128,10 @@ export async function initStore(home: string, options: InitOptions): Promise<Sto
         details: { protections: keyring.current.wrappers.map((w) => w.kind).join(','), schemaVersion: LATEST_VERSION },
       });
     }).immediate();
-    log.info('store-initialised', { storeId, protections: keyring.current.wrappers.map((w) => w.kind) });
+    log.info('store-initialised', {
+      storeId: keyring.storeId,
+      protections: keyring.current.wrappers.map((w) => w.kind),
+    });
     return store;
   } catch (error) {
     closeQuietly(db);

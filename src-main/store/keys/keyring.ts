@@ -168,6 +168,18 @@ export function newStoreId(): string {
   return randomBytes(12).toString('hex');
 }
 
+/** The keyring of a new store (or a restored copy): a fresh store id and `key` wrapped with `protect`. */
+export async function newKeyring(key: Buffer, protect: WrapMethods): Promise<KeyringFile> {
+  const storeId = newStoreId();
+  return {
+    format: 'clinprompt-keyring',
+    version: 1,
+    storeId,
+    createdAt: new Date().toISOString(),
+    current: await wrapKey(key, storeId, protect),
+  };
+}
+
 export function readKeyring(file: string): KeyringFile {
   let text: string;
   try {
