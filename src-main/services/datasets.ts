@@ -15,6 +15,7 @@ import { sampleKShot } from '../data/splits.js';
 import { DatasetsRepository, type DatasetSummary, type SplitCounts } from '../store/repositories/datasets.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
+import { evaluate, type Evaluation } from '../tasks/evaluate.js';
 import { frameExample, framePrompt, templateFor, type TaskConfig } from '../tasks/registry.js';
 import type { Example, Split, TaskInput, TaskTarget, TaskType } from '../tasks/types.js';
 
@@ -203,4 +204,37 @@ export function previewDataset(
     details: { examples: examples.length },
   });
   return { dataset, examples };
+}
+
+export interface ScoreOutcome {
+  readonly dataset: string;
+  readonly split: Split;
+  readonly evaluation: Evaluation;
+  /** Examples of the split with no prediction (scored as unparseable, i.e. wrong). */
+  readonly missing: number;
+}
+
+/**
+ * Scores outputs (by example id) against a split's gold targets with the task's metrics and
+ * bootstrap intervals: the same evaluation a trained prompt gets, usable on any system's outputs.
+ */
+export function scorePredictions(
+  store: Store,
+  session: StoreSession,
+  request: { name: string; split: Split; outputs: ReadonlyMap<string, string>; seed?: number },
+): ScoreOutcome {
+  session.require('runs.read', 'score predictions');
+  const dataset = store.datasets.get(request.name);
+  const examples = store.datasets.examples(dataset.id, { split: request.split }).filter((e) => e.target !== null);
+  if (examples.length === 0) {
+    throw new UserError('NOT_FOUND', `"${request.name}" has no labelled ${request.split} examples to score.`);
+  }
+  let missing = 0;
+  const items = examples.map((e) => {
+    const output = e.externalId === null ? undefined : request.outputs.get(e.externalId);
+    if (output === undefined) missing++;
+    return { input: e.input as TaskInput, target: e.target as TaskTarget, output: output ?? '' };
+  });
+  const evaluation = evaluate(taskConfigOf(dataset), items, { seed: request.seed ?? 13 });
+  return { dataset: dataset.name, split: request.split, evaluation, missing };
 }

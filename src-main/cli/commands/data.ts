@@ -18,11 +18,14 @@ import {
   type FramedPreview,
   type ImportOutcome,
   previewDataset,
+  scorePredictions,
+  type ScoreOutcome,
 } from '../../services/datasets.js';
 import type { DatasetSummary } from '../../store/repositories/datasets.js';
 import { TASKS } from '../../tasks/registry.js';
 import { SPLITS, TASK_TYPES, isTaskType, type Split } from '../../tasks/types.js';
 import type { RegisterCommands } from '../context.js';
+import { badFile, readLines } from '../../data/source.js';
 import { formatTable } from '../output.js';
 
 const FORMATS = Object.keys(IMPORT_FORMATS);
@@ -62,6 +65,37 @@ function renderPreview({ dataset, examples }: { dataset: DatasetSummary; example
   return [
     `${dataset.name}: ${dataset.taskType}, template ${dataset.meta['template'] ? 'edited' : 'default'}`,
     ...blocks,
+  ].join('\n');
+}
+
+async function readPredictions(file: string): Promise<Map<string, string>> {
+  const outputs = new Map<string, string>();
+  for await (const line of readLines(file)) {
+    if (line.text.trim() === '') continue;
+    let row: { id?: unknown; output?: unknown };
+    try {
+      row = JSON.parse(line.text) as { id?: unknown; output?: unknown };
+    } catch {
+      throw badFile(file, line.number, 'this line is not valid JSON');
+    }
+    if ((typeof row.id !== 'string' && typeof row.id !== 'number') || typeof row.output !== 'string') {
+      throw badFile(file, line.number, 'each line needs "id" (the example id) and "output" (text)');
+    }
+    outputs.set(String(row.id), row.output);
+  }
+  return outputs;
+}
+
+function renderScore(o: ScoreOutcome): string {
+  const e = o.evaluation;
+  const rows = Object.entries(e.metrics).map(([metric, ci]) => [
+    metric,
+    ci.estimate.toFixed(4),
+    `${ci.low.toFixed(4)} - ${ci.high.toFixed(4)}`,
+  ]);
+  return [
+    `${o.dataset} (${o.split}): ${e.n} examples, ${e.unparseable} unreadable output(s)${o.missing > 0 ? `, ${o.missing} without a prediction` : ''}.`,
+    formatTable(['metric', 'score', '95% CI'], rows),
   ].join('\n');
 }
 
@@ -224,6 +258,29 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
       const session = await context.session();
       const preview = previewDataset(await context.store(), session, { name, limit, ...(split ? { split } : {}) });
       context.output.result(preview, renderPreview);
+    });
+
+  datasets
+    .command('score <name> <predictions>')
+    .description(
+      'Score outputs against the gold targets of a split with the task metrics and 95% bootstrap intervals. ' +
+        '<predictions> is JSONL: {"id": <example id>, "output": <generated text>} per line; ' +
+        'unreadable or missing outputs count as wrong.',
+    )
+    .option('--split <split>', `which split (${SPLITS.join(', ')})`, 'test')
+    .option('--seed <n>', 'bootstrap seed (default 13)')
+    .action(async (name: string, predictions: string, options: { split: string; seed?: string }) => {
+      const split = parseSplit(options.split) as Split;
+      const seed = parseSeed(options.seed);
+      const outputs = await readPredictions(predictions);
+      const session = await context.session();
+      const outcome = scorePredictions(await context.store(), session, {
+        name,
+        split,
+        outputs,
+        ...(seed !== undefined ? { seed } : {}),
+      });
+      context.output.result(outcome, renderScore);
     });
 
   datasets

@@ -74,6 +74,37 @@ describe('clinprompt import / datasets', () => {
     expect(text.stdout).toContain('nli4ct labels (train/dev/test): Contradiction 850/100/');
   }, 300_000);
 
+  it('scores predictions against a split with the task metrics and bootstrap intervals', async () => {
+    const gold = path.join(tmp.dir, 'nli4ct-test.jsonl');
+    expect((await cli(['datasets', 'export', 'nli4ct', gold, '--split', 'test'])).code).toBe(0);
+    const rows = readFileSync(gold, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; target: { label: string } });
+    const score = async (output: (row: (typeof rows)[number]) => string) => {
+      const file = path.join(tmp.dir, 'predictions.jsonl');
+      writeFileSync(file, rows.map((r) => JSON.stringify({ id: r.id, output: output(r) })).join('\n'));
+      const run = await cli(['datasets', 'score', 'nli4ct', file, '--json']);
+      expect(run.stderr).toBe('');
+      return json<{
+        evaluation: { metrics: Record<string, { estimate: number; low: number; high: number }>; unparseable: number };
+      }>(run).evaluation;
+    };
+    const perfect = await score((r) => r.target.label);
+    expect(perfect.metrics['accuracy']).toMatchObject({ estimate: 1, low: 1, high: 1 });
+    // Always "Entailment": accuracy p = share of Entailment; F1(Entailment) = 2p/(1+p), F1(Contradiction) = 0.
+    const p = rows.filter((r) => r.target.label === 'Entailment').length / rows.length;
+    const constant = await score(() => 'entailment.');
+    expect(constant.metrics['accuracy']?.estimate).toBeCloseTo(p, 12);
+    expect(constant.metrics['macroF1']?.estimate).toBeCloseTo(p / (1 + p), 12);
+    expect(constant.metrics['accuracy']!.low).toBeLessThan(p);
+    expect(constant.metrics['accuracy']!.high).toBeGreaterThan(p);
+    const odd = new Set(rows.filter((_, i) => i % 2 === 1));
+    const garbled = await score((r) => (odd.has(r) ? 'I am not sure' : r.target.label));
+    expect(garbled.unparseable).toBe(odd.size);
+    expect(garbled.metrics['accuracy']?.estimate).toBeCloseTo(1 - odd.size / rows.length, 12);
+  });
+
   it('refuses a malformed file with its name and line, and imports nothing', async () => {
     const bad = path.join(tmp.dir, 'bad');
     mkdirSync(bad);
