@@ -76,6 +76,12 @@ export function sampleToken(logits: Float32Array, temperature: number, topP: num
   return order[kept - 1]!;
 }
 
+/** Index of the earliest stop sequence in `text`, or -1. */
+function firstStop(text: string, stops: readonly string[]): number {
+  const hits = stops.map((s) => text.indexOf(s)).filter((i) => i >= 0);
+  return hits.length > 0 ? Math.min(...hits) : -1;
+}
+
 function checkOptions(o: GenerateOptions): void {
   if (o.maxTokens !== undefined && (!Number.isSafeInteger(o.maxTokens) || o.maxTokens <= 0))
     throw new UserError('INVALID_ARGUMENT', `--max-tokens must be a positive integer (got ${o.maxTokens}).`);
@@ -94,6 +100,11 @@ export async function generate(
   const { tokenizer, eosTokenIds, config } = runner.backbone;
   const promptIds = tokenizer.encode(promptText, { addSpecialTokens: options.addSpecialTokens ?? true });
   const virtual = options.prompt?.length ?? 0;
+  if (promptIds.length === 0)
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      'The prompt is empty and this tokenizer adds no BOS token; give some text.',
+    );
   const limit = contextLimit(config);
   const room = limit - promptIds.length - virtual;
   if (room <= 0)
@@ -129,10 +140,10 @@ export async function generate(
       break;
     }
     tokens.push(next);
-    text = continuation();
-    const hit = stops.map((s) => text.indexOf(s)).filter((i) => i >= 0);
-    if (hit.length > 0) {
-      text = text.slice(0, Math.min(...hit));
+    // stop sequences are matched on text (they may span tokens): decode only when there are some
+    const hit = stops.length > 0 ? firstStop(continuation(), stops) : -1;
+    if (hit >= 0) {
+      text = continuation().slice(0, hit);
       stoppedBy = 'stop-sequence';
       break;
     }
@@ -141,6 +152,7 @@ export async function generate(
     decodeSteps++;
   }
   const t2 = performance.now();
+  if (stoppedBy !== 'stop-sequence') text = continuation();
   const decodeSeconds = (t2 - t1) / 1000;
   return {
     text,
