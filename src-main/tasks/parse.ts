@@ -135,7 +135,10 @@ export function parseOptionAnswer(output: string, options: readonly string[]): P
     /^(?:the\s+)?(?:correct\s+)?(?:answer|option)\s*(?:is)?\s*:?\s*/i,
     '',
   );
-  const letter = /^\(?([A-Za-z])(?:[).:\s]|$)/.exec(first)?.[1]?.toUpperCase();
+  // A capital letter alone or followed by ")", ".", ":" or a space; a lower-case one only as "(b)" or "b)"
+  // ("a beta blocker" is an article, not option A).
+  const match = /^\(?([A-Z])(?:[).:\s]|$)|^\(?([a-z])\)/.exec(first);
+  const letter = (match?.[1] ?? match?.[2])?.toUpperCase();
   if (letter !== undefined && letters.includes(letter)) return { ok: true, value: letter, problems: [], raw: output };
   const byText = matchLabel(first, options);
   if (byText !== undefined)

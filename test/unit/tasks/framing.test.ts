@@ -125,6 +125,9 @@ describe('RE, QA and NLI framing and parsing', () => {
       expect(parseOptionAnswer(output, options).value).toBe('B');
     }
     expect(parseOptionAnswer('E', options).ok).toBe(false);
+    expect(parseOptionAnswer('b)', options).value).toBe('B');
+    expect(parseOptionAnswer('a heparin drip', options).value).toBe(null);
+    expect(parseOptionAnswer('Heparin.', options).value).toBe('C');
     const prompt = framePrompt(
       { type: 'qa', labels: [] },
       { question: 'Which is an anticoagulant?', options, kind: 'multiple-choice' },
