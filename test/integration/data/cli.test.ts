@@ -162,6 +162,23 @@ describe('clinprompt import / datasets', () => {
     ]);
   });
 
+  it('imports a folder of plain-text notes as unlabelled examples to run prompts over', async () => {
+    const notes = path.join(tmp.dir, 'notes');
+    mkdirSync(path.join(notes, 'ward7'), { recursive: true });
+    writeFileSync(path.join(notes, 'a.txt'), 'Admitted with chest pain.');
+    writeFileSync(path.join(notes, 'ward7', 'b.txt'), 'Discharged home.');
+    writeFileSync(path.join(notes, 'ward7', 'readme.md'), 'not a note');
+    const run = json<ImportOutcome>(
+      await cli(['import', 'notes', notes, '--task', 'summarization', '--name', 'ward-notes', '--json']),
+    );
+    expect(run.counts).toMatchObject({ train: 0, dev: 0, test: 2, total: 2 });
+    expect(run.report.unlabelled).toBe(true);
+    const predictions = path.join(tmp.dir, 'ward-predictions.jsonl');
+    writeFileSync(predictions, '{"id": "a.txt", "output": "Chest pain."}\n');
+    const scored = await cli(['datasets', 'score', 'ward-notes', predictions]);
+    expect(scored.stderr).toMatch(/no labelled test examples to score/);
+  });
+
   it('exports to JSONL and BRAT, and the exports import back unchanged', async () => {
     const jsonl = path.join(tmp.dir, 'out', 'meqsum.jsonl');
     expect((await cli(['datasets', 'export', 'meqsum', jsonl])).code).toBe(0);
