@@ -66,7 +66,9 @@ function provider(value: string): ProviderChoice {
 }
 
 export const registerBackboneCommands: RegisterCommands = (program, context) => {
-  const backbone = program.command('backbone').description('Inspect backbone model folders (Hugging Face or llama2.c)');
+  const backbone = program
+    .command('backbone')
+    .description('Inspect and convert backbone model folders (Hugging Face or llama2.c)');
   backbone
     .command('info <dir>')
     .description('Show architecture, parameters, dtype, fingerprint and memory estimate of a backbone folder')
@@ -143,7 +145,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
     )
     .option('--temperature <t>', '0 = greedy; above 0 samples from softmax(logits / t)', nonNegativeNumber, 0)
     .option('--top-p <p>', 'nucleus sampling threshold in (0, 1], with --temperature > 0', nonNegativeNumber, 0.9)
-    .option('--seed <n>', 'random seed for sampling', positiveInt, 42)
+    .option('--seed <n>', 'random seed for sampling', nonNegativeInt, 42)
     .option('--stop <text>', 'stop before this text (repeatable)', collect, [])
     .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
     .option(

@@ -122,4 +122,23 @@ describe('stories260K (real llama2.c model)', () => {
       }),
     );
   });
+
+  it('runs on WebGPU where this machine can start it, giving the same greedy tokens', async (ctx) => {
+    let gpu: BackboneRunner;
+    try {
+      gpu = await BackboneRunner.create(runner.backbone, { provider: 'webgpu' });
+    } catch (error) {
+      // no WebGPU adapter here: the provider probe says why
+      ctx.skip(`WebGPU could not start: ${String((error as Error).message).slice(0, 120)}`);
+      return;
+    }
+    try {
+      expect(gpu.provider).toBe('webgpu');
+      const onGpu = await generate(gpu, 'Once upon a time', { maxTokens: 8 });
+      const onCpu = await generate(runner, 'Once upon a time', { maxTokens: 8 });
+      expect(onGpu.tokens).toEqual(onCpu.tokens);
+    } finally {
+      await gpu.release();
+    }
+  });
 });
