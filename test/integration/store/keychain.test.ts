@@ -13,16 +13,16 @@ import { chooseDesktopProtection } from '../../../src-main/store/keys/desktop-pr
 import { KEYCHAIN_SERVICE, loadKeytar, type KeychainBackend } from '../../../src-main/store/keys/keychain.js';
 import { initStore, openStore } from '../../../src-main/store/store.js';
 import { runCliCaptured } from '../../support/cli.js';
+import { skipUnlessAvailable } from '../../support/prerequisites.js';
 import { makeTempDir } from '../../support/temp.js';
 import { secretServiceUnavailableReason, startSecretService, type SecretService } from './secret-service.js';
 
-const unavailable = secretServiceUnavailableReason();
-if (unavailable) console.warn(`keychain tests skipped: ${unavailable}`);
+const skip = skipUnlessAvailable(secretServiceUnavailableReason(), 'keychain tests');
 
 const code = (c: string) => expect.objectContaining({ code: c }) as UserError;
 const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 
-describe.skipIf(unavailable !== undefined)('store key in a real Secret Service (gnome-keyring)', () => {
+describe.skipIf(skip)('store key in a real Secret Service (gnome-keyring)', () => {
   let service: SecretService;
   let keytar: KeychainBackend;
   const tmp = makeTempDir('clinprompt-keychain-');
