@@ -16,6 +16,7 @@ import {
   assignSplits,
   balanceReport,
   deduplicate,
+  drawDevFromTrain,
   leakageCheck,
   type BalanceReport,
   type LeakageReport,
@@ -44,6 +45,8 @@ export interface ReadOptions {
   readonly mapping?: string;
   /** Seed for splits drawn when the source has none. */
   readonly seed?: number;
+  /** Share of train moved to dev when the source has no dev split (default 0: none). */
+  readonly devFraction?: number;
 }
 
 export interface DatasetReport {
@@ -74,7 +77,9 @@ export async function readDataset(format: ImportFormat, source: string, options:
     );
   }
   const splitsDrawn = raw.some((e) => e.split === undefined);
-  const { examples, removed, conflicting } = deduplicate(assignSplits(raw, options.seed ?? 42));
+  const seed = options.seed ?? 42;
+  const split = drawDevFromTrain(assignSplits(raw, seed), options.devFraction ?? 0, seed);
+  const { examples, removed, conflicting } = deduplicate(split);
   const seen = [...new Set(examples.flatMap((e) => e.labels))];
   const labelSet =
     options.task === 'qa'

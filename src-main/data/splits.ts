@@ -56,6 +56,26 @@ export function assignSplits(
   return examples.map((e, i) => ({ ...e, split: e.split ?? (assigned.get(i) as Split) }));
 }
 
+/**
+ * For sources with train but no dev split (DDI has Train/ and Test/ only): moves a seeded
+ * `fraction` of train to dev, identical inputs together, so a run can select its checkpoint
+ * without touching test.
+ */
+export function drawDevFromTrain(examples: readonly Example[], fraction: number, seed: number): Example[] {
+  if (fraction <= 0 || examples.some((e) => e.split === 'dev')) return [...examples];
+  const train = examples.map((e, i) => (e.split === 'train' ? i : -1)).filter((i) => i >= 0);
+  const redrawn = assignSplits(
+    train.map((i): RawExample => {
+      const { split: _split, ...rest } = examples[i] as Example;
+      return rest;
+    }),
+    seed,
+    { train: 1 - fraction, dev: fraction, test: 0 },
+  );
+  const moved = new Map(train.map((i, k) => [i, redrawn[k]?.split ?? 'train']));
+  return examples.map((e, i) => ({ ...e, split: moved.get(i) ?? e.split }));
+}
+
 /** Whitespace- and case-insensitive fingerprint of a value (an input, or input and target). */
 export function fingerprint(value: unknown): string {
   const normalized = JSON.stringify(value, (_, v: unknown) =>

@@ -27,6 +27,8 @@ export interface ImportRequest {
   readonly mapping?: string;
   readonly split?: Split;
   readonly seed?: number;
+  /** Share of train moved to dev when the source has no dev split. */
+  readonly devFraction?: number;
   /** An edited instruction template for this dataset's task (checked, then kept with the dataset). */
   readonly template?: string;
 }
@@ -54,6 +56,7 @@ export async function importDatasetFiles(
     ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
     ...(request.split !== undefined ? { split: request.split } : {}),
     ...(request.seed !== undefined ? { seed: request.seed } : {}),
+    ...(request.devFraction !== undefined ? { devFraction: request.devFraction } : {}),
   });
   if (request.template !== undefined) {
     templateFor({ type: request.task, labels: read.labelSet, template: request.template });

@@ -38,6 +38,14 @@ function parseSplit(value: string | undefined): Split | undefined {
   return value as Split;
 }
 
+function parseFraction(value: string): number {
+  const fraction = Number(value);
+  if (!(fraction > 0 && fraction < 1)) {
+    throw new UserError('INVALID_ARGUMENT', `--dev-from-train must be a fraction between 0 and 1 (got "${value}").`);
+  }
+  return fraction;
+}
+
 function parseSeed(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seed = Number(value);
@@ -165,12 +173,24 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
       `put every example in this split (${SPLITS.join(', ')}); default: from the source, else drawn 80/10/10`,
     )
     .option('--seed <n>', 'seed for drawn splits (default 42)')
+    .option(
+      '--dev-from-train <fraction>',
+      'when the source has no dev split, move this share of train to dev (e.g. 0.1)',
+    )
     .option('--template <file>', 'an edited instruction template for the task (see `datasets show --help`)')
     .action(
       async (
         format: string,
         source: string,
-        options: { task: string; name: string; mapping?: string; split?: string; seed?: string; template?: string },
+        options: {
+          task: string;
+          name: string;
+          mapping?: string;
+          split?: string;
+          seed?: string;
+          template?: string;
+          devFromTrain?: string;
+        },
       ) => {
         if (!isImportFormat(format)) {
           throw new UserError('INVALID_ARGUMENT', `Unknown format "${format}"; use one of ${FORMATS.join(', ')}.`);
@@ -192,6 +212,7 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
           ...(options.mapping !== undefined ? { mapping: options.mapping } : {}),
           ...(split ? { split } : {}),
           ...(seed !== undefined ? { seed } : {}),
+          ...(options.devFromTrain !== undefined ? { devFraction: parseFraction(options.devFromTrain) } : {}),
           ...(options.template !== undefined ? { template: await readTemplate(options.template) } : {}),
         });
         context.output.result(outcome, renderImport);

@@ -227,5 +227,12 @@ describe('clinprompt import / datasets', () => {
     const reimported = list.find((d) => d.name === 'ddi-again')!;
     expect(again.counts).toEqual(original.counts);
     expect(reimported.labelCounts).toEqual(original.labelCounts);
+    const withDev = json<ImportOutcome>(
+      await cli(['import', 'brat', brat, '--task', 're', '--name', 'ddi-dev', '--dev-from-train', '0.1', '--json']),
+    );
+    expect(withDev.counts.test).toBe(original.counts.test);
+    expect(withDev.counts.train + withDev.counts.dev).toBe(original.counts.train);
+    expect(withDev.counts.dev).toBeGreaterThanOrEqual(Math.floor(original.counts.train * 0.1) - 1);
+    expect(withDev.counts.dev).toBeLessThanOrEqual(Math.ceil(original.counts.train * 0.1) + 1);
   });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import { assignSplits, balanceReport, deduplicate, leakageCheck, sampleKShot } from '../../../src-main/data/splits.js';
+import {
+  assignSplits,
+  balanceReport,
+  deduplicate,
+  drawDevFromTrain,
+  leakageCheck,
+  sampleKShot,
+} from '../../../src-main/data/splits.js';
 import type { RawExample } from '../../../src-main/data/source.js';
 import type { Example } from '../../../src-main/tasks/types.js';
 
@@ -28,6 +35,24 @@ describe('splits', () => {
     for (let i = 0; i < 100; i++) expect(new Set([0, 1, 2, 3].map((r) => a[r * 100 + i]?.split)).size).toBe(1);
     expect(leakageCheck(a)).toMatchObject({ trainDev: 0, trainTest: 0, devTest: 0 });
     expect(a.filter((e) => e.split === 'train')).toHaveLength(320);
+  });
+
+  it('draws dev from train for sources without one, leaving test alone', () => {
+    const given = [
+      ...assignSplits(
+        Array.from({ length: 200 }, (_, i) => nli(i, 'x', { split: 'train' })),
+        0,
+      ),
+      ...assignSplits(
+        Array.from({ length: 50 }, (_, i) => nli(500 + i, 'x', { split: 'test' })),
+        0,
+      ),
+    ];
+    const drawn = drawDevFromTrain(given, 0.1, 5);
+    expect(drawn.filter((e) => e.split === 'dev')).toHaveLength(20);
+    expect(drawn.filter((e) => e.split === 'train')).toHaveLength(180);
+    expect(drawn.slice(200).every((e) => e.split === 'test')).toBe(true);
+    expect(drawDevFromTrain(drawn, 0.1, 5)).toEqual(drawn); // a dev split exists now: unchanged
   });
 
   it('keeps given splits and draws only the missing ones', () => {
