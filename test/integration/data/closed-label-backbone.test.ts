@@ -4,14 +4,18 @@
  * `SequenceScorer` interface the tasks define is met by the backbone with a one-line adapter, and
  * the label the model itself would generate wins.
  */
+import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
 import { scoreContinuations } from '../../../src-main/backbone/generate/scoring.js';
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { chooseLabel, predictClosedLabel, type SequenceScorer } from '../../../src-main/tasks/closed-label.js';
+import { SHARED_DIR } from '../../support/paths.js';
 import { makeTempDir } from '../../support/temp.js';
-import { STORIES_DIR } from '../../unit/backbone/tiny-llama.js';
+
+const STORIES_DIR = path.join(SHARED_DIR, 'models', 'stories260K');
 
 describe('closed-label scoring on a real backbone (stories260K)', () => {
   let tmp: ReturnType<typeof makeTempDir>;
