@@ -9,6 +9,7 @@
  */
 import { UserError } from '../../common/errors.js';
 import { ort } from '../../engine/session.js';
+import { contextLimit } from '../hf/config.js';
 import type { BackboneRunner, KvCache, SoftPrompt } from './runner.js';
 
 /**
@@ -75,10 +76,17 @@ export async function scoreContinuations(
   const { promptIds, candidateIds } = continuationIds((t) => tok.encode(t, { addSpecialTokens }), prompt, candidates);
   if (promptIds.length === 0)
     throw new UserError('INVALID_ARGUMENT', 'Scoring needs a non-empty prompt (this tokenizer adds no BOS token).');
+  const width = Math.max(...candidateIds.map((c) => c.length));
+  const needed = (options.prompt?.length ?? 0) + promptIds.length + width;
+  if (needed > contextLimit(runner.config))
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `The prompt and its longest candidate take ${needed} tokens; this backbone takes at most ${contextLimit(runner.config)}. Shorten the input.`,
+    );
   // the prompt (with BOS) predicts each candidate's first token from its last position
   const head = await runner.step({ ids: [promptIds], prompt: options.prompt, past: runner.emptyCache(1) });
   const firstLogits = head.logits; // (1, 1, vocab)
-  const width = Math.max(...candidateIds.map((c) => c.length));
+
   const B = candidates.length;
   const rows = candidateIds.map((c) => [...c, ...new Array<number>(width - c.length).fill(c.at(-1) ?? 0)]);
   // feed all but the last candidate token; logits at every fed position predict the next one

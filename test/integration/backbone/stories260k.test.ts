@@ -108,6 +108,9 @@ describe('stories260K (real llama2.c model)', () => {
       expect(batched[k]).toBeCloseTo(alone!, 4);
     }
     expect(batched.every((v) => v < 0)).toBe(true);
+    const long = 'Lily and Tom played. '.repeat(120); // > 512 tokens
+    await expect(scoreContinuations(runner, long, [' yes'])).rejects.toThrow(/takes at most 512\. Shorten the input/);
+    await expect(generate(runner, long)).rejects.toThrow(/takes at most 512\. Shorten the prompt/);
     // through the tasks layer's closed-label chooser
     const choice = await chooseLabel(sequenceScorer(runner), prompt, ['Tom', 'Lily', 'Ben']);
     expect(choice.label).toBe('Lily');
