@@ -83,6 +83,109 @@ export interface SystemCheck {
   readonly detail: string;
 }
 
+/** How a store's data key is protected (store/keys/keyring.ts wrapper kinds). */
+export type StoreProtection = 'passphrase' | 'keychain' | 'safe-storage';
+
+/**
+ * The encrypted store as the app sees it: absent (first run), locked, or unlocked for the person
+ * logged in to the workstation. Nothing secret, nothing from the notes.
+ */
+export interface StoreState {
+  readonly state: 'absent' | 'locked' | 'unlocked';
+  readonly dataDir: string;
+  /** The workstation login the app acts as; must be a user of the store. */
+  readonly username: string;
+  /** The store user's role, once unlocked. */
+  readonly role?: string;
+  /** How the existing store's key is protected (empty while absent). */
+  readonly protections: readonly StoreProtection[];
+  /** Locked: the OS keychain or safeStorage can unlock it, no passphrase needed. */
+  readonly unlocksWithoutPassphrase: boolean;
+  /** Absent: what set-up protects the key with unless a passphrase is chosen. */
+  readonly automaticProtection?: 'keychain' | 'safe-storage';
+  /** Absent, with no automatic protection: why a passphrase is needed. */
+  readonly passphraseReason?: string;
+  /** The store locks itself after this many minutes without activity. */
+  readonly autoLockMinutes: number;
+}
+
+/** Task types and import formats (tasks/types.ts, data/read-dataset.ts; services check they agree). */
+export const TASK_TYPES = ['ner', 're', 'qa', 'nli', 'summarization'] as const;
+export type TaskTypeName = (typeof TASK_TYPES)[number];
+export const IMPORT_FORMATS = ['conll', 'brat', 'bioc', 'pubtator', 'jsonl', 'csv', 'notes'] as const;
+export type ImportFormatName = (typeof IMPORT_FORMATS)[number];
+export type SplitName = 'train' | 'dev' | 'test';
+export type SplitCountsView = Readonly<Record<SplitName, number>> & { readonly total: number };
+
+/** A stored dataset: names, counts and labels only (no note text). */
+export interface DatasetListing {
+  readonly id: number;
+  readonly name: string;
+  readonly taskType: TaskTypeName;
+  readonly sourceFormat: string;
+  readonly labelSet: readonly string[];
+  readonly createdAt: string;
+  readonly counts: SplitCountsView;
+  /** How often each label occurs, per split. */
+  readonly labelCounts: Readonly<Record<SplitName, Readonly<Record<string, number>>>>;
+}
+
+/** What an import found: counts, duplicates, split leakage and label balance. */
+export interface DatasetImportReport {
+  readonly read: number;
+  readonly duplicatesRemoved: number;
+  readonly conflictingDuplicates: number;
+  readonly splitsDrawn: boolean;
+  readonly unlabelled: boolean;
+  readonly leakage: {
+    readonly trainDev: number;
+    readonly trainTest: number;
+    readonly devTest: number;
+    /** External ids (never text) of a few leaked evaluation examples. */
+    readonly examples: readonly string[];
+  };
+  readonly balance: {
+    readonly imbalanceRatio: number;
+    readonly missing: Readonly<Record<SplitName, readonly string[]>>;
+  };
+}
+
+export interface DatasetImportResult {
+  readonly datasetId: number;
+  readonly name: string;
+  readonly counts: SplitCountsView;
+  readonly labelSet: readonly string[];
+  readonly report: DatasetImportReport;
+}
+
+/** A public source task (data/catalogue.ts) with the parameters that import it. */
+export interface SourceTaskListing {
+  readonly name: string;
+  readonly title: string;
+  readonly task: TaskTypeName;
+  readonly format: ImportFormatName;
+  /** Relative to the shared data folder. */
+  readonly path: string;
+  readonly mapping?: string;
+  readonly expected: string;
+}
+
+export const DatasetImportSchema = z.object({
+  format: z.enum(IMPORT_FORMATS),
+  path: z.string().trim().min(1, 'choose a file or folder').max(4096),
+  task: z.enum(TASK_TYPES),
+  name: z
+    .string()
+    .trim()
+    .min(1, 'give the dataset a name')
+    .max(100)
+    .regex(/^[\w .-]+$/, 'use letters, digits, spaces, dot, dash or underscore'),
+  mapping: z.string().trim().max(2000).optional(),
+});
+export type DatasetImportRequest = z.input<typeof DatasetImportSchema>;
+
+const Passphrase = z.string().min(1, 'enter the passphrase').max(1024);
+
 // ---------------------------------------------------------------------------------------------
 // Requests: name -> argument schema (validated in main) and result type (phantom)
 // ---------------------------------------------------------------------------------------------
@@ -108,6 +211,28 @@ export const requests = {
   'jobs.cancel': request<JobState>()(z.tuple([JobId])),
   /** All jobs started since the main process started, newest first. */
   'jobs.list': request<readonly JobState[]>()(z.tuple([])),
+  /** Whether a store exists, is locked or unlocked, and for whom. */
+  'store.getStatus': request<StoreState>()(z.tuple([])),
+  /**
+   * First run: creates the encrypted store with the workstation login as its informatics-admin.
+   * The key goes to the OS keychain or safeStorage, or to a passphrase when one is given or
+   * neither is usable.
+   */
+  'store.setUp': request<StoreState>()(z.tuple([z.object({ passphrase: Passphrase.optional() })])),
+  /** Unlocks with the keychain/safeStorage, or with the passphrase. Wrong passphrase: WRONG_KEY. */
+  'store.unlock': request<StoreState>()(z.tuple([z.object({ passphrase: Passphrase.optional() })])),
+  /** Closes the database and wipes the key from memory. */
+  'store.lock': request<StoreState>()(z.tuple([])),
+  /** The datasets in the store with their counts per split and label. */
+  'datasets.list': request<readonly DatasetListing[]>()(z.tuple([])),
+  /** Imports files into the store (all or nothing); a malformed file names file and line. */
+  'datasets.import': request<DatasetImportResult>()(z.tuple([DatasetImportSchema])),
+  /** The public source tasks and how each is imported. */
+  'datasets.catalogue': request<readonly SourceTaskListing[]>()(z.tuple([])),
+  /** The OS file or folder chooser (desktop app only; elsewhere UNSUPPORTED). Null when cancelled. */
+  'dialogs.pickPath': request<{ readonly path: string | null }>()(
+    z.tuple([z.object({ kind: z.enum(['file', 'folder']) })]),
+  ),
 } as const;
 
 export type RequestName = keyof typeof requests;
@@ -128,9 +253,14 @@ export function isRequestName(value: unknown): value is RequestName {
 export interface EventPayloads {
   'jobs.onDidProgress': JobProgress;
   'jobs.onDidFinish': JobState;
+  /** The store was locked (after inactivity, or on request); the UI shows its unlock screen. */
+  'store.onDidLock': { readonly reason: 'inactivity' | 'request' };
 }
 export type EventName = keyof EventPayloads;
-export const EVENT_NAMES: readonly EventName[] = ['jobs.onDidProgress', 'jobs.onDidFinish'];
+export const EVENT_NAMES: readonly EventName[] = ['jobs.onDidProgress', 'jobs.onDidFinish', 'store.onDidLock'];
+
+/** Something that forwards every main-process event (the shell to its window, the test harness to its page). */
+export type EventSink = <E extends EventName>(name: E, payload: EventPayloads[E]) => void;
 
 export function isEventName(value: unknown): value is EventName {
   return typeof value === 'string' && (EVENT_NAMES as readonly string[]).includes(value);

@@ -7,12 +7,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { app, BrowserWindow, ipcMain, protocol, session, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, type WebContents } from 'electron';
 
 import { log } from '../common/log.js';
 import { createDispatcher } from '../ipc/dispatcher.js';
-import { IPC_PREFIX, REQUEST_NAMES, type EventName, type EventPayloads } from '../ipc/contract.js';
-import { createServices, type Services } from '../services/index.js';
+import { IPC_PREFIX, REQUEST_NAMES, type EventSink } from '../ipc/contract.js';
+import { createServices, type PathPicker, type Services } from '../services/index.js';
+import { loadKeytar } from '../store/keys/keychain.js';
+import { electronSafeStorage } from './safe-storage-key-wrapper.js';
 import {
   APP_ORIGIN,
   APP_SCHEME,
@@ -75,14 +77,19 @@ function wireIpc(services: Services, window: BrowserWindow): void {
       return dispatcher.invoke(name, args);
     });
   }
-  const send = <E extends EventName>(name: E, payload: EventPayloads[E]) => {
+  const send: EventSink = (name, payload) => {
     if (!window.isDestroyed()) window.webContents.send(IPC_PREFIX + name, payload);
   };
-  services.jobs.subscribe({
-    onDidProgress: (p) => send('jobs.onDidProgress', p),
-    onDidFinish: (s) => send('jobs.onDidFinish', s),
-  });
+  services.subscribe(send);
 }
+
+/** Electron's open dialog, attached to the focused window. */
+const pickPath: PathPicker = async ({ kind }) => {
+  const options: Electron.OpenDialogOptions = { properties: [kind === 'file' ? 'openFile' : 'openDirectory'] };
+  const parent = BrowserWindow.getFocusedWindow();
+  const picked = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options);
+  return picked.canceled ? undefined : picked.filePaths[0];
+};
 
 async function createWindow(services: Services): Promise<void> {
   const window = new BrowserWindow({
@@ -104,8 +111,16 @@ app
   .then(async () => {
     lockDown();
     serveRenderer();
-    const services = createServices({ runtime: 'electron', launchWorker: () => launchUtilityWorker(workerEntry) });
-    app.on('before-quit', () => void services.dispose());
+    // The store key goes to the OS keychain, else safeStorage, else a passphrase (store/README.md).
+    const keychain = await loadKeytar().catch(() => undefined);
+    const safeStorage = electronSafeStorage();
+    const services = createServices({
+      runtime: 'electron',
+      launchWorker: () => launchUtilityWorker(workerEntry),
+      store: { ...(keychain ? { keychain } : {}), ...(safeStorage ? { safeStorage } : {}) },
+      pickPath,
+    });
+    app.on('before-quit', () => void services.dispose()); // locks the store: closes it, wipes the key
     app.on('window-all-closed', () => app.quit());
     await createWindow(services);
   })

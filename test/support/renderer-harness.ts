@@ -12,8 +12,8 @@ import path from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 
 import { createDispatcher } from '../../src-main/ipc/dispatcher.js';
-import type { EventName, EventPayloads } from '../../src-main/ipc/contract.js';
-import { createServices, type Services } from '../../src-main/services/index.js';
+import type { EventSink } from '../../src-main/ipc/contract.js';
+import { createServices, type ServiceOptions, type Services } from '../../src-main/services/index.js';
 import { APP_ORIGIN, resolveAppAsset, securityHeaders } from '../../src-main/shell/security.js';
 import { DIST_DIR, REPO_ROOT } from './paths.js';
 
@@ -76,9 +76,15 @@ export async function closeBrowser(): Promise<void> {
   browser = undefined;
 }
 
-export async function openRenderer(options: { dataDir: string }): Promise<RendererHarness> {
+/**
+ * `store` sets up the encrypted store as a test needs it (a short auto-lock, a cheaper scrypt
+ * cost, keychain or safeStorage ports); `pickPath` stands in for the desktop's file chooser.
+ */
+export async function openRenderer(
+  options: { dataDir: string } & Pick<ServiceOptions, 'store' | 'pickPath'>,
+): Promise<RendererHarness> {
   const server = await serveRenderer(path.join(DIST_DIR, 'renderer'));
-  const services = createServices({ dataDir: options.dataDir });
+  const services = createServices(options);
   const dispatcher = createDispatcher(services.handlers);
   const context = await (await sharedBrowser()).newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
@@ -90,17 +96,14 @@ export async function openRenderer(options: { dataDir: string }): Promise<Render
     dispatcher.invoke(name, args),
   );
   await page.addInitScript(BRIDGE_SCRIPT);
-  const emit = <E extends EventName>(name: E, payload: EventPayloads[E]) =>
+  const emit: EventSink = (name, payload) =>
     void page
       .evaluate(
         ([n, p]) => (window as unknown as { __clinpromptEmit: (n: string, p: unknown) => void }).__clinpromptEmit(n, p),
         [name, payload] as const,
       )
       .catch(() => undefined);
-  const unsubscribe = services.jobs.subscribe({
-    onDidProgress: (p) => emit('jobs.onDidProgress', p),
-    onDidFinish: (s) => emit('jobs.onDidFinish', s),
-  });
+  const unsubscribe = services.subscribe(emit);
 
   const { port } = server.address() as AddressInfo;
   await page.goto(`http://127.0.0.1:${port}/index.html`);

@@ -2,11 +2,17 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 
 import { UserError } from '../../../src-main/common/errors.js';
 import { log } from '../../../src-main/common/log.js';
-import type { ClinPromptApi, JobState, RequestHandlers } from '../../../src-main/ipc/contract.js';
+import type { ClinPromptApi, JobState, RequestHandlers, RequestName } from '../../../src-main/ipc/contract.js';
 import { createDispatcher } from '../../../src-main/ipc/dispatcher.js';
 
 const info = { name: 'ClinPrompt', version: '1.0.0', dataDir: '/d', runtime: 'node', platform: 'linux-x64' } as const;
 const job: JobState = { jobId: 'j-1', kind: 'system-check', status: 'running', startedAt: '2026-01-01T00:00:00Z' };
+
+/** Handlers these tests never reach: any call fails the test. */
+function unused<N extends RequestName>(...names: N[]): Pick<RequestHandlers, N> {
+  const entries = names.map((n) => [n, async () => expect.fail(`${n} must not be called`)]);
+  return Object.fromEntries(entries) as unknown as Pick<RequestHandlers, N>;
+}
 
 function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
   return {
@@ -14,6 +20,16 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
     'jobs.start': async () => job,
     'jobs.cancel': async () => job,
     'jobs.list': async () => [job],
+    ...unused(
+      'store.getStatus',
+      'store.setUp',
+      'store.unlock',
+      'store.lock',
+      'datasets.list',
+      'datasets.import',
+      'datasets.catalogue',
+      'dialogs.pickPath',
+    ),
     ...overrides,
   };
 }

@@ -1,5 +1,3 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-
 import { describe, expect, it } from 'vitest';
 
 import type { UserError } from '../../../src-main/common/errors.js';
@@ -7,32 +5,11 @@ import { generateDataKey } from '../../../src-main/store/keys/data-key.js';
 import { chooseDesktopProtection } from '../../../src-main/store/keys/desktop-protection.js';
 import type { KeychainBackend } from '../../../src-main/store/keys/keychain.js';
 import { unwrapKey, wrapKey, type KeySlot } from '../../../src-main/store/keys/keyring.js';
-import { checkedSafeStorageBackend, type SafeStorageLike } from '../../../src-main/store/keys/safe-storage.js';
+import { checkedSafeStorageBackend } from '../../../src-main/store/keys/safe-storage.js';
+import { safeStorageDouble } from '../../support/safe-storage-double.js';
 import { FAST_SCRYPT, PASSPHRASE } from './helpers.js';
 
 const code = (c: string) => expect.objectContaining({ code: c }) as UserError;
-
-/**
- * A stand-in for Electron's safeStorage (which needs a running Electron app): it encrypts with a
- * process-local AES key and reports whichever Linux backend the test names. It exercises the
- * store's policy and wrapping logic, not Chromium's os_crypt.
- */
-function safeStorageDouble(backend: string, available = true): SafeStorageLike {
-  const key = randomBytes(32);
-  return {
-    isEncryptionAvailable: () => available,
-    getSelectedStorageBackend: () => backend,
-    encryptString: (plainText) => {
-      const iv = randomBytes(16);
-      const cipher = createCipheriv('aes-256-cbc', key, iv);
-      return Buffer.concat([iv, cipher.update(plainText, 'utf8'), cipher.final()]);
-    },
-    decryptString: (encrypted) => {
-      const decipher = createDecipheriv('aes-256-cbc', key, encrypted.subarray(0, 16));
-      return Buffer.concat([decipher.update(encrypted.subarray(16)), decipher.final()]).toString('utf8');
-    },
-  };
-}
 
 describe('key wrapping', () => {
   it('wraps with a passphrase and unwraps only with that passphrase and store id', async () => {

@@ -1,0 +1,92 @@
+/**
+ * The dataset requests of the IPC contract: import files into the unlocked store, list the
+ * datasets with their counts, and the public source-task catalogue. They call the same use cases
+ * as `clinprompt import` / `clinprompt datasets` (services/datasets.ts) and hand the renderer
+ * names, counts, labels and ids, never note text.
+ */
+import { SOURCE_TASKS } from '../data/catalogue.js';
+import { IMPORT_FORMATS as FORMAT_IMPORTERS, type ImportFormat } from '../data/read-dataset.js';
+import type {
+  DatasetImportResult,
+  DatasetListing,
+  ImportFormatName,
+  RequestHandlers,
+  SourceTaskListing,
+  TaskTypeName,
+} from '../ipc/contract.js';
+import { IMPORT_FORMATS, TASK_TYPES } from '../ipc/contract.js';
+import type { DatasetSummary } from '../store/repositories/datasets.js';
+import { TASK_TYPES as TASKS, type TaskType } from '../tasks/types.js';
+import { importDatasetFiles, listDatasets } from './datasets.js';
+import type { StoreService } from './store-service.js';
+
+// The contract spells out task types and formats (it imports no area); these fail to compile,
+// and the check below fails at start-up, if the two lists ever drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameTasks: Same<TaskTypeName, TaskType> = true;
+const sameFormats: Same<ImportFormatName, ImportFormat> = true;
+if (
+  !sameTasks ||
+  !sameFormats ||
+  TASK_TYPES.join() !== TASKS.join() ||
+  [...IMPORT_FORMATS].sort().join() !== Object.keys(FORMAT_IMPORTERS).sort().join()
+) {
+  throw new Error('ipc/contract.ts lists task types or import formats that differ from tasks/ and data/');
+}
+
+export function toListing(d: DatasetSummary): DatasetListing {
+  return {
+    id: d.id,
+    name: d.name,
+    taskType: d.taskType,
+    sourceFormat: d.sourceFormat,
+    labelSet: d.labelSet,
+    createdAt: d.createdAt,
+    counts: d.counts,
+    labelCounts: d.labelCounts,
+  };
+}
+
+type DatasetRequests = 'datasets.list' | 'datasets.import' | 'datasets.catalogue';
+
+export function datasetHandlers(store: StoreService): Pick<RequestHandlers, DatasetRequests> {
+  return {
+    'datasets.list': () => store.use((s, session) => listDatasets(s, session).map(toListing)),
+    'datasets.import': (request) =>
+      store.use(async (s, session): Promise<DatasetImportResult> => {
+        const outcome = await importDatasetFiles(s, session, {
+          format: request.format,
+          path: request.path,
+          task: request.task,
+          name: request.name,
+          ...(request.mapping ? { mapping: request.mapping } : {}),
+        });
+        const { report } = outcome;
+        return {
+          datasetId: outcome.datasetId,
+          name: outcome.name,
+          counts: outcome.counts,
+          labelSet: outcome.labelSet,
+          report: {
+            read: report.read,
+            duplicatesRemoved: report.duplicatesRemoved,
+            conflictingDuplicates: report.conflictingDuplicates,
+            splitsDrawn: report.splitsDrawn,
+            unlabelled: report.unlabelled,
+            leakage: report.leakage,
+            balance: { imbalanceRatio: report.balance.imbalanceRatio, missing: report.balance.missing },
+          },
+        };
+      }),
+    'datasets.catalogue': async () =>
+      SOURCE_TASKS.map((t): SourceTaskListing => ({
+        name: t.name,
+        title: t.title,
+        task: t.task,
+        format: t.format,
+        path: t.path,
+        expected: t.expected,
+        ...(t.mapping ? { mapping: t.mapping } : {}),
+      })),
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * The desktop app's encrypted store lifecycle: first-run set-up, unlock, lock (on request, after
+ * inactivity, on quit) and the person acting, for the IPC contract (store/README.md, "Rules for
+ * callers"). The acting person is the workstation login, as in the CLI, and must be a user of
+ * the store. The key is protected by the OS keychain or Electron safeStorage when one is usable
+ * (chooseDesktopProtection), else by a passphrase; the shell hands both in as ports, so this
+ * module runs, and is tested, under plain Node.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+
+import { UserError } from '../common/errors.js';
+import { log } from '../common/log.js';
+import type { StoreProtection, StoreState } from '../ipc/contract.js';
+import { DEFAULT_IDLE_LOCK_MS } from '../store/auto-lock.js';
+import { chooseDesktopProtection } from '../store/keys/desktop-protection.js';
+import type { KeychainBackend } from '../store/keys/keychain.js';
+import { readKeyring, type KeySources, type WrapMethods } from '../store/keys/keyring.js';
+import type { SafeStorageLike } from '../store/keys/safe-storage.js';
+import type { StoreSession } from '../store/session.js';
+import { initStore, openStore, storePaths, type Store, type StoreOptions } from '../store/store.js';
+
+export interface StoreServiceOptions {
+  readonly dataDir: string;
+  /** Who acts: the workstation login unless given (tests, servers). */
+  readonly username?: string;
+  /** The OS keychain (keytar), when it loads on this machine. */
+  readonly keychain?: KeychainBackend;
+  /** Electron safeStorage, inside the desktop app. */
+  readonly safeStorage?: SafeStorageLike;
+  /** Lock after this long without activity (default: the store's 15-minute policy). */
+  readonly autoLockMs?: number;
+  /** scrypt cost for a new passphrase (tests use a cheaper, still accepted, cost). */
+  readonly scrypt?: WrapMethods['scrypt'];
+}
+
+export type LockReason = 'inactivity' | 'request';
+
+export class StoreService {
+  readonly username: string;
+  readonly autoLockMs: number;
+  #store: Store | undefined;
+  /** The acting person's role, read at unlock (status must not count as activity). */
+  #role: string | undefined;
+  /** One unlock or set-up at a time: a second click must not open a second connection. */
+  #opening: Promise<StoreState> | undefined;
+  readonly #listeners = new Set<(reason: LockReason) => void>();
+
+  constructor(private readonly options: StoreServiceOptions) {
+    this.username = options.username ?? os.userInfo().username;
+    this.autoLockMs = options.autoLockMs ?? DEFAULT_IDLE_LOCK_MS;
+  }
+
+  /** Called after every lock; returns the unsubscribe function. */
+  onDidLock(listener: (reason: LockReason) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  async status(): Promise<StoreState> {
+    const paths = storePaths(this.options.dataDir);
+    const base = {
+      dataDir: paths.home,
+      username: this.username,
+      autoLockMinutes: Math.round((this.autoLockMs / 60_000) * 10) / 10,
+    };
+    if (!existsSync(paths.keyringFile) && !existsSync(paths.dbFile)) {
+      const choice = await chooseDesktopProtection(this.#ports());
+      const kind = choice.protect?.keychain ? 'keychain' : choice.protect?.safeStorage ? 'safe-storage' : undefined;
+      return {
+        ...base,
+        state: 'absent',
+        protections: [],
+        unlocksWithoutPassphrase: false,
+        ...(kind ? { automaticProtection: kind } : { passphraseReason: choice.reason ?? '' }),
+      };
+    }
+    const protections: StoreProtection[] = readKeyring(paths.keyringFile).current.wrappers.map((w) => w.kind);
+    const store = this.#openStore();
+    return {
+      ...base,
+      state: store ? 'unlocked' : 'locked',
+      protections,
+      unlocksWithoutPassphrase: protections.some(
+        (p) => (p === 'keychain' && this.options.keychain) || (p === 'safe-storage' && this.options.safeStorage),
+      ),
+      ...(store && this.#role ? { role: this.#role } : {}),
+    };
+  }
+
+  /** Creates the store with the workstation login as its first informatics-admin, and unlocks it. */
+  setUp(request: { passphrase?: string | undefined }): Promise<StoreState> {
+    return this.#exclusive(async () => {
+      let protect: WrapMethods;
+      if (request.passphrase !== undefined) {
+        protect = { passphrase: request.passphrase, ...(this.options.scrypt ? { scrypt: this.options.scrypt } : {}) };
+      } else {
+        const choice = await chooseDesktopProtection(this.#ports());
+        if (!choice.protect) {
+          throw new UserError(
+            'INVALID_ARGUMENT',
+            `${choice.reason ?? ''} Choose a passphrase (at least 12 characters) to protect the store.`.trim(),
+          );
+        }
+        protect = choice.protect;
+      }
+      this.#store = await initStore(this.options.dataDir, {
+        ...this.#storeOptions(),
+        protect,
+        admin: { username: this.username },
+      });
+      this.#role = 'informatics-admin';
+      log.info('store-set-up', { protections: this.#store.keyring.current.wrappers.map((w) => w.kind) });
+      return this.status();
+    });
+  }
+
+  /** Unlocks with the keychain or safeStorage when the store has them, else with the passphrase. */
+  unlock(request: { passphrase?: string | undefined }): Promise<StoreState> {
+    return this.#exclusive(async () => {
+      if (this.#openStore()) return this.status();
+      const paths = storePaths(this.options.dataDir);
+      if (!existsSync(paths.keyringFile)) {
+        throw new UserError('NOT_FOUND', `There is no store in ${paths.home} yet. Set one up first.`);
+      }
+      const kinds = readKeyring(paths.keyringFile).current.wrappers.map((w) => w.kind);
+      const automatic =
+        (kinds.includes('keychain') && this.options.keychain) ||
+        (kinds.includes('safe-storage') && this.options.safeStorage);
+      if (!automatic && request.passphrase === undefined) {
+        throw new UserError('INVALID_ARGUMENT', 'This store is protected by a passphrase. Enter it to unlock.');
+      }
+      const sources: KeySources = {
+        ...this.#ports(),
+        ...(request.passphrase !== undefined ? { passphrase: request.passphrase } : {}),
+      };
+      const store = await openStore(this.options.dataDir, sources, this.#storeOptions());
+      try {
+        const session = store.session(this.username); // refuses (and audits) people who are not users
+        store.audit.append({ username: this.username, role: session.user.role, action: 'store.unlock' });
+      } catch (error) {
+        store.close();
+        throw error;
+      }
+      this.#store = store;
+      this.#role = store.users.find(this.username)?.role;
+      log.info('store-unlocked', { protections: kinds });
+      return this.status();
+    });
+  }
+
+  /** Closes the database and wipes the key; the next use needs an unlock. */
+  async lock(): Promise<StoreState> {
+    const store = this.#openStore();
+    if (store) {
+      const user = store.users.find(this.username);
+      if (user) store.audit.append({ username: user.username, role: user.role, action: 'store.lock' });
+      this.#close('request');
+    }
+    return this.status();
+  }
+
+  /**
+   * Runs `work` as the acting person on the unlocked store. Long work (reading a large import)
+   * counts as activity throughout, so the store does not lock under it.
+   */
+  async use<T>(work: (store: Store, session: StoreSession) => T | Promise<T>): Promise<T> {
+    const store = this.#openStore();
+    if (!store) throw new UserError('LOCKED', 'The store is locked. Unlock it to continue.');
+    const session = store.session(this.username);
+    const keepAlive = setInterval(() => void (store.locked || store.db), Math.max(250, this.autoLockMs / 3));
+    try {
+      return await work(store, session);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /** Locks on quit. */
+  dispose(): void {
+    this.#close('request');
+    this.#listeners.clear();
+  }
+
+  #ports(): { keychain?: KeychainBackend; safeStorage?: SafeStorageLike } {
+    return {
+      ...(this.options.keychain ? { keychain: this.options.keychain } : {}),
+      ...(this.options.safeStorage ? { safeStorage: this.options.safeStorage } : {}),
+    };
+  }
+
+  #storeOptions(): StoreOptions {
+    return {
+      autoLockMs: this.autoLockMs,
+      onDidLock: () => this.#close('inactivity'),
+      ...(this.options.keychain ? { keychain: this.options.keychain } : {}),
+    };
+  }
+
+  /** The unlocked store, or undefined (none yet, or locked by the auto-lock). */
+  #openStore(): Store | undefined {
+    if (this.#store?.locked) this.#store = undefined;
+    return this.#store;
+  }
+
+  #close(reason: LockReason): void {
+    const store = this.#store;
+    if (!store) return;
+    this.#store = undefined;
+    store.close();
+    log.info('store-locked', { reason });
+    for (const listener of this.#listeners) listener(reason);
+  }
+
+  async #exclusive(work: () => Promise<StoreState>): Promise<StoreState> {
+    if (this.#opening) {
+      throw new UserError('LOCKED', 'The store is already being opened. Wait for it to finish.');
+    }
+    this.#opening = work();
+    try {
+      return await this.#opening;
+    } finally {
+      this.#opening = undefined;
+    }
+  }
+}
