@@ -31,8 +31,8 @@ export interface MemoryPlanRequest {
   readonly mode: 'inference' | 'training';
   /**
    * The graph's compute dtype when the caller knows it. Default: float16 on GPU providers for
-   * 16-bit checkpoints (the training engine's choice), float32 otherwise. The inference graph
-   * (generate/inference-graph.ts) computes in float32 on every provider and says so.
+   * 16-bit checkpoints (the training engine's choice), float32 otherwise. The inference runner
+   * passes its own (generate/runner.ts inferenceComputeDType).
    */
   readonly computeDType?: 'float32' | 'float16';
 }

@@ -12,10 +12,10 @@
  *   position_ids    int64   (B, S)       absolute positions (RoPE), chosen by the caller
  *   attention_mask  float32 (B, 1, S, P+S)  additive: 0 where attending is allowed, -3.4e38 elsewhere
  *   logit_positions int64   (B, K)       which of the S positions get logits
- *   past_key.i / past_value.i float32 (B, kv_heads, P, h) per layer
+ *   past_key.i / past_value.i D (B, kv_heads, P, h) per layer, D = the compute dtype
  * Outputs:
  *   logits  float32 (B, K, vocab)
- *   present_key.i / present_value.i float32 (B, kv_heads, P+S, h)
+ *   present_key.i / present_value.i D (B, kv_heads, P+S, h)
  *
  * Frozen weights are external data pointing into the checkpoint's .safetensors (never copied
  * into the model). LoRA deltas (small) are inline constants: W x + (alpha/r) B A x.
@@ -71,12 +71,17 @@ export interface InferenceGraph {
 
 const F32 = 'float32';
 
-/** A frozen weight as external data, widened to float32 in the graph when stored as F16. */
-function weight(g: Graph, entry: TensorEntry): Tensor {
+/** float32 everywhere (CPU), or float16 weights, activations and KV cache (GPU providers). */
+export type ComputeDType = 'float32' | 'float16';
+
+/** A frozen weight as external data, cast in the graph when stored in another float width. */
+function weight(g: Graph, entry: TensorEntry, dtype: ComputeDType): Tensor {
   const location: ExternalLocation = { path: entry.file, offset: entry.offset, length: entry.byteLength };
-  if (entry.dtype === 'F32') return g.weight(entry.name, F32, entry.shape, location);
-  if (entry.dtype === 'F16') return cast(g.weight(entry.name, 'float16', entry.shape, location), F32);
-  throw new Error(`${entry.name}: ${entry.dtype} weights must be widened before graph building (see widen.ts)`);
+  const stored = entry.dtype === 'F32' ? F32 : entry.dtype === 'F16' ? 'float16' : undefined;
+  if (!stored)
+    throw new Error(`${entry.name}: ${entry.dtype} weights must be widened before graph building (see widen.ts)`);
+  const w = g.weight(entry.name, stored, entry.shape, location);
+  return stored === dtype ? w : cast(w, dtype);
 }
 
 /** x @ W^T (+ bias) (+ LoRA): x (B, S, in), W (out, in) -> (B, S, out) */
@@ -86,8 +91,8 @@ function linear(g: Graph, x: Tensor, w: Tensor, bias?: Tensor, lora?: LoraWeight
   if (lora) {
     const out = w.shape[0] as number;
     const inn = w.shape[1] as number;
-    const a = g.constant(lora.a, F32, [lora.rank, inn]);
-    const b = g.constant(lora.b, F32, [out, lora.rank]);
+    const a = cast(g.constant(lora.a, F32, [lora.rank, inn]), w.dtype);
+    const b = cast(g.constant(lora.b, F32, [out, lora.rank]), w.dtype);
     // (x A^T) B^T * scaling: two thin products instead of materialising B A
     y = add(y, matmul(matmul(x, a, { transB: true }), b, { transB: true, alpha: lora.scaling }));
   }
@@ -97,13 +102,14 @@ function linear(g: Graph, x: Tensor, w: Tensor, bias?: Tensor, lora?: LoraWeight
 export function buildInferenceGraph(
   c: LlamaConfig,
   tensors: ReadonlyMap<string, TensorEntry>,
-  options: { lora?: LoraSet } = {},
+  options: { lora?: LoraSet; dtype?: ComputeDType } = {},
 ): InferenceGraph {
   const g = new Graph();
+  const D = options.dtype ?? F32;
   const t = (name: string) => {
     const e = tensors.get(name);
     if (!e) throw new Error(`inference graph: tensor ${name} missing from the checked tensor map`);
-    return weight(g, e);
+    return weight(g, e, D);
   };
   const lora = options.lora ?? new Map<string, LoraWeights>();
   const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: h } = c;
@@ -117,15 +123,15 @@ export function buildInferenceGraph(
 
   const embedTable = t(EMBED_TOKENS); // (vocab, d)
   // (B, S, d); the reshape names the concatenated axis 'seq' so later shapes line up by name
-  let x = reshape(concat([prefix, gather(embedTable, inputIds)], 1), ['batch', 'seq', d]);
+  let x = reshape(concat([cast(prefix, D), gather(embedTable, inputIds)], 1), ['batch', 'seq', d]);
 
   // RoPE tables from positions, in float32 as transformers computes them: (B, 1, S, h)
   const invFreq = g.constant(Float32Array.from(ropeInverseFrequencies(c)), F32, [h / 2]);
   const angles = mul(unsqueeze(cast(positionIds, F32), [2]), invFreq); // (B, S, h/2)
   const emb = unsqueeze(concat([angles, angles], -1), [1]); // (B, 1, S, h)
-  const tables: RopeTables = { cos: cos(emb), sin: sin(emb) };
+  const tables: RopeTables = { cos: cast(cos(emb), D), sin: cast(sin(emb), D) };
   // mask broadcast over kv heads and the query heads that share them: (B, 1, 1, S, P+S)
-  const mask5 = unsqueeze(mask, [2]);
+  const mask5 = unsqueeze(cast(mask, D), [2]); // float16: the -3.4e38 fill becomes -inf, still exp() = 0
 
   const outputs: ModelOutput[] = [];
   for (let i = 0; i < c.numLayers; i++) {
@@ -139,8 +145,8 @@ export function buildInferenceGraph(
     const q = rope(heads(linear(g, xn, t(n.q), bias(n.qBias), proj(n.q)), H), tables); // (B, H, S, h)
     const kNew = rope(heads(linear(g, xn, t(n.k), bias(n.kBias), proj(n.k)), KV), tables); // (B, KV, S, h)
     const vNew = heads(linear(g, xn, t(n.v), bias(n.vBias), proj(n.v)), KV);
-    const k = concat([g.input(PAST_KEY(i), F32, ['batch', KV, 'past', h]), kNew], 2); // (B, KV, P+S, h)
-    const v = concat([g.input(PAST_VALUE(i), F32, ['batch', KV, 'past', h]), vNew], 2);
+    const k = concat([g.input(PAST_KEY(i), D, ['batch', KV, 'past', h]), kNew], 2); // (B, KV, P+S, h)
+    const v = concat([g.input(PAST_VALUE(i), D, ['batch', KV, 'past', h]), vNew], 2);
     outputs.push({ name: PRESENT_KEY(i), tensor: k }, { name: PRESENT_VALUE(i), tensor: v });
     // GQA without copying k/v: query heads grouped by the kv head they share
     const q5 = reshape(q, ['batch', KV, rep, 'seq', h]); // (B, KV, rep, S, h)
@@ -161,6 +167,6 @@ export function buildInferenceGraph(
   const index = expand(unsqueeze(logitPositions, [2]), ['batch', 'picked', d]);
   const picked = gatherElements(final, index, 1);
   const head = c.tieWordEmbeddings ? embedTable : t(LM_HEAD);
-  const logits = matmul(picked, head, { transB: true }); // (B, K, vocab)
+  const logits = cast(matmul(picked, head, { transB: true }), F32); // (B, K, vocab), float32 for sampling
   return { graph: g, outputs: [{ name: 'logits', tensor: logits }, ...outputs] };
 }

@@ -13,7 +13,7 @@ import { widenBf16Tensors } from '../hf/widen.js';
 import type { Backbone } from '../load.js';
 import { conversionCacheDir } from '../load.js';
 import { assertFits, availableCpuBytes, estimateMemory } from '../memory-plan.js';
-import type { LoraSet } from './inference-graph.js';
+import type { ComputeDType, LoraSet } from './inference-graph.js';
 import { buildInferenceGraph, PAST_KEY, PAST_VALUE, PRESENT_KEY, PRESENT_VALUE } from './inference-graph.js';
 
 /** A soft prompt fed before the tokens: L virtual tokens x d (PEFT's prompt_embeddings). */
@@ -58,10 +58,17 @@ export interface RunnerOptions {
   readonly skipMemoryCheck?: boolean;
   /** Memory the plan must fit in (default: free RAM; GPU callers pass their device memory). */
   readonly availableBytes?: number;
+  /** Compute dtype (default: inferenceComputeDType(provider)). */
+  readonly dtype?: ComputeDType;
 }
 
-/** The inference graph computes in float32 on every provider (F16 weights are cast up in the graph). */
-export const INFERENCE_COMPUTE_DTYPE = 'float32';
+/**
+ * The inference graph's compute dtype for a provider: float32 on CPU (and for 'auto', which may
+ * fall back to it), float16 on a named GPU provider (half the weight and KV-cache memory).
+ */
+export function inferenceComputeDType(provider: ProviderChoice | undefined): ComputeDType {
+  return provider === undefined || provider === 'cpu' || provider === 'auto' ? 'float32' : 'float16';
+}
 
 const MASKED = -3.4028234663852886e38; // torch.finfo(float32).min, as transformers masks
 
@@ -69,6 +76,8 @@ export class BackboneRunner {
   private constructor(
     readonly backbone: Backbone,
     private readonly session: EngineSession,
+    /** Compute dtype: also the KV cache's (float16 caches travel as Uint16Array bit patterns). */
+    readonly dtype: ComputeDType,
   ) {}
 
   get config(): LlamaConfig {
@@ -81,6 +90,7 @@ export class BackboneRunner {
 
   static async create(backbone: Backbone, options: RunnerOptions = {}): Promise<BackboneRunner> {
     const c = backbone.config;
+    const dtype = options.dtype ?? inferenceComputeDType(options.provider);
     if (!options.skipMemoryCheck) {
       const request = {
         provider: options.provider === 'auto' || options.provider === undefined ? 'cpu' : options.provider,
@@ -88,7 +98,7 @@ export class BackboneRunner {
         batch: options.batch ?? 1,
         contextTokens: options.contextTokens ?? Math.min(contextLimit(c), 2048),
         mode: 'inference',
-        computeDType: INFERENCE_COMPUTE_DTYPE,
+        computeDType: dtype,
       } as const;
       assertFits(
         estimateMemory(c, request),
@@ -98,18 +108,22 @@ export class BackboneRunner {
       );
     }
     const tensors = widenBf16Tensors(backbone.tensors, backbone.weights, conversionCacheDir(), backbone.fingerprint());
-    const { graph, outputs } = buildInferenceGraph(c, tensors, options.lora ? { lora: options.lora } : {});
+    const { graph, outputs } = buildInferenceGraph(c, tensors, { dtype, ...(options.lora && { lora: options.lora }) });
     const model = serialize(graph, outputs, { producer: 'clinprompt-backbone-inference' });
     const session = await createSession(model, {
       provider: options.provider ?? 'cpu',
       ...(options.threads !== undefined && { threads: options.threads }),
     });
-    return new BackboneRunner(backbone, session);
+    return new BackboneRunner(backbone, session, dtype);
   }
 
   emptyCache(batch: number): KvCache {
     const c = this.config;
-    const empty = () => new ort.Tensor('float32', new Float32Array(0), [batch, c.numKvHeads, 0, c.headDim]);
+    const dims = [batch, c.numKvHeads, 0, c.headDim];
+    const empty = () =>
+      this.dtype === 'float16'
+        ? new ort.Tensor('float16', new Uint16Array(0), dims)
+        : new ort.Tensor('float32', new Float32Array(0), dims);
     return {
       batch,
       length: 0,

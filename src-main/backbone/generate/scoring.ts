@@ -43,6 +43,13 @@ export interface ScoringOptions {
 /** Repeats a batch-1 cache `batch` times: (1, kv, P, h) -> (batch, kv, P, h). */
 function repeatCache(cache: KvCache, batch: number): KvCache {
   const repeat = (t: ort.Tensor) => {
+    // float32 caches hold Float32Array, float16 ones Uint16Array bit patterns
+    if (t.type === 'float16') {
+      const src = t.data as Uint16Array;
+      const data = new Uint16Array(src.length * batch);
+      for (let b = 0; b < batch; b++) data.set(src, b * src.length);
+      return new ort.Tensor('float16', data, [batch, ...t.dims.slice(1)]);
+    }
     const src = t.data as Float32Array;
     const data = new Float32Array(src.length * batch);
     for (let b = 0; b < batch; b++) data.set(src, b * src.length);

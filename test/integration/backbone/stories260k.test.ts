@@ -126,7 +126,7 @@ describe('stories260K (real llama2.c model)', () => {
     );
   });
 
-  it('runs on WebGPU where this machine can start it, giving the same greedy tokens', async (ctx) => {
+  it('runs in float16 on WebGPU where this machine can start it, giving the same greedy tokens', async (ctx) => {
     let gpu: BackboneRunner;
     try {
       gpu = await BackboneRunner.create(runner.backbone, { provider: 'webgpu' });
@@ -137,9 +137,18 @@ describe('stories260K (real llama2.c model)', () => {
     }
     try {
       expect(gpu.provider).toBe('webgpu');
-      const onGpu = await generate(gpu, 'Once upon a time', { maxTokens: 8 });
-      const onCpu = await generate(runner, 'Once upon a time', { maxTokens: 8 });
+      expect(gpu.dtype).toBe('float16'); // half-width weights, activations and KV cache on GPUs
+      const onGpu = await generate(gpu, 'Once upon a time', { maxTokens: 4 });
+      const onCpu = await generate(runner, 'Once upon a time', { maxTokens: 4 });
       expect(onGpu.tokens).toEqual(onCpu.tokens);
+      // float16 log-likelihoods within float16 rounding of float32 ones (batched, repeated KV cache)
+      const candidates = [' Lily', ' a big red ball'];
+      const prompt = 'Once upon a time, there was a little girl named';
+      const gpuScores = await scoreContinuations(gpu, prompt, candidates);
+      const cpuScores = await scoreContinuations(runner, prompt, candidates);
+      gpuScores.forEach((v, k) =>
+        expect(Math.abs(v - cpuScores[k]!)).toBeLessThan(0.05 * Math.max(1, Math.abs(cpuScores[k]!))),
+      );
     } finally {
       await gpu.release();
     }
