@@ -98,8 +98,8 @@ const VARIANTS: readonly {
   readonly label: string;
   readonly session: NonNullable<WorkerRequest['session']>;
 }[] = [
-  { key: 'ours', label: 'ours (default)', session: {} },
-  { key: 'ours-noprepack', label: 'ours, pre-packing off', session: { prepack: false } },
+  { key: 'ours', label: 'ours (default: pre-packing off)', session: {} },
+  { key: 'ours-prepack', label: 'ours, pre-packing on', session: { prepack: true } },
 ];
 
 interface Measured {

@@ -5,6 +5,7 @@
  * CI with Mesa 25's lavapipe), the tiny LLaMA training step on webgpu equals cpu within float32
  * tolerance; elsewhere that check is skipped and says why.
  */
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isUserError } from '../../../src-main/common/errors.js';
 import type { ProviderName } from '../../../src-main/engine/index.js';
@@ -13,6 +14,7 @@ import {
   buildTrainingModel,
   computeDtypeFor,
   createSession,
+  LOSS_SCALE_INPUT,
   ort,
   probeProvider,
   toNumbers,
@@ -58,6 +60,8 @@ describe('execution providers', () => {
   it('auto tries GPU providers first, always ends with cpu, and reports the provider in use', async () => {
     const order = autoProviderOrder();
     expect(order.at(-1)).toBe('cpu');
+    // Without a GPU render node, WebGPU could only use lavapipe (a CPU rasterizer): not chosen automatically.
+    if (process.platform === 'linux' && !existsSync('/dev/dri')) expect(order).not.toContain('webgpu');
     const session = await createSession(model, { provider: 'auto' });
     expect(order).toContain(session.provider);
     expect(session.attempts.at(-1)).toEqual({ provider: session.provider, ok: true });
@@ -86,6 +90,28 @@ describe('execution providers', () => {
       expect((cuda as { provider: string }).provider).toBe('cuda'); // a machine with CUDA libraries
     }
   });
+
+  it.skipIf(!webgpu.ok)(
+    `webgpu: float16 weights, float32 prompt and loss scaling give the cpu float32 result within half precision${webgpu.ok ? '' : ` - SKIPPED: ${webgpu.why}`}`,
+    async () => {
+      const half = promptTuningGraph(TINY, (g) => inlineSource(g, weights, 'float16'), {
+        promptLength: L,
+        computeDtype: computeDtypeFor('webgpu'),
+      });
+      const halfModel = buildTrainingModel({ ...half, trainables: [half.prompt], lossScale: 'input' });
+      const session = await createSession(halfModel, { provider: 'webgpu' });
+      expect(session.provider).toBe('webgpu');
+      const out = await session.run({
+        ...feeds,
+        [LOSS_SCALE_INPUT]: new ort.Tensor('float32', Float32Array.of(1024), []),
+      });
+      await session.release();
+      const cpu = await step('cpu');
+      const grad = toNumbers(out[halfModel.gradientOutputs['prompt']!]!.data as Float32Array);
+      expect(Math.abs(Number(out['loss']!.data[0]) - cpu.loss) / cpu.loss).toBeLessThan(1e-2);
+      expect(Math.hypot(...grad.map((v, j) => v - cpu.grad[j]!)) / Math.hypot(...cpu.grad)).toBeLessThan(3e-2);
+    },
+  );
 
   it.skipIf(!webgpu.ok)(
     `webgpu equals cpu within float32 tolerance${webgpu.ok ? '' : ` - SKIPPED: ${webgpu.why}`}`,

@@ -31,7 +31,7 @@ describe('float16 bits', () => {
       if (toFloat16Bits(fromFloat16Bits(bits)) !== bits) wrong.push(bits);
     }
     expect(wrong).toEqual([]);
-    expect(Array.from(typedArray('float16', [0.5, -3]))).toEqual([0x3800, 0xc200]);
+    expect(Array.from(typedArray('float16', [0.5, -3]) as Uint16Array)).toEqual([0x3800, 0xc200]);
   });
 });
 
