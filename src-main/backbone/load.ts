@@ -5,7 +5,7 @@
  * JSON files are read here; weights stay in their files.
  */
 import type { Hash } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,7 +63,7 @@ function llama2cHfDir(src: string, files: { modelFile: string; tokenizerFile: st
   const dest = path.join(cacheRoot, `llama2c-${hash.digest('hex').slice(0, 16)}`);
   if (!existsSync(path.join(dest, 'config.json'))) {
     // convert into a fresh folder and rename, so a concurrent or interrupted run never sees half a folder
-    const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
+    const tmp = `${dest}.tmp-${randomUUID()}`; // unique per thread: test workers share a pid
     convertLlama2cFolder(src, tmp);
     try {
       renameSync(tmp, dest);

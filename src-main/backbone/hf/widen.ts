@@ -4,6 +4,7 @@
  * float32 .safetensors file in the model cache (one tensor in memory at a time) and the graph's
  * external data points there. F32 and F16 tensors keep pointing into the original files.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
@@ -26,7 +27,7 @@ export function widenBf16Tensors(
   const file = path.join(dir, 'model.f32.safetensors');
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
+    const tmp = `${file}.tmp-${randomUUID()}`; // unique per thread: workers share a pid
     // one file, tensors written in turn; readFloat32 holds a single tensor at a time
     writeSafetensorsFile(
       tmp,
