@@ -1,10 +1,16 @@
-/** `clinprompt backbone info <dir>` and `clinprompt generate --backbone <dir> --prompt "..."`. */
+/**
+ * `clinprompt backbone info|convert`, `clinprompt generate --backbone <dir> --prompt "..."` and
+ * `clinprompt score --backbone <dir> --prompt "..." --candidate " a" --candidate " b"`.
+ */
 import { InvalidArgumentError } from 'commander';
 
 import { DEFAULT_MAX_TOKENS, generate } from '../../backbone/generate/decoding.js';
+import type { PeftAdapter } from '../../backbone/generate/peft-adapter.js';
 import { loadPeftAdapter } from '../../backbone/generate/peft-adapter.js';
 import { BackboneRunner } from '../../backbone/generate/runner.js';
+import { scoreContinuations } from '../../backbone/generate/scoring.js';
 import { describeBackbone } from '../../backbone/info.js';
+import type { Backbone } from '../../backbone/load.js';
 import { openBackbone } from '../../backbone/load.js';
 import { convertLlama2cFolder } from '../../backbone/llama2c/convert.js';
 import type { ExecutionProvider } from '../../backbone/memory-plan.js';
@@ -30,6 +36,12 @@ function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be an integer >= 0');
   return n;
+}
+
+/** The PEFT adapter named by --adapter (and --task-id), if any. */
+function adapterFromFlags(flags: { adapter?: string; taskId?: number }, backbone: Backbone): PeftAdapter | undefined {
+  if (!flags.adapter) return undefined;
+  return loadPeftAdapter(flags.adapter, backbone.config, flags.taskId !== undefined ? { taskId: flags.taskId } : {});
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -166,9 +178,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
             source: `${backbone.hfDir}/tokenizer_config.json`,
           })
         : flags.prompt;
-      const adapter = flags.adapter
-        ? loadPeftAdapter(flags.adapter, backbone.config, flags.taskId !== undefined ? { taskId: flags.taskId } : {})
-        : undefined;
+      const adapter = adapterFromFlags(flags, backbone);
       const runner = await BackboneRunner.create(backbone, {
         provider: flags.provider,
         ...(adapter?.lora && { lora: adapter.lora }),
@@ -193,4 +203,49 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
         await runner.release();
       }
     });
+
+  program
+    .command('score')
+    .description('Log-likelihood of each candidate continuation after a prompt, in one batch (closed-label scoring)')
+    .requiredOption('--backbone <dir>', 'backbone folder (Hugging Face or llama2.c)')
+    .requiredOption('--prompt <text>', 'the text the candidates continue')
+    .requiredOption(
+      '--candidate <text>',
+      'a continuation to score (repeat for each; include its leading space)',
+      collect,
+      [],
+    )
+    .option('--adapter <dir>', 'a PEFT adapter folder to apply')
+    .option('--task-id <n>', 'which task of a multitask prompt-tuning adapter (default 0)', nonNegativeInt)
+    .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
+    .action(
+      async (flags: {
+        backbone: string;
+        prompt: string;
+        candidate: string[];
+        adapter?: string;
+        taskId?: number;
+        threads?: number;
+      }) => {
+        const backbone = openBackbone(flags.backbone);
+        const adapter = adapterFromFlags(flags, backbone);
+        const runner = await BackboneRunner.create(backbone, {
+          batch: flags.candidate.length,
+          ...(adapter?.lora && { lora: adapter.lora }),
+          ...(flags.threads !== undefined && { threads: flags.threads }),
+        });
+        try {
+          const scores = await scoreContinuations(runner, flags.prompt, flags.candidate, { prompt: adapter?.prompt });
+          const rows = flags.candidate.map((candidate, k) => ({ candidate, logLikelihood: scores[k]! }));
+          context.output.result(rows, (r) =>
+            formatTable(
+              ['candidate', 'log-likelihood'],
+              r.map((x) => [JSON.stringify(x.candidate), x.logLikelihood.toFixed(4)]),
+            ),
+          );
+        } finally {
+          await runner.release();
+        }
+      },
+    );
 };

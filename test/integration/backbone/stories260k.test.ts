@@ -81,6 +81,24 @@ describe('stories260K (real llama2.c model)', () => {
       tiedEmbeddings: true,
     });
     expect(json['fingerprint']).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const scored = await runCliCaptured(
+      [
+        '--json',
+        'score',
+        '--backbone',
+        STORIES_DIR,
+        '--prompt',
+        'Once upon a time, there was a little girl named',
+        '--candidate',
+        ' Tom',
+        '--candidate',
+        ' Lily',
+      ],
+      { CLINPROMPT_MODEL_CACHE: tmp.dir },
+    );
+    const rows = JSON.parse(scored.stdout) as { candidate: string; logLikelihood: number }[];
+    expect(rows.map((r) => r.candidate)).toEqual([' Tom', ' Lily']);
+    expect(rows[1]!.logLikelihood).toBeGreaterThan(rows[0]!.logLikelihood);
     const bad = await runCliCaptured(['generate', '--backbone', STORIES_DIR, '--prompt', 'x', '--max-tokens', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--max-tokens.*positive integer/);
