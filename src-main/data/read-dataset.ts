@@ -1,4 +1,7 @@
 /**
+ * The in-memory path, for small sources and as the baseline of bench/import.ts; imports go through
+ * stream-dataset.ts, which holds digests instead of examples.
+ *
  * Reading a dataset from files into plain, validated examples: the chosen importer streams the
  * source, then splits are assigned (kept or seeded), duplicates removed, the label set collected
  * and leakage and balance reported. Nothing is written anywhere: the caller (services/datasets.ts)
@@ -67,6 +70,16 @@ export interface ReadDataset {
 
 const QA_LABEL_ORDER = ['yes', 'no', 'maybe'];
 
+/** A dataset's label set in display order: yes/no/maybe first for QA, else alphabetical. */
+export function sortLabels(task: TaskType, labels: Iterable<string>): string[] {
+  const seen = [...labels];
+  return task === 'qa'
+    ? seen.sort(
+        (a, b) => (QA_LABEL_ORDER.indexOf(a) + 1 || 99) - (QA_LABEL_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b),
+      )
+    : seen.sort((a, b) => a.localeCompare(b));
+}
+
 export async function readDataset(format: ImportFormat, source: string, options: ReadOptions): Promise<ReadDataset> {
   const raw: RawExample[] = [];
   for await (const example of IMPORT_FORMATS[format](source, options)) raw.push(example);
@@ -80,13 +93,7 @@ export async function readDataset(format: ImportFormat, source: string, options:
   const seed = options.seed ?? 42;
   const split = drawDevFromTrain(assignSplits(raw, seed), options.devFraction ?? 0, seed);
   const { examples, removed, conflicting } = deduplicate(split);
-  const seen = [...new Set(examples.flatMap((e) => e.labels))];
-  const labelSet =
-    options.task === 'qa'
-      ? seen.sort(
-          (a, b) => (QA_LABEL_ORDER.indexOf(a) + 1 || 99) - (QA_LABEL_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b),
-        )
-      : seen.sort((a, b) => a.localeCompare(b));
+  const labelSet = sortLabels(options.task, new Set(examples.flatMap((e) => e.labels)));
   return {
     examples,
     labelSet,

@@ -1,8 +1,9 @@
 /**
  * The dataset use cases: import files into the encrypted store, list datasets, export one.
- * Importing reads and validates the whole source first (data/read-dataset.ts streams the files
- * and holds only the parsed examples), then writes the dataset and its audit entry in one store
- * transaction: a malformed file or a refused write leaves nothing behind.
+ * Importing streams: data/stream-dataset.ts parses the files and gives each example its split as it
+ * is read, and the store writes it at once, inside ONE transaction that also takes the audit entry
+ * (StoreSession.performAsync). Memory does not grow with the file's text; a malformed example
+ * anywhere, a refused write or a cancellation rolls everything back, so nothing is half-imported.
  */
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -10,7 +11,8 @@ import { mkdir } from 'node:fs/promises';
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import { exportBrat, exportJsonl } from '../data/exporters.js';
-import { readDataset, type DatasetReport, type ImportFormat } from '../data/read-dataset.js';
+import { type DatasetReport, type ImportFormat } from '../data/read-dataset.js';
+import { streamDataset } from '../data/stream-dataset.js';
 import { sampleKShot } from '../data/splits.js';
 import { DatasetsRepository, type DatasetSummary, type SplitCounts } from '../store/repositories/datasets.js';
 import type { StoreSession } from '../store/session.js';
@@ -31,6 +33,8 @@ export interface ImportRequest {
   readonly devFraction?: number;
   /** An edited instruction template for this dataset's task (checked, then kept with the dataset). */
   readonly template?: string;
+  /** Cancels the import while it streams; nothing is kept (a CancelledError is thrown). */
+  readonly signal?: AbortSignal;
 }
 
 export interface ImportOutcome {
@@ -51,52 +55,55 @@ export async function importDatasetFiles(
   if (store.datasets.list().some((d) => d.name === request.name)) {
     throw new UserError('ALREADY_EXISTS', `A dataset named "${request.name}" already exists. Choose another --name.`);
   }
-  const read = await readDataset(request.format, request.path, {
+  const stream = streamDataset(request.format, request.path, {
     task: request.task,
     ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
     ...(request.split !== undefined ? { split: request.split } : {}),
     ...(request.seed !== undefined ? { seed: request.seed } : {}),
     ...(request.devFraction !== undefined ? { devFraction: request.devFraction } : {}),
   });
-  if (request.template !== undefined) {
-    templateFor({ type: request.task, labels: read.labelSet, template: request.template });
-  }
   const meta = {
-    name: request.name,
-    taskType: request.task,
-    sourceFormat: request.format,
-    labelSet: read.labelSet,
-    meta: {
-      source: path.basename(request.path),
-      ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
-      seed: request.seed ?? 42,
-      ...(request.template !== undefined ? { template: request.template } : {}),
-      report: read.report,
-    },
+    source: path.basename(request.path),
+    ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
+    seed: request.seed ?? 42,
+    ...(request.template !== undefined ? { template: request.template } : {}),
   };
-  const result = session.perform(
+  let finished: { labelSet: string[]; report: DatasetReport } | undefined;
+  const result = await session.performAsync(
     'datasets.import',
     'datasets.import',
-    (db) => new DatasetsRepository(db).importDataset(meta, read.examples),
+    (db) =>
+      new DatasetsRepository(db).importDatasetStream(
+        { name: request.name, taskType: request.task, sourceFormat: request.format, labelSet: [], meta },
+        stream.examples,
+        {
+          ...(request.signal ? { signal: request.signal } : {}),
+          // keeps the auto-lock from closing the store under a long import (throws LOCKED if it did)
+          onProgress: () => void store.db,
+          finish: (inserted) => {
+            finished = stream.finish(inserted);
+            if (request.template !== undefined) {
+              templateFor({ type: request.task, labels: finished.labelSet, template: request.template });
+            }
+            return { labelSet: finished.labelSet, meta: { ...meta, report: finished.report } };
+          },
+        },
+      ),
     (r) => ({
       objectType: 'dataset',
       objectIds: [r.datasetId],
       details: { name: request.name, format: request.format, task: request.task, examples: r.counts.total },
     }),
   );
+  const { labelSet, report } = finished as { labelSet: string[]; report: DatasetReport };
   log.info('dataset-imported', {
     datasetId: result.datasetId,
     format: request.format,
     task: request.task,
     examples: result.counts.total,
+    restarts: stream.restarts,
   });
-  return {
-    datasetId: result.datasetId,
-    name: request.name,
-    counts: result.counts,
-    labelSet: read.labelSet,
-    report: read.report,
-  };
+  return { datasetId: result.datasetId, name: request.name, counts: result.counts, labelSet, report };
 }
 
 export function listDatasets(store: Store, session: StoreSession): DatasetSummary[] {

@@ -4,6 +4,7 @@
  * entry commit together or not at all). A refused action is audited too.
  */
 import { UserError } from '../common/errors.js';
+import { assertWritable, asyncTransaction } from './async-transaction.js';
 import { AuditLog, type AuditDetails } from './audit.js';
 import { roleAllows, type Permission } from './permissions.js';
 import type { User } from './repositories/users.js';
@@ -29,7 +30,9 @@ export class StoreSession {
   /** Throws PERMISSION_DENIED (and audits the refusal) unless the user's role allows `permission`. */
   require(permission: Permission, action: string = permission): void {
     if (this.can(permission)) return;
-    new AuditLog(this.db()).append({
+    const db = this.db();
+    assertWritable(db);
+    new AuditLog(db).append({
       username: this.user.username,
       role: this.user.role,
       action: 'permission.denied',
@@ -57,6 +60,7 @@ export class StoreSession {
     this.require(permission, action);
     this.onActivity();
     const db = this.db();
+    assertWritable(db);
     return db
       .transaction(() => {
         const result = work(db);
@@ -64,6 +68,27 @@ export class StoreSession {
         return result;
       })
       .immediate();
+  }
+
+  /**
+   * `perform` for async work (a streaming import): one IMMEDIATE transaction stays open across the
+   * work's awaits (store/async-transaction.ts) and takes the audit entry before it commits; any
+   * error or cancellation rolls everything back. Other writers on the connection get LOCKED meanwhile.
+   */
+  async performAsync<T>(
+    permission: Permission,
+    action: string,
+    work: (db: Db) => Promise<T>,
+    describe: (result: T) => ActionRecord = () => ({}),
+  ): Promise<T> {
+    this.require(permission, action);
+    this.onActivity();
+    const db = this.db();
+    return asyncTransaction(db, async () => {
+      const result = await work(db);
+      new AuditLog(db).append({ username: this.user.username, role: this.user.role, action, ...describe(result) });
+      return result;
+    });
   }
 
   /** Audits something that happened outside the database (a backup file written, a pack exported). */

@@ -6,7 +6,8 @@
  * `input` and `target` are task-specific JSON (text, question, premise...; gold spans, answer,
  * label...). `labels` lists the labels an example carries, for label counts and stratified splits.
  */
-import { UserError } from '../../common/errors.js';
+import { CancelledError, UserError } from '../../common/errors.js';
+import { asyncTransaction } from '../async-transaction.js';
 import type { Db } from '../sqlite.js';
 import { fromJson, nowIso, rowId, toJson } from './rows.js';
 
@@ -37,6 +38,42 @@ export type SplitCounts = Record<Split, number> & { readonly total: number };
 export interface ImportResult {
   readonly datasetId: number;
   readonly counts: SplitCounts;
+}
+
+/**
+ * Yielded by a streamed source that must start over (its split decisions changed once it saw more
+ * of the source): the examples written so far are dropped, inside the same transaction.
+ */
+export interface RestartImport {
+  readonly restart: true;
+}
+export type StreamedExample = NewExample | RestartImport;
+
+/** What a streamed import wrote, for the source to finish its dataset description with. */
+export interface InsertedExamples {
+  readonly datasetId: number;
+  readonly counts: SplitCounts;
+  /** Label occurrences per split, counted as the examples arrived. */
+  readonly labelCounts: Record<Split, Record<string, number>>;
+  /** The written examples of one split in order (read back from the open transaction). */
+  scan(
+    split: Split,
+  ): Iterable<{ readonly position: number; readonly externalId: string | null; readonly input: unknown }>;
+}
+
+export interface StreamImportOptions {
+  /** Cancels the import; everything written so far is rolled back. */
+  readonly signal?: AbortSignal;
+  /** Called every `progressEvery` examples (default 1,000) with the number written so far. */
+  readonly onProgress?: (written: number) => void;
+  readonly progressEvery?: number;
+  /**
+   * Called after the last example, still inside the transaction: the final label set and metadata
+   * (e.g. a report only known at the end). Examples are checked against the final label set.
+   */
+  readonly finish?: (
+    inserted: InsertedExamples,
+  ) => Promise<Pick<NewDataset, 'labelSet' | 'meta'>> | Pick<NewDataset, 'labelSet' | 'meta'>;
 }
 
 export interface DatasetSummary {
@@ -102,52 +139,146 @@ export class DatasetsRepository {
   /** Imports a dataset and all its examples in one transaction; returns its id and split sizes. */
   importDataset(meta: NewDataset, examples: Iterable<NewExample>): ImportResult {
     validateDataset(meta);
-    const labelSet = new Set(meta.labelSet);
-    const insertDataset = this.db.prepare(
-      `INSERT INTO datasets (name, task_type, source_format, label_set, meta, created_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+    return this.db
+      .transaction((): ImportResult => {
+        const writer = this.#startImport(meta);
+        for (const example of examples) writer.write(example);
+        return { datasetId: writer.datasetId, counts: writer.counts };
+      })
+      .immediate();
+  }
+
+  /** Inside a transaction: the dataset row (ALREADY_EXISTS if the name is taken) and a writer of its examples. */
+  #startImport(meta: NewDataset) {
+    const db = this.db;
+    if (this.#idByName(meta.name) !== undefined) {
+      throw new UserError(
+        'ALREADY_EXISTS',
+        `A dataset named "${meta.name}" already exists. Choose another name or delete the old one first.`,
+      );
+    }
+    const datasetId = rowId(
+      db
+        .prepare(
+          `INSERT INTO datasets (name, task_type, source_format, label_set, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          meta.name,
+          meta.taskType,
+          meta.sourceFormat,
+          toJson(meta.labelSet, 'The label set'),
+          toJson(meta.meta ?? {}, 'The dataset metadata'),
+          nowIso(),
+        ).lastInsertRowid,
     );
-    const insertExample = this.db.prepare(
+    const insertExample = db.prepare(
       `INSERT INTO examples (dataset_id, split, position, external_id, input, target, labels)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    return this.db
-      .transaction((): ImportResult => {
-        if (this.#idByName(meta.name) !== undefined) {
-          throw new UserError(
-            'ALREADY_EXISTS',
-            `A dataset named "${meta.name}" already exists. Choose another name or delete the old one first.`,
-          );
-        }
-        const datasetId = rowId(
-          insertDataset.run(
-            meta.name,
-            meta.taskType,
-            meta.sourceFormat,
-            toJson(meta.labelSet, 'The label set'),
-            toJson(meta.meta ?? {}, 'The dataset metadata'),
-            nowIso(),
-          ).lastInsertRowid,
+    const labelSet = new Set(meta.labelSet);
+    const writer = {
+      datasetId,
+      counts: emptyCounts(),
+      labelCounts: { train: {}, dev: {}, test: {} } as Record<Split, Record<string, number>>,
+      /** Validates and writes one example (its position is the next in its split); counts it. */
+      write(example: NewExample): void {
+        const { counts } = writer;
+        const where = `Example ${counts.total + 1}${example.externalId ? ` (id ${example.externalId})` : ''}`;
+        validateExample(example, labelSet, where);
+        insertExample.run(
+          datasetId,
+          example.split,
+          counts[example.split],
+          example.externalId ?? null,
+          toJson(example.input, `${where}: input`),
+          toJson(example.target, `${where}: target`),
+          toJson(example.labels, `${where}: labels`),
         );
-        const counts = emptyCounts();
-        for (const example of examples) {
-          const where = `Example ${counts.total + 1}${example.externalId ? ` (id ${example.externalId})` : ''}`;
-          validateExample(example, labelSet, where);
-          insertExample.run(
-            datasetId,
-            example.split,
-            counts[example.split],
-            example.externalId ?? null,
-            toJson(example.input, `${where}: input`),
-            toJson(example.target, `${where}: target`),
-            toJson(example.labels, `${where}: labels`),
-          );
-          counts[example.split] += 1;
-          counts.total += 1;
+        const perLabel = writer.labelCounts[example.split];
+        for (const label of example.labels) perLabel[label] = (perLabel[label] ?? 0) + 1;
+        counts[example.split] += 1;
+        counts.total += 1;
+      },
+      /** Drops every example written so far. */
+      reset(): void {
+        db.prepare('DELETE FROM examples WHERE dataset_id = ?').run(datasetId);
+        writer.counts = emptyCounts();
+        writer.labelCounts = { train: {}, dev: {}, test: {} };
+      },
+    };
+    return writer;
+  }
+
+  /**
+   * Imports a dataset whose examples arrive one by one (a file being parsed), in ONE IMMEDIATE
+   * transaction that stays open while they stream (store/async-transaction.ts; a caller's
+   * `performAsync` transaction is joined). Memory stays flat: each example is written when it
+   * arrives, only counts are kept. Any error, a bad example or `signal` aborting rolls back all of it.
+   */
+  async importDatasetStream(
+    meta: NewDataset,
+    examples: AsyncIterable<StreamedExample>,
+    options: StreamImportOptions = {},
+  ): Promise<ImportResult & { readonly labelCounts: Record<Split, Record<string, number>> }> {
+    validateDataset(meta);
+    const db = this.db;
+    const checkCancelled = (): void => {
+      if (options.signal?.aborted) throw new CancelledError('The import was cancelled; nothing was imported.');
+    };
+    checkCancelled();
+    return asyncTransaction(db, async () => {
+      const writer = this.#startImport(meta);
+      const { datasetId } = writer;
+      const every = options.progressEvery ?? 1000;
+      for await (const example of examples) {
+        checkCancelled();
+        if ('restart' in example) {
+          writer.reset();
+          continue;
         }
-        return { datasetId, counts };
-      })
-      .immediate();
+        writer.write(example);
+        if (writer.counts.total % every === 0) options.onProgress?.(writer.counts.total);
+      }
+      const { counts, labelCounts } = writer;
+      checkCancelled();
+      if (options.finish) {
+        const scanRows = db.prepare(
+          'SELECT position, external_id AS externalId, input FROM examples WHERE dataset_id = ? AND split = ? ORDER BY position',
+        );
+        const final = await options.finish({
+          datasetId,
+          counts: { ...counts },
+          labelCounts,
+          *scan(split) {
+            for (const row of scanRows.iterate(datasetId, split) as Iterable<{
+              position: number;
+              externalId: string | null;
+              input: string;
+            }>) {
+              yield { position: row.position, externalId: row.externalId, input: fromJson(row.input) };
+            }
+          },
+        });
+        checkCancelled();
+        const finalSet = new Set(final.labelSet);
+        if (finalSet.size > 0) {
+          const unknown = new Set(SPLITS.flatMap((s) => Object.keys(labelCounts[s]).filter((l) => !finalSet.has(l))));
+          if (unknown.size > 0) {
+            throw new UserError(
+              'INVALID_ARGUMENT',
+              `${unknown.size} label(s) of the examples are not in the dataset's label set (${[...finalSet].join(', ')}). ` +
+                'Add them to the label set or fix the source file.',
+            );
+          }
+        }
+        db.prepare('UPDATE datasets SET label_set = ?, meta = ? WHERE id = ?').run(
+          toJson(final.labelSet, 'The label set'),
+          toJson(final.meta ?? {}, 'The dataset metadata'),
+          datasetId,
+        );
+      }
+      return { datasetId, counts, labelCounts };
+    });
   }
 
   list(): DatasetSummary[] {
