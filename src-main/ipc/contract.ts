@@ -29,6 +29,8 @@ export interface AppInfo {
   /** 'electron' inside the desktop app; 'node' for the CLI and the test harness. */
   readonly runtime: 'electron' | 'node';
   readonly platform: string;
+  /** Whether `dialogs.pickPath` has an OS file chooser behind it (the desktop app); else type paths. */
+  readonly canPickPaths: boolean;
 }
 
 /** Kinds of long work that run in a worker. Each later area adds its kinds here. */
@@ -105,8 +107,8 @@ export interface StoreState {
   readonly automaticProtection?: 'keychain' | 'safe-storage';
   /** Absent, with no automatic protection: why a passphrase is needed. */
   readonly passphraseReason?: string;
-  /** The store locks itself after this many minutes without activity. */
-  readonly autoLockMinutes: number;
+  /** The store locks itself after this many seconds without activity. */
+  readonly autoLockSeconds: number;
 }
 
 /** Task types and import formats (tasks/types.ts, data/read-dataset.ts; services check they agree). */

@@ -45,6 +45,7 @@ export function createServices(options: ServiceOptions = {}): Services {
     dataDir: options.dataDir ?? resolveDataDir(),
     runtime: options.runtime ?? 'node',
     platform: `${process.platform}-${process.arch}`,
+    canPickPaths: options.pickPath !== undefined,
   };
   const jobs = new JobManager(options.launchWorker ?? (() => launchThreadWorker()));
   const store = new StoreService({ ...options.store, dataDir: info.dataDir });

@@ -62,7 +62,7 @@ export class StoreService {
     const base = {
       dataDir: paths.home,
       username: this.username,
-      autoLockMinutes: Math.round((this.autoLockMs / 60_000) * 10) / 10,
+      autoLockSeconds: Math.round(this.autoLockMs / 1000),
     };
     if (!existsSync(paths.keyringFile) && !existsSync(paths.dbFile)) {
       const choice = await chooseDesktopProtection(this.#ports());

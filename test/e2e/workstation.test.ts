@@ -3,6 +3,9 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeBrowser, openRenderer, type RendererHarness } from '../support/renderer-harness.js';
 import { makeTempDir } from '../support/temp.js';
 
+const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
+const PASSPHRASE = 'workstation test passphrase';
+
 // The built wizard in Debian's Chromium, real services (worker threads, onnxruntime, SQLCipher)
 // behind the IPC contract. Screenshots land in test-results/ as artifacts.
 describe('wizard: workstation step', () => {
@@ -10,7 +13,8 @@ describe('wizard: workstation step', () => {
   let app: RendererHarness;
 
   beforeEach(async () => {
-    app = await openRenderer({ dataDir: home.dir });
+    // The wizard sits behind the store's unlock: open it before the page loads.
+    app = await openRenderer({ dataDir: home.dir, store: { scrypt: FAST_SCRYPT }, openStoreWith: PASSPHRASE });
   });
   afterEach(async () => app.close());
   afterAll(async () => {
@@ -21,7 +25,8 @@ describe('wizard: workstation step', () => {
   it('shows the app info from the main process and lists the wizard steps', async () => {
     const { page } = app;
     await expect.poll(() => page.getByTestId('data-dir').textContent()).toBe(home.dir);
-    await expect.poll(() => page.getByRole('button', { name: /Import notes/ }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: /Import notes/ }).isEnabled()).toBe(true);
+    expect(await page.getByRole('button', { name: /Label examples/ }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: /Workstation/ }).getAttribute('aria-current')).toBe('step');
     await app.screenshot('workstation-initial');
     expect(app.consoleErrors).toEqual([]);

@@ -76,15 +76,28 @@ export async function closeBrowser(): Promise<void> {
   browser = undefined;
 }
 
+export interface RendererOptions extends Pick<ServiceOptions, 'store' | 'pickPath'> {
+  readonly dataDir: string;
+  /**
+   * Sets the store up with this passphrase (or unlocks the one already there) before the page
+   * loads, for tests of the wizard itself; without it the page starts at set-up or unlock.
+   */
+  readonly openStoreWith?: string;
+}
+
 /**
- * `store` sets up the encrypted store as a test needs it (a short auto-lock, a cheaper scrypt
+ * `store` configures the encrypted store as a test needs it (a short auto-lock, a cheaper scrypt
  * cost, keychain or safeStorage ports); `pickPath` stands in for the desktop's file chooser.
  */
-export async function openRenderer(
-  options: { dataDir: string } & Pick<ServiceOptions, 'store' | 'pickPath'>,
-): Promise<RendererHarness> {
+export async function openRenderer(options: RendererOptions): Promise<RendererHarness> {
   const server = await serveRenderer(path.join(DIST_DIR, 'renderer'));
-  const services = createServices(options);
+  const { openStoreWith, ...serviceOptions } = options;
+  const services = createServices(serviceOptions);
+  if (openStoreWith !== undefined) {
+    const { state } = await services.store.status();
+    if (state === 'absent') await services.store.setUp({ passphrase: openStoreWith });
+    else await services.store.unlock({ passphrase: openStoreWith });
+  }
   const dispatcher = createDispatcher(services.handlers);
   const context = await (await sharedBrowser()).newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();

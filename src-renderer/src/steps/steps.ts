@@ -9,7 +9,7 @@ export interface WizardStep {
 
 export const WIZARD_STEPS: readonly WizardStep[] = [
   { id: 'workstation', title: 'Workstation', summary: 'Check this computer and where data is kept', available: true },
-  { id: 'import', title: 'Import notes', summary: 'Bring in local notes and annotations', available: false },
+  { id: 'import', title: 'Import notes', summary: 'Bring in local notes and annotations', available: true },
   { id: 'label', title: 'Label examples', summary: 'Label a few examples of the task', available: false },
   { id: 'adapt', title: 'Adapt', summary: 'Adapt the shared meta-prompt to the task', available: false },
   { id: 'evaluate', title: 'Evaluate', summary: 'Score the prompt on held-out notes', available: false },

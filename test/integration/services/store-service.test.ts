@@ -112,7 +112,7 @@ describe('store service: first run, unlock, lock', () => {
     const locked = new Promise<unknown>((resolve) =>
       services.subscribe((name, payload) => name === 'store.onDidLock' && resolve(payload)),
     );
-    expect(value<StoreState>(await call('store.getStatus')).autoLockMinutes).toBeCloseTo(0, 1);
+    expect(value<StoreState>(await call('store.getStatus')).autoLockSeconds).toBe(0);
     await expect(locked).resolves.toEqual({ reason: 'inactivity' });
     expect(value<StoreState>(await call('store.getStatus')).state).toBe('locked');
     expect(await call('datasets.list')).toMatchObject({ ok: false, error: { code: 'LOCKED' } });

@@ -5,7 +5,14 @@ import { log } from '../../../src-main/common/log.js';
 import type { ClinPromptApi, JobState, RequestHandlers, RequestName } from '../../../src-main/ipc/contract.js';
 import { createDispatcher } from '../../../src-main/ipc/dispatcher.js';
 
-const info = { name: 'ClinPrompt', version: '1.0.0', dataDir: '/d', runtime: 'node', platform: 'linux-x64' } as const;
+const info = {
+  name: 'ClinPrompt',
+  version: '1.0.0',
+  dataDir: '/d',
+  runtime: 'node',
+  platform: 'linux-x64',
+  canPickPaths: false,
+} as const;
 const job: JobState = { jobId: 'j-1', kind: 'system-check', status: 'running', startedAt: '2026-01-01T00:00:00Z' };
 
 /** Handlers these tests never reach: any call fails the test. */
