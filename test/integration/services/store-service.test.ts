@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { log } from '../../../src-main/common/log.js';
 import { createDispatcher } from '../../../src-main/ipc/dispatcher.js';
 import type { StoreState } from '../../../src-main/ipc/contract.js';
 import { createServices, type ServiceOptions } from '../../../src-main/services/index.js';
@@ -209,5 +210,36 @@ describe('store service: datasets', () => {
       ok: false,
       error: { code: 'UNSUPPORTED', message: /type the path/ },
     });
+  });
+
+  it('keeps planted note text out of what the renderer and the logs see of failed imports', async () => {
+    const PHI = 'Zebulon Quixotic-Marchetti MRN 99417723';
+    const lines: string[] = [];
+    const restore = log.setSink((line) => lines.push(line));
+    log.setLevel('debug');
+    cleanups.push(() => {
+      log.setSink(restore);
+      log.setLevel('warn');
+    });
+    const { call, home } = setUpServices();
+    value(await call('store.setUp', { passphrase: PASSPHRASE }));
+    const sources = {
+      conll: ['bad.tsv', `${PHI}\n`],
+      jsonl: ['bad.jsonl', `{"text": "${PHI}", "label": \n`],
+      csv: ['bad.csv', `text,label\n"${PHI},yes\n`],
+    } as const;
+    const replies: string[] = [];
+    for (const [format, [name, body]] of Object.entries(sources)) {
+      const file = path.join(home, name);
+      writeFileSync(file, body);
+      const task = format === 'conll' ? 'ner' : 'nli';
+      const reply = await call('datasets.import', { format, path: file, task, name: `bad-${format}` });
+      expect(reply, format).toMatchObject({ ok: false });
+      replies.push(JSON.stringify(reply));
+    }
+    for (const text of [...replies, ...lines]) {
+      expect(text).not.toMatch(/Quixotic|99417723/);
+    }
+    expect(value<unknown[]>(await call('datasets.list'))).toEqual([]);
   });
 });
