@@ -2,6 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { closeBrowser, openRenderer, type RendererHarness, type RendererOptions } from '../support/renderer-harness.js';
 import { malformedConll, ncbiDiseaseSlice } from '../support/data-slices.js';
+import { safeStorageDouble } from '../support/safe-storage-double.js';
 import { makeTempDir } from '../support/temp.js';
 
 // The first-run, unlock and import screens in Debian's Chromium, with the real services and a
@@ -143,5 +144,23 @@ describe('wizard: encrypted store and dataset import', () => {
     await page.getByRole('button', { name: 'Browse…' }).click();
     await expect.poll(() => page.getByLabel('Folder', { exact: true }).inputValue()).toBe(`${home}/chosen-folder`);
     expect(picked).toEqual(['folder']);
+  });
+
+  it('keeps the key in safeStorage when it encrypts: no passphrase to set up, one click to unlock', async () => {
+    const { app, page } = await open({
+      store: { safeStorage: safeStorageDouble('gnome_libsecret'), autoLockMs: 2_000 },
+    });
+    await expect.poll(() => page.getByText('no passphrase to type').count()).toBe(1);
+    expect(await page.getByLabel('Passphrase', { exact: true }).count()).toBe(0);
+    await app.screenshot('store-setup-safe-storage');
+    await page.getByRole('button', { name: 'Set up encrypted store' }).click();
+    await expect.poll(() => page.getByTestId('session').textContent()).toMatch(/store unlocked/);
+    expect((await app.services.store.status()).protections).toEqual(['safe-storage']);
+
+    await expect.poll(() => page.getByTestId('lock-reason').count(), { timeout: 15_000 }).toBe(1);
+    expect(await page.getByLabel('Store passphrase').count()).toBe(0);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await expect.poll(() => page.getByTestId('session').textContent()).toMatch(/store unlocked/);
+    expect(app.consoleErrors).toEqual([]);
   });
 });
