@@ -120,6 +120,17 @@ describe('store service: first run, unlock, lock', () => {
     expect(value<StoreState>(await call('store.unlock', { passphrase: PASSPHRASE })).state).toBe('unlocked');
   });
 
+  it('does not lock under long work (a large import being read), and locks once it is done', async () => {
+    const { call, services } = setUpServices({ autoLockMs: 400 });
+    value(await call('store.setUp', { passphrase: PASSPHRASE }));
+    const states = await services.store.use(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_200)); // three idle periods
+      return (await services.store.status()).state;
+    });
+    expect(states).toBe('unlocked');
+    await expect.poll(async () => (await services.store.status()).state, { timeout: 3_000 }).toBe('locked');
+  });
+
   it('refuses a workstation login that is not a user of the store, and stays locked', async () => {
     const first = setUpServices();
     value(await first.call('store.setUp', { passphrase: PASSPHRASE }));
