@@ -56,8 +56,9 @@ describe('clinprompt import / datasets', () => {
     // The DDI folder holds the DDI-task (191) and NER-task (112) test documents.
     expect(outcomes['ddi']!.counts.train + outcomes['ddi']!.report.duplicatesRemoved).toBe(714);
     expect(outcomes['ddi']!.counts.test).toBe(303);
-    // Seeded splits where the source has none: PubMedQA keeps its official 500 test ids.
-    expect(counts('pubmedqa')).toEqual([444, 56, 500]);
+    // Seeded splits where the source has none: PubMedQA keeps its official 500 test ids; the rest
+    // is drawn by a seeded hash of each input (8:1 in expectation; these are seed 42's numbers).
+    expect(counts('pubmedqa')).toEqual([445, 55, 500]);
     expect(outcomes['medmcqa']!.counts.total).toBe(4183);
     expect(outcomes['medmcqa']!.labelSet).toEqual(['A', 'B', 'C', 'D']);
     expect(outcomes['bc5cdr']!.labelSet).toEqual(['Chemical', 'Disease']);
@@ -186,7 +187,10 @@ describe('clinprompt import / datasets', () => {
     const back = json<ImportOutcome>(
       await cli(['import', 'jsonl', jsonl, '--task', 'summarization', '--name', 'meqsum-again', '--json']),
     );
-    expect(back.counts).toMatchObject({ train: 800, dev: 100, test: 100 });
+    // MeQSum has no splits: the seeded hash drew ~80/10/10, and the export carried them back.
+    const meqsum = json<DatasetSummary[]>(await cli(['datasets', 'list', '--json'])).find((d) => d.name === 'meqsum')!;
+    expect(back.counts).toEqual(meqsum.counts);
+    expect(back.counts).toMatchObject({ train: 784, dev: 108, test: 108 });
 
     // A seeded k-shot draw: 5 per label from train, the same for the same seed.
     const draw = async (seed: number) => {
@@ -232,7 +236,9 @@ describe('clinprompt import / datasets', () => {
     );
     expect(withDev.counts.test).toBe(original.counts.test);
     expect(withDev.counts.train + withDev.counts.dev).toBe(original.counts.train);
-    expect(withDev.counts.dev).toBeGreaterThanOrEqual(Math.floor(original.counts.train * 0.1) - 1);
-    expect(withDev.counts.dev).toBeLessThanOrEqual(Math.ceil(original.counts.train * 0.1) + 1);
+    // Each train input moves to dev by a seeded hash (streaming): 10% in expectation, within 4 sigma.
+    const train = original.counts.train;
+    expect(Math.abs(withDev.counts.dev - train * 0.1)).toBeLessThan(4 * Math.sqrt(train * 0.1 * 0.9));
+    expect(withDev.counts.dev).toBeGreaterThan(0);
   });
 });
