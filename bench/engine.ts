@@ -11,20 +11,16 @@
  *
  *   npm run bench:engine [-- --sizes small,large --rounds 3 --repeats 5]
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { LlamaGraphConfig } from '../src-main/backbone/llama/graph.js';
 import { llamaWeightShapes } from '../src-main/backbone/llama/graph.js';
 import { writeSafetensors } from '../src-main/engine/index.js';
 import { findTorchPython, runReference } from '../test/reference/torch-python.js';
 import { random } from '../test/unit/engine/gradcheck.js';
+import { arg, median, runWorkerProcess, writeResults } from './support.js';
 import type { WorkerRequest, WorkerResult } from './engine-worker.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 
 interface Size {
   readonly name: string;
@@ -45,17 +41,6 @@ const PROMPT = 16;
 const TOKENS = 240; // sequence = prompt + tokens = 256
 const BATCH = 1;
 
-function arg(name: string, fallback: string): string {
-  const k = process.argv.indexOf(`--${name}`);
-  return k >= 0 && process.argv[k + 1] ? process.argv[k + 1]! : fallback;
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 function writeWeights(path: string, c: LlamaGraphConfig): number {
   const r = random(1);
   const tensors: Parameters<typeof writeSafetensors>[1] = {};
@@ -72,17 +57,8 @@ function writeWeights(path: string, c: LlamaGraphConfig): number {
   return bytes;
 }
 
-function runWorker(req: WorkerRequest): WorkerResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'engine-worker.ts')], {
-    input: JSON.stringify(req),
-    encoding: 'utf8',
-    cwd: root,
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, CLINPROMPT_LOG_LEVEL: 'error' },
-  });
-  if (r.status !== 0) throw new Error(`engine worker failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as WorkerResult;
-}
+const runWorker = (req: WorkerRequest): WorkerResult =>
+  runWorkerProcess<WorkerRequest, WorkerResult>('engine-worker.ts', req);
 
 interface TorchResult {
   step_ms: number[];
@@ -199,7 +175,6 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
 
-  const date = new Date().toISOString().slice(0, 10);
   const meta = {
     date: new Date().toISOString(),
     cpus: cpus().length,
@@ -237,10 +212,7 @@ async function main(): Promise<void> {
     '',
     'Ratios are ours / PyTorch (below 1 is better for us). Weights are external data in a .safetensors file.',
   ];
-  const outDir = join(here, 'results');
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `engine-${date}.json`), JSON.stringify({ meta, results }, null, 2));
-  writeFileSync(join(outDir, `engine-${date}.md`), lines.join('\n') + '\n');
+  writeResults('engine', { meta, results }, lines);
   console.log(lines.join('\n'));
 }
 

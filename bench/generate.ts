@@ -11,11 +11,9 @@
  *
  *   npm run bench:generate [-- --sizes stories260K,small,medium --rounds 3 --repeats 3 --tokens 128 --threads N]
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import type { LlamaConfig } from '../src-main/backbone/hf/config.js';
 import { parameterCount } from '../src-main/backbone/hf/config.js';
@@ -23,10 +21,8 @@ import { openBackbone } from '../src-main/backbone/load.js';
 import { runBackboneReference } from '../test/integration/backbone/reference.js';
 import { findTorchPython } from '../test/reference/torch-python.js';
 import { STORIES_DIR, TINY_CONFIG, writeTinyLlamaFolder } from '../test/unit/backbone/tiny-llama.js';
+import { arg, median, runWorkerProcess, writeResults } from './support.js';
 import type { GenerateWorkerRequest, GenerateWorkerResult } from './generate-worker.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 
 interface Size {
   readonly name: string;
@@ -47,28 +43,8 @@ const SIZES: Record<string, Size> = {
 };
 const PROMPT = 'Once upon a time, there was a little girl named Lily. She loved to play outside';
 
-function arg(name: string, fallback: string): string {
-  const k = process.argv.indexOf(`--${name}`);
-  return k >= 0 && process.argv[k + 1] ? process.argv[k + 1]! : fallback;
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function runWorker(req: GenerateWorkerRequest): GenerateWorkerResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'generate-worker.ts')], {
-    input: JSON.stringify(req),
-    encoding: 'utf8',
-    cwd: root,
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, CLINPROMPT_LOG_LEVEL: 'error' },
-  });
-  if (r.status !== 0) throw new Error(`generate worker failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as GenerateWorkerResult;
-}
+const runWorker = (req: GenerateWorkerRequest): GenerateWorkerResult =>
+  runWorkerProcess<GenerateWorkerRequest, GenerateWorkerResult>('generate-worker.ts', req);
 
 interface TorchResult {
   tokens: number[];
@@ -144,7 +120,6 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
 
-  const date = new Date().toISOString().slice(0, 10);
   const meta = {
     date: new Date().toISOString(),
     loadAverage: loadavg(),
@@ -172,10 +147,7 @@ async function main(): Promise<void> {
     '',
     'Speed ratio = ours / PyTorch tokens/s (higher is better for us); memory ratio = ours / PyTorch peak RSS (lower is better).',
   ];
-  const outDir = join(here, 'results');
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `generate-${date}.json`), JSON.stringify({ meta, results }, null, 2));
-  writeFileSync(join(outDir, `generate-${date}.md`), lines.join('\n') + '\n');
+  writeResults('generate', { meta, results }, lines);
   console.log(lines.join('\n'));
 }
 

@@ -1,0 +1,53 @@
+/**
+ * Scaffolding shared by the benchmarks: command-line options, medians, a fresh measuring process
+ * per run (so each run's peak RSS is its own), a description of the machine, and the results files.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = join(BENCH_DIR, '..');
+
+/** The value of `--name value` on the command line, or the fallback. */
+export function arg(name: string, fallback: string): string {
+  const k = process.argv.indexOf(`--${name}`);
+  return k >= 0 && process.argv[k + 1] ? process.argv[k + 1]! : fallback;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Runs a TypeScript worker of bench/ in a fresh Node process: JSON request on stdin, JSON result on stdout. */
+export function runWorkerProcess<Request, Result>(workerFile: string, request: Request): Result {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH_DIR, workerFile)], {
+    input: JSON.stringify(request),
+    encoding: 'utf8',
+    cwd: REPO_ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, CLINPROMPT_LOG_LEVEL: 'error' },
+  });
+  if (r.status !== 0) throw new Error(`${workerFile} failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Result;
+}
+
+/** What the results were measured on (other work on a shared machine shows in the load average). */
+export function machine(): { date: string; cpus: number; cpuModel: string | undefined; loadAverage: number[] } {
+  return { date: new Date().toISOString(), cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverage: loadavg() };
+}
+
+/** Writes bench/results/<name>-<date>.json and .md; returns the markdown path. */
+export function writeResults(name: string, json: unknown, markdownLines: readonly string[]): string {
+  const date = new Date().toISOString().slice(0, 10);
+  const outDir = join(BENCH_DIR, 'results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${name}-${date}.json`), JSON.stringify(json, null, 2) + '\n');
+  const md = join(outDir, `${name}-${date}.md`);
+  writeFileSync(md, markdownLines.join('\n') + '\n');
+  return md;
+}
