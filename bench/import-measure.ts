@@ -6,7 +6,7 @@
  *
  * Creates a real encrypted store in <home>, imports <source>, and prints one JSON line: examples,
  * seconds, and the peak growth of live V8 heap, array buffers and RSS over the baseline (sampled
- * every 100 ms, after a full GC when --expose-gc is given; the GC time slows both modes alike). `stream` is the import the app runs (services/datasets.ts);
+ * every 250 ms, after a full GC when --expose-gc is given; the GC time slows both modes alike). `stream` is the import the app runs (services/datasets.ts);
  * `memory` is the earlier path: read every example (data/read-dataset.ts), then one synchronous
  * store transaction.
  */
@@ -40,7 +40,7 @@ const sample = (): void => {
   peak.external = Math.max(peak.external, m.external - base.external);
   peak.rss = Math.max(peak.rss, m.rss - base.rss);
 };
-const timer = setInterval(sample, 100);
+const timer = setInterval(sample, 250);
 
 const store = await initStore(path.join(home, 'home'), {
   protect: { passphrase: 'bench passphrase', scrypt: { N: 2 ** 14, r: 8, p: 1 } },

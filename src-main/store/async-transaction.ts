@@ -33,6 +33,12 @@ export function assertWritable(db: Db): void {
   if (owner !== undefined && !insideOwner(owner)) throw busy();
 }
 
+/** True when no async transaction holds `db`, or the caller runs inside the one that does. */
+export function insideOrNone(db: Db): boolean {
+  const owner = owners.get(db);
+  return owner === undefined || insideOwner(owner);
+}
+
 /** True while an async transaction holds `db`. */
 export function asyncTransactionOpen(db: Db): boolean {
   return owners.has(db);

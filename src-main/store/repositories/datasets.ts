@@ -7,7 +7,7 @@
  * label...). `labels` lists the labels an example carries, for label counts and stratified splits.
  */
 import { CancelledError, UserError } from '../../common/errors.js';
-import { asyncTransaction } from '../async-transaction.js';
+import { asyncTransaction, insideOrNone } from '../async-transaction.js';
 import type { Db } from '../sqlite.js';
 import { fromJson, nowIso, rowId, toJson } from './rows.js';
 
@@ -133,6 +133,18 @@ const emptyCounts = (): { train: number; dev: number; test: number; total: numbe
   total: 0,
 });
 
+/** Writes one import's examples (inside its transaction), counting them per split and label. */
+interface ExampleWriter {
+  readonly datasetId: number;
+  counts: ReturnType<typeof emptyCounts>;
+  labelCounts: Record<Split, Record<string, number>>;
+  write(example: NewExample): void;
+  reset(): void;
+}
+
+/** The dataset a streamed import is writing on a connection: hidden from readers outside that import until it commits. */
+const importing = new WeakMap<Db, number>();
+
 export class DatasetsRepository {
   constructor(private readonly db: Db) {}
 
@@ -149,7 +161,7 @@ export class DatasetsRepository {
   }
 
   /** Inside a transaction: the dataset row (ALREADY_EXISTS if the name is taken) and a writer of its examples. */
-  #startImport(meta: NewDataset) {
+  #startImport(meta: NewDataset): ExampleWriter {
     const db = this.db;
     if (this.#idByName(meta.name) !== undefined) {
       throw new UserError(
@@ -176,10 +188,10 @@ export class DatasetsRepository {
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     const labelSet = new Set(meta.labelSet);
-    const writer = {
+    const writer: ExampleWriter = {
       datasetId,
       counts: emptyCounts(),
-      labelCounts: { train: {}, dev: {}, test: {} } as Record<Split, Record<string, number>>,
+      labelCounts: { train: {}, dev: {}, test: {} },
       /** Validates and writes one example (its position is the next in its split); counts it. */
       write(example: NewExample): void {
         const { counts } = writer;
@@ -229,61 +241,77 @@ export class DatasetsRepository {
     return asyncTransaction(db, async () => {
       const writer = this.#startImport(meta);
       const { datasetId } = writer;
-      const every = options.progressEvery ?? 1000;
-      for await (const example of examples) {
-        checkCancelled();
-        if ('restart' in example) {
-          writer.reset();
-          continue;
-        }
-        writer.write(example);
-        if (writer.counts.total % every === 0) options.onProgress?.(writer.counts.total);
+      importing.set(db, datasetId);
+      try {
+        return await this.#streamExamples(db, writer, examples, options, checkCancelled);
+      } finally {
+        importing.delete(db);
       }
-      const { counts, labelCounts } = writer;
-      checkCancelled();
-      if (options.finish) {
-        const scanRows = db.prepare(
-          'SELECT position, external_id AS externalId, input FROM examples WHERE dataset_id = ? AND split = ? ORDER BY position',
-        );
-        const final = await options.finish({
-          datasetId,
-          counts: { ...counts },
-          labelCounts,
-          *scan(split) {
-            for (const row of scanRows.iterate(datasetId, split) as Iterable<{
-              position: number;
-              externalId: string | null;
-              input: string;
-            }>) {
-              yield { position: row.position, externalId: row.externalId, input: fromJson(row.input) };
-            }
-          },
-        });
-        checkCancelled();
-        const finalSet = new Set(final.labelSet);
-        if (finalSet.size > 0) {
-          const unknown = new Set(SPLITS.flatMap((s) => Object.keys(labelCounts[s]).filter((l) => !finalSet.has(l))));
-          if (unknown.size > 0) {
-            throw new UserError(
-              'INVALID_ARGUMENT',
-              `${unknown.size} label(s) of the examples are not in the dataset's label set (${[...finalSet].join(', ')}). ` +
-                'Add them to the label set or fix the source file.',
-            );
-          }
-        }
-        db.prepare('UPDATE datasets SET label_set = ?, meta = ? WHERE id = ?').run(
-          toJson(final.labelSet, 'The label set'),
-          toJson(final.meta ?? {}, 'The dataset metadata'),
-          datasetId,
-        );
-      }
-      return { datasetId, counts, labelCounts };
     });
+  }
+
+  async #streamExamples(
+    db: Db,
+    writer: ExampleWriter,
+    examples: AsyncIterable<StreamedExample>,
+    options: StreamImportOptions,
+    checkCancelled: () => void,
+  ): Promise<ImportResult & { readonly labelCounts: Record<Split, Record<string, number>> }> {
+    const { datasetId } = writer;
+    const every = options.progressEvery ?? 1000;
+    for await (const example of examples) {
+      checkCancelled();
+      if ('restart' in example) {
+        writer.reset();
+        continue;
+      }
+      writer.write(example);
+      if (writer.counts.total % every === 0) options.onProgress?.(writer.counts.total);
+    }
+    const { counts, labelCounts } = writer;
+    checkCancelled();
+    if (options.finish) {
+      const scanRows = db.prepare(
+        'SELECT position, external_id AS externalId, input FROM examples WHERE dataset_id = ? AND split = ? ORDER BY position',
+      );
+      const final = await options.finish({
+        datasetId,
+        counts: { ...counts },
+        labelCounts,
+        *scan(split) {
+          for (const row of scanRows.iterate(datasetId, split) as Iterable<{
+            position: number;
+            externalId: string | null;
+            input: string;
+          }>) {
+            yield { position: row.position, externalId: row.externalId, input: fromJson(row.input) };
+          }
+        },
+      });
+      checkCancelled();
+      const finalSet = new Set(final.labelSet);
+      if (finalSet.size > 0) {
+        const unknown = new Set(SPLITS.flatMap((s) => Object.keys(labelCounts[s]).filter((l) => !finalSet.has(l))));
+        if (unknown.size > 0) {
+          throw new UserError(
+            'INVALID_ARGUMENT',
+            `${unknown.size} label(s) of the examples are not in the dataset's label set (${[...finalSet].join(', ')}). ` +
+              'Add them to the label set or fix the source file.',
+          );
+        }
+      }
+      db.prepare('UPDATE datasets SET label_set = ?, meta = ? WHERE id = ?').run(
+        toJson(final.labelSet, 'The label set'),
+        toJson(final.meta ?? {}, 'The dataset metadata'),
+        datasetId,
+      );
+    }
+    return { datasetId, counts, labelCounts };
   }
 
   list(): DatasetSummary[] {
     const rows = this.db.prepare('SELECT * FROM datasets ORDER BY id').all() as DatasetRow[];
-    return rows.map((row) => this.#summary(row));
+    return rows.filter((row) => !this.#hidden(row.id)).map((row) => this.#summary(row));
   }
 
   /** A dataset by id (number) or name (string); NOT_FOUND if there is none. */
@@ -293,7 +321,7 @@ export class DatasetsRepository {
         ? this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(idOrName)
         : this.db.prepare('SELECT * FROM datasets WHERE name = ?').get(idOrName)
     ) as DatasetRow | undefined;
-    if (!row) {
+    if (!row || this.#hidden(row.id)) {
       throw new UserError(
         'NOT_FOUND',
         `No dataset ${typeof idOrName === 'number' ? `with id ${idOrName}` : `named "${idOrName}"`}. List them with \`clinprompt datasets list\`.`,
@@ -334,6 +362,11 @@ export class DatasetsRepository {
   delete(datasetId: number): void {
     this.#requireExists(datasetId);
     this.db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId);
+  }
+
+  /** A dataset still being imported, seen from outside that import. */
+  #hidden(datasetId: number): boolean {
+    return importing.get(this.db) === datasetId && !insideOrNone(this.db);
   }
 
   #idByName(name: string): number | undefined {

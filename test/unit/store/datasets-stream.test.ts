@@ -129,9 +129,13 @@ describe('streamed dataset import', () => {
       sawLocked = true;
     }
     expect(() => assertWritable(db)).toThrow(/A dataset import is writing to the store/);
+    // readers outside the import do not see the dataset before it commits
+    expect(new DatasetsRepository(db).list()).toEqual([]);
+    expect(() => new DatasetsRepository(db).get('streamed')).toThrow(/No dataset named "streamed"/);
     await expect(asyncTransaction(db, async () => undefined)).rejects.toEqual(code('LOCKED'));
     await importing;
     expect(sawLocked).toBe(true);
+    expect(new DatasetsRepository(db).get('streamed').counts.total).toBe(50);
     expect(() => assertWritable(db)).not.toThrow();
     const actions = new AuditLog(db).recent(5).map((e) => e.action);
     expect(actions).toContain('datasets.import');
