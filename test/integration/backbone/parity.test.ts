@@ -14,6 +14,7 @@ import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { findTorchPython } from '../../reference/torch-python.js';
 import { runCliCaptured } from '../../support/cli.js';
+import { skipUnlessAvailable } from '../../support/prerequisites.js';
 import { makeTempDir } from '../../support/temp.js';
 import type { TinyFolderOptions } from '../../unit/backbone/tiny-llama.js';
 import { STORIES_DIR, writeTinyLlamaFolder } from '../../unit/backbone/tiny-llama.js';
@@ -53,81 +54,84 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-describe.skipIf(!torch.python)(`inference parity with PyTorch ${torch.why}`, () => {
-  let tmp: ReturnType<typeof makeTempDir>;
-  beforeAll(() => (tmp = makeTempDir()));
-  afterAll(() => tmp.cleanup());
+describe.skipIf(skipUnlessAvailable(torch.python ? undefined : torch.why, 'PyTorch parity'))(
+  `inference parity with PyTorch ${torch.why}`,
+  () => {
+    let tmp: ReturnType<typeof makeTempDir>;
+    beforeAll(() => (tmp = makeTempDir()));
+    afterAll(() => tmp.cleanup());
 
-  it.each(Object.entries(VARIANTS))(
-    '%s: logits with and without the KV cache, and greedy tokens',
-    async (name, options) => {
-      const dir = `${tmp.dir}/${name.replace(/\W+/g, '-')}`;
-      writeTinyLlamaFolder(dir, options);
-      const backbone = openBackbone(dir, { cacheDir: `${tmp.dir}/cache` });
-      const runner = await BackboneRunner.create(backbone, { threads: 1 });
-      try {
-        const V = backbone.config.vocabSize;
-        const prompt = 'Once upon a time';
-        const ref = runBackboneReference<{ logits: number[][][]; tokens: number[] }>(torch.python!, {
-          dir,
-          mode: 'logits',
-          ids: SEQUENCES,
-          greedy: { ids: backbone.tokenizer.encode(prompt), max_tokens: 24 },
-        });
-        let worst = 0;
-        for (const [s, ids] of SEQUENCES.entries()) {
-          const expected = ref.logits[s]!.flat();
-          // whole sequence in one step
-          const full = await runner.step({
-            ids: [ids],
-            past: runner.emptyCache(1),
-            logitPositions: [ids.map((_, k) => k)],
+    it.each(Object.entries(VARIANTS))(
+      '%s: logits with and without the KV cache, and greedy tokens',
+      async (name, options) => {
+        const dir = `${tmp.dir}/${name.replace(/\W+/g, '-')}`;
+        writeTinyLlamaFolder(dir, options);
+        const backbone = openBackbone(dir, { cacheDir: `${tmp.dir}/cache` });
+        const runner = await BackboneRunner.create(backbone, { threads: 1 });
+        try {
+          const V = backbone.config.vocabSize;
+          const prompt = 'Once upon a time';
+          const ref = runBackboneReference<{ logits: number[][][]; tokens: number[] }>(torch.python!, {
+            dir,
+            mode: 'logits',
+            ids: SEQUENCES,
+            greedy: { ids: backbone.tokenizer.encode(prompt), max_tokens: 24 },
           });
-          worst = Math.max(worst, maxAbsDiff(full.logits, expected));
-          // prefix of 3, then one token at a time through the cache
-          let out = await runner.step({
-            ids: [ids.slice(0, 3)],
-            past: runner.emptyCache(1),
-            logitPositions: [[0, 1, 2]],
-          });
-          const cached = Array.from(out.logits);
-          for (const id of ids.slice(3)) {
-            out = await runner.step({ ids: [[id]], past: out.present });
-            cached.push(...out.logits);
+          let worst = 0;
+          for (const [s, ids] of SEQUENCES.entries()) {
+            const expected = ref.logits[s]!.flat();
+            // whole sequence in one step
+            const full = await runner.step({
+              ids: [ids],
+              past: runner.emptyCache(1),
+              logitPositions: [ids.map((_, k) => k)],
+            });
+            worst = Math.max(worst, maxAbsDiff(full.logits, expected));
+            // prefix of 3, then one token at a time through the cache
+            let out = await runner.step({
+              ids: [ids.slice(0, 3)],
+              past: runner.emptyCache(1),
+              logitPositions: [[0, 1, 2]],
+            });
+            const cached = Array.from(out.logits);
+            for (const id of ids.slice(3)) {
+              out = await runner.step({ ids: [[id]], past: out.present });
+              cached.push(...out.logits);
+            }
+            expect(cached.length).toBe(ids.length * V);
+            worst = Math.max(worst, maxAbsDiff(cached, expected));
           }
-          expect(cached.length).toBe(ids.length * V);
-          worst = Math.max(worst, maxAbsDiff(cached, expected));
+          expect(worst).toBeLessThan(1e-4);
+
+          const ours = await generate(runner, prompt, { maxTokens: 24 });
+          // random models may emit EOS (id 2); compare up to where ours stopped
+          expect(ours.tokens).toEqual(ref.tokens.slice(0, ours.tokens.length));
+          expect(ours.tokens.length === 24 || ref.tokens[ours.tokens.length] === 2).toBe(true);
+        } finally {
+          await runner.release();
         }
-        expect(worst).toBeLessThan(1e-4);
-
-        const ours = await generate(runner, prompt, { maxTokens: 24 });
-        // random models may emit EOS (id 2); compare up to where ours stopped
-        expect(ours.tokens).toEqual(ref.tokens.slice(0, ours.tokens.length));
-        expect(ours.tokens.length === 24 || ref.tokens[ours.tokens.length] === 2).toBe(true);
-      } finally {
-        await runner.release();
-      }
-    },
-  );
-
-  it('PyTorch on the HF folder that `backbone convert` writes from stories260K continues the story as llama2.c does', async () => {
-    // independent of our ONNX graph: checks the llama2.c reader, the q/k RoPE permutation and tokenizer.json
-    const dest = path.join(tmp.dir, 'stories-hf');
-    const cli = await runCliCaptured(['backbone', 'convert', STORIES_DIR, dest]);
-    expect(cli.code).toBe(0);
-    const hf = openBackbone(dest);
-    expect(hf.format).toBe('huggingface');
-    const ids = hf.tokenizer.encode('Once upon a time');
-    const ref = runBackboneReference<{ tokens: number[] }>(torch.python!, {
-      dir: dest,
-      mode: 'generate',
-      ids,
-      max_tokens: 40,
-    });
-    expect(hf.tokenizer.decode([...ids, ...ref.tokens])).toMatch(
-      /^Once upon a time, there was a little girl named Lily\. She loved to play outside in the park\. One day, she saw a big, red ball/,
+      },
     );
-    const again = await runCliCaptured(['backbone', 'convert', STORIES_DIR, dest]);
-    expect(again.stderr).toMatch(/already holds a model/);
-  });
-});
+
+    it('PyTorch on the HF folder that `backbone convert` writes from stories260K continues the story as llama2.c does', async () => {
+      // independent of our ONNX graph: checks the llama2.c reader, the q/k RoPE permutation and tokenizer.json
+      const dest = path.join(tmp.dir, 'stories-hf');
+      const cli = await runCliCaptured(['backbone', 'convert', STORIES_DIR, dest]);
+      expect(cli.code).toBe(0);
+      const hf = openBackbone(dest);
+      expect(hf.format).toBe('huggingface');
+      const ids = hf.tokenizer.encode('Once upon a time');
+      const ref = runBackboneReference<{ tokens: number[] }>(torch.python!, {
+        dir: dest,
+        mode: 'generate',
+        ids,
+        max_tokens: 40,
+      });
+      expect(hf.tokenizer.decode([...ids, ...ref.tokens])).toMatch(
+        /^Once upon a time, there was a little girl named Lily\. She loved to play outside in the park\. One day, she saw a big, red ball/,
+      );
+      const again = await runCliCaptured(['backbone', 'convert', STORIES_DIR, dest]);
+      expect(again.stderr).toMatch(/already holds a model/);
+    });
+  },
+);

@@ -25,6 +25,7 @@ import {
   toNumbers,
 } from '../../../src-main/engine/index.js';
 import { findTorchPython, runReference } from '../../reference/torch-python.js';
+import { skipUnlessAvailable } from '../../support/prerequisites.js';
 import { gradCheck, random } from '../../unit/engine/gradcheck.js';
 import {
   TINY,
@@ -78,7 +79,7 @@ describe('LLaMA prompt-tuning graph', () => {
   });
 
   const torch = findTorchPython();
-  it.skipIf(!torch.python)(
+  it.skipIf(skipUnlessAvailable(torch.python ? undefined : torch.why, 'PyTorch parity'))(
     `loss and prompt gradient equal PyTorch's (float32, weights by offset into .safetensors)${torch.python ? '' : ` - SKIPPED: ${torch.why}`}`,
     async () => {
       const path = join(dir, 'tiny.safetensors');
