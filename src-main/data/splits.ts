@@ -78,10 +78,14 @@ export function drawDevFromTrain(examples: readonly Example[], fraction: number,
 
 /** Whitespace- and case-insensitive fingerprint of a value (an input, or input and target). */
 export function fingerprint(value: unknown): string {
-  const normalized = JSON.stringify(value, (_, v: unknown) =>
+  return createHash('sha256').update(normalised(value)).digest('hex');
+}
+
+/** A value as JSON with every string's whitespace collapsed and case folded. */
+export function normalised(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) =>
     typeof v === 'string' ? v.replace(/\s+/g, ' ').trim().toLowerCase() : v,
   );
-  return createHash('sha256').update(normalized).digest('hex');
 }
 
 export interface DeduplicationResult {

@@ -1,17 +1,18 @@
 /**
  * Reading a dataset as a stream for the store (services/datasets.ts hands `examples` to
- * DatasetsRepository.importDatasetStream) in the store): each example is given its final split, checked for
+ * DatasetsRepository.importDatasetStream in the store): each example is given its final split, checked for
  * duplicates and passed on as it is parsed, so memory does not grow with the size of the file's text.
  *
- * What is kept per example is a fixed-size digest (DigestTable: 24 bytes a distinct input, in
- * typed arrays, never the text); everything else is counts.
+ * What is kept per example is a fixed-size digest (DigestTable: a 24-byte slot per distinct input,
+ * at most 70% full, so 34-69 bytes each, in one typed array, never the text); everything else is
+ * counts. That table is the one part that grows with the source (~36 MiB for 400,000 inputs).
  *
  * - Splits: kept when given. An example without one gets a split from a seeded hash of its
  *   normalised input (DEFAULT_RATIOS over the splits the source does not give), so identical
  *   inputs always land together and the draw is reproducible from the seed. Ratios hold in
  *   expectation (not exactly, as the in-memory assignSplits did).
  * - `devFraction`: a train example moves to dev by a second seeded hash of its input when the
- *   source gives no dev split and draws none.
+ *   source gives no dev split and has no unsplit examples (those draw dev themselves).
  * - Both decisions depend on which splits the source gives, which is only certain at its end. When
  *   a later example reveals a split (or the first unsplit example) after a decision that depended
  *   on it, the pass yields RESTART_IMPORT (the store drops what it wrote, in the same transaction)
@@ -26,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { UserError } from '../common/errors.js';
 import { SPLITS, type Split } from '../tasks/types.js';
 import { IMPORT_FORMATS, sortLabels, type DatasetReport, type ImportFormat, type ReadOptions } from './read-dataset.js';
-import { DEFAULT_RATIOS } from './splits.js';
+import { DEFAULT_RATIOS, normalised } from './splits.js';
 import type { RawExample } from './source.js';
 
 /** Tells the writer to drop what this stream gave so far: a new pass over the source follows. */
@@ -125,12 +126,6 @@ export class DigestTable {
   }
 }
 
-function normalised(value: unknown): string {
-  return JSON.stringify(value, (_, v: unknown) =>
-    typeof v === 'string' ? v.replace(/\s+/g, ' ').trim().toLowerCase() : v,
-  );
-}
-
 /** The first 8 bytes of SHA-256 of the normalised value (the same normalisation as splits.fingerprint). */
 export function digest(value: unknown): Buffer {
   return createHash('sha256').update(normalised(value)).digest().subarray(0, 8);
@@ -161,7 +156,7 @@ export interface DatasetStream {
   finish(inserted: WrittenExamples): { labelSet: string[]; report: DatasetReport };
   /** Passes restarted so far (see the file comment). */
   readonly restarts: number;
-  /** Bytes held by the digest table (grows with the number of distinct inputs, 24-48 bytes each). */
+  /** Bytes held by the digest table (34-69 bytes a distinct input). */
   readonly digestBytes: number;
 }
 

@@ -14,7 +14,12 @@ import { exportBrat, exportJsonl } from '../data/exporters.js';
 import { type DatasetReport, type ImportFormat } from '../data/read-dataset.js';
 import { streamDataset } from '../data/stream-dataset.js';
 import { sampleKShot } from '../data/splits.js';
-import { DatasetsRepository, type DatasetSummary, type SplitCounts } from '../store/repositories/datasets.js';
+import {
+  DatasetsRepository,
+  type DatasetSummary,
+  type Example as StoredExample,
+  type SplitCounts,
+} from '../store/repositories/datasets.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
 import { evaluate, type Evaluation } from '../tasks/evaluate.js';
@@ -138,17 +143,19 @@ export async function exportDataset(
       `BRAT holds NER and RE annotations; "${request.name}" is a ${summary.taskType} dataset. Export it as jsonl.`,
     );
   }
-  const stored = store.datasets
-    .examples(summary.id, request.split ? { split: request.split } : {})
-    .map((e): Example => ({
-      split: e.split,
-      ...(e.externalId !== null ? { externalId: e.externalId } : {}),
-      input: e.input as Example['input'],
-      target: e.target as Example['target'],
-      labels: e.labels,
-    }));
+  const plain = (e: StoredExample): Example => ({
+    split: e.split,
+    ...(e.externalId !== null ? { externalId: e.externalId } : {}),
+    input: e.input as Example['input'],
+    target: e.target as Example['target'],
+    labels: e.labels,
+  });
+  const query = request.split ? { split: request.split } : {};
   const perLabel = summary.taskType === 'nli' || summary.taskType === 'qa' || summary.taskType === 're';
-  const examples = request.kShot ? sampleKShot(stored, { ...request.kShot, perLabel }) : stored;
+  // A whole export streams page by page; a k-shot draw shuffles, so it reads the split(s) it draws from.
+  const examples = request.kShot
+    ? sampleKShot(store.datasets.examples(summary.id, query).map(plain), { ...request.kShot, perLabel })
+    : mapIterable(store.datasets.iterateExamples(summary.id, query), plain);
   let count: number;
   if (request.format === 'jsonl') {
     await mkdir(path.dirname(path.resolve(request.out)), { recursive: true });
@@ -166,6 +173,10 @@ export async function exportDataset(
     },
   });
   return { examples: count, out: request.out };
+}
+
+function* mapIterable<A, B>(items: Iterable<A>, f: (a: A) => B): Generator<B> {
+  for (const item of items) yield f(item);
 }
 
 /** The task set-up a dataset trains with: its type, label set and template (the edited one if kept). */

@@ -347,15 +347,28 @@ export class DatasetsRepository {
             )
             .all(datasetId, limit, offset)
     ) as ExampleRow[];
-    return rows.map((r) => ({
-      id: r.id,
-      split: r.split,
-      position: r.position,
-      externalId: r.external_id,
-      input: fromJson(r.input),
-      target: fromJson(r.target),
-      labels: fromJson<string[]>(r.labels),
-    }));
+    return rows.map(toExample);
+  }
+
+  /**
+   * Examples in import order, read `pageSize` at a time by keyset (split, position): no statement
+   * stays open between pages, so a caller may await (write a file) between examples, and memory
+   * holds one page.
+   */
+  *iterateExamples(datasetId: number, query: { split?: Split; pageSize?: number } = {}): Generator<Example> {
+    this.#requireExists(datasetId);
+    const pageSize = query.pageSize ?? 500;
+    const page = this.db.prepare(
+      'SELECT * FROM examples WHERE dataset_id = ? AND split = ? AND position > ? ORDER BY position LIMIT ?',
+    );
+    for (const split of query.split ? [query.split] : SPLITS) {
+      for (let after = -1; ;) {
+        const rows = page.all(datasetId, split, after, pageSize) as ExampleRow[];
+        yield* rows.map(toExample);
+        if (rows.length < pageSize) break;
+        after = (rows.at(-1) as ExampleRow).position;
+      }
+    }
   }
 
   /** Deletes a dataset and its examples; NOT_FOUND if there is none. */
@@ -406,6 +419,18 @@ export class DatasetsRepository {
       labelCounts,
     };
   }
+}
+
+function toExample(r: ExampleRow): Example {
+  return {
+    id: r.id,
+    split: r.split,
+    position: r.position,
+    externalId: r.external_id,
+    input: fromJson(r.input),
+    target: fromJson(r.target),
+    labels: fromJson<string[]>(r.labels),
+  };
 }
 
 function validateDataset(meta: NewDataset): void {

@@ -159,4 +159,22 @@ describe('streamed dataset import', () => {
     session.record('datasets.import', 'after'); // the connection is usable again
     expect(count(db, 'audit_log')).toBe(before + 1);
   });
+
+  it('reads examples back page by page in import order, leaving the connection free between pages', () => {
+    const repo = new DatasetsRepository(fresh.db);
+    const splits = ['train', 'dev', 'test'] as const;
+    const { datasetId } = repo.importDataset(
+      meta,
+      Array.from({ length: 1234 }, (_, i) => example(i, splits[i % 3])),
+    );
+    const paged = [];
+    for (const e of repo.iterateExamples(datasetId, { pageSize: 100 })) {
+      paged.push(e);
+      expect(repo.list()).toHaveLength(1); // another query between pages
+    }
+    expect(paged).toEqual(repo.examples(datasetId));
+    expect([...repo.iterateExamples(datasetId, { split: 'dev', pageSize: 7 })]).toEqual(
+      repo.examples(datasetId, { split: 'dev' }),
+    );
+  });
 });
