@@ -106,22 +106,29 @@ describe('streamed dataset import', () => {
     const user = new UsersRepository(db).add('ana', 'informatics-admin');
     const session = new StoreSession(user, () => db);
     let sawLocked = false;
-    const examples = Array.from({ length: 50 }, (_, i) => example(i));
+    // the stream stops half-way until the test has looked at the store from outside the import
+    let reached!: () => void;
+    let release!: () => void;
+    const halfway = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    async function* held(): AsyncGenerator<NewExample> {
+      for (let i = 0; i < 50; i++) {
+        if (i === 25) {
+          // the same writer's context may write
+          expect(() => session.record('datasets.import', 'datasets.export')).not.toThrow();
+          reached();
+          await released;
+        }
+        yield example(i);
+      }
+    }
     const importing = session.performAsync(
       'datasets.import',
       'datasets.import',
-      (tx) =>
-        new DatasetsRepository(tx).importDatasetStream(
-          meta,
-          arriving(examples, (n) => {
-            if (n !== 25) return;
-            // the same writer's context may write; another caller is told to wait
-            expect(() => session.record('datasets.import', 'datasets.export')).not.toThrow();
-          }),
-        ),
+      (tx) => new DatasetsRepository(tx).importDatasetStream(meta, held()),
       (r) => ({ objectType: 'dataset', objectIds: [r.datasetId] }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await halfway;
     try {
       session.record('datasets.import', 'other.action');
     } catch (error) {
@@ -133,6 +140,7 @@ describe('streamed dataset import', () => {
     expect(new DatasetsRepository(db).list()).toEqual([]);
     expect(() => new DatasetsRepository(db).get('streamed')).toThrow(/No dataset named "streamed"/);
     await expect(asyncTransaction(db, async () => undefined)).rejects.toEqual(code('LOCKED'));
+    release();
     await importing;
     expect(sawLocked).toBe(true);
     expect(new DatasetsRepository(db).get('streamed').counts.total).toBe(50);
@@ -165,12 +173,12 @@ describe('streamed dataset import', () => {
     const splits = ['train', 'dev', 'test'] as const;
     const { datasetId } = repo.importDataset(
       meta,
-      Array.from({ length: 1234 }, (_, i) => example(i, splits[i % 3])),
+      Array.from({ length: 734 }, (_, i) => example(i, splits[i % 3])),
     );
     const paged = [];
     for (const e of repo.iterateExamples(datasetId, { pageSize: 100 })) {
-      paged.push(e);
-      expect(repo.list()).toHaveLength(1); // another query between pages
+      // another query on the connection while the export is under way (iterate() would hold it busy)
+      if (paged.push(e) % 150 === 1) expect(fresh.db.prepare('SELECT count(*) FROM datasets').pluck().get()).toBe(1);
     }
     expect(paged).toEqual(repo.examples(datasetId));
     expect([...repo.iterateExamples(datasetId, { split: 'dev', pageSize: 7 })]).toEqual(
