@@ -76,7 +76,7 @@ writeFileSync(path.join(dir, `import-${date}.json`), `${JSON.stringify({ date, m
 const lines = [
   `# Dataset import: in-memory vs streaming (${date})`,
   '',
-  `Synthetic NLI JSONL (~370 bytes a row, all inputs distinct), each run a fresh process and encrypted store; ${machine.cpus} CPUs, load average ${machine.load.join(' / ')} (shared machine: speeds are noisy, compare within a row).`,
+  `Synthetic NLI JSONL (~370 bytes a row, all inputs distinct), each run a fresh process and encrypted store; ${machine.cpus} CPUs, load average ${machine.load.join(' / ')} (shared machine: speeds are noisy, compare old and new at the same size).`,
   'Memory columns are peak growth over the process baseline in MiB: live heap and array buffers from the run with a full GC before every sample, RSS from the run without.',
   '',
   '| rows | file MiB | path | examples/s (no forced GC) | live heap | array buffers | RSS |',
