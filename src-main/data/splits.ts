@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { seededRandom, shuffled } from '../tasks/random.js';
+import { seededRandom, shuffled } from '../common/random.js';
 import { SPLITS, type Example, type Split } from '../tasks/types.js';
 import type { RawExample } from './source.js';
 

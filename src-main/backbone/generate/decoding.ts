@@ -5,6 +5,7 @@
  * stop sequence, max tokens, or the model's context length.
  */
 import { UserError } from '../../common/errors.js';
+import { seededRandom } from '../../common/random.js';
 import { contextLimit } from '../hf/config.js';
 import type { BackboneRunner, SoftPrompt } from './runner.js';
 
@@ -36,18 +37,6 @@ export interface GenerateResult {
 }
 
 export const DEFAULT_MAX_TOKENS = 256;
-
-/** Deterministic uniform [0, 1) generator (mulberry32). */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function argmax(logits: Float32Array, from = 0, length = logits.length - from): number {
   let best = 0;
@@ -114,7 +103,7 @@ export async function generate(
     );
   const maxTokens = Math.min(options.maxTokens ?? DEFAULT_MAX_TOKENS, room);
   const temperature = options.temperature ?? 0;
-  const uniform = seededUniform(options.seed ?? 42);
+  const uniform = seededRandom(options.seed ?? 42);
   const stops = (options.stop ?? []).filter((s) => s.length > 0);
   const eos = new Set(eosTokenIds);
 

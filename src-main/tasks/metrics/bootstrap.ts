@@ -4,7 +4,7 @@
  * recomputing the corpus-level metric each time, as Koehn (EMNLP 2004) does for MT scores. A
  * fixed seed makes intervals reproducible.
  */
-import { randomInt, seededRandom } from '../random.js';
+import { randomInt, seededRandom } from '../../common/random.js';
 
 export interface ConfidenceInterval {
   readonly estimate: number;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { argmax, sampleToken, seededUniform } from '../../../src-main/backbone/generate/decoding.js';
+import { argmax, sampleToken } from '../../../src-main/backbone/generate/decoding.js';
+import { seededRandom } from '../../../src-main/common/random.js';
 import { continuationIds } from '../../../src-main/backbone/generate/scoring.js';
 
 describe('token choice', () => {
@@ -14,11 +15,11 @@ describe('token choice', () => {
   });
 
   it('a tiny top-p keeps only the most likely token; temperature sharpens or flattens', () => {
-    const u = seededUniform(1);
+    const u = seededRandom(1);
     for (let i = 0; i < 50; i++) expect(sampleToken(logits, 1, 1e-6, u)).toBe(1);
     const counts = (t: number) => {
       const c = new Array<number>(5).fill(0);
-      const rng = seededUniform(3);
+      const rng = seededRandom(3);
       for (let i = 0; i < 4000; i++) c[sampleToken(logits, t, 1, rng)]!++;
       return c;
     };

@@ -16,6 +16,7 @@ import { findLlama2cFiles } from '../../../src-main/backbone/llama2c/convert.js'
 import { llama2cTokenizerConfigJson, llama2cTokenizerJson } from '../../../src-main/backbone/llama2c/tokenizer-json.js';
 import { readLlama2cTokenizer } from '../../../src-main/backbone/llama2c/tokenizer.js';
 import { SHARED_DIR } from '../../support/paths.js';
+import { seededRandom as seededUniform01 } from '../../../src-main/common/random.js';
 
 export const STORIES_DIR = path.join(SHARED_DIR, 'models', 'stories260K');
 
@@ -40,16 +41,10 @@ export const TINY_CONFIG: LlamaConfig = {
   torchDtype: 'float32',
 };
 
-/** Deterministic uniform(-1, 1) numbers (mulberry32). */
+/** Deterministic uniform(-1, 1) numbers, from the app's seeded generator. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const uniform = seededUniform01(seed);
+  return () => uniform() * 2 - 1;
 }
 
 export interface TinyFolderOptions {

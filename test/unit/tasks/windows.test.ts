@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { seededRandom, randomInt } from '../../../src-main/tasks/random.js';
+import { seededRandom, randomInt } from '../../../src-main/common/random.js';
 import {
   frameNerWindows,
   mergeWindowEntities,

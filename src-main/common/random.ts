@@ -1,6 +1,6 @@
 /**
- * Seeded pseudo-random numbers, so that splits, k-shot draws and bootstrap resamples are
- * reproducible from a seed. mulberry32 (Tommy Ettinger's 32-bit generator, public domain) is
+ * Seeded pseudo-random numbers, so that splits, k-shot draws, bootstrap resamples and sampled
+ * decoding are reproducible from a seed. mulberry32 (Tommy Ettinger's 32-bit generator, public domain) is
  * small and good enough for sampling; it is not for cryptography.
  */
 export type Random = () => number;
