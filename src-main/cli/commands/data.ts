@@ -26,6 +26,7 @@ import { TASKS } from '../../tasks/registry.js';
 import { SPLITS, TASK_TYPES, isTaskType, type Split } from '../../tasks/types.js';
 import type { RegisterCommands } from '../context.js';
 import { badFile, readLines } from '../../data/source.js';
+import { withInterruptSignal } from '../jobs.js';
 import { formatTable } from '../output.js';
 
 const FORMATS = Object.keys(IMPORT_FORMATS);
@@ -195,26 +196,29 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
         if (!isImportFormat(format)) {
           throw new UserError('INVALID_ARGUMENT', `Unknown format "${format}"; use one of ${FORMATS.join(', ')}.`);
         }
-        if (!isTaskType(options.task)) {
-          throw new UserError(
-            'INVALID_ARGUMENT',
-            `Unknown --task "${options.task}"; use one of ${TASK_TYPES.join(', ')}.`,
-          );
+        const task = options.task;
+        if (!isTaskType(task)) {
+          throw new UserError('INVALID_ARGUMENT', `Unknown --task "${task}"; use one of ${TASK_TYPES.join(', ')}.`);
         }
         const split = parseSplit(options.split);
         const seed = parseSeed(options.seed);
         const session = await context.session();
-        const outcome = await importDatasetFiles(await context.store(), session, {
-          format,
-          path: path.resolve(source),
-          task: options.task,
-          name: options.name,
-          ...(options.mapping !== undefined ? { mapping: options.mapping } : {}),
-          ...(split ? { split } : {}),
-          ...(seed !== undefined ? { seed } : {}),
-          ...(options.devFromTrain !== undefined ? { devFraction: parseFraction(options.devFromTrain) } : {}),
-          ...(options.template !== undefined ? { template: await readTemplate(options.template) } : {}),
-        });
+        const template = options.template !== undefined ? await readTemplate(options.template) : undefined;
+        const store = await context.store();
+        const outcome = await withInterruptSignal(context.output, (signal) =>
+          importDatasetFiles(store, session, {
+            signal,
+            format,
+            path: path.resolve(source),
+            task,
+            name: options.name,
+            ...(options.mapping !== undefined ? { mapping: options.mapping } : {}),
+            ...(split ? { split } : {}),
+            ...(seed !== undefined ? { seed } : {}),
+            ...(options.devFromTrain !== undefined ? { devFraction: parseFraction(options.devFromTrain) } : {}),
+            ...(template !== undefined ? { template } : {}),
+          }),
+        );
         context.output.result(outcome, renderImport);
       },
     );
