@@ -2,36 +2,25 @@
  * The app's store lifecycle with the OS keychain: a real Secret Service (gnome-keyring on a
  * private D-Bus, see ../store/secret-service.ts) behind keytar, as the Electron shell passes it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import type { StoreState } from '../../../src-main/ipc/contract.js';
 import { createDispatcher } from '../../../src-main/ipc/dispatcher.js';
 import { createServices } from '../../../src-main/services/index.js';
-import { loadKeytar, type KeychainBackend } from '../../../src-main/store/keys/keychain.js';
 import { skipUnlessAvailable } from '../../support/prerequisites.js';
 import { makeTempDir } from '../../support/temp.js';
-import { secretServiceUnavailableReason, startSecretService, type SecretService } from '../store/secret-service.js';
+import { secretServiceUnavailableReason, useRealKeychain } from '../store/secret-service.js';
 
 const skip = skipUnlessAvailable(secretServiceUnavailableReason(), 'app keychain tests');
 
 describe.skipIf(skip)('store service with the OS keychain (gnome-keyring)', () => {
-  let service: SecretService;
-  let keytar: KeychainBackend;
+  const keytar = useRealKeychain();
   const tmp = makeTempDir('clinprompt-app-keychain-');
-
-  beforeAll(async () => {
-    service = await startSecretService();
-    process.env['DBUS_SESSION_BUS_ADDRESS'] = service.busAddress;
-    keytar = await loadKeytar();
-  }, 60_000);
-  afterAll(() => {
-    service?.stop();
-    tmp.cleanup();
-  });
+  afterAll(() => tmp.cleanup());
 
   /** The services as the desktop shell builds them (keytar, no safeStorage), behind the dispatcher. */
   function app() {
-    const services = createServices({ dataDir: tmp.dir, store: { username: 'dr.ada', keychain: keytar } });
+    const services = createServices({ dataDir: tmp.dir, store: { username: 'dr.ada', keychain: keytar() } });
     const dispatcher = createDispatcher(services.handlers);
     const call = async <T>(name: string, ...args: unknown[]): Promise<T> => {
       const reply = await dispatcher.invoke(name, args);

@@ -8,6 +8,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { afterAll, beforeAll } from 'vitest';
+
+import { loadKeytar, type KeychainBackend } from '../../../src-main/store/keys/keychain.js';
 import { makeTempDir } from '../../support/temp.js';
 
 export const SECRET_SERVICE_BINARIES = ['dbus-daemon', 'dbus-send', 'gnome-keyring-daemon'] as const;
@@ -133,4 +136,24 @@ export async function startSecretService(): Promise<SecretService> {
     stop();
     throw error;
   }
+}
+
+/**
+ * For a describe block that needs the OS keychain: starts a private Secret Service before the
+ * suite, points libsecret at it (it reads the session bus address from the environment on first
+ * use), loads keytar, and stops the service after. The returned getter is valid inside tests.
+ */
+export function useRealKeychain(): () => KeychainBackend {
+  let service: SecretService | undefined;
+  let keytar: KeychainBackend | undefined;
+  beforeAll(async () => {
+    service = await startSecretService();
+    process.env['DBUS_SESSION_BUS_ADDRESS'] = service.busAddress;
+    keytar = await loadKeytar();
+  }, 60_000);
+  afterAll(() => service?.stop());
+  return () => {
+    if (!keytar) throw new Error('useRealKeychain(): the keychain is only available inside tests');
+    return keytar;
+  };
 }
