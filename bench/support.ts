@@ -2,11 +2,12 @@
  * Scaffolding shared by the benchmarks: command-line options, medians, a fresh measuring process
  * per run (so each run's peak RSS is its own), a description of the machine, and the results files.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { runJsonProcess } from '../test/reference/torch-python.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = join(BENCH_DIR, '..');
@@ -25,15 +26,13 @@ export function median(xs: readonly number[]): number {
 
 /** Runs a TypeScript worker of bench/ in a fresh Node process: JSON request on stdin, JSON result on stdout. */
 export function runWorkerProcess<Request, Result>(workerFile: string, request: Request): Result {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH_DIR, workerFile)], {
-    input: JSON.stringify(request),
-    encoding: 'utf8',
-    cwd: REPO_ROOT,
+  return runJsonProcess<Result>(process.execPath, ['--import', 'tsx', join(BENCH_DIR, workerFile)], request, {
+    what: workerFile,
     maxBuffer: 64 * 1024 * 1024,
+    timeoutMs: 0, // a benchmark run may be long; no limit
+    cwd: REPO_ROOT,
     env: { ...process.env, CLINPROMPT_LOG_LEVEL: 'error' },
   });
-  if (r.status !== 0) throw new Error(`${workerFile} failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as Result;
 }
 
 /** What the results were measured on (other work on a shared machine shows in the load average). */

@@ -20,14 +20,29 @@ export function findTorchPython(): { python?: string; why: string } {
   return { why: `no python3 with torch and numpy (${failures.join('; ')}); install python3-torch` };
 }
 
-/** Runs llama_reference.py with a JSON request; returns its JSON result. */
-export function runReference<T>(python: string, request: unknown, timeoutMs = 600_000): T {
-  const r = spawnSync(python, [REFERENCE_SCRIPT], {
+/**
+ * Runs a program that reads one JSON request on stdin and writes one JSON result on stdout (the
+ * PyTorch references, the benchmark workers); a non-zero exit becomes an error with its stderr.
+ */
+export function runJsonProcess<T>(
+  command: string,
+  args: readonly string[],
+  request: unknown,
+  options: { what: string; timeoutMs?: number; maxBuffer?: number; cwd?: string; env?: NodeJS.ProcessEnv },
+): T {
+  const r = spawnSync(command, args, {
     input: JSON.stringify(request),
     encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    timeout: timeoutMs,
+    maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024,
+    timeout: options.timeoutMs ?? 600_000,
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    ...(options.env !== undefined ? { env: options.env } : {}),
   });
-  if (r.status !== 0) throw new Error(`PyTorch reference failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${options.what} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/** Runs llama_reference.py with a JSON request; returns its JSON result. */
+export function runReference<T>(python: string, request: unknown, timeoutMs = 600_000): T {
+  return runJsonProcess<T>(python, [REFERENCE_SCRIPT], request, { what: 'PyTorch reference', timeoutMs });
 }
