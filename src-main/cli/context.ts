@@ -11,6 +11,7 @@ import { cliActor, unlockStoreForCli } from './store-access.js';
 export class CommandContext {
   #services: Services | undefined;
   #store: Store | undefined;
+  #output: Output | undefined;
   /** Set by a command that ran but found a problem (e.g. a failed check); 0 otherwise. */
   exitCode = 0;
 
@@ -19,8 +20,13 @@ export class CommandContext {
     private readonly program: Command,
   ) {}
 
+  /**
+   * The one Output of this run (it remembers an open progress line, so results and errors that
+   * follow progress start on a fresh line). First used once the options are parsed.
+   */
   get output(): Output {
-    return new Output(this.io, Boolean(this.program.opts<{ json?: boolean }>().json));
+    this.#output ??= new Output(this.io, Boolean(this.program.opts<{ json?: boolean }>().json));
+    return this.#output;
   }
 
   get dataDir(): string {

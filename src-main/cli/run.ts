@@ -11,7 +11,7 @@ import { APP_VERSION } from '../common/version.js';
 import { COMMAND_GROUPS } from './commands/index.js';
 import { CommandContext } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { Output, type CliIo } from './output.js';
+import type { CliIo } from './output.js';
 
 export function createProgram(io: CliIo): { program: Command; context: CommandContext } {
   const program = new Command('clinprompt');
@@ -32,7 +32,6 @@ export function createProgram(io: CliIo): { program: Command; context: CommandCo
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const { program, context } = createProgram(io);
-  const out = new Output(io, argv.includes('--json'));
   try {
     if (argv.length === 0) {
       program.outputHelp();
@@ -45,7 +44,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       // help and version "errors" are commander's way of stopping after printing them
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    out.error(serializeError(error));
+    context.output.error(serializeError(error));
     if (error instanceof CancelledError) return EXIT.cancelled;
     if (error instanceof UserError) return error.code === 'INVALID_ARGUMENT' ? EXIT.usage : EXIT.failed;
     log.error('unexpected error', { error });

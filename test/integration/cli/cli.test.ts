@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { EXIT } from '../../../src-main/cli/exit-codes.js';
-import { createProgram } from '../../../src-main/cli/run.js';
+import { createProgram, runCli } from '../../../src-main/cli/run.js';
 import { runCliCaptured } from '../../support/cli.js';
 import { DIST_DIR, REPO_ROOT } from '../../support/paths.js';
 import { makeTempDir } from '../../support/temp.js';
@@ -54,6 +54,20 @@ describe('clinprompt CLI', () => {
     const text = await runCliCaptured(['doctor'], env);
     expect(text.stderr).toMatch(/\[1\/3\] onnxruntime/);
     expect(text.stdout).toMatch(/Encrypted SQLite \(SQLCipher\)\s+yes/);
+  });
+
+  it('on a terminal, rewrites one progress line and closes it before the result', async () => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['doctor'], {
+      stdout: { write: (t: string) => (stdout += t) },
+      stderr: { write: (t: string) => (stderr += t), isTTY: true },
+      env,
+    });
+    expect(code).toBe(EXIT.ok);
+    expect(stderr).toMatch(/^\r\x1b\[2K\[0\/3\]/); // redrawn in place, not one line per step
+    expect(stderr.endsWith('\n')).toBe(true); // the same Output that drew it closes it
+    expect(stdout).toMatch(/Encrypted SQLite \(SQLCipher\)\s+yes/);
   });
 
   it('works as the installed `clinprompt` binary (needs `npm run build`)', async () => {
