@@ -7,12 +7,12 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LlamaGraphConfig } from '../src-main/backbone/llama/graph.js';
+import type { LlamaConfig } from '../src-main/backbone/hf/config.js';
 import { buildTrainingModel, createSession, inspectModel, ort } from '../src-main/engine/index.js';
-import { promptTuningGraph, safetensorsSource } from '../test/integration/engine/tiny-llama.js';
+import { promptTuningGraph, safetensorsSource } from '../test/support/tiny-llama.js';
 
 export interface WorkerRequest {
-  readonly config: LlamaGraphConfig;
+  readonly config: LlamaConfig;
   readonly weights: string;
   readonly prompt: number[];
   readonly prompt_length: number;

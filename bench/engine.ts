@@ -14,8 +14,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LlamaGraphConfig } from '../src-main/backbone/llama/graph.js';
-import { llamaWeightShapes } from '../src-main/backbone/llama/graph.js';
+import type { LlamaConfig } from '../src-main/backbone/hf/config.js';
+import { expectedLlamaTensors } from '../src-main/backbone/hf/llama-tensors.js';
+import { TINY_CONFIG } from '../test/support/tiny-llama.js';
 import { writeSafetensors } from '../src-main/engine/index.js';
 import { findTorchPython, runReference } from '../test/reference/torch-python.js';
 import { random } from '../test/unit/engine/gradcheck.js';
@@ -24,9 +25,9 @@ import type { WorkerRequest, WorkerResult } from './engine-worker.js';
 
 interface Size {
   readonly name: string;
-  readonly config: LlamaGraphConfig;
+  readonly config: LlamaConfig;
 }
-const base = { vocabSize: 32000, rmsNormEps: 1e-5, ropeTheta: 10000, tieWordEmbeddings: false, headDim: 64 };
+const base = { ...TINY_CONFIG, vocabSize: 32000, maxPositions: 1024, headDim: 64 };
 const SIZES: Record<string, Size> = {
   small: {
     name: 'dim 512 x 8 layers',
@@ -41,16 +42,16 @@ const PROMPT = 16;
 const TOKENS = 240; // sequence = prompt + tokens = 256
 const BATCH = 1;
 
-function writeWeights(path: string, c: LlamaGraphConfig): number {
+function writeWeights(path: string, c: LlamaConfig): number {
   const r = random(1);
   const tensors: Parameters<typeof writeSafetensors>[1] = {};
   let bytes = 0;
-  for (const [name, shape] of llamaWeightShapes(c)) {
+  for (const [name, shape] of expectedLlamaTensors(c)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const scale = shape.length === 1 ? 0 : 1 / Math.sqrt(shape[1]!);
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = shape.length === 1 ? 1 + 0.1 * r() : scale * r();
-    tensors[name] = { dtype: 'float32', shape, data };
+    tensors[name] = { dtype: 'float32', shape: [...shape], data };
     bytes += 4 * n;
   }
   writeSafetensors(path, tensors);

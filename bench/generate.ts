@@ -20,7 +20,7 @@ import { parameterCount } from '../src-main/backbone/hf/config.js';
 import { openBackbone } from '../src-main/backbone/load.js';
 import { runBackboneReference } from '../test/integration/backbone/reference.js';
 import { findTorchPython } from '../test/reference/torch-python.js';
-import { STORIES_DIR, TINY_CONFIG, writeTinyLlamaFolder } from '../test/unit/backbone/tiny-llama.js';
+import { STORIES_DIR, TINY_CONFIG, writeTinyLlamaFolder } from '../test/support/tiny-llama.js';
 import { arg, median, runWorkerProcess, writeResults } from './support.js';
 import type { GenerateWorkerRequest, GenerateWorkerResult } from './generate-worker.js';
 

@@ -1,9 +1,7 @@
 /**
- * The LLaMA-family forward pass for inference, with a KV cache, traced on the engine's graph
- * builder and emitted as one ONNX model (transformers' LlamaForCausalLM / Qwen2ForCausalLM
- * forward, modeling_llama.py: RMSNorm, half-rotated RoPE, GQA attention, SwiGLU MLP). RMSNorm and
- * RoPE are the training graph's blocks (llama/graph.ts); attention differs (cache, absolute
- * positions, additive mask) and projections add biases (Qwen2) and LoRA.
+ * The generation graph: the LLaMA-family decoder (llama/model.ts) with a KV cache, traced on the
+ * engine's graph builder and emitted as one ONNX model. This file only names the model's inputs
+ * and outputs; every block is llama/model.ts's.
  *
  * Inputs (B = batch, T = new positions, P = cached positions, d = hidden, h = head_dim):
  *   input_ids       int64   (B, T)
@@ -18,46 +16,18 @@
  *   present_key.i / present_value.i D (B, kv_heads, P+S, h)
  *
  * Frozen weights are external data pointing into the checkpoint's .safetensors (never copied
- * into the model). LoRA deltas (small) are inline constants: W x + (alpha/r) B A x.
+ * into the model). A method (peft/) may wrap the weights (merged LoRA) or hook every linear layer
+ * (unmerged LoRA): the backbone knows no method.
  */
 import type { ExternalLocation } from '../../engine/external-data.js';
 import type { Tensor } from '../../engine/graph.js';
 import { Graph } from '../../engine/graph.js';
-import {
-  add,
-  cast,
-  concat,
-  cos,
-  expand,
-  gather,
-  gatherElements,
-  matmul,
-  mul,
-  reshape,
-  sigmoid,
-  sin,
-  softmax,
-  transpose,
-  unsqueeze,
-} from '../../engine/ops.js';
+import { cast, expand, gatherElements, reshape, unsqueeze } from '../../engine/ops.js';
 import type { ModelOutput } from '../../engine/serialize.js';
 import type { LlamaConfig } from '../hf/config.js';
-import { ropeInverseFrequencies } from '../hf/rope.js';
-import type { RopeTables } from '../llama/graph.js';
-import { rmsNorm, rope } from '../llama/graph.js';
-import { EMBED_TOKENS, FINAL_NORM, LM_HEAD, layerTensorNames } from '../hf/llama-tensors.js';
 import type { TensorEntry } from '../hf/safetensors.js';
-
-/** A LoRA adapter on one projection: delta W = scaling * B A (PEFT's lora_A, lora_B). */
-export interface LoraWeights {
-  readonly a: Float32Array; // lora_A (r, in)
-  readonly b: Float32Array; // lora_B (out, r)
-  readonly rank: number;
-  readonly scaling: number; // alpha / r (alpha / sqrt(r) for rsLoRA)
-}
-
-/** LoRA adapters keyed by full projection name, e.g. "model.layers.0.self_attn.q_proj". */
-export type LoraSet = ReadonlyMap<string, LoraWeights>;
+import type { LinearHook, WeightSource } from '../llama/model.js';
+import { decoder, embed, lmHead } from '../llama/model.js';
 
 export const PAST_KEY = (i: number): string => `past_key.${i}`;
 export const PAST_VALUE = (i: number): string => `past_value.${i}`;
@@ -74,6 +44,15 @@ const F32 = 'float32';
 /** float32 everywhere (CPU), or float16 weights, activations and KV cache (GPU providers). */
 export type ComputeDType = 'float32' | 'float16';
 
+/**
+ * What a method adds to the backbone at inference, built into the graph: it may wrap the
+ * weight source (e.g. a merged LoRA: W + s B A) and hook every linear layer (unmerged LoRA).
+ */
+export interface GraphAdapter {
+  readonly weights?: (g: Graph, base: WeightSource) => WeightSource;
+  readonly hook?: (g: Graph) => LinearHook;
+}
+
 /** A frozen weight as external data, cast in the graph when stored in another float width. */
 function weight(g: Graph, entry: TensorEntry, dtype: ComputeDType): Tensor {
   const location: ExternalLocation = { path: entry.file, offset: entry.offset, length: entry.byteLength };
@@ -84,89 +63,62 @@ function weight(g: Graph, entry: TensorEntry, dtype: ComputeDType): Tensor {
   return stored === dtype ? w : cast(w, dtype);
 }
 
-/** x @ W^T (+ bias) (+ LoRA): x (B, S, in), W (out, in) -> (B, S, out) */
-function linear(g: Graph, x: Tensor, w: Tensor, bias?: Tensor, lora?: LoraWeights): Tensor {
-  let y = matmul(x, w, { transB: true });
-  if (bias) y = add(y, bias);
-  if (lora) {
-    const out = w.shape[0] as number;
-    const inn = w.shape[1] as number;
-    const a = cast(g.constant(lora.a, F32, [lora.rank, inn]), w.dtype);
-    const b = cast(g.constant(lora.b, F32, [out, lora.rank]), w.dtype);
-    // (x A^T) B^T * scaling: two thin products instead of materialising B A
-    y = add(y, matmul(matmul(x, a, { transB: true }), b, { transB: true, alpha: lora.scaling }));
-  }
-  return y;
+/** Frozen checkpoint weights, each made once. */
+export function checkpointWeights(
+  g: Graph,
+  tensors: ReadonlyMap<string, TensorEntry>,
+  dtype: ComputeDType,
+): WeightSource {
+  const made = new Map<string, Tensor>();
+  return (name) => {
+    let t = made.get(name);
+    if (!t) {
+      const e = tensors.get(name);
+      if (!e) throw new Error(`inference graph: tensor ${name} missing from the checked tensor map`);
+      t = weight(g, e, dtype);
+      made.set(name, t);
+    }
+    return t;
+  };
 }
 
 export function buildInferenceGraph(
   c: LlamaConfig,
   tensors: ReadonlyMap<string, TensorEntry>,
-  options: { lora?: LoraSet; dtype?: ComputeDType } = {},
+  options: { adapter?: GraphAdapter; dtype?: ComputeDType } = {},
 ): InferenceGraph {
   const g = new Graph();
   const D = options.dtype ?? F32;
-  const t = (name: string) => {
-    const e = tensors.get(name);
-    if (!e) throw new Error(`inference graph: tensor ${name} missing from the checked tensor map`);
-    return weight(g, e, D);
-  };
-  const lora = options.lora ?? new Map<string, LoraWeights>();
-  const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: h } = c;
-  const rep = H / KV;
+  const base = checkpointWeights(g, tensors, D);
+  const w = options.adapter?.weights ? options.adapter.weights(g, base) : base;
+  const hook = options.adapter?.hook?.(g);
+  const { hiddenSize: d, numKvHeads: KV, headDim: h } = c;
 
   const inputIds = g.input('input_ids', 'int64', ['batch', 'tokens']);
   const prefix = g.input('prefix_embeds', F32, ['batch', 'prefix', d]);
   const positionIds = g.input('position_ids', 'int64', ['batch', 'seq']);
   const mask = g.input('attention_mask', F32, ['batch', 1, 'seq', 'past+seq']);
   const logitPositions = g.input('logit_positions', 'int64', ['batch', 'picked']);
+  const past = Array.from({ length: c.numLayers }, (_, i) => ({
+    key: g.input(PAST_KEY(i), D, ['batch', KV, 'past', h]),
+    value: g.input(PAST_VALUE(i), D, ['batch', KV, 'past', h]),
+  }));
 
-  const embedTable = t(EMBED_TOKENS); // (vocab, d)
   // (B, S, d); the reshape names the concatenated axis 'seq' so later shapes line up by name
-  let x = reshape(concat([cast(prefix, D), gather(embedTable, inputIds)], 1), ['batch', 'seq', d]);
-
-  // RoPE tables from positions, in float32 as transformers computes them: (B, 1, S, h)
-  const invFreq = g.constant(Float32Array.from(ropeInverseFrequencies(c)), F32, [h / 2]);
-  const angles = mul(unsqueeze(cast(positionIds, F32), [2]), invFreq); // (B, S, h/2)
-  const emb = unsqueeze(concat([angles, angles], -1), [1]); // (B, 1, S, h)
-  const tables: RopeTables = { cos: cast(cos(emb), D), sin: cast(sin(emb), D) };
-  // mask broadcast over kv heads and the query heads that share them: (B, 1, 1, S, P+S)
-  const mask5 = unsqueeze(cast(mask, D), [2]); // float16: the -3.4e38 fill becomes -inf, still exp() = 0
-
-  const outputs: ModelOutput[] = [];
-  for (let i = 0; i < c.numLayers; i++) {
-    const n = layerTensorNames(i);
-    const proj = (name: string) => lora.get(name.replace(/\.weight$/, ''));
-    const bias = (name: string) => (c.attentionBias ? t(name) : undefined);
-
-    // --- attention ---
-    const xn = rmsNorm(x, t(n.inputNorm), c.rmsNormEps);
-    const heads = (y: Tensor, count: number) => transpose(reshape(y, ['batch', 'seq', count, h]), [0, 2, 1, 3]); // (B, count, S, h)
-    const q = rope(heads(linear(g, xn, t(n.q), bias(n.qBias), proj(n.q)), H), tables); // (B, H, S, h)
-    const kNew = rope(heads(linear(g, xn, t(n.k), bias(n.kBias), proj(n.k)), KV), tables); // (B, KV, S, h)
-    const vNew = heads(linear(g, xn, t(n.v), bias(n.vBias), proj(n.v)), KV);
-    const k = concat([g.input(PAST_KEY(i), D, ['batch', KV, 'past', h]), kNew], 2); // (B, KV, P+S, h)
-    const v = concat([g.input(PAST_VALUE(i), D, ['batch', KV, 'past', h]), vNew], 2);
-    outputs.push({ name: PRESENT_KEY(i), tensor: k }, { name: PRESENT_VALUE(i), tensor: v });
-    // GQA without copying k/v: query heads grouped by the kv head they share
-    const q5 = reshape(q, ['batch', KV, rep, 'seq', h]); // (B, KV, rep, S, h)
-    const scores = add(matmul(q5, unsqueeze(k, [2]), { transB: true, alpha: 1 / Math.sqrt(h) }), mask5); // (B, KV, rep, S, P+S)
-    const attn = matmul(softmax(scores, -1), unsqueeze(v, [2])); // (B, KV, rep, S, h)
-    const merged = reshape(transpose(reshape(attn, ['batch', H, 'seq', h]), [0, 2, 1, 3]), ['batch', 'seq', H * h]);
-    x = add(x, linear(g, merged, t(n.o), undefined, proj(n.o)));
-
-    // --- SwiGLU MLP ---
-    const xm = rmsNorm(x, t(n.postNorm), c.rmsNormEps);
-    const gate = linear(g, xm, t(n.gate), undefined, proj(n.gate));
-    const up = linear(g, xm, t(n.up), undefined, proj(n.up));
-    x = add(x, linear(g, mul(mul(gate, sigmoid(gate)), up), t(n.down), undefined, proj(n.down)));
-  }
-
-  const final = rmsNorm(x, t(FINAL_NORM), c.rmsNormEps); // (B, S, d)
+  const x = reshape(embed(w, inputIds, prefix, D), ['batch', 'seq', d]);
+  // float16: the -3.4e38 fill becomes -inf, still exp() = 0
+  const { states, present } = decoder(c, w, x, {
+    positions: positionIds,
+    mask: cast(mask, D),
+    past: (i) => past[i]!,
+    ...(hook && { hook }),
+  });
   // hidden states at the requested positions only: (B, K, d)
   const index = expand(unsqueeze(logitPositions, [2]), ['batch', 'picked', d]);
-  const picked = gatherElements(final, index, 1);
-  const head = c.tieWordEmbeddings ? embedTable : t(LM_HEAD);
-  const logits = cast(matmul(picked, head, { transB: true }), F32); // (B, K, vocab), float32 for sampling
-  return { graph: g, outputs: [{ name: 'logits', tensor: logits }, ...outputs] };
+  const logits = cast(lmHead(c, w, gatherElements(states, index, 1)), F32); // (B, K, V), float32 for sampling
+  const outputs: ModelOutput[] = [{ name: 'logits', tensor: logits }];
+  present.forEach((layer, i) =>
+    outputs.push({ name: PRESENT_KEY(i), tensor: layer.key }, { name: PRESENT_VALUE(i), tensor: layer.value }),
+  );
+  return { graph: g, outputs };
 }

@@ -13,7 +13,7 @@ import { widenBf16Tensors } from '../hf/widen.js';
 import type { Backbone } from '../load.js';
 import { conversionCacheDir } from '../load.js';
 import { assertFits, availableCpuBytes, estimateMemory } from '../memory-plan.js';
-import type { ComputeDType, LoraSet } from './inference-graph.js';
+import type { ComputeDType, GraphAdapter } from './inference-graph.js';
 import { buildInferenceGraph, PAST_KEY, PAST_VALUE, PRESENT_KEY, PRESENT_VALUE } from './inference-graph.js';
 
 /** A soft prompt fed before the tokens: L virtual tokens x d (PEFT's prompt_embeddings). */
@@ -50,7 +50,8 @@ export interface StepOutput {
 export interface RunnerOptions {
   readonly provider?: ProviderChoice;
   readonly threads?: number;
-  readonly lora?: LoraSet;
+  /** A method's change to the graph (e.g. LoRA), from peft/. */
+  readonly adapter?: GraphAdapter;
   /** Longest sequence this runner will see, for the memory check (default: the model maximum, at most 2048). */
   readonly contextTokens?: number;
   readonly batch?: number;
@@ -108,7 +109,10 @@ export class BackboneRunner {
       );
     }
     const tensors = widenBf16Tensors(backbone.tensors, backbone.weights, conversionCacheDir(), backbone.fingerprint());
-    const { graph, outputs } = buildInferenceGraph(c, tensors, { dtype, ...(options.lora && { lora: options.lora }) });
+    const { graph, outputs } = buildInferenceGraph(c, tensors, {
+      dtype,
+      ...(options.adapter && { adapter: options.adapter }),
+    });
     const model = serialize(graph, outputs, { producer: 'clinprompt-backbone-inference' });
     const session = await createSession(model, {
       provider: options.provider ?? 'cpu',

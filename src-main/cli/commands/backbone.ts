@@ -5,8 +5,8 @@
 import { InvalidArgumentError } from 'commander';
 
 import { DEFAULT_MAX_TOKENS, generate } from '../../backbone/generate/decoding.js';
-import type { PeftAdapter } from '../../backbone/generate/peft-adapter.js';
-import { loadPeftAdapter } from '../../backbone/generate/peft-adapter.js';
+import type { PeftAdapter } from '../../peft/adapter-folder.js';
+import { loadPeftAdapter } from '../../peft/adapter-folder.js';
 import { BackboneRunner } from '../../backbone/generate/runner.js';
 import { scoreContinuations } from '../../backbone/generate/scoring.js';
 import { describeBackbone } from '../../backbone/info.js';
@@ -181,7 +181,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
       const adapter = adapterFromFlags(flags, backbone);
       const runner = await BackboneRunner.create(backbone, {
         provider: flags.provider,
-        ...(adapter?.lora && { lora: adapter.lora }),
+        ...(adapter?.graph && { adapter: adapter.graph }),
         ...(flags.threads !== undefined && { threads: flags.threads }),
       });
       try {
@@ -231,7 +231,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
         const adapter = adapterFromFlags(flags, backbone);
         const runner = await BackboneRunner.create(backbone, {
           batch: flags.candidate.length,
-          ...(adapter?.lora && { lora: adapter.lora }),
+          ...(adapter?.graph && { adapter: adapter.graph }),
           ...(flags.threads !== undefined && { threads: flags.threads }),
         });
         try {

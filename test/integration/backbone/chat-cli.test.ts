@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCliCaptured } from '../../support/cli.js';
 import { makeTempDir } from '../../support/temp.js';
-import { writeTinyLlamaFolder } from '../../unit/backbone/tiny-llama.js';
+import { writeTinyLlamaFolder } from '../../support/tiny-llama.js';
 
 describe('clinprompt generate on a Hugging Face folder', () => {
   let tmp: ReturnType<typeof makeTempDir>;

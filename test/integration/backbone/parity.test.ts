@@ -16,8 +16,8 @@ import { findTorchPython } from '../../reference/torch-python.js';
 import { runCliCaptured } from '../../support/cli.js';
 import { skipUnlessAvailable } from '../../support/prerequisites.js';
 import { makeTempDir } from '../../support/temp.js';
-import type { TinyFolderOptions } from '../../unit/backbone/tiny-llama.js';
-import { STORIES_DIR, writeTinyLlamaFolder } from '../../unit/backbone/tiny-llama.js';
+import type { TinyFolderOptions } from '../../support/tiny-llama.js';
+import { STORIES_DIR, writeTinyLlamaFolder } from '../../support/tiny-llama.js';
 import { runBackboneReference } from './reference.js';
 
 const torch = findTorchPython();

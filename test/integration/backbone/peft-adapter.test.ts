@@ -11,9 +11,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { generate } from '../../../src-main/backbone/generate/decoding.js';
-import type { LoraSet } from '../../../src-main/backbone/generate/inference-graph.js';
-import { loadPeftAdapter } from '../../../src-main/backbone/generate/peft-adapter.js';
-import { softPrompt } from '../../../src-main/backbone/generate/prompts.js';
+import type { GraphAdapter } from '../../../src-main/backbone/generate/inference-graph.js';
+import { loadPeftAdapter } from '../../../src-main/peft/adapter-folder.js';
+import { loraGraphAdapter } from '../../../src-main/peft/lora/model.js';
+import { softPrompt } from '../../../src-main/peft/prompts.js';
 import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
 import { scoreContinuations } from '../../../src-main/backbone/generate/scoring.js';
 import { EMBED_TOKENS } from '../../../src-main/backbone/hf/llama-tensors.js';
@@ -22,7 +23,7 @@ import { writeModelSafetensors, writeSafetensorsFile } from '../../../src-main/b
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { runCliCaptured } from '../../support/cli.js';
 import { makeTempDir } from '../../support/temp.js';
-import { seededRandom, STORIES_DIR, writeTinyLlamaFolder } from '../../unit/backbone/tiny-llama.js';
+import { seededRandom, STORIES_DIR, writeTinyLlamaFolder } from '../../support/tiny-llama.js';
 
 function writeAdapter(dir: string, config: Record<string, unknown>, tensors: TensorToWrite[]): string {
   mkdirSync(dir, { recursive: true });
@@ -154,17 +155,22 @@ describe('PEFT adapters at inference', () => {
 
     // logits, not only greedy picks: adapter in the graph vs merged weights
     const ids = [[1, 403, 407, 261, 378, 11]];
-    const logitsOf = async (b: ReturnType<typeof openBackbone>, lora?: LoraSet) => {
-      const runner = await BackboneRunner.create(b, { threads: 1, ...(lora && { lora }) });
+    const logitsOf = async (b: ReturnType<typeof openBackbone>, adapter?: GraphAdapter) => {
+      const runner = await BackboneRunner.create(b, { threads: 1, ...(adapter && { adapter }) });
       try {
         return (await runner.step({ ids, past: runner.emptyCache(1), logitPositions: [[0, 1, 2, 3, 4, 5]] })).logits;
       } finally {
         await runner.release();
       }
     };
-    const withLora = await logitsOf(base, loadPeftAdapter(adapter, base.config).lora);
+    const loaded = loadPeftAdapter(adapter, base.config);
+    const withLora = await logitsOf(base, loaded.graph);
     const mergedLogits = await logitsOf(openBackbone(mergedDir));
-    expect(Math.max(...withLora.map((v, i) => Math.abs(v - mergedLogits[i]!)))).toBeLessThan(1e-4);
+    const maxDiff = (a: Float32Array, b: Float32Array) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+    expect(maxDiff(withLora, mergedLogits)).toBeLessThan(1e-4);
+    // merged in the graph (W + s B A, folded by onnxruntime) gives the same logits
+    expect(maxDiff(await logitsOf(base, loraGraphAdapter(loaded.lora!, true)), mergedLogits)).toBeLessThan(1e-4);
+    expect(maxDiff(withLora, await logitsOf(base))).toBeGreaterThan(1e-2);
 
     const otherDir = path.join(tmp.dir, 'other');
     writeTinyLlamaFolder(otherDir, { config: { hiddenSize: 64, headDim: 16 } });

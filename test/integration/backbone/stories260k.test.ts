@@ -21,7 +21,7 @@ import { runCliCaptured } from '../../support/cli.js';
 import { skipUnlessAvailable } from '../../support/prerequisites.js';
 import { SHARED_DIR } from '../../support/paths.js';
 import { makeTempDir } from '../../support/temp.js';
-import { STORIES_DIR } from '../../unit/backbone/tiny-llama.js';
+import { STORIES_DIR } from '../../support/tiny-llama.js';
 
 /** The continuation ../shared/data/README.md gives, read from there (whitespace normalised). */
 function readmeGolden(): string {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { makeTempDir } from '../../support/temp.js';
-import { writeTinyLlamaFolder } from '../../unit/backbone/tiny-llama.js';
+import { writeTinyLlamaFolder } from '../../support/tiny-llama.js';
 
 describe('weights stay out of the JS heap', () => {
   let tmp: ReturnType<typeof makeTempDir>;

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { llamaForward } from '../../../src-main/backbone/llama/graph.js';
+import { llamaForward } from '../../../src-main/backbone/llama/model.js';
 import {
   allFinite,
   buildTrainingModel,
@@ -28,22 +28,22 @@ import { findTorchPython, runReference } from '../../reference/torch-python.js';
 import { skipUnlessAvailable } from '../../support/prerequisites.js';
 import { gradCheck, random } from '../../unit/engine/gradcheck.js';
 import {
-  TINY,
+  MICRO_CONFIG,
   inlineSource,
   promptTuningGraph,
   safetensorsSource,
   tinyBatch,
   tinyWeights,
   writeTinySafetensors,
-} from './tiny-llama.js';
+} from '../../support/tiny-llama.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'engine-llama-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const L = 3;
-const weights = tinyWeights(TINY);
+const weights = tinyWeights(MICRO_CONFIG);
 const r = random(11);
-const promptValues = Array.from({ length: L * TINY.hiddenSize }, () => r(-1, 1));
+const promptValues = Array.from({ length: L * MICRO_CONFIG.hiddenSize }, () => r(-1, 1));
 
 function relErr(a: readonly number[], b: readonly number[]): number {
   const diff = Math.hypot(...a.map((v, j) => v - b[j]!));
@@ -53,7 +53,7 @@ function relErr(a: readonly number[], b: readonly number[]): number {
 function feeds(batch: ReturnType<typeof tinyBatch>, prompt: number[], dtype: 'float32' | 'float64' = 'float32') {
   const F = dtype === 'float32' ? Float32Array : Float64Array;
   return {
-    prompt: new ort.Tensor(dtype, F.from(prompt), [L, TINY.hiddenSize]),
+    prompt: new ort.Tensor(dtype, F.from(prompt), [L, MICRO_CONFIG.hiddenSize]),
     input_ids: new ort.Tensor('int64', BigInt64Array.from(batch.ids.map(BigInt)), batch.shape),
     targets: new ort.Tensor('int64', BigInt64Array.from(batch.targets.map(BigInt)), batch.shape),
     loss_mask: new ort.Tensor(dtype, F.from(batch.mask), batch.shape),
@@ -62,17 +62,17 @@ function feeds(batch: ReturnType<typeof tinyBatch>, prompt: number[], dtype: 'fl
 
 describe('LLaMA prompt-tuning graph', () => {
   it('prompt gradient of the whole model matches float64 central differences', async () => {
-    const batch = tinyBatch(TINY, 2, 5);
+    const batch = tinyBatch(MICRO_CONFIG, 2, 5);
     const { relErrors } = await gradCheck(
       [
-        { shape: [L, TINY.hiddenSize], values: promptValues },
+        { shape: [L, MICRO_CONFIG.hiddenSize], values: promptValues },
         { shape: batch.shape, dtype: 'int64', values: batch.ids },
         { shape: batch.shape, dtype: 'int64', values: batch.targets },
         { shape: batch.shape, noGrad: true, values: batch.mask },
       ],
       (prompt, ids, targets, mask) => {
         const w = inlineSource(prompt.graph, weights, 'float64');
-        return tokenCrossEntropy(llamaForward(TINY, w, { inputIds: ids, prompt }).logits, targets, mask);
+        return tokenCrossEntropy(llamaForward(MICRO_CONFIG, w, { inputIds: ids, prompt }).logits, targets, mask);
       },
     );
     expect(relErrors[0]).toBeLessThan(1e-6);
@@ -84,7 +84,9 @@ describe('LLaMA prompt-tuning graph', () => {
     async () => {
       const path = join(dir, 'tiny.safetensors');
       writeTinySafetensors(path, weights);
-      const { graph, prompt, loss } = promptTuningGraph(TINY, (g) => safetensorsSource(g, path), { promptLength: L });
+      const { graph, prompt, loss } = promptTuningGraph(MICRO_CONFIG, (g) => safetensorsSource(g, path), {
+        promptLength: L,
+      });
       const model = buildTrainingModel({ graph, loss, trainables: [prompt] });
       expect(model.externalDataDir).toBe(dir);
       // Every weight is referenced in the .safetensors file, none copied into the model.
@@ -101,14 +103,14 @@ describe('LLaMA prompt-tuning graph', () => {
         [2, 6, 3],
         [1, 9, 4],
       ] as const) {
-        const batch = tinyBatch(TINY, b, t, seed);
+        const batch = tinyBatch(MICRO_CONFIG, b, t, seed);
         const out = await session.run(feeds(batch, promptValues));
         const ours = {
           loss: Number(out[model.lossOutput]!.data[0]),
           grad: toNumbers(out[model.gradientOutputs['prompt']!]!.data as Float32Array),
         };
         const ref = runReference<{ loss: number; grad: number[] }>(torch.python!, {
-          config: TINY,
+          config: MICRO_CONFIG,
           weights: path,
           prompt: promptValues,
           prompt_length: L,
@@ -128,7 +130,7 @@ describe('LLaMA prompt-tuning graph', () => {
   );
 
   it('has no Transpose node applied to a weight', () => {
-    const { graph, prompt, loss } = promptTuningGraph(TINY, (g) => inlineSource(g, weights, 'float32'), {
+    const { graph, prompt, loss } = promptTuningGraph(MICRO_CONFIG, (g) => inlineSource(g, weights, 'float32'), {
       promptLength: L,
     });
     const model = buildTrainingModel({ graph, loss, trainables: [prompt] });
@@ -139,7 +141,7 @@ describe('LLaMA prompt-tuning graph', () => {
   });
 
   it('builds no weight gradient: no live tensor has a weight matrix shape', () => {
-    const { graph, prompt, loss } = promptTuningGraph(TINY, (g) => inlineSource(g, weights, 'float32'), {
+    const { graph, prompt, loss } = promptTuningGraph(MICRO_CONFIG, (g) => inlineSource(g, weights, 'float32'), {
       promptLength: L,
     });
     const model = buildTrainingModel({ graph, loss, trainables: [prompt] });
@@ -155,10 +157,10 @@ describe('LLaMA prompt-tuning graph', () => {
   });
 
   it('float16 weights with a float32 prompt and dynamic loss scaling give the float32 result within half precision', async () => {
-    const batch = tinyBatch(TINY, 2, 6);
+    const batch = tinyBatch(MICRO_CONFIG, 2, 6);
     const build = (half: boolean) => {
       const { graph, prompt, loss } = promptTuningGraph(
-        TINY,
+        MICRO_CONFIG,
         (g) => inlineSource(g, weights, half ? 'float16' : 'float32'),
         {
           promptLength: L,
@@ -200,7 +202,7 @@ describe('LLaMA prompt-tuning graph', () => {
     const graph = new Graph();
     const ids = graph.input('input_ids', 'int64', ['batch', 'tokens']);
     const attention = graph.input('attention_mask', 'int64', ['batch', 'tokens']);
-    const { logits } = llamaForward(TINY, inlineSource(graph, weights, 'float32'), {
+    const { logits } = llamaForward(MICRO_CONFIG, inlineSource(graph, weights, 'float32'), {
       inputIds: ids,
       attentionMask: attention,
     });
@@ -213,7 +215,7 @@ describe('LLaMA prompt-tuning graph', () => {
         input_ids: new ort.Tensor('int64', BigInt64Array.from(seq.map(BigInt)), [1, seq.length]),
         attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask.map(BigInt)), [1, seq.length]),
       });
-      return toNumbers(out['logits']!.data as Float32Array).slice(padding * TINY.vocabSize);
+      return toNumbers(out['logits']!.data as Float32Array).slice(padding * MICRO_CONFIG.vocabSize);
     };
     const [plain, padded] = [await run(0), await run(3)];
     expect(padded.every(Number.isFinite)).toBe(true);

@@ -21,21 +21,21 @@ import {
 } from '../../../src-main/engine/index.js';
 import { random } from '../../unit/engine/gradcheck.js';
 import { skipUnlessAvailable } from '../../support/prerequisites.js';
-import { TINY, inlineSource, promptTuningGraph, tinyBatch, tinyWeights } from './tiny-llama.js';
+import { MICRO_CONFIG, inlineSource, promptTuningGraph, tinyBatch, tinyWeights } from '../../support/tiny-llama.js';
 
 const L = 2;
-const weights = tinyWeights(TINY, 5);
-const { graph, prompt, loss } = promptTuningGraph(TINY, (g) => inlineSource(g, weights, 'float32'), {
+const weights = tinyWeights(MICRO_CONFIG, 5);
+const { graph, prompt, loss } = promptTuningGraph(MICRO_CONFIG, (g) => inlineSource(g, weights, 'float32'), {
   promptLength: L,
 });
 const model = buildTrainingModel({ graph, loss, trainables: [prompt] });
-const batch = tinyBatch(TINY, 2, 6);
+const batch = tinyBatch(MICRO_CONFIG, 2, 6);
 const r = random(2);
 const feeds = {
   prompt: new ort.Tensor(
     'float32',
-    Float32Array.from({ length: L * TINY.hiddenSize }, () => r()),
-    [L, TINY.hiddenSize],
+    Float32Array.from({ length: L * MICRO_CONFIG.hiddenSize }, () => r()),
+    [L, MICRO_CONFIG.hiddenSize],
   ),
   input_ids: new ort.Tensor('int64', BigInt64Array.from(batch.ids.map(BigInt)), batch.shape),
   targets: new ort.Tensor('int64', BigInt64Array.from(batch.targets.map(BigInt)), batch.shape),
@@ -100,7 +100,7 @@ describe('execution providers', () => {
   it.skipIf(!webgpu.ok)(
     `webgpu: float16 weights, float32 prompt and loss scaling give the cpu float32 result within half precision${webgpu.ok ? '' : ` - SKIPPED: ${webgpu.why}`}`,
     async () => {
-      const half = promptTuningGraph(TINY, (g) => inlineSource(g, weights, 'float16'), {
+      const half = promptTuningGraph(MICRO_CONFIG, (g) => inlineSource(g, weights, 'float16'), {
         promptLength: L,
         computeDtype: computeDtypeFor('webgpu'),
       });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backboneFingerprint } from '../../../src-main/backbone/fingerprint.js';
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { makeTempDir } from '../../support/temp.js';
-import { STORIES_DIR } from './tiny-llama.js';
+import { STORIES_DIR } from '../../support/tiny-llama.js';
 
 describe('backbone fingerprint', () => {
   let tmp: ReturnType<typeof makeTempDir>;

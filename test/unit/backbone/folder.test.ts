@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { applyChatTemplate } from '../../../src-main/backbone/tokenizer/chat-template.js';
 import { makeTempDir } from '../../support/temp.js';
-import { TINY_CONFIG, writeTinyLlamaFolder } from './tiny-llama.js';
+import { TINY_CONFIG, writeTinyLlamaFolder } from '../../support/tiny-llama.js';
 
 describe('Hugging Face folder loading', () => {
   let tmp: ReturnType<typeof makeTempDir>;

@@ -14,7 +14,7 @@ import { Llama2cTokenizer, readLlama2cTokenizer } from '../../../src-main/backbo
 import { HfTokenizer } from '../../../src-main/backbone/tokenizer/hf-tokenizer.js';
 import { convertLlama2cFolder } from '../../../src-main/backbone/llama2c/convert.js';
 import { makeTempDir } from '../../support/temp.js';
-import { seededRandom, STORIES_DIR } from './tiny-llama.js';
+import { seededRandom, STORIES_DIR } from '../../support/tiny-llama.js';
 
 const files = findLlama2cFiles(STORIES_DIR)!;
 

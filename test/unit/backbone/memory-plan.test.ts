@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { parseLlamaConfig } from '../../../src-main/backbone/hf/config.js';
 import { assertFits, estimateMemory } from '../../../src-main/backbone/memory-plan.js';
-import { TINY_CONFIG } from './tiny-llama.js';
+import { TINY_CONFIG } from '../../support/tiny-llama.js';
 
 const LLAMA_8B = parseLlamaConfig(
   {

@@ -12,7 +12,7 @@ import {
   writeSafetensorsFile,
 } from '../../../src-main/backbone/hf/safetensors-writer.js';
 import { makeTempDir } from '../../support/temp.js';
-import { seededRandom } from './tiny-llama.js';
+import { seededRandom } from '../../support/tiny-llama.js';
 
 function randomTensors(): (TensorToWrite & { data: Float32Array })[] {
   const rand = seededRandom(7);

@@ -1,14 +1,13 @@
 /**
- * Prompts applied at inference, in PEFT's tensor layouts (huggingface/peft: tuners/prompt_tuning,
+ * Soft prompts in PEFT's tensor layouts (huggingface/peft: tuners/prompt_tuning,
  * tuners/multitask_prompt_tuning/model.py):
  * - a soft prompt P (L x d, `prompt_embeddings`) is prepended before the token embeddings;
  * - an MPT task prompt is the shared prompt P* times a rank-r task update:
  *   P^_k = P* o (u_k v_k^T) with u_k (L x r) = `prefix_task_cols`, v_k (r x d) = `prefix_task_rows`
- *   (DESIGN.md §1, stage 2; PEFT computes torch.matmul(task_cols, task_rows) then multiplies);
- * - LoRA adapters are built into the graph (inference-graph.ts, `lora`).
+ *   (DESIGN.md §1, stage 2; PEFT computes torch.matmul(task_cols, task_rows) then multiplies).
  */
-import { UserError } from '../../common/errors.js';
-import type { SoftPrompt } from './runner.js';
+import { UserError } from '../common/errors.js';
+import type { SoftPrompt } from '../backbone/generate/runner.js';
 
 export function softPrompt(embeddings: Float32Array, hiddenSize: number): SoftPrompt {
   if (embeddings.length === 0 || embeddings.length % hiddenSize !== 0)

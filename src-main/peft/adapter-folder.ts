@@ -9,17 +9,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { UserError } from '../../common/errors.js';
-import type { LlamaConfig } from '../hf/config.js';
-import { expectedLlamaTensors } from '../hf/llama-tensors.js';
-import { SafetensorsWeights } from '../hf/safetensors.js';
-import type { LoraSet, LoraWeights } from './inference-graph.js';
+import { UserError } from '../common/errors.js';
+import type { GraphAdapter } from '../backbone/generate/inference-graph.js';
+import type { SoftPrompt } from '../backbone/generate/runner.js';
+import type { LlamaConfig } from '../backbone/hf/config.js';
+import { expectedLlamaTensors } from '../backbone/hf/llama-tensors.js';
+import { SafetensorsWeights } from '../backbone/hf/safetensors.js';
+import type { LoraSet, LoraWeights } from './lora/model.js';
+import { loraGraphAdapter, loraScaling } from './lora/model.js';
 import { mptTaskPrompt, softPrompt } from './prompts.js';
-import type { SoftPrompt } from './runner.js';
 
+/** What an adapter adds at inference: a soft prompt before the tokens, or a change to the graph. */
 export interface PeftAdapter {
   readonly type: 'PROMPT_TUNING' | 'MULTITASK_PROMPT_TUNING' | 'LORA';
   readonly prompt?: SoftPrompt;
+  readonly graph?: GraphAdapter;
+  /** LoRA's tensors, for callers that merge them instead (loraGraphAdapter(lora, true)). */
   readonly lora?: LoraSet;
 }
 
@@ -60,7 +65,7 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
     const alpha = ac['lora_alpha'];
     if (typeof rank !== 'number' || typeof alpha !== 'number')
       throw new UserError('BAD_FILE', `${configFile} lacks numeric "r" and "lora_alpha".`);
-    const scaling = ac['use_rslora'] === true ? alpha / Math.sqrt(rank) : alpha / rank;
+    const scaling = loraScaling(alpha, rank, ac['use_rslora'] === true);
     const lora = new Map<string, LoraWeights>();
     const projections = expectedLlamaTensors(config);
     for (const name of w.tensors.keys()) {
@@ -84,7 +89,7 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
       lora.set(module, { a, b, rank: r, scaling });
     }
     if (lora.size === 0) throw new UserError('BAD_FILE', `${weightsFile} holds no lora_A/lora_B tensors.`);
-    return { type, lora };
+    return { type, graph: loraGraphAdapter(lora), lora };
   }
   throw new UserError(
     'UNSUPPORTED',
