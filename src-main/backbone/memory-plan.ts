@@ -11,6 +11,8 @@
  * - activations, inference: one layer's live buffers at a time,
  *   B x S x (4d + 3m) + B x H x S x S (attention scores), plus logits B x S x V in float32.
  * - activations, training (backward needs every layer's saved values): L x that, plus logits x 2.
+ * - optimizer, training: each trained value's gradient and two AdamW moments, plus the value
+ *   itself in JavaScript memory, in float32 (16 bytes per trained parameter).
  * A margin covers onnxruntime's arena and fragmentation.
  */
 import os from 'node:os';
@@ -35,12 +37,15 @@ export interface MemoryPlanRequest {
    * passes its own (generate/runner.ts inferenceComputeDType).
    */
   readonly computeDType?: 'float32' | 'float16';
+  /** Trained parameters (training mode): every weight for full fine-tuning. */
+  readonly trainableParameters?: number;
 }
 
 export interface MemoryPlan {
   readonly weightsBytes: number;
   readonly activationBytes: number;
   readonly kvCacheBytes: number;
+  readonly optimizerBytes: number;
   readonly overheadBytes: number;
   readonly totalBytes: number;
   readonly computeDType: 'float32' | 'float16';
@@ -58,12 +63,14 @@ export function estimateMemory(c: LlamaConfig, r: MemoryPlanRequest): MemoryPlan
   const perLayer = B * S * (4 * c.hiddenSize + 3 * c.intermediateSize) * el + B * c.numHeads * S * S * el;
   const logits = B * S * c.vocabSize * 4;
   const activationBytes = r.mode === 'inference' ? perLayer + logits : c.numLayers * perLayer + 2 * logits;
-  const subtotal = weightsBytes + kvCacheBytes + activationBytes;
+  const optimizerBytes = r.mode === 'training' ? 16 * (r.trainableParameters ?? 0) : 0;
+  const subtotal = weightsBytes + kvCacheBytes + activationBytes + optimizerBytes;
   const overheadBytes = Math.round(subtotal * ARENA_MARGIN);
   return {
     weightsBytes,
     activationBytes,
     kvCacheBytes,
+    optimizerBytes,
     overheadBytes,
     totalBytes: subtotal + overheadBytes,
     computeDType,
@@ -90,8 +97,13 @@ export function assertFits(plan: MemoryPlan, availableBytes: number, what: strin
   throw new UserError(
     'OUT_OF_MEMORY',
     `${what} needs about ${formatBytes(plan.totalBytes)} on ${r.provider} (weights ${formatBytes(plan.weightsBytes)}, ` +
-      `activations ${formatBytes(plan.activationBytes)}, KV cache ${formatBytes(plan.kvCacheBytes)}) for batch ${r.batch} ` +
-      `x ${r.contextTokens} tokens, but only ${formatBytes(availableBytes)} is available. Use a smaller batch or context ` +
-      `(--max-tokens), a provider with more memory, or a smaller backbone.`,
+      `activations ${formatBytes(plan.activationBytes)}, ` +
+      (r.mode === 'training'
+        ? `gradients and optimizer state ${formatBytes(plan.optimizerBytes)}) for batch ${r.batch} x ${r.contextTokens} tokens, ` +
+          `but only ${formatBytes(availableBytes)} is available. Use a smaller batch (--batch-size) or --max-length, ` +
+          `a method that trains fewer parameters (pt, lora), a provider with more memory, or a smaller backbone.`
+        : `KV cache ${formatBytes(plan.kvCacheBytes)}) for batch ${r.batch} x ${r.contextTokens} tokens, but only ` +
+          `${formatBytes(availableBytes)} is available. Use a smaller batch or context (--max-tokens), a provider with ` +
+          `more memory, or a smaller backbone.`),
   );
 }

@@ -27,7 +27,7 @@ export class Output {
   }
 
   /** One progress line: rewritten in place on a terminal, one line per report otherwise. */
-  progress(p: JobProgress): void {
+  progress(p: ProgressLine): void {
     if (this.json) return;
     const line = formatProgress(p);
     if (this.io.stderr.isTTY) {
@@ -54,8 +54,19 @@ export class Output {
   }
 }
 
-export function formatProgress(p: JobProgress): string {
-  const parts = [`[${p.step}/${p.totalSteps}] ${p.phase}`];
+/** What a progress line shows (a job's report, or long work run in the CLI's own process). */
+export type ProgressLine = Pick<
+  JobProgress,
+  'phase' | 'step' | 'totalSteps' | 'loss' | 'tokensPerSecond' | 'etaSeconds'
+>;
+
+const BAR_WIDTH = 20;
+
+/** `[######--------------] 30/100 phase  loss 1.2345  812 tok/s  ETA 1m05s` */
+export function formatProgress(p: ProgressLine): string {
+  const done = p.totalSteps > 0 ? Math.min(1, p.step / p.totalSteps) : 0;
+  const filled = Math.round(done * BAR_WIDTH);
+  const parts = [`[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${p.step}/${p.totalSteps} ${p.phase}`];
   if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
   if (p.tokensPerSecond !== undefined) parts.push(`${Math.round(p.tokensPerSecond)} tok/s`);
   if (p.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);

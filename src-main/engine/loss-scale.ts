@@ -5,7 +5,8 @@
  * and the scale halved; after `growthInterval` finite steps in a row it doubles.
  */
 export class LossScaler {
-  private goodSteps = 0;
+  /** Finite steps since the scale last changed (saved in checkpoints). */
+  goodSteps = 0;
   constructor(
     public scale = 2 ** 16,
     private readonly growthInterval = 2000,

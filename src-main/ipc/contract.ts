@@ -34,7 +34,7 @@ export interface AppInfo {
 }
 
 /** Kinds of long work that run in a worker. Each later area adds its kinds here. */
-export const JOB_KINDS = ['system-check'] as const;
+export const JOB_KINDS = ['system-check', 'train'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JobRequestSchema = z.discriminatedUnion('kind', [
@@ -42,6 +42,21 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     kind: z.literal('system-check'),
     /** Milliseconds to pause between checks, so that progress can be watched (UI demos, tests). */
     pauseMs: z.number().int().min(0).max(10_000).default(0),
+  }),
+  z.object({
+    kind: z.literal('train'),
+    /** Backbone folder. */
+    backbone: z.string().min(1),
+    /** A task's examples as an exported .jsonl/.csv file (workers hold no store key). */
+    data: z.string().min(1),
+    task: z.enum(['ner', 're', 'qa', 'nli', 'summarization']),
+    /** Run folder; the same request again resumes from its checkpoint. */
+    out: z.string().min(1),
+    method: z.string().min(1),
+    /** The method's settings (peft/<method>/config.ts) and the trainer's (peft/config.ts). */
+    settings: z.record(z.string(), z.unknown()).default({}),
+    train: z.record(z.string(), z.unknown()).default({}),
+    provider: z.enum(['cpu', 'auto', 'webgpu', 'cuda', 'dml']).default('cpu'),
   }),
 ]);
 export type JobRequest = z.input<typeof JobRequestSchema>;

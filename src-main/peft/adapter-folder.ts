@@ -6,7 +6,7 @@
  * `prefix_task_cols` (tasks, L, r) and `prefix_task_rows` (tasks, r, d);
  * `base_model.model.<module>.lora_A.weight` (r, in) and `.lora_B.weight` (out, r).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { UserError } from '../common/errors.js';
@@ -15,13 +15,15 @@ import type { SoftPrompt } from '../backbone/generate/runner.js';
 import type { LlamaConfig } from '../backbone/hf/config.js';
 import { expectedLlamaTensors } from '../backbone/hf/llama-tensors.js';
 import { SafetensorsWeights } from '../backbone/hf/safetensors.js';
-import type { LoraSet, LoraWeights } from './lora/model.js';
-import { loraGraphAdapter, loraScaling } from './lora/model.js';
+import { writeSafetensorsFile } from '../backbone/hf/safetensors-writer.js';
+import type { LoraSet, LoraWeights } from './lora/layer.js';
+import { loraGraphAdapter, loraScaling } from './lora/layer.js';
 import { mptTaskPrompt, softPrompt } from './prompts.js';
 
 /** What an adapter adds at inference: a soft prompt before the tokens, or a change to the graph. */
 export interface PeftAdapter {
-  readonly type: 'PROMPT_TUNING' | 'MULTITASK_PROMPT_TUNING' | 'LORA';
+  /** PEFT's peft_type; FULL for fully fine-tuned weights (no PEFT equivalent). */
+  readonly type: 'PROMPT_TUNING' | 'MULTITASK_PROMPT_TUNING' | 'LORA' | 'FULL';
   readonly prompt?: SoftPrompt;
   readonly graph?: GraphAdapter;
   /** LoRA's tensors, for callers that merge them instead (loraGraphAdapter(lora, true)). */
@@ -31,7 +33,7 @@ export interface PeftAdapter {
 const LORA_KEY = /^base_model\.model\.(.+)\.lora_A\.weight$/;
 
 export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { taskId?: number } = {}): PeftAdapter {
-  const configFile = path.join(dir, 'adapter_config.json');
+  const configFile = path.join(dir, ADAPTER_CONFIG);
   if (!existsSync(configFile))
     throw new UserError('NOT_FOUND', `${dir} has no adapter_config.json; point --adapter at a PEFT adapter folder.`);
   let ac: Record<string, unknown>;
@@ -40,7 +42,7 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
   } catch {
     throw new UserError('BAD_FILE', `${configFile} is not valid JSON.`);
   }
-  const weightsFile = path.join(dir, 'adapter_model.safetensors');
+  const weightsFile = path.join(dir, ADAPTER_WEIGHTS);
   if (!existsSync(weightsFile))
     throw new UserError(
       'NOT_FOUND',
@@ -95,4 +97,34 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
     'UNSUPPORTED',
     `${configFile}: peft_type ${JSON.stringify(type)} is not supported at inference (PROMPT_TUNING, MULTITASK_PROMPT_TUNING, LORA).`,
   );
+}
+
+/** PEFT's file names (peft/utils/constants.py). */
+export const ADAPTER_CONFIG = 'adapter_config.json';
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+
+/**
+ * Writes a PEFT adapter folder as save_pretrained does: adapter_config.json with sorted keys and
+ * `inference_mode: true`, and adapter_model.safetensors (float32, metadata {"format": "pt"}).
+ * Each file is written beside its final name and renamed, so a reader never sees half a file.
+ */
+export function writePeftAdapter(
+  dir: string,
+  config: Readonly<Record<string, unknown>>,
+  tensors: readonly { name: string; shape: readonly number[]; data: Float32Array }[],
+): void {
+  mkdirSync(dir, { recursive: true });
+  const sorted = Object.fromEntries(
+    Object.entries({ ...config, inference_mode: true }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  const weights = path.join(dir, ADAPTER_WEIGHTS);
+  writeSafetensorsFile(
+    `${weights}.tmp`,
+    tensors.map((t) => ({ ...t, shape: [...t.shape] })),
+    'F32',
+  );
+  renameSync(`${weights}.tmp`, weights);
+  const configFile = path.join(dir, ADAPTER_CONFIG);
+  writeFileSync(`${configFile}.tmp`, JSON.stringify(sorted, null, 2) + '\n');
+  renameSync(`${configFile}.tmp`, configFile);
 }

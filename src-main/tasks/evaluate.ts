@@ -145,3 +145,8 @@ export function evaluate<T extends TaskType>(
     breakdown: scores.perLabel,
   };
 }
+
+/** The metric a task is judged by: ROUGE-L for summaries, else the first the evaluation lists (strict F1, micro F1, accuracy, exact match). */
+export function headlineMetric(e: Evaluation): string {
+  return 'rougeL' in e.metrics ? 'rougeL' : Object.keys(e.metrics)[0]!;
+}

@@ -49,7 +49,7 @@ export type ComputeDType = 'float32' | 'float16';
  * weight source (e.g. a merged LoRA: W + s B A) and hook every linear layer (unmerged LoRA).
  */
 export interface GraphAdapter {
-  readonly weights?: (g: Graph, base: WeightSource) => WeightSource;
+  readonly weights?: (g: Graph, base: WeightSource, dtype: ComputeDType) => WeightSource;
   readonly hook?: (g: Graph) => LinearHook;
 }
 
@@ -90,7 +90,7 @@ export function buildInferenceGraph(
   const g = new Graph();
   const D = options.dtype ?? F32;
   const base = checkpointWeights(g, tensors, D);
-  const w = options.adapter?.weights ? options.adapter.weights(g, base) : base;
+  const w = options.adapter?.weights ? options.adapter.weights(g, base, D) : base;
   const hook = options.adapter?.hook?.(g);
   const { hiddenSize: d, numKvHeads: KV, headDim: h } = c;
 

@@ -5,8 +5,6 @@
 import { InvalidArgumentError } from 'commander';
 
 import { DEFAULT_MAX_TOKENS, generate } from '../../backbone/generate/decoding.js';
-import type { PeftAdapter } from '../../peft/adapter-folder.js';
-import { loadPeftAdapter } from '../../peft/adapter-folder.js';
 import { BackboneRunner } from '../../backbone/generate/runner.js';
 import { scoreContinuations } from '../../backbone/generate/scoring.js';
 import { describeBackbone } from '../../backbone/info.js';
@@ -19,33 +17,20 @@ import { applyChatTemplate } from '../../backbone/tokenizer/chat-template.js';
 import type { ProviderChoice } from '../../engine/session.js';
 import type { RegisterCommands } from '../context.js';
 import { formatTable } from '../output.js';
+import { collect, nonNegativeInt, nonNegativeNumber, positiveInt, provider, PROVIDERS } from '../options.js';
+import type { PeftAdapter } from '../../peft/adapter-folder.js';
+import { openAdapter } from '../../peft/run-folder.js';
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be an integer >= 0');
-  return n;
-}
-
-/** The PEFT adapter named by --adapter (and --task-id), if any. */
-function adapterFromFlags(flags: { adapter?: string; taskId?: number }, backbone: Backbone): PeftAdapter | undefined {
-  if (!flags.adapter) return undefined;
-  return loadPeftAdapter(flags.adapter, backbone.config, flags.taskId !== undefined ? { taskId: flags.taskId } : {});
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/**
+ * The backbone to run and the adapter to apply for --adapter (a run folder or a PEFT adapter
+ * folder; with --task-id for multitask prompts): a full fine-tuning run brings its own weights.
+ */
+function withAdapter(
+  flags: { adapter?: string; taskId?: number },
+  backbone: Backbone,
+): { backbone: Backbone; adapter?: PeftAdapter } {
+  if (!flags.adapter) return { backbone };
+  return openAdapter(flags.adapter, backbone, flags.taskId !== undefined ? { taskId: flags.taskId } : {});
 }
 
 interface GenerateFlags {
@@ -67,14 +52,6 @@ function estimateProvider(value: string): ExecutionProvider {
   if (!['cpu', 'webgpu', 'cuda', 'dml'].includes(value))
     throw new InvalidArgumentError('must be one of cpu, webgpu, cuda, dml');
   return value as ExecutionProvider;
-}
-
-const PROVIDERS: readonly ProviderChoice[] = ['cpu', 'auto', 'webgpu', 'cuda', 'dml'];
-
-function provider(value: string): ProviderChoice {
-  if (!(PROVIDERS as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`must be one of ${PROVIDERS.join(', ')}`);
-  return value as ProviderChoice;
 }
 
 export const registerBackboneCommands: RegisterCommands = (program, context) => {
@@ -167,18 +144,20 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
       'cpu',
     )
     .option('--chat', "wrap the prompt as one user message with the model's chat template (tokenizer_config.json)")
-    .option('--adapter <dir>', 'a PEFT adapter folder to apply: prompt tuning, multitask prompt tuning or LoRA')
+    .option(
+      '--adapter <dir>',
+      'a run folder (clinprompt train --out) or PEFT adapter folder: prompt tuning, multitask prompt tuning, LoRA or full fine-tuning',
+    )
     .option('--task-id <n>', 'which task of a multitask prompt-tuning adapter (default 0)', nonNegativeInt)
     .action(async (flags: GenerateFlags) => {
       const out = context.output;
-      const backbone = openBackbone(flags.backbone);
+      const { backbone, adapter } = withAdapter(flags, openBackbone(flags.backbone));
       // chat templates write their own BOS, as transformers' apply_chat_template does
       const text = flags.chat
         ? applyChatTemplate(backbone.tokenizer.config, [{ role: 'user', content: flags.prompt }], {
             source: `${backbone.hfDir}/tokenizer_config.json`,
           })
         : flags.prompt;
-      const adapter = adapterFromFlags(flags, backbone);
       const runner = await BackboneRunner.create(backbone, {
         provider: flags.provider,
         ...(adapter?.graph && { adapter: adapter.graph }),
@@ -215,7 +194,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
       collect,
       [],
     )
-    .option('--adapter <dir>', 'a PEFT adapter folder to apply')
+    .option('--adapter <dir>', 'a run folder (clinprompt train --out) or PEFT adapter folder to apply')
     .option('--task-id <n>', 'which task of a multitask prompt-tuning adapter (default 0)', nonNegativeInt)
     .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
     .action(
@@ -227,8 +206,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
         taskId?: number;
         threads?: number;
       }) => {
-        const backbone = openBackbone(flags.backbone);
-        const adapter = adapterFromFlags(flags, backbone);
+        const { backbone, adapter } = withAdapter(flags, openBackbone(flags.backbone));
         const runner = await BackboneRunner.create(backbone, {
           batch: flags.candidate.length,
           ...(adapter?.graph && { adapter: adapter.graph }),

@@ -4,6 +4,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerBackboneCommands } from './backbone.js';
 import { registerDataCommands } from './data.js';
 import { registerStoreCommands } from './store.js';
+import { registerTrainingCommands } from './training.js';
 import { registerUsersCommands } from './users.js';
 
 /** Every command group of the CLI, in the order `--help` lists them. */
@@ -14,4 +15,5 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerUsersCommands,
   registerAuditCommands,
   registerDataCommands,
+  registerTrainingCommands,
 ];

@@ -31,6 +31,12 @@ function matmulShape(a: Shape, b: Shape, { transA, transB }: MatMulAttrs): Dim[]
   return [...broadcastShapes(a.slice(0, -2), b.slice(0, -2), 'MatMul'), m, n];
 }
 
+/** The size of leading axes folded into one: a number when all are static, else one symbolic name. */
+function flatRows(dims: readonly Dim[]): Dim {
+  if (dims.every((d) => typeof d === 'number')) return dims.reduce<number>((p, d) => p * (d as number), 1);
+  return dims.map(String).join('*');
+}
+
 /** ONNX Runtime's CPU FusedMatMul kernel is registered for float only; other dtypes get Transpose + MatMul. */
 const FUSED_MATMUL_DTYPES: readonly DType[] = ['float32', 'float16'];
 
@@ -78,8 +84,10 @@ export const MatMulOp: OpDef<MatMulAttrs> = {
     if (needs[1]) {
       if (b.rank === 2 && a.rank > 2 && !tA) {
         // A weight shared across the batch: fold the batch into rows so dB is one 2-D product.
-        const a2 = reshape(a, [-1, a.shape.at(-1)!]);
-        const g2 = reshape(g, [-1, g.shape.at(-1)!]);
+        // Both flattened row counts get one name, so the product's inner dims are seen to agree.
+        const rows = flatRows(a.shape.slice(0, -1));
+        const a2 = reshape(a, [rows, a.shape.at(-1)!]);
+        const g2 = reshape(g, [rows, g.shape.at(-1)!]);
         db = tB ? matmul(g2, a2, { transA: true, alpha }) : matmul(a2, g2, { transA: true, alpha });
       } else {
         db = tB ? matmul(g, a, { transA: true, transB: tA, alpha }) : matmul(a, g, { transA: !tA, alpha });

@@ -6,6 +6,7 @@
 import type { JobKind, ParsedJobRequest } from '../../ipc/contract.js';
 import type { StepReport } from '../progress.js';
 import { runSystemCheck } from './system-check.js';
+import { runTraining } from './train.js';
 
 export interface JobContext {
   readonly jobId: string;
@@ -21,4 +22,5 @@ type RunnerTable = {
 
 export const runners: RunnerTable = {
   'system-check': runSystemCheck,
+  train: runTraining,
 };

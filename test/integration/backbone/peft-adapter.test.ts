@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../../src-main/backbone/generate/decoding.js';
 import type { GraphAdapter } from '../../../src-main/backbone/generate/inference-graph.js';
 import { loadPeftAdapter } from '../../../src-main/peft/adapter-folder.js';
-import { loraGraphAdapter } from '../../../src-main/peft/lora/model.js';
+import { loraGraphAdapter } from '../../../src-main/peft/lora/layer.js';
 import { softPrompt } from '../../../src-main/peft/prompts.js';
 import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
 import { scoreContinuations } from '../../../src-main/backbone/generate/scoring.js';

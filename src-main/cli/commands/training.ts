@@ -1,0 +1,239 @@
+/**
+ * `clinprompt train` and `clinprompt eval`: file-in/file-out training and evaluation, so a cluster
+ * node without the store can run a stage (`--data` an exported .jsonl) as well as a workstation
+ * (`--data` a dataset in the encrypted store, where the run is also recorded). Flags for the
+ * trainer and each method come from their schemas (peft/config.ts, peft/<method>/config.ts).
+ */
+import path from 'node:path';
+
+import { UserError } from '../../common/errors.js';
+import { parameterCount } from '../../backbone/hf/config.js';
+import { openBackbone } from '../../backbone/load.js';
+import { ProgressTracker } from '../../jobs/progress.js';
+import { TrainConfigSchema } from '../../peft/config.js';
+import { createMethod, METHOD_NAMES, METHODS, type MethodName } from '../../peft/methods.js';
+import { addRunMetrics, openAdapter, readRunRecord } from '../../peft/run-folder.js';
+import type { TrainProgress } from '../../peft/trainer.js';
+import { trainableCount } from '../../peft/trainer.js';
+import {
+  evaluateExamples,
+  readTaskData,
+  splitOf,
+  trainRun,
+  writeEvaluation,
+  type StoreAccess,
+} from '../../services/training.js';
+import { isTaskType, SPLITS, type Split, type TaskType } from '../../tasks/types.js';
+import type { CommandContext, RegisterCommands } from '../context.js';
+import { withInterruptSignal } from '../jobs.js';
+import { formatTable, type Output } from '../output.js';
+import { positiveInt, provider, PROVIDERS } from '../options.js';
+import { addSchemaOptions, flagOf, parseSchemaFlags, schemaValues } from '../schema-options.js';
+import type { ProviderChoice } from '../../engine/session.js';
+
+/** "77,668 trainable = 0.035%" */
+export function describeShare(trainable: number, total: number): string {
+  const share = (100 * trainable) / total;
+  const percent = share >= 1 ? share.toFixed(1) : share < 0.001 ? share.toExponential(1) : share.toPrecision(2);
+  return `${trainable.toLocaleString('en-US')} trainable = ${percent}% of ${total.toLocaleString('en-US')}`;
+}
+
+function taskOption(value: string | undefined): TaskType | undefined {
+  if (value === undefined) return undefined;
+  if (!isTaskType(value))
+    throw new UserError('INVALID_ARGUMENT', `--task must be one of ner, re, qa, nli, summarization.`);
+  return value;
+}
+
+function splitOption(value: string): Split {
+  if (!(SPLITS as readonly string[]).includes(value))
+    throw new UserError('INVALID_ARGUMENT', `--split must be one of ${SPLITS.join(', ')}.`);
+  return value as Split;
+}
+
+/** The store, opened only when --data names a dataset (a file needs none). */
+function storeAccess(context: CommandContext): () => Promise<StoreAccess> {
+  return async () => ({ store: await context.store(), session: await context.session() });
+}
+
+function progressPrinter(out: Output): (p: TrainProgress) => void {
+  const tracker = new ProgressTracker('train', 'train');
+  return (p) => {
+    const phase =
+      p.phase === 'evaluate'
+        ? p.metric === undefined
+          ? 'evaluating on dev'
+          : `dev ${p.metric.toFixed(4)}`
+        : `epoch ${p.epoch}  lr ${p.learningRate?.toExponential(1)}`;
+    out.progress(
+      tracker.report({
+        phase,
+        step: p.step,
+        totalSteps: p.totalSteps,
+        ...(p.loss !== undefined && { loss: p.loss }),
+        ...(p.tokens !== undefined && { tokens: p.tokens }),
+      }),
+    );
+  };
+}
+
+interface CommonFlags {
+  backbone: string;
+  data: string;
+  task?: string;
+  provider: ProviderChoice;
+}
+
+export const registerTrainingCommands: RegisterCommands = (program, context) => {
+  const trainCommand = program
+    .command('train')
+    .description('Train a prompt (pt), LoRA adapter (lora) or the whole model (full) on a task; resumable')
+    .requiredOption('--method <name>', `training method: ${METHOD_NAMES.join(', ')}`)
+    .requiredOption('--backbone <dir>', 'backbone folder (Hugging Face or llama2.c)')
+    .requiredOption('--data <dataset|file>', 'a dataset in the store, or an exported .jsonl/.csv file (with --task)')
+    .requiredOption('--out <dir>', 'run folder: adapter files, run.json, checkpoints; run again to resume')
+    .option('--task <type>', 'the task a --data file holds: ner, re, qa, nli, summarization')
+    .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, provider, 'cpu');
+  addSchemaOptions(trainCommand, TrainConfigSchema);
+  for (const name of METHOD_NAMES) addSchemaOptions(trainCommand, METHODS[name].schema as never);
+  trainCommand.action(async (flags: CommonFlags & { method: string; out: string } & Record<string, unknown>) => {
+    const out = context.output;
+    const backbone = openBackbone(flags.backbone);
+    if (!(METHOD_NAMES as string[]).includes(flags.method))
+      throw new UserError('INVALID_ARGUMENT', `--method must be one of ${METHOD_NAMES.join(', ')}.`);
+    const methodName = flags.method as MethodName;
+    // A flag of another method is a mistake, not something to ignore silently.
+    for (const other of METHOD_NAMES.filter((m) => m !== methodName)) {
+      const given = Object.keys(schemaValues(METHODS[other].schema as never, flags));
+      const own = Object.keys(schemaValues(METHODS[methodName].schema as never, flags));
+      const foreign = given.filter((k) => !own.includes(k));
+      if (foreign.length > 0)
+        throw new UserError(
+          'INVALID_ARGUMENT',
+          `${flagOf(foreign[0]!)} applies to --method ${other}, not ${methodName}.`,
+        );
+    }
+    const config = parseSchemaFlags(TrainConfigSchema, schemaValues(TrainConfigSchema, flags), 'Training');
+    const method = createMethod(
+      methodName,
+      schemaValues(METHODS[methodName].schema as never, flags),
+      { backbone, backboneName: path.basename(path.resolve(flags.backbone)) },
+      flagOf,
+    );
+    const total = parameterCount(backbone.config);
+    out.note(`${METHODS[methodName].title}: ${describeShare(trainableCount(method), total)} parameters.`);
+    const task = taskOption(flags.task);
+    const data = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });
+    const store = data.name === flags.data ? await storeAccess(context)() : undefined;
+    const summary = await withInterruptSignal(out, (signal) =>
+      trainRun({
+        backbone,
+        backboneName: path.basename(path.resolve(flags.backbone)),
+        method,
+        config,
+        data,
+        outDir: path.resolve(flags.out),
+        provider: flags.provider,
+        signal,
+        onProgress: progressPrinter(out),
+        ...(store && { store }),
+      }),
+    );
+    out.result(
+      {
+        method: summary.method,
+        trainableParameters: summary.trainableParameters,
+        trainableShare: summary.trainableShare,
+        firstLoss: summary.firstLoss,
+        lastLoss: summary.lastLoss,
+        steps: summary.steps,
+        resumedFromStep: summary.resumedFromStep,
+        stoppedEarly: summary.stoppedEarly,
+        metrics: summary.metrics,
+        wallSeconds: summary.wallSeconds,
+        provider: summary.provider,
+        outDir: summary.outDir,
+      },
+      (r) =>
+        [
+          `Trained ${r.method} for ${r.steps} steps${r.resumedFromStep > 0 ? ` (resumed at step ${r.resumedFromStep})` : ''}` +
+            `${r.stoppedEarly ? ', stopped early' : ''} on ${r.provider} in ${r.wallSeconds.toFixed(1)} s.`,
+          `Loss ${r.firstLoss?.toFixed(4)} -> ${r.lastLoss?.toFixed(4)}; ${describeShare(r.trainableParameters, total)}.`,
+          ...Object.entries(r.metrics).map(
+            ([split, m]) =>
+              `${split}: ${Object.entries(m)
+                .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+                .join(', ')}`,
+          ),
+          `Run folder: ${r.outDir}`,
+        ].join('\n'),
+    );
+  });
+
+  program
+    .command('eval')
+    .description('Evaluate a trained run (or, without --adapter, the untrained backbone) with 95% bootstrap intervals')
+    .requiredOption('--backbone <dir>', 'backbone folder the run was trained on')
+    .requiredOption('--data <dataset|file>', 'a dataset in the store, or an exported .jsonl/.csv file (with --task)')
+    .option('--adapter <dir>', 'run folder (clinprompt train --out) or PEFT adapter folder; none = zero-shot baseline')
+    .option('--task <type>', 'the task a --data file holds: ner, re, qa, nli, summarization')
+    .option('--split <name>', 'split to evaluate: train, dev or test', splitOption, 'test')
+    .option('--limit <n>', 'evaluate the first n examples only', positiveInt)
+    .option('--out <dir>', 'where predictions and metrics go (default: the --adapter folder)')
+    .option('--max-tokens <n>', 'new tokens per generated answer', positiveInt, 128)
+    .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
+    .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, provider, 'cpu')
+    .action(
+      async (
+        flags: CommonFlags & {
+          adapter?: string;
+          split: Split;
+          limit?: number;
+          out?: string;
+          maxTokens: number;
+          threads?: number;
+        },
+      ) => {
+        const outDir = flags.out ?? flags.adapter;
+        if (!outDir)
+          throw new UserError('INVALID_ARGUMENT', 'Without --adapter, say where the predictions go with --out.');
+        const base = openBackbone(flags.backbone);
+        const { backbone, adapter } = flags.adapter ? openAdapter(flags.adapter, base) : { backbone: base };
+        const task = taskOption(flags.task);
+        const data = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });
+        const examples = splitOf(data, flags.split).slice(0, flags.limit);
+        const run = await evaluateExamples(backbone, adapter, data.task, examples, {
+          provider: flags.provider,
+          maxTokens: flags.maxTokens,
+          ...(flags.threads !== undefined && { threads: flags.threads }),
+        });
+        const files = writeEvaluation(outDir, flags.split, run);
+        if (flags.adapter && readRunRecord(flags.adapter))
+          addRunMetrics(flags.adapter, { [flags.split]: { [run.metric]: run.value } });
+        context.output.result(
+          {
+            split: flags.split,
+            n: run.evaluation.n,
+            metric: run.metric,
+            value: run.value,
+            metrics: run.evaluation.metrics,
+            unparseable: run.evaluation.unparseable,
+            predictions: files.predictions,
+            metricsFile: files.metrics,
+          },
+          (r) =>
+            [
+              formatTable(
+                ['metric', 'estimate', '95% interval'],
+                Object.entries(r.metrics).map(([name, ci]) => [
+                  name,
+                  ci.estimate.toFixed(4),
+                  `${ci.low.toFixed(4)} - ${ci.high.toFixed(4)}`,
+                ]),
+              ),
+              `${r.n} ${r.split} examples, ${r.unparseable} unparseable. Predictions: ${r.predictions}`,
+            ].join('\n'),
+        );
+      },
+    );
+};

@@ -1,0 +1,68 @@
+/**
+ * What a training method is to the trainer: the tensors it trains (named as PEFT saves them), how
+ * they start, how they enter the one forward pass (backbone/llama/model.ts: a soft prompt before
+ * the tokens, a linear-layer hook, or the weights themselves), how they run at inference, and how
+ * they are saved. Each method lives in its own folder (config + model) and is registered in
+ * methods.ts.
+ */
+import type { Graph, Tensor } from '../engine/index.js';
+import type { Backbone } from '../backbone/load.js';
+import type { LinearHook, WeightSource } from '../backbone/llama/model.js';
+import type { Random } from '../common/random.js';
+import type { PeftAdapter } from './adapter-folder.js';
+
+/** A trained tensor: its name in the saved files, and its shape. */
+export interface TrainableSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** AdamW weight decay applies (false for norms and soft prompts). */
+  readonly decay: boolean;
+}
+
+export type TensorValues = ReadonlyMap<string, Float32Array>;
+
+/** How the trainables enter the forward pass. */
+export interface ForwardWiring {
+  readonly prompt?: Tensor;
+  readonly hook?: LinearHook;
+  readonly weights?: WeightSource;
+}
+
+export interface GraphInputs {
+  /** The trainable tensors, as graph inputs fed each step. */
+  readonly trainables: ReadonlyMap<string, Tensor>;
+  /** Extra per-step inputs the method declared (e.g. dropout masks), by name. */
+  readonly extra: ReadonlyMap<string, Tensor>;
+}
+
+/** Per-step inputs other than the batch and the trainables (e.g. LoRA dropout masks). */
+export interface StepInputSpec {
+  readonly name: string;
+  /** Shape with 'batch' and 'tokens' for the step's batch size and padded length. */
+  readonly shape: readonly (number | 'batch' | 'tokens')[];
+  /** Fills it for one forward pass; `random` is seeded by (seed, step, micro-batch). */
+  fill(values: Float32Array, random: Random): void;
+}
+
+export interface MethodInstance {
+  /** The registry name: 'pt', 'lora', 'full', ... */
+  readonly method: string;
+  /** The method's settings, validated, as recorded in run.json. */
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly trainables: readonly TrainableSpec[];
+  /** The learning rate when the user gives none. */
+  readonly defaultLr: number;
+  readonly stepInputs?: readonly StepInputSpec[];
+  /** Initial values, drawn with the run's seed. */
+  initialValues(random: Random): Map<string, Float32Array>;
+  wire(g: Graph, base: WeightSource, inputs: GraphInputs): ForwardWiring;
+  /** The trained state at inference (generation, scoring, evaluation). */
+  adapter(values: TensorValues): PeftAdapter;
+  /** Writes the trained state as files others load (PEFT adapter files, or a model folder). */
+  save(dir: string, values: TensorValues): void;
+}
+
+export interface MethodContext {
+  readonly backbone: Backbone;
+  readonly backboneName: string;
+}

@@ -1,0 +1,302 @@
+/**
+ * The trainer every method shares: one onnxruntime session computing the loss and the gradients
+ * of the method's trainables (training-graph.ts), AdamW in TypeScript on those tensors, warm-up
+ * then linear/cosine decay, global-norm clipping, gradient accumulation, length-sorted padded
+ * batches, dynamic loss scaling with float16 compute on GPU providers, evaluation every N steps
+ * with early stopping (the caller supplies the metric: training knows no task), resumable
+ * checkpoints and progress events. Training takes plain values in: texts, never a database.
+ *
+ * Determinism: the initial values, the batch order and the dropout masks are functions of the
+ * seed and the step, so a run killed and started again with the same command ends with the same
+ * tensors as an unbroken one (checkpoint.ts holds everything else).
+ */
+import { createHash } from 'node:crypto';
+
+import { CancelledError, UserError } from '../common/errors.js';
+import { seededRandom } from '../common/random.js';
+import type { ProviderChoice, ProviderName } from '../engine/index.js';
+import { allFinite, createSession, LOSS_SCALE_INPUT, LossScaler, ort } from '../engine/index.js';
+import type { ComputeDType } from '../backbone/generate/inference-graph.js';
+import { widenBf16Tensors } from '../backbone/hf/widen.js';
+import type { Backbone } from '../backbone/load.js';
+import { conversionCacheDir } from '../backbone/load.js';
+import { assertFits, availableCpuBytes, estimateMemory } from '../backbone/memory-plan.js';
+import type { PeftAdapter } from './adapter-folder.js';
+import type { TrainingText } from './batches.js';
+import { collate, epochBatches, tokenizeExamples } from './batches.js';
+import type { CheckpointState } from './checkpoint.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import type { MethodInstance } from './method.js';
+import { adamWUpdate, globalNorm, newAdamWState } from './optim/adamw.js';
+import { learningRate } from './optim/schedule.js';
+import { buildMethodTrainingModel } from './training-graph.js';
+
+export interface TrainProgress {
+  readonly phase: 'train' | 'evaluate';
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly epoch: number;
+  readonly loss?: number;
+  readonly learningRate?: number;
+  /** Real (non-padding) tokens in this step, for tokens/s. */
+  readonly tokens?: number;
+  readonly metric?: number;
+}
+
+export interface TrainerOptions {
+  readonly backbone: Backbone;
+  readonly method: MethodInstance;
+  readonly config: TrainConfig;
+  readonly train: readonly TrainingText[];
+  /** Folder for checkpoints (the run folder). */
+  readonly runDir: string;
+  /** What identifies the run beyond the method and config (e.g. the dataset and its version). */
+  readonly dataKey: string;
+  readonly provider?: ProviderChoice;
+  /** The dev metric of the current state (higher is better); called every evalEvery steps and at the end. */
+  readonly evaluate?: (adapter: PeftAdapter, step: number) => Promise<number>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: TrainProgress) => void;
+}
+
+export interface TrainOutcome {
+  /** The tensors to keep: the best evaluated ones, else the last. */
+  readonly values: Map<string, Float32Array>;
+  readonly steps: number;
+  readonly totalSteps: number;
+  readonly losses: readonly number[];
+  readonly evaluations: readonly { step: number; value: number }[];
+  readonly best: { step: number; value: number } | null;
+  readonly stoppedEarly: boolean;
+  readonly resumedFromStep: number;
+  readonly truncatedExamples: number;
+  readonly tokensSeen: number;
+  readonly seconds: number;
+  readonly provider: ProviderName;
+  readonly trainableParameters: number;
+}
+
+/** Counts of the trainables, and their share of the backbone's parameters. */
+export function trainableCount(method: MethodInstance): number {
+  return method.trainables.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** A stable fingerprint of everything that determines a run's result. */
+export function runKey(backbone: Backbone, method: MethodInstance, config: TrainConfig, dataKey: string): string {
+  const { threads: _threads, ...determining } = config;
+  return createHash('sha256')
+    .update(JSON.stringify([backbone.fingerprint(), method.method, method.settings, determining, dataKey]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+const GPU_PROVIDERS: readonly ProviderChoice[] = ['cuda', 'dml', 'webgpu'];
+
+export async function train(o: TrainerOptions): Promise<TrainOutcome> {
+  const { backbone, method, config } = o;
+  if (o.train.length === 0) throw new UserError('INVALID_ARGUMENT', 'There are no training examples with a label.');
+  const eos = backbone.eosTokenIds[0] ?? 0;
+  const { examples, truncated } = tokenizeExamples(backbone.tokenizer, eos, o.train, config.maxLength);
+  const lengths = examples.map((e) => e.ids.length);
+  const batchesPerEpoch = Math.ceil(examples.length / config.batchSize);
+  const totalSteps =
+    config.steps ?? Math.max(1, Math.ceil((batchesPerEpoch * config.epochs) / config.gradAccumulation));
+  const warmup = config.warmupSteps ?? Math.round(0.06 * totalSteps);
+  const peakLr = config.lr ?? method.defaultLr;
+  const trainableParameters = trainableCount(method);
+  // Mixed precision where it pays: float16 compute and loss scaling on GPU providers (not full FT,
+  // whose weights are the float32 trainables themselves).
+  const dtype: ComputeDType =
+    o.provider && GPU_PROVIDERS.includes(o.provider) && method.method !== 'full' ? 'float16' : 'float32';
+
+  const memoryRequest = {
+    provider: o.provider === 'auto' || o.provider === undefined ? 'cpu' : o.provider,
+    weightDType: backbone.weightDType,
+    batch: config.batchSize,
+    contextTokens: Math.min(config.maxLength, Math.max(...lengths)),
+    mode: 'training',
+    computeDType: dtype,
+    trainableParameters,
+  } as const;
+  assertFits(estimateMemory(backbone.config, memoryRequest), availableCpuBytes(), backbone.sourceDir, memoryRequest);
+
+  const key = runKey(backbone, method, config, o.dataKey);
+  const tensors = widenBf16Tensors(backbone.tensors, backbone.weights, conversionCacheDir(), backbone.fingerprint());
+  const model = buildMethodTrainingModel(backbone.config, tensors, method, dtype);
+  const session = await createSession(model, {
+    provider: o.provider ?? 'cpu',
+    ...(config.threads !== undefined && { threads: config.threads }),
+  });
+
+  // ---- state: fresh, or restored from the run folder's checkpoint -------------------------------
+  const values = method.initialValues(seededRandom(config.seed));
+  const adam = newAdamWState(new Map(method.trainables.map((t) => [t.name, values.get(t.name)!.length])));
+  let best: Map<string, Float32Array> | undefined;
+  const scaler = new LossScaler();
+  let state: CheckpointState = {
+    runKey: key,
+    step: 0,
+    lossScale: scaler.scale,
+    lossScaleGoodSteps: 0,
+    losses: [],
+    evaluations: [],
+    best: null,
+    evaluationsWithoutGain: 0,
+    tokensSeen: 0,
+    seconds: 0,
+  };
+  const saved = readCheckpoint(o.runDir);
+  if (saved) {
+    if (saved.state.runKey !== key)
+      throw new UserError(
+        'ALREADY_EXISTS',
+        `${o.runDir} holds a checkpoint of a different run (other method, settings, data or backbone). ` +
+          `Choose another --out, or delete that folder to start over.`,
+      );
+    state = saved.state;
+    for (const t of method.trainables) {
+      values.set(t.name, saved.tensors.get(`value/${t.name}`)!);
+      adam.m.set(t.name, saved.tensors.get(`m/${t.name}`)!);
+      adam.v.set(t.name, saved.tensors.get(`v/${t.name}`)!);
+    }
+    adam.step = state.step;
+    if (state.best) best = new Map(method.trainables.map((t) => [t.name, saved.tensors.get(`best/${t.name}`)!]));
+    scaler.scale = state.lossScale;
+    scaler.goodSteps = state.lossScaleGoodSteps;
+  }
+  const resumedFromStep = state.step;
+
+  const checkpoint = () =>
+    writeCheckpoint(
+      o.runDir,
+      { ...state, lossScale: scaler.scale, lossScaleGoodSteps: scaler.goodSteps },
+      method.trainables.flatMap((t) => [
+        { name: `value/${t.name}`, shape: t.shape, data: values.get(t.name)! },
+        { name: `m/${t.name}`, shape: t.shape, data: adam.m.get(t.name)! },
+        { name: `v/${t.name}`, shape: t.shape, data: adam.v.get(t.name)! },
+        ...(best ? [{ name: `best/${t.name}`, shape: t.shape, data: best.get(t.name)! }] : []),
+      ]),
+    );
+
+  const evaluateNow = async (step: number): Promise<void> => {
+    if (!o.evaluate) return;
+    o.onProgress?.({ phase: 'evaluate', step, totalSteps, epoch: epochOf(step) });
+    const value = await o.evaluate(method.adapter(values), step);
+    const improved = state.best === null || value > state.best.value;
+    if (improved) best = new Map([...values].map(([n, v]) => [n, Float32Array.from(v)]));
+    state = {
+      ...state,
+      evaluations: [...state.evaluations, { step, value }],
+      best: improved ? { step, value } : state.best,
+      evaluationsWithoutGain: improved ? 0 : state.evaluationsWithoutGain + 1,
+    };
+    o.onProgress?.({ phase: 'evaluate', step, totalSteps, epoch: epochOf(step), metric: value });
+  };
+  const epochOf = (step: number) => Math.floor((step * config.gradAccumulation) / batchesPerEpoch) + 1;
+
+  // ---- the loop -------------------------------------------------------------------------------------
+  let stoppedEarly = false;
+  const epochCache = new Map<number, number[][]>();
+  const microBatch = (index: number) => {
+    const epoch = Math.floor(index / batchesPerEpoch);
+    let batches = epochCache.get(epoch);
+    if (!batches) {
+      epochCache.clear();
+      batches = epochBatches(lengths, config.batchSize, config.seed, epoch);
+      epochCache.set(epoch, batches);
+    }
+    return batches[index % batchesPerEpoch]!;
+  };
+  const started = performance.now() - state.seconds * 1000;
+  try {
+    while (state.step < totalSteps) {
+      if (o.signal?.aborted) throw new CancelledError();
+      const step = state.step + 1;
+      const sums = new Map(method.trainables.map((t) => [t.name, new Float32Array(values.get(t.name)!.length)]));
+      let loss = 0;
+      let tokens = 0;
+      for (let micro = 0; micro < config.gradAccumulation; micro++) {
+        const batch = collate(examples, microBatch((step - 1) * config.gradAccumulation + micro), eos);
+        const feeds: Record<string, ort.Tensor> = { ...batch.feeds };
+        for (const t of method.trainables) feeds[t.name] = new ort.Tensor('float32', values.get(t.name)!, [...t.shape]);
+        const random = seededRandom((config.seed * 2_654_435_761 + step * 97 + micro) >>> 0);
+        for (const s of method.stepInputs ?? []) {
+          const shape = s.shape.map((d) => (d === 'batch' ? batch.batch : d === 'tokens' ? batch.tokens : d));
+          const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+          s.fill(data, random);
+          feeds[s.name] = new ort.Tensor('float32', data, shape);
+        }
+        if (dtype === 'float16') feeds[LOSS_SCALE_INPUT] = new ort.Tensor('float32', Float32Array.of(scaler.scale), []);
+        const out = await session.run(feeds);
+        loss += Number(out[model.lossOutput]!.data[0]) / config.gradAccumulation;
+        for (const t of method.trainables) {
+          const g = out[model.gradientOutputs[t.name]!]!.data as Float32Array;
+          const sum = sums.get(t.name)!;
+          for (let i = 0; i < sum.length; i++) sum[i]! += g[i]! / config.gradAccumulation;
+        }
+        tokens += batch.realTokens;
+      }
+      const grads = [...sums.values()];
+      const apply = dtype === 'float16' ? scaler.update(allFinite(grads)) : allFinite(grads);
+      if (!apply && dtype === 'float32')
+        throw new UserError(
+          'INVALID_ARGUMENT',
+          `Training diverged at step ${step} (the gradients are not finite). Lower the learning rate (--lr ${peakLr}).`,
+        );
+      const lr = learningRate(step, totalSteps, peakLr, warmup, config.schedule);
+      if (apply) {
+        const norm = globalNorm(grads);
+        const clip = norm > config.maxGradNorm ? config.maxGradNorm / norm : 1;
+        if (clip !== 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! *= clip;
+        adam.step += 1;
+        for (const t of method.trainables)
+          adamWUpdate(adam, t.name, values.get(t.name)!, sums.get(t.name)!, lr, config, t.decay);
+      }
+      state = {
+        ...state,
+        step,
+        losses: [...state.losses, loss],
+        tokensSeen: state.tokensSeen + tokens,
+        seconds: (performance.now() - started) / 1000,
+      };
+      o.onProgress?.({ phase: 'train', step, totalSteps, epoch: epochOf(step), loss, learningRate: lr, tokens });
+      if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps) {
+        await evaluateNow(step);
+        if (config.patience > 0 && state.evaluationsWithoutGain >= config.patience) {
+          stoppedEarly = true;
+          break;
+        }
+      }
+      if (step % config.checkpointEvery === 0) checkpoint();
+    }
+    if (!stoppedEarly && o.evaluate && state.evaluations.at(-1)?.step !== state.step) await evaluateNow(state.step);
+  } catch (error) {
+    // Cancelled (or failed): keep what was done so the same command resumes from here.
+    if (state.step > resumedFromStep) checkpoint();
+    throw error instanceof CancelledError
+      ? new CancelledError(
+          `Training stopped at step ${state.step} of ${totalSteps}; the checkpoint in ${o.runDir} is kept. ` +
+            `Run the same command again to resume.`,
+        )
+      : error;
+  } finally {
+    await session.release();
+  }
+  checkpoint();
+  return {
+    values: best ?? values,
+    steps: state.step,
+    totalSteps,
+    losses: state.losses,
+    evaluations: state.evaluations,
+    best: state.best,
+    stoppedEarly,
+    resumedFromStep,
+    truncatedExamples: truncated,
+    tokensSeen: state.tokensSeen,
+    seconds: state.seconds,
+    provider: session.provider,
+    trainableParameters,
+  };
+}

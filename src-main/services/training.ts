@@ -1,0 +1,303 @@
+/**
+ * The training and evaluation use cases: read a task's examples (a store dataset, or an exported
+ * file on a cluster node without the store), frame them with the task's template, train a method
+ * (peft/trainer.ts) with the task's own dev metric, write the run folder, evaluate a run or the
+ * untrained backbone with bootstrap intervals and predictions, and record runs in the store.
+ * This is the one place where tasks, training and the store meet.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { UserError } from '../common/errors.js';
+import { log } from '../common/log.js';
+import type { ProviderChoice } from '../engine/index.js';
+import { generate } from '../backbone/generate/decoding.js';
+import { BackboneRunner } from '../backbone/generate/runner.js';
+import { sequenceScorer } from '../backbone/generate/scoring.js';
+import { parameterCount } from '../backbone/hf/config.js';
+import type { Backbone } from '../backbone/load.js';
+import { readDataset } from '../data/read-dataset.js';
+import { ADAPTER_WEIGHTS, type PeftAdapter } from '../peft/adapter-folder.js';
+import type { TrainingText } from '../peft/batches.js';
+import type { TrainConfig } from '../peft/config.js';
+import type { MethodInstance } from '../peft/method.js';
+import { RUN_FILE, writeRunFolder, type RunRecord } from '../peft/run-folder.js';
+import { train, type TrainProgress } from '../peft/trainer.js';
+import { predictClosedLabel } from '../tasks/closed-label.js';
+import { evaluate, headlineMetric, type Evaluation } from '../tasks/evaluate.js';
+import { frameExample, framePrompt, taskDefinition, type TaskConfig } from '../tasks/registry.js';
+import type { Example, Split, TaskInput, TaskTarget, TaskType } from '../tasks/types.js';
+import type { StoreSession } from '../store/session.js';
+import type { Store } from '../store/store.js';
+import { taskConfigOf } from './datasets.js';
+
+/** A task's labelled examples as plain values, wherever they came from. */
+export interface TaskData {
+  readonly name: string;
+  /** Changes whenever the examples do: part of a run's identity. */
+  readonly version: string;
+  readonly task: TaskConfig;
+  readonly examples: readonly Example[];
+}
+
+export interface StoreAccess {
+  readonly store: Store;
+  readonly session: StoreSession;
+}
+
+/** An exported or hand-made file (anything the JSONL/CSV importers read), or a store dataset by name. */
+export function isDataFile(source: string): boolean {
+  return /\.(jsonl|json|csv)$/i.test(source) && existsSync(source) && statSync(source).isFile();
+}
+
+export async function readTaskData(
+  source: string,
+  options: { task?: TaskType; store?: () => Promise<StoreAccess> },
+): Promise<TaskData> {
+  if (isDataFile(source)) {
+    if (!options.task)
+      throw new UserError('INVALID_ARGUMENT', `${source} is a file: say which task it holds with --task.`);
+    const format = source.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl';
+    const read = await readDataset(format, source, { task: options.task });
+    const stat = statSync(source);
+    return {
+      name: path.basename(source),
+      version: `${stat.size}:${stat.mtimeMs}`,
+      task: { type: options.task, labels: read.labelSet },
+      examples: read.examples,
+    };
+  }
+  if (!options.store)
+    throw new UserError('NOT_FOUND', `${source} is neither a data file nor a dataset name this command can reach.`);
+  const { store, session } = await options.store();
+  session.require('notes.read', 'train on a dataset');
+  const dataset = store.datasets.get(source);
+  const examples = store.datasets.examples(dataset.id).map((e): Example => ({
+    split: e.split,
+    ...(e.externalId !== null && { externalId: e.externalId }),
+    input: e.input as TaskInput,
+    target: e.target as TaskTarget | null,
+    labels: e.labels,
+  }));
+  session.record('notes.read', 'datasets.train-read', {
+    objectType: 'dataset',
+    objectIds: [dataset.id],
+    details: { examples: examples.length },
+  });
+  return {
+    name: dataset.name,
+    version: `${dataset.id}:${dataset.createdAt}:${dataset.counts.total}`,
+    task: taskConfigOf(dataset),
+    examples,
+  };
+}
+
+export function splitOf(data: TaskData, split: Split): Example[] {
+  return data.examples.filter((e) => e.split === split && e.target !== null);
+}
+
+/** Framed prompt + target texts for training. */
+export function framedTexts(task: TaskConfig, examples: readonly Example[]): TrainingText[] {
+  return examples.map((e) => frameExample(task, e.input, e.target as TaskTarget));
+}
+
+// ---------------------------------------------------------------------------------------------
+// evaluation
+// ---------------------------------------------------------------------------------------------
+
+export interface Prediction {
+  readonly id: string;
+  readonly output: string;
+}
+
+export interface EvaluationRun {
+  readonly evaluation: Evaluation;
+  readonly metric: string;
+  readonly value: number;
+  readonly predictions: readonly Prediction[];
+}
+
+export interface EvaluateOptions {
+  readonly provider?: ProviderChoice;
+  readonly threads?: number;
+  /** New tokens per generated answer (free-text tasks). */
+  readonly maxTokens?: number;
+  readonly seed?: number;
+}
+
+/**
+ * Runs a backbone (with an adapter or none: the zero-shot baseline) over examples as the task
+ * asks: closed labels by scoring each label's log-likelihood, free answers by greedy generation
+ * parsed with the task's parser; then the task's metrics with bootstrap intervals.
+ */
+export async function evaluateExamples(
+  backbone: Backbone,
+  adapter: PeftAdapter | undefined,
+  task: TaskConfig,
+  examples: readonly Example[],
+  options: EvaluateOptions = {},
+): Promise<EvaluationRun> {
+  if (examples.length === 0) throw new UserError('NOT_FOUND', 'There are no labelled examples to evaluate on.');
+  const definition = taskDefinition(task.type);
+  const runner = await BackboneRunner.create(backbone, {
+    ...(options.provider && { provider: options.provider }),
+    ...(options.threads !== undefined && { threads: options.threads }),
+    ...(adapter?.graph && { adapter: adapter.graph }),
+    batch: Math.max(1, ...examples.map((e) => definition.closedLabels(e.input, task.labels)?.length ?? 1)),
+  });
+  const scorer = sequenceScorer(runner, { prompt: adapter?.prompt });
+  const items = [];
+  const predictions: Prediction[] = [];
+  try {
+    for (const [i, e] of examples.entries()) {
+      const closed = definition.closedLabels(e.input, task.labels);
+      const output =
+        closed && closed.length > 0
+          ? (await predictClosedLabel(scorer, task, e.input)).label
+          : (
+              await generate(runner, framePrompt(task, e.input), {
+                prompt: adapter?.prompt,
+                maxTokens: options.maxTokens ?? 128,
+              })
+            ).text;
+      items.push({ input: e.input, target: e.target as TaskTarget, output });
+      predictions.push({ id: e.externalId ?? String(i + 1), output });
+    }
+  } finally {
+    await runner.release();
+  }
+  const evaluation = evaluate(task, items, { seed: options.seed ?? 13 });
+  const metric = headlineMetric(evaluation);
+  return { evaluation, metric, value: evaluation.metrics[metric]!.estimate, predictions };
+}
+
+// ---------------------------------------------------------------------------------------------
+// training
+// ---------------------------------------------------------------------------------------------
+
+export interface TrainRequest {
+  readonly backbone: Backbone;
+  readonly backboneName: string;
+  readonly method: MethodInstance;
+  readonly config: TrainConfig;
+  readonly data: TaskData;
+  readonly outDir: string;
+  readonly provider?: ProviderChoice;
+  /** Dev examples scored during training (default: at most 200 of the dev split). */
+  readonly devLimit?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: TrainProgress) => void;
+  /** Where to record the run when the data came from the store. */
+  readonly store?: StoreAccess;
+}
+
+export interface TrainSummary extends RunRecord {
+  readonly outDir: string;
+}
+
+export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
+  const trainSet = splitOf(r.data, 'train');
+  if (trainSet.length === 0)
+    throw new UserError('NOT_FOUND', `"${r.data.name}" has no labelled train examples to learn from.`);
+  const dev = splitOf(r.data, 'dev').slice(0, r.devLimit ?? 200);
+  mkdirSync(r.outDir, { recursive: true });
+  const runId = r.store
+    ? r.store.store.runs.start(
+        `train:${r.method.method}`,
+        { method: r.method.method, settings: r.method.settings, train: r.config, outDir: r.outDir },
+        [r.store.store.datasets.get(r.data.name).id],
+        r.store.session.user.username,
+      ).id
+    : undefined;
+  const started = Date.now();
+  let devMetric: string | undefined;
+  try {
+    const outcome = await train({
+      backbone: r.backbone,
+      method: r.method,
+      config: r.config,
+      train: framedTexts(r.data.task, trainSet),
+      runDir: r.outDir,
+      dataKey: `${r.data.name}@${r.data.version}`,
+      ...(r.provider && { provider: r.provider }),
+      ...(r.signal && { signal: r.signal }),
+      ...(r.onProgress && { onProgress: r.onProgress }),
+      ...(dev.length > 0 && {
+        evaluate: async (adapter: PeftAdapter) => {
+          const run = await evaluateExamples(r.backbone, adapter, r.data.task, dev, {
+            ...(r.provider && { provider: r.provider }),
+            ...(r.config.threads !== undefined && { threads: r.config.threads }),
+          });
+          devMetric = run.metric;
+          return run.value;
+        },
+      }),
+    });
+    const record: RunRecord = {
+      method: r.method.method,
+      settings: r.method.settings,
+      train: r.config,
+      trainableParameters: outcome.trainableParameters,
+      trainableShare: outcome.trainableParameters / parameterCount(r.backbone.config),
+      backbone: {
+        name: r.backboneName,
+        fingerprint: r.backbone.fingerprint(),
+        parameters: parameterCount(r.backbone.config),
+      },
+      data: { name: r.data.name, version: r.data.version, task: r.data.task, train: trainSet.length, dev: dev.length },
+      seed: r.config.seed,
+      provider: outcome.provider,
+      steps: outcome.steps,
+      totalSteps: outcome.totalSteps,
+      resumedFromStep: outcome.resumedFromStep,
+      stoppedEarly: outcome.stoppedEarly,
+      truncatedExamples: outcome.truncatedExamples,
+      tokensSeen: outcome.tokensSeen,
+      wallSeconds: outcome.seconds,
+      firstLoss: outcome.losses[0] ?? null,
+      lastLoss: outcome.losses.at(-1) ?? null,
+      losses: outcome.losses,
+      evaluations: outcome.evaluations,
+      metrics: outcome.best && devMetric ? { dev: { [devMetric]: outcome.best.value } } : {},
+      bestStep: outcome.best?.step ?? null,
+    };
+    writeRunFolder(r.outDir, r.method, outcome.values, record);
+    if (r.store && runId !== undefined) recordRun(r.store, runId, record, r.outDir);
+    log.info('train-finished', {
+      method: r.method.method,
+      steps: outcome.steps,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
+    return { ...record, outDir: r.outDir };
+  } catch (error) {
+    if (r.store && runId !== undefined)
+      r.store.store.runs.finish(runId, (error as { code?: string }).code === 'CANCELLED' ? 'cancelled' : 'failed');
+    throw error;
+  }
+}
+
+/** Stores the run's record, loss curve, metrics and trained tensors (encrypted like every blob). */
+function recordRun(access: StoreAccess, runId: number, record: RunRecord, outDir: string): void {
+  const { store } = access;
+  record.losses.forEach((loss, i) => store.runs.recordMetrics(runId, i + 1, { loss }));
+  for (const e of record.evaluations) store.runs.recordMetrics(runId, e.step, { dev: e.value });
+  store.runs.attachArtifact(runId, RUN_FILE, store.blobs.put('run-record', Buffer.from(JSON.stringify(record))).id);
+  const weights = path.join(outDir, ADAPTER_WEIGHTS);
+  if (existsSync(weights))
+    store.runs.attachArtifact(runId, ADAPTER_WEIGHTS, store.blobs.put('adapter', readFileSync(weights)).id);
+  store.runs.finish(runId, 'succeeded');
+}
+
+/** Writes predictions (JSONL) and the evaluation beside them. */
+export function writeEvaluation(
+  dir: string,
+  split: Split,
+  run: EvaluationRun,
+): { predictions: string; metrics: string } {
+  mkdirSync(dir, { recursive: true });
+  const predictions = path.join(dir, `predictions-${split}.jsonl`);
+  writeFileSync(predictions, run.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n', { mode: 0o600 });
+  const metrics = path.join(dir, `eval-${split}.json`);
+  writeFileSync(metrics, JSON.stringify({ split, metric: run.metric, value: run.value, ...run.evaluation }, null, 2));
+  return { predictions, metrics };
+}

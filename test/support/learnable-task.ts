@@ -1,0 +1,44 @@
+/**
+ * A small closed-label task a tiny model can learn, in the JSONL export format (`clinprompt
+ * datasets export`): NLI over TinyStories-style sentences, where the label depends on one word of
+ * the premise ("happy" -> entailment, "sad" -> contradiction of "<name> was happy"). Chance is 50%.
+ */
+import { writeFileSync } from 'node:fs';
+
+import { seededRandom } from '../../src-main/common/random.js';
+
+const NAMES = ['Lily', 'Tom', 'Sue', 'Ben', 'Max', 'Amy', 'Tim', 'Sam'];
+const THINGS = ['ball', 'dog', 'cake', 'tree', 'car', 'hat', 'bird', 'box'];
+
+export function learnableNliRows(counts: { train: number; dev: number; test: number }, seed = 5) {
+  const r = seededRandom(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+  const rows: object[] = [];
+  for (const split of ['train', 'dev', 'test'] as const)
+    for (let i = 0; i < counts[split]; i++) {
+      const happy = r() < 0.5;
+      const name = pick(NAMES);
+      const label = happy ? 'entailment' : 'contradiction';
+      rows.push({
+        id: `${split}-${i + 1}`,
+        split,
+        input: {
+          premise: `${name} saw a ${pick(THINGS)} and was very ${happy ? 'happy' : 'sad'}.`,
+          hypothesis: `${name} was happy.`,
+        },
+        target: { label },
+        labels: [label],
+      });
+    }
+  return rows;
+}
+
+export function writeLearnableNli(file: string, counts = { train: 64, dev: 32, test: 32 }, seed = 5): string {
+  writeFileSync(
+    file,
+    learnableNliRows(counts, seed)
+      .map((row) => JSON.stringify(row))
+      .join('\n') + '\n',
+  );
+  return file;
+}
