@@ -5,9 +5,11 @@
  * (generate/scoring.ts), followed by the end-of-sequence token, so that generation learns to stop.
  * Only target positions carry loss.
  *
- * Order: each epoch shuffles the examples with a generator seeded by (seed, epoch), sorts groups
- * of 16 batches by length (little padding) and shuffles the batches. Nothing else is random, so a
- * resumed run recomputes exactly the batches an unbroken run would see.
+ * Order: each epoch shuffles the examples with a generator seeded by (seed, epoch). With length
+ * grouping, groups of 16 batches are sorted by length (less padding) and the batches shuffled;
+ * it is off by default because in closed-label tasks the target's length follows the label, so
+ * sorted batches hold one label each and the model learns to flip between them. Nothing else is
+ * random, so a resumed run recomputes exactly the batches an unbroken run would see.
  */
 import { ort } from '../engine/index.js';
 import { seededRandom, shuffled } from '../common/random.js';
@@ -62,13 +64,23 @@ export function tokenizeExamples(
 }
 
 /** The batches of one epoch, as lists of example indices. */
-export function epochBatches(lengths: readonly number[], batchSize: number, seed: number, epoch: number): number[][] {
+export function epochBatches(
+  lengths: readonly number[],
+  batchSize: number,
+  seed: number,
+  epoch: number,
+  groupByLength = false,
+): number[][] {
   const random = seededRandom((seed * 1_000_003 + epoch * 7_919) >>> 0);
   const order = shuffled(
     lengths.map((_, i) => i),
     random,
   );
   const batches: number[][] = [];
+  if (!groupByLength) {
+    for (let k = 0; k < order.length; k += batchSize) batches.push(order.slice(k, k + batchSize));
+    return batches;
+  }
   const group = batchSize * 16;
   for (let start = 0; start < order.length; start += group) {
     const chunk = order.slice(start, start + group).sort((a, b) => lengths[b]! - lengths[a]! || a - b);

@@ -22,6 +22,10 @@ export const TrainConfigSchema = z
     beta2: z.number().min(0).max(1).default(0.999).describe('AdamW second-moment decay'),
     epsilon: z.number().positive().default(1e-8).describe('AdamW epsilon'),
     maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clipping'),
+    groupByLength: z
+      .boolean()
+      .default(false)
+      .describe('batch examples of similar length together (less padding; avoid when answer length follows the label)'),
     maxLength: z
       .number()
       .int()

@@ -203,7 +203,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     let batches = epochCache.get(epoch);
     if (!batches) {
       epochCache.clear();
-      batches = epochBatches(lengths, config.batchSize, config.seed, epoch);
+      batches = epochBatches(lengths, config.batchSize, config.seed, epoch, config.groupByLength);
       epochCache.set(epoch, batches);
     }
     return batches[index % batchesPerEpoch]!;

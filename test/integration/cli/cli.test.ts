@@ -52,7 +52,7 @@ describe('clinprompt CLI', () => {
     expect(result.checks.every((c) => c.ok)).toBe(true);
 
     const text = await runCliCaptured(['doctor'], env);
-    expect(text.stderr).toMatch(/\[1\/3\] onnxruntime/);
+    expect(text.stderr).toMatch(/\[#{7}-{13}\] 1\/3 onnxruntime/); // a progress bar, 1 of 3 done
     expect(text.stdout).toMatch(/Encrypted SQLite \(SQLCipher\)\s+yes/);
   });
 
@@ -65,7 +65,7 @@ describe('clinprompt CLI', () => {
       env,
     });
     expect(code).toBe(EXIT.ok);
-    expect(stderr.startsWith('\r\x1b[2K[0/3]')).toBe(true); // redrawn in place, not one line per step
+    expect(stderr.startsWith(`\r\x1b[2K[${'-'.repeat(20)}] 0/3`)).toBe(true); // redrawn in place, not one line per step
     expect(stderr.endsWith('\n')).toBe(true); // the same Output that drew it closes it
     expect(stdout).toMatch(/Encrypted SQLite \(SQLCipher\)\s+yes/);
   });

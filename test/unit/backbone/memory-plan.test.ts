@@ -50,4 +50,20 @@ describe('memory planning', () => {
     );
     expect(() => assertFits(plan, 64 * GiB, 'x', req)).not.toThrow();
   });
+
+  it('full fine-tuning counts gradients and AdamW moments of every weight, and is refused up front', () => {
+    const req = { provider: 'cuda', weightDType: 'BF16', batch: 1, contextTokens: 512, mode: 'training' } as const;
+    const lora = estimateMemory(LLAMA_8B, { ...req, trainableParameters: 3_407_872 });
+    const full = estimateMemory(LLAMA_8B, { ...req, trainableParameters: 8_030_261_248 });
+    expect(lora.optimizerBytes / GiB).toBeLessThan(0.1);
+    expect(full.optimizerBytes / GiB).toBeCloseTo(119.7, 1); // 8.03e9 x (value + gradient + 2 moments) x 4 bytes
+    expect(() =>
+      assertFits(full, 80 * GiB, '/models/llama-3.1-8b', { ...req, trainableParameters: 8_030_261_248 }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'OUT_OF_MEMORY',
+        message: expect.stringMatching(/gradients and optimizer state 119\.\d\d GiB.*--batch-size.*\(pt, lora\)/),
+      }),
+    );
+  });
 });
