@@ -30,6 +30,8 @@ export interface CheckpointState {
   readonly evaluationsWithoutGain: number;
   readonly tokensSeen: number;
   readonly seconds: number;
+  /** Multi-task runs: per task, the loss terms of each step that trained it. */
+  readonly taskParts: Readonly<Record<string, readonly { step: number; parts: Readonly<Record<string, number>> }[]>>;
 }
 
 export interface Checkpoint {

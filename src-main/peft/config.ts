@@ -26,6 +26,12 @@ export const TrainConfigSchema = z
       .boolean()
       .default(false)
       .describe('batch examples of similar length together (less padding; avoid when answer length follows the label)'),
+    taskSizeCap: z
+      .number()
+      .int()
+      .positive()
+      .default(3000)
+      .describe('multi-task runs: a task draws steps in proportion to its size, counted up to this many examples'),
     maxLength: z
       .number()
       .int()

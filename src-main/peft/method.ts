@@ -5,7 +5,8 @@
  * they are saved. Each method lives in its own folder (config + model) and is registered in
  * methods.ts.
  */
-import type { Graph, Tensor } from '../engine/index.js';
+import type { DType, Graph, Tensor } from '../engine/index.js';
+import type { LlamaConfig } from '../backbone/hf/config.js';
 import type { Backbone } from '../backbone/load.js';
 import type { LinearHook, WeightSource } from '../backbone/llama/model.js';
 import type { Random } from '../common/random.js';
@@ -35,13 +36,45 @@ export interface GraphInputs {
   readonly extra: ReadonlyMap<string, Tensor>;
 }
 
-/** Per-step inputs other than the batch and the trainables (e.g. LoRA dropout masks). */
+/**
+ * Per-step inputs other than the batch and the trainables: LoRA's dropout masks, MPT's task id
+ * and teacher prompt.
+ */
 export interface StepInputSpec {
   readonly name: string;
+  readonly dtype?: 'float32' | 'int64';
   /** Shape with 'batch' and 'tokens' for the step's batch size and padded length. */
   readonly shape: readonly (number | 'batch' | 'tokens')[];
-  /** Fills it for one forward pass; `random` is seeded by (seed, step, micro-batch). */
-  fill(values: Float32Array, random: Random): void;
+  /**
+   * Fills it for one forward pass of task `task` (the index into the trainer's tasks); `random`
+   * is seeded by (seed, step, micro-batch).
+   */
+  fill(values: Float32Array | BigInt64Array, random: Random, task: number): void;
+}
+
+/** The padded batch's graph inputs: (batch, tokens) each. */
+export interface BatchInputs {
+  readonly inputIds: Tensor;
+  readonly attentionMask: Tensor;
+  readonly targets: Tensor;
+  readonly lossMask: Tensor;
+}
+
+/** What a method's own loss is built from (default: next-token cross-entropy of its forward). */
+export interface LossContext {
+  readonly graph: Graph;
+  readonly config: LlamaConfig;
+  readonly dtype: DType;
+  readonly weights: WeightSource;
+  readonly batch: BatchInputs;
+  readonly inputs: GraphInputs;
+  readonly wiring: ForwardWiring;
+}
+
+export interface MethodLoss {
+  readonly loss: Tensor;
+  /** Scalar terms logged per task (e.g. ce, kl, mse). */
+  readonly parts?: Readonly<Record<string, Tensor>>;
 }
 
 export interface MethodInstance {
@@ -53,6 +86,8 @@ export interface MethodInstance {
   /** The learning rate when the user gives none. */
   readonly defaultLr: number;
   readonly stepInputs?: readonly StepInputSpec[];
+  /** The training loss, when not plain cross-entropy (MPT distillation). */
+  loss?(ctx: LossContext): MethodLoss;
   /** Initial values, drawn with the run's seed. */
   initialValues(random: Random): Map<string, Float32Array>;
   wire(g: Graph, base: WeightSource, inputs: GraphInputs): ForwardWiring;

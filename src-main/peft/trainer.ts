@@ -30,7 +30,15 @@ import type { TrainConfig } from './config.js';
 import type { MethodInstance } from './method.js';
 import { adamWUpdate, globalNorm, newAdamWState } from './optim/adamw.js';
 import { learningRate } from './optim/schedule.js';
-import { buildMethodTrainingModel } from './training-graph.js';
+import { buildMethodTrainingModel, partOutput } from './training-graph.js';
+
+const partsOf = (outputs: readonly string[]): string[] =>
+  outputs.filter((n) => n.startsWith(partOutput(''))).map((n) => n.slice(partOutput('').length));
+
+export interface TrainingTask {
+  readonly name: string;
+  readonly texts: readonly TrainingText[];
+}
 
 export interface TrainProgress {
   readonly phase: 'train' | 'evaluate';
@@ -42,13 +50,20 @@ export interface TrainProgress {
   /** Real (non-padding) tokens in this step, for tokens/s. */
   readonly tokens?: number;
   readonly metric?: number;
+  /** The task this step trained (multi-task runs), and its loss terms. */
+  readonly task?: string;
+  readonly parts?: Readonly<Record<string, number>>;
 }
 
 export interface TrainerOptions {
   readonly backbone: Backbone;
   readonly method: MethodInstance;
   readonly config: TrainConfig;
-  readonly train: readonly TrainingText[];
+  /**
+   * The tasks to learn: one for single-task training; several for MPT distillation, where each
+   * step draws one task with probability proportional to its size, capped at taskSizeCap.
+   */
+  readonly tasks: readonly TrainingTask[];
   /** Folder for checkpoints (the run folder). */
   readonly runDir: string;
   /** What identifies the run beyond the method and config (e.g. the dataset and its version). */
@@ -68,6 +83,8 @@ export interface TrainOutcome {
   readonly losses: readonly number[];
   readonly evaluations: readonly { step: number; value: number }[];
   readonly best: { step: number; value: number } | null;
+  /** Multi-task runs: per task, the loss terms of each step that trained it. */
+  readonly taskParts: Readonly<Record<string, readonly TaskPartRecord[]>>;
   readonly stoppedEarly: boolean;
   readonly resumedFromStep: number;
   readonly truncatedExamples: number;
@@ -91,15 +108,44 @@ export function runKey(backbone: Backbone, method: MethodInstance, config: Train
     .slice(0, 16);
 }
 
+export interface TaskPartRecord {
+  readonly step: number;
+  readonly parts: Readonly<Record<string, number>>;
+}
+
+/** Each task's share of the steps: its size, capped (MPT's examples-proportional mixing). */
+export function taskWeights(sizes: readonly number[], cap: number): number[] {
+  const capped = sizes.map((n) => Math.min(n, cap));
+  const total = capped.reduce((a, b) => a + b, 0);
+  return capped.map((n) => n / total);
+}
+
+/** The task step `step` trains: a draw seeded by (seed, step), so a resumed run repeats it. */
+export function taskOfStep(weights: readonly number[], seed: number, step: number): number {
+  if (weights.length === 1) return 0;
+  const u = seededRandom((seed * 40_503 + step * 2_246_822_519) >>> 0)();
+  let acc = 0;
+  for (let k = 0; k < weights.length; k++) if (u < (acc += weights[k]!)) return k;
+  return weights.length - 1;
+}
+
 const GPU_PROVIDERS: readonly ProviderChoice[] = ['cuda', 'dml', 'webgpu'];
 
 export async function train(o: TrainerOptions): Promise<TrainOutcome> {
   const { backbone, method, config } = o;
-  if (o.train.length === 0) throw new UserError('INVALID_ARGUMENT', 'There are no training examples with a label.');
+  for (const t of o.tasks)
+    if (t.texts.length === 0)
+      throw new UserError('INVALID_ARGUMENT', `There are no training examples with a label in ${t.name}.`);
   const eos = backbone.eosTokenIds[0] ?? 0;
-  const { examples, truncated } = tokenizeExamples(backbone.tokenizer, eos, o.train, config.maxLength);
-  const lengths = examples.map((e) => e.ids.length);
-  const batchesPerEpoch = Math.ceil(examples.length / config.batchSize);
+  const tokenized = o.tasks.map((t) => tokenizeExamples(backbone.tokenizer, eos, t.texts, config.maxLength));
+  const truncated = tokenized.reduce((n, t) => n + t.truncated, 0);
+  const lengthsOf = tokenized.map((t) => t.examples.map((e) => e.ids.length));
+  const perEpoch = tokenized.map((t) => Math.ceil(t.examples.length / config.batchSize));
+  const batchesPerEpoch = perEpoch.reduce((a, b) => a + b, 0);
+  const mixing = taskWeights(
+    tokenized.map((t) => t.examples.length),
+    config.taskSizeCap,
+  );
   const totalSteps =
     config.steps ?? Math.max(1, Math.ceil((batchesPerEpoch * config.epochs) / config.gradAccumulation));
   const warmup = config.warmupSteps ?? Math.round(0.06 * totalSteps);
@@ -114,7 +160,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     provider: o.provider === 'auto' || o.provider === undefined ? 'cpu' : o.provider,
     weightDType: backbone.weightDType,
     batch: config.batchSize,
-    contextTokens: Math.min(config.maxLength, Math.max(...lengths)),
+    contextTokens: Math.min(config.maxLength, Math.max(...lengthsOf.flat())),
     mode: 'training',
     computeDType: dtype,
     trainableParameters,
@@ -124,6 +170,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
   const key = runKey(backbone, method, config, o.dataKey);
   const tensors = widenBf16Tensors(backbone.tensors, backbone.weights, conversionCacheDir(), backbone.fingerprint());
   const model = buildMethodTrainingModel(backbone.config, tensors, method, dtype);
+  const partNames = partsOf(model.outputs.map((x) => x.name));
   const session = await createSession(model, {
     provider: o.provider ?? 'cpu',
     ...(config.threads !== undefined && { threads: config.threads }),
@@ -145,6 +192,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     evaluationsWithoutGain: 0,
     tokensSeen: 0,
     seconds: 0,
+    taskParts: {},
   };
   const saved = readCheckpoint(o.runDir);
   if (saved) {
@@ -197,16 +245,28 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
 
   // ---- the loop -------------------------------------------------------------------------------------
   let stoppedEarly = false;
-  const epochCache = new Map<number, number[][]>();
-  const microBatch = (index: number) => {
-    const epoch = Math.floor(index / batchesPerEpoch);
-    let batches = epochCache.get(epoch);
+  // Each task's own stream of batches; drawn[k] counts the micro-batches task k has given so far
+  // (replayed from the task draws on resume, so the stream continues where it stopped).
+  const epochCache = new Map<string, number[][]>();
+  const drawn = o.tasks.map(() => 0);
+  for (let step = 1; step <= state.step; step++)
+    drawn[taskOfStep(mixing, config.seed, step)]! += config.gradAccumulation;
+  const microBatch = (task: number) => {
+    const index = drawn[task]!++;
+    const epoch = Math.floor(index / perEpoch[task]!);
+    const key = `${task}:${epoch}`;
+    let batches = epochCache.get(key);
     if (!batches) {
-      epochCache.clear();
-      batches = epochBatches(lengths, config.batchSize, config.seed, epoch, config.groupByLength);
-      epochCache.set(epoch, batches);
+      batches = epochBatches(
+        lengthsOf[task]!,
+        config.batchSize,
+        config.seed + 7919 * task,
+        epoch,
+        config.groupByLength,
+      );
+      epochCache.set(key, batches);
     }
-    return batches[index % batchesPerEpoch]!;
+    return batches[index % perEpoch[task]!]!;
   };
   const started = performance.now() - state.seconds * 1000;
   try {
@@ -214,22 +274,27 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
       if (o.signal?.aborted) throw new CancelledError();
       const step = state.step + 1;
       const sums = new Map(method.trainables.map((t) => [t.name, new Float32Array(values.get(t.name)!.length)]));
+      const task = taskOfStep(mixing, config.seed, step);
       let loss = 0;
       let tokens = 0;
+      const parts: Record<string, number> = {};
       for (let micro = 0; micro < config.gradAccumulation; micro++) {
-        const batch = collate(examples, microBatch((step - 1) * config.gradAccumulation + micro), eos);
+        const batch = collate(tokenized[task]!.examples, microBatch(task), eos);
         const feeds: Record<string, ort.Tensor> = { ...batch.feeds };
         for (const t of method.trainables) feeds[t.name] = new ort.Tensor('float32', values.get(t.name)!, [...t.shape]);
         const random = seededRandom((config.seed * 2_654_435_761 + step * 97 + micro) >>> 0);
         for (const s of method.stepInputs ?? []) {
           const shape = s.shape.map((d) => (d === 'batch' ? batch.batch : d === 'tokens' ? batch.tokens : d));
-          const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-          s.fill(data, random);
-          feeds[s.name] = new ort.Tensor('float32', data, shape);
+          const size = shape.reduce((a, b) => a * b, 1);
+          const data = s.dtype === 'int64' ? new BigInt64Array(size) : new Float32Array(size);
+          s.fill(data, random, task);
+          feeds[s.name] = new ort.Tensor(s.dtype ?? 'float32', data, shape);
         }
         if (dtype === 'float16') feeds[LOSS_SCALE_INPUT] = new ort.Tensor('float32', Float32Array.of(scaler.scale), []);
         const out = await session.run(feeds);
         loss += Number(out[model.lossOutput]!.data[0]) / config.gradAccumulation;
+        for (const name of partNames)
+          parts[name] = (parts[name] ?? 0) + Number(out[partOutput(name)]!.data[0]) / config.gradAccumulation;
         for (const t of method.trainables) {
           const g = out[model.gradientOutputs[t.name]!]!.data as Float32Array;
           const sum = sums.get(t.name)!;
@@ -253,14 +318,28 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
         for (const t of method.trainables)
           adamWUpdate(adam, t.name, values.get(t.name)!, sums.get(t.name)!, lr, config, t.decay);
       }
+      const taskName = o.tasks[task]!.name;
       state = {
         ...state,
         step,
         losses: [...state.losses, loss],
+        ...(partNames.length > 0 && {
+          taskParts: { ...state.taskParts, [taskName]: [...(state.taskParts[taskName] ?? []), { step, parts }] },
+        }),
         tokensSeen: state.tokensSeen + tokens,
         seconds: (performance.now() - started) / 1000,
       };
-      o.onProgress?.({ phase: 'train', step, totalSteps, epoch: epochOf(step), loss, learningRate: lr, tokens });
+      o.onProgress?.({
+        phase: 'train',
+        step,
+        totalSteps,
+        epoch: epochOf(step),
+        loss,
+        learningRate: lr,
+        tokens,
+        ...(o.tasks.length > 1 && { task: taskName }),
+        ...(partNames.length > 0 && { parts }),
+      });
       if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps) {
         await evaluateNow(step);
         if (config.patience > 0 && state.evaluationsWithoutGain >= config.patience) {
@@ -291,6 +370,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     losses: state.losses,
     evaluations: state.evaluations,
     best: state.best,
+    taskParts: state.taskParts,
     stoppedEarly,
     resumedFromStep,
     truncatedExamples: truncated,

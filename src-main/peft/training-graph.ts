@@ -14,7 +14,39 @@ import { checkpointWeights } from '../backbone/generate/inference-graph.js';
 import type { LlamaConfig } from '../backbone/hf/config.js';
 import type { TensorEntry } from '../backbone/hf/safetensors.js';
 import { llamaForward } from '../backbone/llama/model.js';
-import type { MethodInstance } from './method.js';
+import type { WeightSource } from '../backbone/llama/model.js';
+import type { BatchInputs, ForwardWiring, MethodInstance, MethodLoss } from './method.js';
+
+export const partOutput = (name: string): string => `part.${name}`;
+
+/** The forward of a method's wiring over the batch. */
+export function methodForward(
+  config: LlamaConfig,
+  weights: WeightSource,
+  batch: BatchInputs,
+  wiring: ForwardWiring,
+  dtype: ComputeDType,
+) {
+  return llamaForward(config, weights, {
+    inputIds: batch.inputIds,
+    attentionMask: batch.attentionMask,
+    dtype,
+    ...(wiring.prompt && { prompt: wiring.prompt }),
+    ...(wiring.hook && { hook: wiring.hook }),
+  });
+}
+
+/** Masked next-token cross-entropy over the target positions. */
+export function crossEntropy(
+  config: LlamaConfig,
+  weights: WeightSource,
+  batch: BatchInputs,
+  wiring: ForwardWiring,
+  dtype: ComputeDType,
+): MethodLoss {
+  const { logits } = methodForward(config, weights, batch, wiring, dtype);
+  return { loss: tokenCrossEntropy(logits, batch.targets, batch.lossMask) };
+}
 
 export function buildMethodTrainingModel(
   config: LlamaConfig,
@@ -32,20 +64,20 @@ export function buildMethodTrainingModel(
     method.trainables.map((t) => [t.name, g.input(t.name, 'float32', [...t.shape])]),
   );
   const extra = new Map<string, Tensor>(
-    (method.stepInputs ?? []).map((s) => [s.name, g.input(s.name, 'float32', [...s.shape])]),
+    (method.stepInputs ?? []).map((s) => [s.name, g.input(s.name, s.dtype ?? 'float32', [...s.shape])]),
   );
-  const wiring = method.wire(g, base, { trainables, extra });
-  const { logits } = llamaForward(config, wiring.weights ?? base, {
-    inputIds,
-    attentionMask,
-    dtype,
-    ...(wiring.prompt && { prompt: wiring.prompt }),
-    ...(wiring.hook && { hook: wiring.hook }),
-  });
+  const inputs = { trainables, extra };
+  const wiring = method.wire(g, base, inputs);
+  const weights = wiring.weights ?? base;
+  const batch = { inputIds, attentionMask, targets, lossMask };
+  const { loss, parts } = method.loss
+    ? method.loss({ graph: g, config, dtype, weights, batch, inputs, wiring })
+    : crossEntropy(config, weights, batch, wiring, dtype);
   return buildTrainingModel({
     graph: g,
-    loss: tokenCrossEntropy(logits, targets, lossMask),
+    loss,
     trainables: [...trainables.values()],
+    extraOutputs: Object.entries(parts ?? {}).map(([name, tensor]) => ({ name: partOutput(name), tensor })),
     ...(dtype === 'float16' && { lossScale: 'input' as const }),
   });
 }

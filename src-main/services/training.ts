@@ -216,7 +216,7 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
       backbone: r.backbone,
       method: r.method,
       config: r.config,
-      train: framedTexts(r.data.task, trainSet),
+      tasks: [{ name: r.data.name, texts: framedTexts(r.data.task, trainSet) }],
       runDir: r.outDir,
       dataKey: `${r.data.name}@${r.data.version}`,
       ...(r.provider && { provider: r.provider }),

@@ -51,8 +51,8 @@ export function lora(ctx: MethodContext, config: LoraConfig): MethodInstance {
       stepInputs: modules.map(({ module, in: inn }) => ({
         name: dropoutInput(module),
         shape: ['batch', 'tokens', inn] as const,
-        fill: (values: Float32Array, random: Random) => {
-          for (let i = 0; i < values.length; i++) values[i] = random() < keep ? 1 / keep : 0;
+        fill: (values: Float32Array | BigInt64Array, random: Random) => {
+          for (let i = 0; i < values.length; i++) (values as Float32Array)[i] = random() < keep ? 1 / keep : 0;
         },
       })),
     }),
