@@ -62,10 +62,10 @@ function fields(schema: z.ZodObject): Field[] {
   });
 }
 
-/** Adds one flag per schema field to a command. */
+/** Adds one flag per schema field to a command (a field another schema already added keeps its flag). */
 export function addSchemaOptions(command: Command, schema: z.ZodObject, skip: readonly string[] = []): Command {
   for (const f of fields(schema)) {
-    if (skip.includes(f.key)) continue;
+    if (skip.includes(f.key) || command.options.some((o) => o.long === f.flag)) continue;
     const value =
       f.kind === 'boolean' ? '' : f.kind === 'list' ? ' <a,b,...>' : f.kind === 'number' ? ' <n>' : ' <value>';
     const choices = f.choices ? ` [${f.choices.join(', ')}]` : '';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 
 import { seededRandom, shuffled } from '../common/random.js';
-import { SPLITS, type Example, type Split } from '../tasks/types.js';
+import { SPLITS, type Example, type Split, type TaskType } from '../tasks/types.js';
 import type { RawExample } from './source.js';
 
 export interface SplitRatios {
@@ -168,6 +168,11 @@ export function balanceReport(examples: readonly Example[], labelSet: readonly s
  * an example is taken while one of its labels still needs examples, so multi-label NER/RE examples
  * count for all their labels); otherwise k examples.
  */
+/** Whether a k-shot draw takes k examples per label (closed-label tasks: QA, NLI, RE) or k in all. */
+export function kShotPerLabel(type: TaskType): boolean {
+  return type === 'nli' || type === 'qa' || type === 're';
+}
+
 export function sampleKShot<E extends { readonly labels: readonly string[] }>(
   examples: readonly E[],
   options: { k: number; seed: number; perLabel?: boolean },

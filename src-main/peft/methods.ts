@@ -12,6 +12,8 @@ import { fullFineTuning } from './full/model.js';
 import { LoraConfigSchema } from './lora/config.js';
 import { lora } from './lora/model.js';
 import type { MethodContext, MethodInstance } from './method.js';
+import { MptAdaptConfigSchema, MptDistillConfigSchema } from './mpt/config.js';
+import { mptAdapt, mptDistill } from './mpt/model.js';
 import { PromptTuningConfigSchema } from './prompt-tuning/config.js';
 import { promptTuning } from './prompt-tuning/model.js';
 
@@ -38,6 +40,18 @@ export const METHODS = {
     summary: 'trains low-rank updates B A of chosen linear layers; the backbone stays frozen',
     schema: LoraConfigSchema,
     create: lora,
+  }),
+  mpt: entry({
+    title: 'Multitask prompt tuning (adaptation)',
+    summary: 'adapts a distilled meta-prompt P* and a rank-r task update u v to the task (stage 3)',
+    schema: MptAdaptConfigSchema,
+    create: mptAdapt,
+  }),
+  'mpt-distill': entry({
+    title: 'Multitask prompt distillation',
+    summary: 'distils source-task teachers into one meta-prompt and rank-r task updates (stage 2)',
+    schema: MptDistillConfigSchema,
+    create: mptDistill,
   }),
   full: entry({
     title: 'Full fine-tuning',

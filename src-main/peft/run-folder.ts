@@ -39,6 +39,13 @@ export interface RunRecord {
     readonly train: number;
     readonly dev: number;
   };
+  /** Multi-task runs (MPT distillation): each source task, in the order of the task factors. */
+  readonly tasks?: readonly {
+    readonly name: string;
+    readonly train: number;
+    /** Mean loss terms (ce, kl, mse) of the task's first and last steps (up to five each). */
+    readonly parts: { readonly first: Record<string, number>; readonly last: Record<string, number> };
+  }[];
   readonly seed: number;
   readonly provider: string;
   readonly steps: number;

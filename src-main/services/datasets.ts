@@ -13,7 +13,7 @@ import { log } from '../common/log.js';
 import { exportBrat, exportJsonl } from '../data/exporters.js';
 import { type DatasetReport, type ImportFormat } from '../data/read-dataset.js';
 import { streamDataset } from '../data/stream-dataset.js';
-import { sampleKShot } from '../data/splits.js';
+import { kShotPerLabel, sampleKShot } from '../data/splits.js';
 import {
   DatasetsRepository,
   type DatasetSummary,
@@ -151,7 +151,7 @@ export async function exportDataset(
     labels: e.labels,
   });
   const query = request.split ? { split: request.split } : {};
-  const perLabel = summary.taskType === 'nli' || summary.taskType === 'qa' || summary.taskType === 're';
+  const perLabel = kShotPerLabel(summary.taskType);
   // A whole export streams page by page; a k-shot draw shuffles, so it reads the split(s) it draws from.
   const examples = request.kShot
     ? sampleKShot(store.datasets.examples(summary.id, query).map(plain), { ...request.kShot, perLabel })

@@ -17,12 +17,13 @@ import { sequenceScorer } from '../backbone/generate/scoring.js';
 import { parameterCount } from '../backbone/hf/config.js';
 import type { Backbone } from '../backbone/load.js';
 import { readDataset } from '../data/read-dataset.js';
+import { kShotPerLabel, sampleKShot } from '../data/splits.js';
 import { ADAPTER_WEIGHTS, type PeftAdapter } from '../peft/adapter-folder.js';
 import type { TrainingText } from '../peft/batches.js';
 import type { TrainConfig } from '../peft/config.js';
 import type { MethodInstance } from '../peft/method.js';
 import { RUN_FILE, writeRunFolder, type RunRecord } from '../peft/run-folder.js';
-import { train, type TrainProgress } from '../peft/trainer.js';
+import { train, type TaskPartRecord, type TrainProgress } from '../peft/trainer.js';
 import { predictClosedLabel } from '../tasks/closed-label.js';
 import { evaluate, headlineMetric, type Evaluation } from '../tasks/evaluate.js';
 import { frameExample, framePrompt, taskDefinition, type TaskConfig } from '../tasks/registry.js';
@@ -94,6 +95,22 @@ export async function readTaskData(
 
 export function splitOf(data: TaskData, split: Split): Example[] {
   return data.examples.filter((e) => e.split === split && e.target !== null);
+}
+
+/**
+ * The paper's few-shot protocol: the train split replaced by a seeded draw of k examples (per
+ * label for closed-label tasks); draw i is the same for every method. k = 0 keeps no training
+ * example (the zero-shot baseline is `eval` without an adapter).
+ */
+export function fewShot(data: TaskData, k: number, draw: number): TaskData {
+  const train = splitOf(data, 'train');
+  const chosen = sampleKShot(train, { k, seed: draw, perLabel: kShotPerLabel(data.task.type) });
+  return {
+    ...data,
+    name: data.name,
+    version: `${data.version}#k${k}d${draw}`,
+    examples: [...chosen, ...data.examples.filter((e) => e.split !== 'train')],
+  };
 }
 
 /** Framed prompt + target texts for training. */
@@ -180,7 +197,8 @@ export interface TrainRequest {
   readonly backboneName: string;
   readonly method: MethodInstance;
   readonly config: TrainConfig;
-  readonly data: TaskData;
+  /** The task to learn; several for MPT distillation (the first one's dev split is evaluated when alone). */
+  readonly data: TaskData | readonly TaskData[];
   readonly outDir: string;
   readonly provider?: ProviderChoice;
   /** Dev examples scored during training (default: at most 200 of the dev split). */
@@ -196,16 +214,21 @@ export interface TrainSummary extends RunRecord {
 }
 
 export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
-  const trainSet = splitOf(r.data, 'train');
-  if (trainSet.length === 0)
-    throw new UserError('NOT_FOUND', `"${r.data.name}" has no labelled train examples to learn from.`);
-  const dev = splitOf(r.data, 'dev').slice(0, r.devLimit ?? 200);
+  const all: readonly TaskData[] = Array.isArray(r.data) ? r.data : [r.data as TaskData];
+  const data = all[0]!;
+  const trainSets = all.map((d) => {
+    const set = splitOf(d, 'train');
+    if (set.length === 0) throw new UserError('NOT_FOUND', `"${d.name}" has no labelled train examples to learn from.`);
+    return set;
+  });
+  const trainSet = trainSets[0]!;
+  const dev = all.length === 1 ? splitOf(data, 'dev').slice(0, r.devLimit ?? 200) : [];
   mkdirSync(r.outDir, { recursive: true });
   const runId = r.store
     ? r.store.store.runs.start(
         `train:${r.method.method}`,
         { method: r.method.method, settings: r.method.settings, train: r.config, outDir: r.outDir },
-        [r.store.store.datasets.get(r.data.name).id],
+        all.map((d) => r.store!.store.datasets.get(d.name).id),
         r.store.session.user.username,
       ).id
     : undefined;
@@ -216,15 +239,15 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
       backbone: r.backbone,
       method: r.method,
       config: r.config,
-      tasks: [{ name: r.data.name, texts: framedTexts(r.data.task, trainSet) }],
+      tasks: all.map((d, k) => ({ name: d.name, texts: framedTexts(d.task, trainSets[k]!) })),
       runDir: r.outDir,
-      dataKey: `${r.data.name}@${r.data.version}`,
+      dataKey: all.map((d) => `${d.name}@${d.version}`).join('+'),
       ...(r.provider && { provider: r.provider }),
       ...(r.signal && { signal: r.signal }),
       ...(r.onProgress && { onProgress: r.onProgress }),
       ...(dev.length > 0 && {
         evaluate: async (adapter: PeftAdapter) => {
-          const run = await evaluateExamples(r.backbone, adapter, r.data.task, dev, {
+          const run = await evaluateExamples(r.backbone, adapter, data.task, dev, {
             ...(r.provider && { provider: r.provider }),
             ...(r.config.threads !== undefined && { threads: r.config.threads }),
           });
@@ -244,7 +267,20 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
         fingerprint: r.backbone.fingerprint(),
         parameters: parameterCount(r.backbone.config),
       },
-      data: { name: r.data.name, version: r.data.version, task: r.data.task, train: trainSet.length, dev: dev.length },
+      data: {
+        name: all.map((d) => d.name).join('+'),
+        version: all.map((d) => d.version).join('+'),
+        task: all.length === 1 ? data.task : all.map((d) => d.task),
+        train: trainSets.reduce((n, s) => n + s.length, 0),
+        dev: dev.length,
+      },
+      ...(all.length > 1 && {
+        tasks: all.map((d, k) => ({
+          name: d.name,
+          train: trainSets[k]!.length,
+          parts: summarizeParts(outcome.taskParts[d.name] ?? []),
+        })),
+      }),
       seed: r.config.seed,
       provider: outcome.provider,
       steps: outcome.steps,
@@ -274,6 +310,20 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
       r.store.store.runs.finish(runId, (error as { code?: string }).code === 'CANCELLED' ? 'cancelled' : 'failed');
     throw error;
   }
+}
+
+/** A task's loss terms over the run: the means of its first and of its last steps (up to five, never overlapping). */
+function summarizeParts(records: readonly TaskPartRecord[]): {
+  first: Record<string, number>;
+  last: Record<string, number>;
+} {
+  const window = Math.max(1, Math.min(5, Math.floor(records.length / 2)));
+  const mean = (rs: readonly TaskPartRecord[]) => {
+    const out: Record<string, number> = {};
+    for (const rec of rs) for (const [k, v] of Object.entries(rec.parts)) out[k] = (out[k] ?? 0) + v / rs.length;
+    return out;
+  };
+  return { first: mean(records.slice(0, window)), last: mean(records.slice(-window)) };
 }
 
 /** Stores the run's record, loss curve, metrics and trained tensors (encrypted like every blob). */

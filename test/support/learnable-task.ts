@@ -10,7 +10,24 @@ import { seededRandom } from '../../src-main/common/random.js';
 const NAMES = ['Lily', 'Tom', 'Sue', 'Ben', 'Max', 'Amy', 'Tim', 'Sam'];
 const THINGS = ['ball', 'dog', 'cake', 'tree', 'car', 'hat', 'bird', 'box'];
 
-export function learnableNliRows(counts: { train: number; dev: number; test: number }, seed = 5) {
+/**
+ * Variants of the task sharing its structure (the label vocabulary, the answer format, the word
+ * that decides), for multitask tests: sources to distil from and a target none of them is.
+ */
+export const NLI_VARIANTS = {
+  saw: { verb: 'saw a', positive: 'happy', negative: 'sad', hypothesis: 'was happy' },
+  had: { verb: 'had a', positive: 'glad', negative: 'sad', hypothesis: 'was glad' },
+  played: { verb: 'played with a', positive: 'happy', negative: 'angry', hypothesis: 'was happy' },
+  lost: { verb: 'lost a', positive: 'happy', negative: 'sad', hypothesis: 'was happy' },
+} as const;
+export type NliVariant = keyof typeof NLI_VARIANTS;
+
+export function learnableNliRows(
+  counts: { train: number; dev: number; test: number },
+  seed = 5,
+  variant: NliVariant = 'saw',
+) {
+  const v = NLI_VARIANTS[variant];
   const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   const rows: object[] = [];
@@ -33,10 +50,15 @@ export function learnableNliRows(counts: { train: number; dev: number; test: num
   return rows;
 }
 
-export function writeLearnableNli(file: string, counts = { train: 64, dev: 32, test: 32 }, seed = 5): string {
+export function writeLearnableNli(
+  file: string,
+  counts = { train: 64, dev: 32, test: 32 },
+  seed = 5,
+  variant: NliVariant = 'saw',
+): string {
   writeFileSync(
     file,
-    learnableNliRows(counts, seed)
+    learnableNliRows(counts, seed, variant)
       .map((row) => JSON.stringify(row))
       .join('\n') + '\n',
   );

@@ -15,19 +15,23 @@ import { createMethod, METHOD_NAMES, METHODS, type MethodName } from '../../peft
 import { addRunMetrics, openAdapter, readRunRecord } from '../../peft/run-folder.js';
 import type { TrainProgress } from '../../peft/trainer.js';
 import { trainableCount } from '../../peft/trainer.js';
+import { MptDistillConfigSchema } from '../../peft/mpt/config.js';
 import {
   evaluateExamples,
+  fewShot,
+  isDataFile,
   readTaskData,
   splitOf,
   trainRun,
   writeEvaluation,
   type StoreAccess,
+  type TaskData,
 } from '../../services/training.js';
 import { isTaskType, SPLITS, type Split, type TaskType } from '../../tasks/types.js';
 import type { CommandContext, RegisterCommands } from '../context.js';
 import { withInterruptSignal } from '../jobs.js';
 import { formatTable, type Output } from '../output.js';
-import { positiveInt, provider, PROVIDERS } from '../options.js';
+import { nonNegativeInt, positiveInt, provider, PROVIDERS } from '../options.js';
 import { addSchemaOptions, flagOf, parseSchemaFlags, schemaValues } from '../schema-options.js';
 import type { ProviderChoice } from '../../engine/session.js';
 
@@ -43,6 +47,13 @@ function taskOption(value: string | undefined): TaskType | undefined {
   if (!isTaskType(value))
     throw new UserError('INVALID_ARGUMENT', `--task must be one of ner, re, qa, nli, summarization.`);
   return value;
+}
+
+function missingTask(source: string): never {
+  throw new UserError(
+    'INVALID_ARGUMENT',
+    `${source} is a file: give its task with --task, in the order of the --data files.`,
+  );
 }
 
 function splitOption(value: string): Split {
@@ -93,82 +104,172 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
     .requiredOption('--data <dataset|file>', 'a dataset in the store, or an exported .jsonl/.csv file (with --task)')
     .requiredOption('--out <dir>', 'run folder: adapter files, run.json, checkpoints; run again to resume')
     .option('--task <type>', 'the task a --data file holds: ner, re, qa, nli, summarization')
+    .option('--k <n>', 'few-shot: train on a seeded draw of k examples (per label for QA, NLI, RE)', nonNegativeInt)
+    .option('--draw <i>', 'which seeded few-shot draw (the same for every method)', nonNegativeInt, 0)
     .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, provider, 'cpu');
   addSchemaOptions(trainCommand, TrainConfigSchema);
   for (const name of METHOD_NAMES) addSchemaOptions(trainCommand, METHODS[name].schema as never);
-  trainCommand.action(async (flags: CommonFlags & { method: string; out: string } & Record<string, unknown>) => {
-    const out = context.output;
-    const backbone = openBackbone(flags.backbone);
-    if (!(METHOD_NAMES as string[]).includes(flags.method))
-      throw new UserError('INVALID_ARGUMENT', `--method must be one of ${METHOD_NAMES.join(', ')}.`);
-    const methodName = flags.method as MethodName;
-    // A flag of another method is a mistake, not something to ignore silently.
-    for (const other of METHOD_NAMES.filter((m) => m !== methodName)) {
-      const given = Object.keys(schemaValues(METHODS[other].schema as never, flags));
-      const own = Object.keys(schemaValues(METHODS[methodName].schema as never, flags));
-      const foreign = given.filter((k) => !own.includes(k));
-      if (foreign.length > 0)
+  trainCommand.action(
+    async (
+      flags: CommonFlags & { method: string; out: string; k?: number; draw: number } & Record<string, unknown>,
+    ) => {
+      const out = context.output;
+      const backbone = openBackbone(flags.backbone);
+      if (!(METHOD_NAMES as string[]).includes(flags.method))
+        throw new UserError('INVALID_ARGUMENT', `--method must be one of ${METHOD_NAMES.join(', ')}.`);
+      const methodName = flags.method as MethodName;
+      // A flag of another method is a mistake, not something to ignore silently.
+      for (const other of METHOD_NAMES.filter((m) => m !== methodName)) {
+        const given = Object.keys(schemaValues(METHODS[other].schema as never, flags));
+        const own = Object.keys(schemaValues(METHODS[methodName].schema as never, flags));
+        const foreign = given.filter((k) => !own.includes(k));
+        if (foreign.length > 0)
+          throw new UserError(
+            'INVALID_ARGUMENT',
+            `${flagOf(foreign[0]!)} applies to --method ${other}, not ${methodName}.`,
+          );
+      }
+      const config = parseSchemaFlags(TrainConfigSchema, schemaValues(TrainConfigSchema, flags), 'Training');
+      const method = createMethod(
+        methodName,
+        schemaValues(METHODS[methodName].schema as never, flags),
+        { backbone, backboneName: path.basename(path.resolve(flags.backbone)) },
+        flagOf,
+      );
+      const total = parameterCount(backbone.config);
+      out.note(`${METHODS[methodName].title}: ${describeShare(trainableCount(method), total)} parameters.`);
+      const task = taskOption(flags.task);
+      const all = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });
+      const data = flags.k === undefined ? all : fewShot(all, flags.k, flags.draw);
+      const store = all.name === flags.data ? await storeAccess(context)() : undefined;
+      const summary = await withInterruptSignal(out, (signal) =>
+        trainRun({
+          backbone,
+          backboneName: path.basename(path.resolve(flags.backbone)),
+          method,
+          config,
+          data,
+          outDir: path.resolve(flags.out),
+          provider: flags.provider,
+          signal,
+          onProgress: progressPrinter(out),
+          ...(store && { store }),
+        }),
+      );
+      out.result(
+        {
+          method: summary.method,
+          trainableParameters: summary.trainableParameters,
+          trainableShare: summary.trainableShare,
+          firstLoss: summary.firstLoss,
+          lastLoss: summary.lastLoss,
+          steps: summary.steps,
+          resumedFromStep: summary.resumedFromStep,
+          stoppedEarly: summary.stoppedEarly,
+          metrics: summary.metrics,
+          wallSeconds: summary.wallSeconds,
+          provider: summary.provider,
+          outDir: summary.outDir,
+        },
+        (r) =>
+          [
+            `Trained ${r.method} for ${r.steps} steps${r.resumedFromStep > 0 ? ` (resumed at step ${r.resumedFromStep})` : ''}` +
+              `${r.stoppedEarly ? ', stopped early' : ''} on ${r.provider} in ${r.wallSeconds.toFixed(1)} s.`,
+            `Loss ${r.firstLoss?.toFixed(4)} -> ${r.lastLoss?.toFixed(4)}; ${describeShare(r.trainableParameters, total)}.`,
+            ...Object.entries(r.metrics).map(
+              ([split, m]) =>
+                `${split}: ${Object.entries(m)
+                  .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+                  .join(', ')}`,
+            ),
+            `Run folder: ${r.outDir}`,
+          ].join('\n'),
+      );
+    },
+  );
+
+  const distillCommand = program
+    .command('distill')
+    .description('MPT stage 2: distil source-task teachers (prompt-tuning runs) into one meta-prompt and task updates')
+    .requiredOption('--backbone <dir>', 'backbone folder the teachers were trained on')
+    .requiredOption('--teachers <dirs...>', 'prompt-tuning run folders (stage 1), one per source task')
+    .requiredOption('--data <sources...>', "the source tasks, in the teachers' order: dataset names or exported files")
+    .requiredOption('--out <dir>', 'run folder of the meta-prompt; run again to resume')
+    .option('--task <types...>', 'the task of each --data file, in order (ner, re, qa, nli, summarization)')
+    .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, provider, 'cpu');
+  addSchemaOptions(distillCommand, TrainConfigSchema);
+  addSchemaOptions(distillCommand, MptDistillConfigSchema as never, ['teachers']);
+  distillCommand.action(
+    async (
+      flags: Omit<CommonFlags, 'data' | 'task'> & {
+        teachers: string[];
+        data: string[];
+        task?: string[];
+        out: string;
+      } & Record<string, unknown>,
+    ) => {
+      const out = context.output;
+      if (flags.teachers.length !== flags.data.length)
         throw new UserError(
           'INVALID_ARGUMENT',
-          `${flagOf(foreign[0]!)} applies to --method ${other}, not ${methodName}.`,
+          `Give one --data source per --teachers run (${flags.teachers.length} teachers, ${flags.data.length} sources).`,
         );
-    }
-    const config = parseSchemaFlags(TrainConfigSchema, schemaValues(TrainConfigSchema, flags), 'Training');
-    const method = createMethod(
-      methodName,
-      schemaValues(METHODS[methodName].schema as never, flags),
-      { backbone, backboneName: path.basename(path.resolve(flags.backbone)) },
-      flagOf,
-    );
-    const total = parameterCount(backbone.config);
-    out.note(`${METHODS[methodName].title}: ${describeShare(trainableCount(method), total)} parameters.`);
-    const task = taskOption(flags.task);
-    const data = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });
-    const store = data.name === flags.data ? await storeAccess(context)() : undefined;
-    const summary = await withInterruptSignal(out, (signal) =>
-      trainRun({
-        backbone,
-        backboneName: path.basename(path.resolve(flags.backbone)),
-        method,
-        config,
-        data,
-        outDir: path.resolve(flags.out),
-        provider: flags.provider,
-        signal,
-        onProgress: progressPrinter(out),
-        ...(store && { store }),
-      }),
-    );
-    out.result(
-      {
-        method: summary.method,
-        trainableParameters: summary.trainableParameters,
-        trainableShare: summary.trainableShare,
-        firstLoss: summary.firstLoss,
-        lastLoss: summary.lastLoss,
-        steps: summary.steps,
-        resumedFromStep: summary.resumedFromStep,
-        stoppedEarly: summary.stoppedEarly,
-        metrics: summary.metrics,
-        wallSeconds: summary.wallSeconds,
-        provider: summary.provider,
-        outDir: summary.outDir,
-      },
-      (r) =>
-        [
-          `Trained ${r.method} for ${r.steps} steps${r.resumedFromStep > 0 ? ` (resumed at step ${r.resumedFromStep})` : ''}` +
-            `${r.stoppedEarly ? ', stopped early' : ''} on ${r.provider} in ${r.wallSeconds.toFixed(1)} s.`,
-          `Loss ${r.firstLoss?.toFixed(4)} -> ${r.lastLoss?.toFixed(4)}; ${describeShare(r.trainableParameters, total)}.`,
-          ...Object.entries(r.metrics).map(
-            ([split, m]) =>
-              `${split}: ${Object.entries(m)
-                .map(([k, v]) => `${k} ${v.toFixed(4)}`)
-                .join(', ')}`,
-          ),
-          `Run folder: ${r.outDir}`,
-        ].join('\n'),
-    );
-  });
+      const backbone = openBackbone(flags.backbone);
+      const backboneName = path.basename(path.resolve(flags.backbone));
+      const config = parseSchemaFlags(TrainConfigSchema, schemaValues(TrainConfigSchema, flags), 'Training');
+      const method = createMethod(
+        'mpt-distill',
+        { ...schemaValues(MptDistillConfigSchema as never, flags), teachers: flags.teachers },
+        { backbone, backboneName },
+        flagOf,
+      );
+      const files = [...(flags.task ?? [])];
+      const sources: TaskData[] = [];
+      for (const source of flags.data) {
+        const task = isDataFile(source) ? taskOption(files.shift() ?? missingTask(source)) : undefined;
+        sources.push(await readTaskData(source, { ...(task && { task }), store: storeAccess(context) }));
+      }
+      out.note(
+        `Distilling ${sources.length} source tasks: ${describeShare(trainableCount(method), parameterCount(backbone.config))} parameters.`,
+      );
+      const summary = await withInterruptSignal(out, (signal) =>
+        trainRun({
+          backbone,
+          backboneName,
+          method,
+          config,
+          data: sources,
+          outDir: path.resolve(flags.out),
+          provider: flags.provider,
+          signal,
+          onProgress: progressPrinter(out),
+        }),
+      );
+      out.result(
+        {
+          steps: summary.steps,
+          trainableParameters: summary.trainableParameters,
+          tasks: summary.tasks,
+          wallSeconds: summary.wallSeconds,
+          outDir: summary.outDir,
+        },
+        (r) =>
+          [
+            `Distilled ${r.tasks?.length ?? 0} tasks in ${r.steps} steps (${r.wallSeconds.toFixed(1)} s).`,
+            formatTable(
+              ['task', 'CE first -> last', 'KL first -> last', 'MSE first -> last'],
+              (r.tasks ?? []).map((t) => [
+                t.name,
+                ...['ce', 'kl', 'mse'].map(
+                  (k) => `${(t.parts.first[k] ?? NaN).toFixed(4)} -> ${(t.parts.last[k] ?? NaN).toFixed(4)}`,
+                ),
+              ]),
+            ),
+            `Meta-prompt: ${r.outDir}`,
+          ].join('\n'),
+      );
+    },
+  );
 
   program
     .command('eval')

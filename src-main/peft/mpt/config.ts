@@ -1,0 +1,43 @@
+/**
+ * Multitask prompt tuning (Wang et al. 2023, arXiv 2303.02861; DESIGN.md §1), as two methods:
+ * - `mpt-distill` (stage 2): one shared meta-prompt P* (L x d) and per source task rank-r factors
+ *   u_k (L x r), v_k (r x d), task prompt P_k = P* o (u_k v_k^T), trained over all source tasks with
+ *   CE + lambda * (T^2 KL(teacher || student) + MSE of the last hidden states), each task's teacher
+ *   (a prompt-tuning run, stage 1) running forward-only with its own prompt;
+ * - `mpt` (stage 3): adapts P* and one task's u, v to a new target task.
+ * The original lambda and T are not published: both are settings (defaults 1, 1).
+ */
+import { z } from 'zod';
+
+export const MptDistillConfigSchema = z
+  .object({
+    teachers: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('prompt-tuning run folders, one per source task, in the order of the source datasets'),
+    rank: z.number().int().positive().max(64).default(1).describe('rank r of each task update u_k v_k^T'),
+    lambda: z.number().nonnegative().default(1).describe('weight of the distillation terms (KL + hidden MSE)'),
+    temperature: z.number().positive().default(1).describe('softmax temperature T of the KL term'),
+  })
+  .strict();
+export type MptDistillConfig = z.infer<typeof MptDistillConfigSchema>;
+
+/**
+ * How stage 3 starts u and v: PEFT's AVERAGE_SOURCE_TASKS (the mean of the u_k and the mean of
+ * the v_k, separately) or `fit`, the best rank-r approximation of the mean task update
+ * mean_k(u_k v_k^T), which the averaged factors only approximate.
+ */
+export const MPT_INITS = ['average', 'fit'] as const;
+export const MPT_TRAINED = ['uv', 'uv-shared'] as const;
+
+export const MptAdaptConfigSchema = z
+  .object({
+    meta: z.string().min(1).describe('the distilled meta-prompt: an mpt-distill run folder'),
+    init: z.enum(MPT_INITS).default('average').describe('how u and v start: average (of the sources) or fit'),
+    trained: z
+      .enum(MPT_TRAINED)
+      .default('uv-shared')
+      .describe('what trains: uv (the task factors only) or uv-shared (also the meta-prompt P*)'),
+  })
+  .strict();
+export type MptAdaptConfig = z.infer<typeof MptAdaptConfigSchema>;

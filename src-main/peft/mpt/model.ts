@@ -1,0 +1,274 @@
+/**
+ * Multitask prompt tuning's trainable state in PEFT's names (tuners/multitask_prompt_tuning):
+ * `prompt_embeddings` P* (L, d), `prefix_task_cols` u (tasks, L, r), `prefix_task_rows`
+ * v (tasks, r, d); task prompt P_k = P* o (u_k v_k). Saved as a MULTITASK_PROMPT_TUNING adapter.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+import { UserError } from '../../common/errors.js';
+import type { Random } from '../../common/random.js';
+import type { Graph, Tensor } from '../../engine/index.js';
+import {
+  distillationKl,
+  gather,
+  hiddenMse,
+  matmul,
+  mul,
+  reshape,
+  softmax,
+  tokenCrossEntropy,
+  cast,
+  add,
+  div,
+} from '../../engine/index.js';
+import { SafetensorsWeights } from '../../backbone/hf/safetensors.js';
+import { ADAPTER_WEIGHTS, loadPeftAdapter, writePeftAdapter } from '../adapter-folder.js';
+import type { MethodContext, MethodInstance, TensorValues } from '../method.js';
+import { mptTaskPrompt } from '../prompts.js';
+import { normal } from '../prompt-tuning/model.js';
+import { methodForward } from '../training-graph.js';
+import type { MptAdaptConfig, MptDistillConfig } from './config.js';
+
+export const SHARED = 'prompt_embeddings';
+export const COLS = 'prefix_task_cols';
+export const ROWS = 'prefix_task_rows';
+const TASK_ID = 'task_id';
+const TEACHER_PROMPT = 'teacher_prompt';
+
+/** P o (u v): shared (L, d), u (L, r), v (r, d). */
+function taskPrompt(shared: Tensor, u: Tensor, v: Tensor): Tensor {
+  return mul(shared, matmul(u, v));
+}
+
+/** Task k's factor from a (tasks, a, b) tensor: (a, b). */
+function taskSlice(all: Tensor, taskId: Tensor): Tensor {
+  return reshape(gather(all, taskId, 0), [all.shape[1]!, all.shape[2]!]);
+}
+
+function mptAdapterConfig(ctx: MethodContext, L: number, tasks: number, rank: number) {
+  const c = ctx.backbone.config;
+  return {
+    base_model_name_or_path: ctx.backboneName,
+    num_attention_heads: c.numHeads,
+    num_layers: c.numLayers,
+    num_ranks: rank,
+    num_tasks: tasks,
+    num_transformer_submodules: 1,
+    num_virtual_tokens: L,
+    peft_type: 'MULTITASK_PROMPT_TUNING',
+    prompt_tuning_init: 'RANDOM',
+    task_type: 'CAUSAL_LM',
+    token_dim: c.hiddenSize,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// stage 2: distillation and decomposition
+// ---------------------------------------------------------------------------------------------
+
+export function mptDistill(ctx: MethodContext, config: MptDistillConfig): MethodInstance {
+  const c = ctx.backbone.config;
+  const d = c.hiddenSize;
+  const r = config.rank;
+  const teachers = config.teachers.map((dir) => {
+    const prompt = loadPeftAdapter(dir, c).prompt;
+    if (!prompt)
+      throw new UserError('BAD_FILE', `Teacher ${dir} is not a prompt-tuning run (stage 1 trains --method pt).`);
+    return prompt;
+  });
+  const L = teachers[0]!.length;
+  const other = config.teachers.find((_, k) => teachers[k]!.length !== L);
+  if (other)
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `Teacher ${other} has another prompt length than ${config.teachers[0]} (${L}).`,
+    );
+  const K = teachers.length;
+  return {
+    method: 'mpt-distill',
+    settings: config,
+    trainables: [
+      { name: SHARED, shape: [L, d], decay: false },
+      { name: COLS, shape: [K, L, r], decay: false },
+      { name: ROWS, shape: [K, r, d], decay: false },
+    ],
+    defaultLr: 1e-2,
+    stepInputs: [
+      {
+        name: TASK_ID,
+        dtype: 'int64',
+        shape: [1],
+        fill: (values, _random, task) => ((values as BigInt64Array)[0] = BigInt(task)),
+      },
+      {
+        name: TEACHER_PROMPT,
+        shape: [L, d],
+        fill: (values, _random, task) => (values as Float32Array).set(teachers[task]!.embeddings),
+      },
+    ],
+    // P* starts at the teachers' mean; u_k v_k^T near all-ones (1/sqrt(r) each, plus a little
+    // noise to tell the ranks apart), so every P_k starts at P* and distillation moves it.
+    initialValues: (random: Random) => {
+      const shared = new Float32Array(L * d);
+      for (const t of teachers) for (let i = 0; i < shared.length; i++) shared[i]! += t.embeddings[i]! / K;
+      const factor = (n: number) => Float32Array.from({ length: n }, () => 1 / Math.sqrt(r) + 0.01 * normal(random));
+      return new Map([
+        [SHARED, shared],
+        [COLS, factor(K * L * r)],
+        [ROWS, factor(K * r * d)],
+      ]);
+    },
+    wire: (_g, _base, inputs) => {
+      const taskId = inputs.extra.get(TASK_ID)!;
+      const t = inputs.trainables;
+      return { prompt: taskPrompt(t.get(SHARED)!, taskSlice(t.get(COLS)!, taskId), taskSlice(t.get(ROWS)!, taskId)) };
+    },
+    loss: ({ config: lc, weights, batch, inputs, wiring, dtype }) => {
+      const compute = dtype === 'float16' ? 'float16' : 'float32';
+      const student = methodForward(lc, weights, batch, wiring, compute);
+      const teacher = methodForward(lc, weights, batch, { prompt: inputs.extra.get(TEACHER_PROMPT)! }, compute);
+      const T = config.temperature;
+      const teacherLogits = cast(teacher.logits, 'float32');
+      const teacherProbs = softmax(T === 1 ? teacherLogits : div(teacherLogits, T), -1);
+      const ce = tokenCrossEntropy(student.logits, batch.targets, batch.lossMask);
+      const kl = distillationKl(student.logits, teacherProbs, batch.lossMask, T);
+      const mse = hiddenMse(student.hidden, teacher.hidden, cast(batch.attentionMask, 'float32'));
+      const loss = config.lambda === 0 ? ce : add(ce, mul(add(kl, mse), config.lambda));
+      return { loss, parts: { ce, kl, mse } };
+    },
+    adapter: (values) => ({
+      type: 'MULTITASK_PROMPT_TUNING',
+      prompt: mptTaskPrompt(
+        values.get(SHARED)!,
+        values.get(COLS)!.subarray(0, L * r),
+        values.get(ROWS)!.subarray(0, r * d),
+        r,
+        d,
+      ),
+    }),
+    save: (dir, values) =>
+      writePeftAdapter(dir, mptAdapterConfig(ctx, L, K, r), [
+        { name: SHARED, shape: [L, d], data: values.get(SHARED)! },
+        { name: COLS, shape: [K, L, r], data: values.get(COLS)! },
+        { name: ROWS, shape: [K, r, d], data: values.get(ROWS)! },
+      ]),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// stage 3: target adaptation
+// ---------------------------------------------------------------------------------------------
+
+export interface MetaPrompt {
+  readonly shared: Float32Array; // (L, d)
+  readonly cols: Float32Array; // (K, L, r)
+  readonly rows: Float32Array; // (K, r, d)
+  readonly tasks: number;
+  readonly length: number;
+  readonly rank: number;
+}
+
+export function readMetaPrompt(dir: string, hiddenSize: number): MetaPrompt {
+  const file = path.join(dir, ADAPTER_WEIGHTS);
+  if (!existsSync(file))
+    throw new UserError('NOT_FOUND', `--meta ${dir} holds no distilled meta-prompt (run clinprompt distill first).`);
+  const w = new SafetensorsWeights([file]);
+  if (!w.tensors.has(COLS)) throw new UserError('BAD_FILE', `--meta ${dir} is not a multitask prompt (no ${COLS}).`);
+  const [tasks, length, rank] = w.get(COLS).shape as [number, number, number];
+  if (w.get(SHARED).shape[1] !== hiddenSize)
+    throw new UserError(
+      'BACKBONE_MISMATCH',
+      `--meta ${dir} was distilled on a backbone of width ${w.get(SHARED).shape[1]}, not ${hiddenSize}.`,
+    );
+  return { shared: w.readFloat32(SHARED), cols: w.readFloat32(COLS), rows: w.readFloat32(ROWS), tasks, length, rank };
+}
+
+/** PEFT's AVERAGE_SOURCE_TASKS: mean of the u_k and mean of the v_k, separately. */
+export function averageFactors(m: MetaPrompt, d: number): { u: Float32Array; v: Float32Array } {
+  const { tasks: K, length: L, rank: r } = m;
+  const u = new Float32Array(L * r);
+  const v = new Float32Array(r * d);
+  for (let k = 0; k < K; k++) {
+    for (let i = 0; i < L * r; i++) u[i]! += m.cols[k * L * r + i]! / K;
+    for (let i = 0; i < r * d; i++) v[i]! += m.rows[k * r * d + i]! / K;
+  }
+  return { u, v };
+}
+
+/**
+ * The best rank-r approximation u v of the mean task update M = mean_k(u_k v_k) (L, d), by
+ * power iteration with deflation: M's top r singular triples, split as u = U sqrt(S), v = sqrt(S) V^T.
+ */
+export function fitFactors(m: MetaPrompt, d: number): { u: Float32Array; v: Float32Array } {
+  const { tasks: K, length: L, rank: r } = m;
+  const M = new Float64Array(L * d);
+  for (let k = 0; k < K; k++)
+    for (let l = 0; l < L; l++)
+      for (let j = 0; j < d; j++) {
+        let s = 0;
+        for (let q = 0; q < r; q++) s += m.cols[(k * L + l) * r + q]! * m.rows[(k * r + q) * d + j]!;
+        M[l * d + j]! += s / K;
+      }
+  const u = new Float32Array(L * r);
+  const v = new Float32Array(r * d);
+  for (let q = 0; q < r; q++) {
+    let y = new Float64Array(d).fill(1 / Math.sqrt(d));
+    let x = new Float64Array(L);
+    let sigma = 0;
+    for (let it = 0; it < 200; it++) {
+      x = new Float64Array(L);
+      for (let l = 0; l < L; l++) for (let j = 0; j < d; j++) x[l]! += M[l * d + j]! * y[j]!;
+      const nx = Math.hypot(...x) || 1;
+      for (let l = 0; l < L; l++) x[l]! /= nx;
+      const next = new Float64Array(d);
+      for (let l = 0; l < L; l++) for (let j = 0; j < d; j++) next[j]! += M[l * d + j]! * x[l]!;
+      sigma = Math.hypot(...next);
+      for (let j = 0; j < d; j++) next[j]! /= sigma || 1;
+      y = next;
+    }
+    const root = Math.sqrt(sigma);
+    for (let l = 0; l < L; l++) u[l * r + q] = x[l]! * root;
+    for (let j = 0; j < d; j++) v[q * d + j] = y[j]! * root;
+    for (let l = 0; l < L; l++) for (let j = 0; j < d; j++) M[l * d + j]! -= sigma * x[l]! * y[j]!;
+  }
+  return { u, v };
+}
+
+export function mptAdapt(ctx: MethodContext, config: MptAdaptConfig): MethodInstance {
+  const d = ctx.backbone.config.hiddenSize;
+  const meta = readMetaPrompt(config.meta, d);
+  const { length: L, rank: r } = meta;
+  const trainsShared = config.trained === 'uv-shared';
+  const start = config.init === 'fit' ? fitFactors(meta, d) : averageFactors(meta, d);
+  const prompt = (values: TensorValues) =>
+    mptTaskPrompt(values.get(SHARED) ?? meta.shared, values.get(COLS)!, values.get(ROWS)!, r, d);
+  return {
+    method: 'mpt',
+    settings: config,
+    trainables: [
+      ...(trainsShared ? [{ name: SHARED, shape: [L, d], decay: false }] : []),
+      { name: COLS, shape: [1, L, r], decay: false },
+      { name: ROWS, shape: [1, r, d], decay: false },
+    ],
+    defaultLr: 1e-2,
+    initialValues: () =>
+      new Map([
+        ...(trainsShared ? [[SHARED, Float32Array.from(meta.shared)] as const] : []),
+        [COLS, Float32Array.from(start.u)],
+        [ROWS, Float32Array.from(start.v)],
+      ]),
+    wire: (g: Graph, _base, inputs) => {
+      const t = inputs.trainables;
+      const shared = t.get(SHARED) ?? g.constant(meta.shared, 'float32', [L, d]);
+      return { prompt: taskPrompt(shared, reshape(t.get(COLS)!, [L, r]), reshape(t.get(ROWS)!, [r, d])) };
+    },
+    adapter: (values) => ({ type: 'MULTITASK_PROMPT_TUNING', prompt: prompt(values) }),
+    save: (dir, values) =>
+      writePeftAdapter(dir, mptAdapterConfig(ctx, L, 1, r), [
+        { name: SHARED, shape: [L, d], data: values.get(SHARED) ?? meta.shared },
+        { name: COLS, shape: [1, L, r], data: values.get(COLS)! },
+        { name: ROWS, shape: [1, r, d], data: values.get(ROWS)! },
+      ]),
+  };
+}
