@@ -221,7 +221,6 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
     if (set.length === 0) throw new UserError('NOT_FOUND', `"${d.name}" has no labelled train examples to learn from.`);
     return set;
   });
-  const trainSet = trainSets[0]!;
   const dev = all.length === 1 ? splitOf(data, 'dev').slice(0, r.devLimit ?? 200) : [];
   mkdirSync(r.outDir, { recursive: true });
   const runId = r.store

@@ -40,8 +40,8 @@ export function learnableNliRows(
         id: `${split}-${i + 1}`,
         split,
         input: {
-          premise: `${name} saw a ${pick(THINGS)} and was very ${happy ? 'happy' : 'sad'}.`,
-          hypothesis: `${name} was happy.`,
+          premise: `${name} ${v.verb} ${pick(THINGS)} and was very ${happy ? v.positive : v.negative}.`,
+          hypothesis: `${name} ${v.hypothesis}.`,
         },
         target: { label },
         labels: [label],
