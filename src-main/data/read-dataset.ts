@@ -8,6 +8,7 @@
  * hands the result to the store in one transaction, so a file that fails half-way imports nothing.
  */
 import { UserError } from '../common/errors.js';
+import type { ImportFormat } from '../common/vocabulary.js';
 import type { Example, Split, TaskType } from '../tasks/types.js';
 import { importBioc } from './importers/bioc.js';
 import { importBrat } from './importers/brat.js';
@@ -26,7 +27,8 @@ import {
 } from './splits.js';
 import type { Importer, RawExample } from './source.js';
 
-export const IMPORT_FORMATS = {
+/** One importer per format of common/vocabulary.ts (a format without one does not compile). */
+export const IMPORTERS = {
   conll: importConll,
   brat: importBrat,
   bioc: importBioc,
@@ -34,13 +36,7 @@ export const IMPORT_FORMATS = {
   jsonl: importJsonl,
   csv: importCsv,
   notes: importNotes,
-} as const satisfies Record<string, Importer>;
-
-export type ImportFormat = keyof typeof IMPORT_FORMATS;
-
-export function isImportFormat(value: string): value is ImportFormat {
-  return Object.hasOwn(IMPORT_FORMATS, value);
-}
+} as const satisfies Record<ImportFormat, Importer>;
 
 export interface ReadOptions {
   readonly task: TaskType;
@@ -82,7 +78,7 @@ export function sortLabels(task: TaskType, labels: Iterable<string>): string[] {
 
 export async function readDataset(format: ImportFormat, source: string, options: ReadOptions): Promise<ReadDataset> {
   const raw: RawExample[] = [];
-  for await (const example of IMPORT_FORMATS[format](source, options)) raw.push(example);
+  for await (const example of IMPORTERS[format](source, options)) raw.push(example);
   if (raw.length === 0) {
     throw new UserError(
       'BAD_FILE',

@@ -10,8 +10,9 @@ import { mkdir } from 'node:fs/promises';
 
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
+import type { ImportFormat } from '../common/vocabulary.js';
 import { exportBrat, exportJsonl } from '../data/exporters.js';
-import { type DatasetReport, type ImportFormat } from '../data/read-dataset.js';
+import type { DatasetReport } from '../data/read-dataset.js';
 import { streamDataset } from '../data/stream-dataset.js';
 import { sampleKShot } from '../data/splits.js';
 import {
