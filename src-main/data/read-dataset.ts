@@ -82,7 +82,7 @@ export async function readDataset(format: ImportFormat, source: string, options:
   if (raw.length === 0) {
     throw new UserError(
       'BAD_FILE',
-      `${source} holds no examples for --task ${options.task}. Check the path, format and mapping.`,
+      `${source} holds no ${options.task} examples. Check the path, format, task and mapping.`,
     );
   }
   const splitsDrawn = raw.some((e) => e.split === undefined);

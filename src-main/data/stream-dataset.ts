@@ -249,7 +249,7 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
     if (pass.read === 0) {
       throw new UserError(
         'BAD_FILE',
-        `${source} holds no examples for --task ${options.task}. Check the path, format and mapping.`,
+        `${source} holds no ${options.task} examples. Check the path, format, task and mapping.`,
       );
     }
   }

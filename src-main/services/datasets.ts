@@ -59,7 +59,9 @@ export async function importDatasetFiles(
   session.require('datasets.import', 'import a dataset');
   // Fail before reading a large source; the store checks again inside its transaction.
   if (store.datasets.list().some((d) => d.name === request.name)) {
-    throw new UserError('ALREADY_EXISTS', `A dataset named "${request.name}" already exists. Choose another --name.`);
+    throw new UserError('ALREADY_EXISTS', `A dataset named "${request.name}" already exists; choose another name.`, {
+      field: 'name',
+    });
   }
   const stream = streamDataset(request.format, request.path, {
     task: request.task,

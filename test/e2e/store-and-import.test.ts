@@ -80,6 +80,24 @@ describe('wizard: encrypted store and dataset import', () => {
     // Names and counts only: no token of the imported sentences reaches the page.
     expect(await page.content()).not.toMatch(/Identification|APC2/);
     await app.screenshot('import-done');
+
+    // A wrong setting is named by its field's label: no CLI flag, no schema path.
+    const alert = () => page.getByRole('alert').textContent();
+    await page.getByLabel('Dataset name').fill('ncbi-disease-slice');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect
+      .poll(alert, { timeout: 30_000 })
+      .toBe('Dataset name: A dataset named "ncbi-disease-slice" already exists; choose another name.');
+    await page.getByLabel('Dataset name').fill('slice/2');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect
+      .poll(alert, { timeout: 30_000 })
+      .toBe('Dataset name: Use letters, digits, spaces, dot, dash or underscore.');
+    await page.getByLabel('Dataset name').fill('as-nli');
+    await page.getByLabel('Task', { exact: true }).selectOption('nli');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(alert, { timeout: 30_000 }).toMatch(/^Task: The CoNLL format holds ner annotations, not nli/);
+    expect(await alert()).not.toMatch(/--|0\.name/);
     expect(app.consoleErrors).toEqual([]);
   });
 

@@ -120,9 +120,11 @@ describe('clinprompt import / datasets', () => {
     expect(run.stderr).not.toContain('rarely');
     expect(json<DatasetSummary[]>(await cli(['datasets', 'list', '--json']))).toHaveLength(before);
     const taken = await cli(['import', 'conll', bad, '--task', 'ner', '--name', 'ncbi-disease']);
-    expect(taken.stderr).toMatch(/A dataset named "ncbi-disease" already exists/);
+    expect(taken.stderr).toContain(
+      'clinprompt: --name: A dataset named "ncbi-disease" already exists; choose another name.',
+    );
     const unknown = await cli(['import', 'conll', bad, '--task', 'nli', '--name', 'x']);
-    expect(unknown.stderr).toMatch(/CoNLL format holds ner annotations, not nli/);
+    expect(unknown.stderr).toMatch(/clinprompt: --task: The CoNLL format holds ner annotations, not nli: choose ner/);
   });
 
   it('keeps an edited template with the dataset and shows examples framed with it', async () => {
