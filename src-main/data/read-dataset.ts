@@ -1,11 +1,10 @@
 /**
- * The in-memory path, for small sources and as the baseline of bench/import.ts; imports go through
- * stream-dataset.ts, which holds digests instead of examples.
- *
- * Reading a dataset from files into plain, validated examples: the chosen importer streams the
- * source, then splits are assigned (kept or seeded), duplicates removed, the label set collected
- * and leakage and balance reported. Nothing is written anywhere: the caller (services/datasets.ts)
- * hands the result to the store in one transaction, so a file that fails half-way imports nothing.
+ * What every import shares, and the in-memory read path. `IMPORTERS` maps each format to its
+ * importer; `ReadOptions` and `DatasetReport` are an import's settings and findings. `readDataset`
+ * reads a whole source into plain, validated examples (splits kept or drawn, duplicates removed,
+ * label set collected, leakage and balance reported) and writes nothing. Imports into the store go
+ * through stream-dataset.ts, which holds digests instead of examples; this path is the baseline
+ * bench/import-measure.ts (`memory`) measures the streaming one against.
  */
 import { UserError } from '../common/errors.js';
 import type { ImportFormat } from '../common/vocabulary.js';
