@@ -1,6 +1,6 @@
 /**
  * The names every layer shares, declared once: task types, splits, import formats (and which of
- * them read a folder or take a mapping), job and run statuses. The store, the tasks and importers,
+ * them read a folder or take a mapping), execution providers, job and run statuses. The store, the tasks and importers,
  * the IPC contract (and through it the renderer) and the CLI all import these lists, so adding a
  * task type or a format is one edit here plus the code that handles it, which the type checker
  * then asks for. Imports nothing: the renderer bundles it.
@@ -33,6 +33,13 @@ export function isImportFormat(value: string): value is ImportFormat {
 export const FOLDER_IMPORT_FORMATS: readonly ImportFormat[] = ['brat', 'notes'];
 /** Formats whose fields are named by a mapping (`--mapping`, "Field mapping"). */
 export const MAPPED_IMPORT_FORMATS: readonly ImportFormat[] = ['jsonl', 'csv'];
+
+/** Where the engine computes: onnxruntime's execution providers. */
+export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda', 'dml'] as const;
+export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
+/** A provider to run on, or `auto`: the best this machine has. */
+export const PROVIDER_CHOICES = ['cpu', 'auto', 'webgpu', 'cuda', 'dml'] as const;
+export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
 
 /** How long work (a worker job) stands: running, then one of the three ends. */
 export const JOB_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;

@@ -11,13 +11,14 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
+import type { ExecutionProviderName, ProviderChoice } from '../common/vocabulary.js';
 import type { DType } from './dtype.js';
 import { Graph } from './graph.js';
 import { identity } from './ops.js';
 import { serialize } from './serialize.js';
 
-export type ProviderName = 'cpu' | 'webgpu' | 'cuda' | 'dml';
-export type ProviderChoice = ProviderName | 'auto';
+export type { ProviderChoice } from '../common/vocabulary.js';
+export type ProviderName = ExecutionProviderName;
 
 /**
  * onnxruntime's own log lines (node placement notes, provider library load failures) would flood

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { SerializedError } from '../common/errors.js';
 import {
   IMPORT_FORMATS,
+  PROVIDER_CHOICES,
   TASK_TYPES,
   type ImportFormat,
   type JobStatus,
@@ -59,14 +60,14 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     backbone: z.string().min(1),
     /** A task's examples as an exported .jsonl/.csv file (workers hold no store key). */
     data: z.string().min(1),
-    task: z.enum(['ner', 're', 'qa', 'nli', 'summarization']),
+    task: z.enum(TASK_TYPES),
     /** Run folder; the same request again resumes from its checkpoint. */
     out: z.string().min(1),
     method: z.string().min(1),
     /** The method's settings (peft/<method>/config.ts) and the trainer's (peft/config.ts). */
     settings: z.record(z.string(), z.unknown()).default({}),
     train: z.record(z.string(), z.unknown()).default({}),
-    provider: z.enum(['cpu', 'auto', 'webgpu', 'cuda', 'dml']).default('cpu'),
+    provider: z.enum(PROVIDER_CHOICES).default('cpu'),
   }),
 ]);
 export type JobRequest = z.input<typeof JobRequestSchema>;

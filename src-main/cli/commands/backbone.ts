@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from 'commander';
 
 import type { ExecutionProvider } from '../../backbone/memory-plan.js';
+import { EXECUTION_PROVIDERS } from '../../common/vocabulary.js';
 import { formatBytes } from '../../backbone/memory-plan.js';
 import type { ProviderChoice } from '../../engine/session.js';
 import {
@@ -35,8 +36,8 @@ interface GenerateFlags {
 }
 
 function estimateProvider(value: string): ExecutionProvider {
-  if (!['cpu', 'webgpu', 'cuda', 'dml'].includes(value))
-    throw new InvalidArgumentError('must be one of cpu, webgpu, cuda, dml');
+  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
   return value as ExecutionProvider;
 }
 
@@ -54,7 +55,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
     )
     .option(
       '--provider <name>',
-      'execution provider for the memory estimate: cpu, webgpu, cuda, dml',
+      `execution provider for the memory estimate: ${EXECUTION_PROVIDERS.join(', ')}`,
       estimateProvider,
       'cpu',
     )
