@@ -12,7 +12,8 @@
  */
 import path from 'node:path';
 
-import { readDataset, type ImportFormat } from '../src-main/data/read-dataset.js';
+import type { ImportFormat } from '../src-main/common/vocabulary.js';
+import { readDataset } from '../src-main/data/read-dataset.js';
 import { importDatasetFiles } from '../src-main/services/datasets.js';
 import { DatasetsRepository } from '../src-main/store/repositories/datasets.js';
 import { initStore } from '../src-main/store/store.js';

@@ -18,10 +18,11 @@
 import os from 'node:os';
 
 import { UserError } from '../common/errors.js';
+import type { ExecutionProviderName } from '../common/vocabulary.js';
 import type { LlamaConfig } from './hf/config.js';
 import { parameterCount } from './hf/config.js';
 
-export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda' | 'dml';
+export type ExecutionProvider = ExecutionProviderName;
 
 export interface MemoryPlanRequest {
   readonly provider: ExecutionProvider;

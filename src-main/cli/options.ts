@@ -1,7 +1,7 @@
 /** Option parsers shared by the CLI's commands: each refuses a bad value naming what it must be. */
 import { InvalidArgumentError } from 'commander';
 
-import type { ProviderChoice } from '../engine/session.js';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../common/vocabulary.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -27,7 +27,7 @@ export function nonNegativeInt(value: string): number {
   return n;
 }
 
-export const PROVIDERS: readonly ProviderChoice[] = ['cpu', 'auto', 'webgpu', 'cuda', 'dml'];
+export const PROVIDERS: readonly ProviderChoice[] = PROVIDER_CHOICES;
 
 export function provider(value: string): ProviderChoice {
   if (!(PROVIDERS as readonly string[]).includes(value))

@@ -45,13 +45,27 @@ export class Output {
 
   error(error: SerializedError): void {
     this.#closeProgressLine();
-    this.io.stderr.write(this.json ? JSON.stringify({ error }) + '\n' : `clinprompt: ${error.message}\n`);
+    const setting = error.field !== undefined ? `${flagFor(error.field)}: ` : '';
+    this.io.stderr.write(this.json ? JSON.stringify({ error }) + '\n' : `clinprompt: ${setting}${error.message}\n`);
   }
 
   #closeProgressLine(): void {
     if (this.#progressLineOpen) this.io.stderr.write('\n');
     this.#progressLineOpen = false;
   }
+}
+
+/** Settings the CLI takes as arguments or under another flag name; the rest are `--` + kebab-case. */
+const SETTING_WORDS: Readonly<Record<string, string>> = {
+  format: '<format>',
+  path: '<path>',
+  devFraction: '--dev-from-train',
+  candidates: '--candidate',
+};
+
+/** How the CLI names a request setting (UserError.field): `name` -> `--name`, `taskId` -> `--task-id`. */
+export function flagFor(field: string): string {
+  return SETTING_WORDS[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 /** What a progress line shows (a job's report, or long work run in the CLI's own process). */

@@ -2,8 +2,11 @@
  * Error kinds that cross module and process boundaries.
  *
  * - `UserError`: an expected failure the user can fix (bad file, wrong key, backbone mismatch...).
- *   Its message says what happened and what to do next. It names files, options, task ids and
- *   counts, never note text, so it is safe to log and to send to the renderer.
+ *   Its message says what happened and what to do next. It names files, task ids and counts, never
+ *   note text, so it is safe to log and to send to the renderer. When one setting the user chose
+ *   is wrong, `field` names it as the request does (`name`, `task`, `mapping`) and the message
+ *   leaves it unnamed: each front end puts its own words first, the CLI its flag ("--name: ...")
+ *   and the app the field's label ("Dataset name: ...").
  * - `CancelledError`: the user (or a shutdown) cancelled long work; not a failure.
  * - anything else is a bug. Bugs are reported to the renderer with a generic message only, because
  *   their text may embed data (e.g. a library echoing a value it choked on).
@@ -28,12 +31,15 @@ export type ErrorCode =
 
 export class UserError extends Error {
   override readonly name = 'UserError';
+  /** The setting that was wrong, by its request name (see the file comment). */
+  readonly field: string | undefined;
   constructor(
     readonly code: Exclude<ErrorCode, 'INTERNAL' | 'CANCELLED'>,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; field?: string },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.field = options?.field;
   }
 }
 
@@ -49,6 +55,8 @@ export class CancelledError extends Error {
 export interface SerializedError {
   readonly code: ErrorCode;
   readonly message: string;
+  /** The setting that was wrong (UserError.field), for the front end to name in its own words. */
+  readonly field?: string;
 }
 
 const GENERIC_BUG_MESSAGE =
@@ -56,9 +64,10 @@ const GENERIC_BUG_MESSAGE =
 
 /** Serialises an error for another process. Bugs keep only a generic message (see file comment). */
 export function serializeError(error: unknown): SerializedError {
-  if (error instanceof UserError || error instanceof CancelledError) {
-    return { code: error.code, message: error.message };
+  if (error instanceof UserError) {
+    return { code: error.code, message: error.message, ...(error.field !== undefined && { field: error.field }) };
   }
+  if (error instanceof CancelledError) return { code: error.code, message: error.message };
   const fsCode = nodeErrorCode(error);
   if (fsCode === 'ENOSPC') {
     return { code: 'DISK_FULL', message: 'The disk is full. Free some space and try again.' };
@@ -70,7 +79,11 @@ export function serializeError(error: unknown): SerializedError {
 export function deserializeError(serialized: SerializedError): Error {
   if (serialized.code === 'CANCELLED') return new CancelledError(serialized.message);
   if (serialized.code === 'INTERNAL') return new Error(serialized.message);
-  return new UserError(serialized.code, serialized.message);
+  return new UserError(
+    serialized.code,
+    serialized.message,
+    serialized.field !== undefined ? { field: serialized.field } : undefined,
+  );
 }
 
 export function isUserError(error: unknown): error is UserError {

@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 
+import type { ImportFormat } from '../common/vocabulary.js';
 import type { TaskType } from '../tasks/types.js';
-import type { ImportFormat } from './read-dataset.js';
 
 export interface SourceTask {
   readonly name: string;

@@ -33,16 +33,14 @@ export function parseMapping(spec: string | undefined, task: TaskType): FieldMap
   for (const part of spec.split(',')) {
     const [field, source] = part.split('=').map((s) => s.trim());
     if (!field || !source) {
-      throw new UserError(
-        'INVALID_ARGUMENT',
-        `--mapping: "${part}" is not field=column. Example: --mapping "premise=Statement,label=Label".`,
-      );
+      throw new UserError('INVALID_ARGUMENT', `"${part}" is not field=column, e.g. "premise=Statement,label=Label".`, {
+        field: 'mapping',
+      });
     }
     if (!known.includes(field)) {
-      throw new UserError(
-        'INVALID_ARGUMENT',
-        `--mapping: ${task} has no field "${field}"; its fields are ${known.join(', ')}.`,
-      );
+      throw new UserError('INVALID_ARGUMENT', `${task} has no field "${field}"; its fields are ${known.join(', ')}.`, {
+        field: 'mapping',
+      });
     }
     mapping[field] = source;
   }

@@ -177,14 +177,15 @@ export function presetFor(spec: string | undefined, task: TaskType): Preset | un
   const id = spec.slice('preset:'.length);
   const make = PRESETS[id];
   if (!make) {
-    throw new UserError('INVALID_ARGUMENT', `--mapping: no preset "${id}"; the presets are ${PRESET_IDS.join(', ')}.`);
+    throw new UserError('INVALID_ARGUMENT', `No preset "${id}"; the presets are ${PRESET_IDS.join(', ')}.`, {
+      field: 'mapping',
+    });
   }
   const preset = make();
   if (preset.task !== task) {
-    throw new UserError(
-      'INVALID_ARGUMENT',
-      `--mapping preset:${id} is a ${preset.task} dataset; use --task ${preset.task}.`,
-    );
+    throw new UserError('INVALID_ARGUMENT', `preset:${id} is a ${preset.task} dataset: choose ${preset.task}.`, {
+      field: 'task',
+    });
   }
   return preset;
 }

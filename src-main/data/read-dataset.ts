@@ -1,13 +1,13 @@
 /**
- * The in-memory path, for small sources and as the baseline of bench/import.ts; imports go through
- * stream-dataset.ts, which holds digests instead of examples.
- *
- * Reading a dataset from files into plain, validated examples: the chosen importer streams the
- * source, then splits are assigned (kept or seeded), duplicates removed, the label set collected
- * and leakage and balance reported. Nothing is written anywhere: the caller (services/datasets.ts)
- * hands the result to the store in one transaction, so a file that fails half-way imports nothing.
+ * What every import shares, and the in-memory read path. `IMPORTERS` maps each format to its
+ * importer; `ReadOptions` and `DatasetReport` are an import's settings and findings. `readDataset`
+ * reads a whole source into plain, validated examples (splits kept or drawn, duplicates removed,
+ * label set collected, leakage and balance reported) and writes nothing. Imports into the store go
+ * through stream-dataset.ts, which holds digests instead of examples; this path is the baseline
+ * bench/import-measure.ts (`memory`) measures the streaming one against.
  */
 import { UserError } from '../common/errors.js';
+import type { ImportFormat } from '../common/vocabulary.js';
 import type { Example, Split, TaskType } from '../tasks/types.js';
 import { importBioc } from './importers/bioc.js';
 import { importBrat } from './importers/brat.js';
@@ -26,7 +26,8 @@ import {
 } from './splits.js';
 import type { Importer, RawExample } from './source.js';
 
-export const IMPORT_FORMATS = {
+/** One importer per format of common/vocabulary.ts (a format without one does not compile). */
+export const IMPORTERS = {
   conll: importConll,
   brat: importBrat,
   bioc: importBioc,
@@ -34,13 +35,7 @@ export const IMPORT_FORMATS = {
   jsonl: importJsonl,
   csv: importCsv,
   notes: importNotes,
-} as const satisfies Record<string, Importer>;
-
-export type ImportFormat = keyof typeof IMPORT_FORMATS;
-
-export function isImportFormat(value: string): value is ImportFormat {
-  return Object.hasOwn(IMPORT_FORMATS, value);
-}
+} as const satisfies Record<ImportFormat, Importer>;
 
 export interface ReadOptions {
   readonly task: TaskType;
@@ -82,11 +77,11 @@ export function sortLabels(task: TaskType, labels: Iterable<string>): string[] {
 
 export async function readDataset(format: ImportFormat, source: string, options: ReadOptions): Promise<ReadDataset> {
   const raw: RawExample[] = [];
-  for await (const example of IMPORT_FORMATS[format](source, options)) raw.push(example);
+  for await (const example of IMPORTERS[format](source, options)) raw.push(example);
   if (raw.length === 0) {
     throw new UserError(
       'BAD_FILE',
-      `${source} holds no examples for --task ${options.task}. Check the path, format and mapping.`,
+      `${source} holds no ${options.task} examples. Check the path, format, task and mapping.`,
     );
   }
   const splitsDrawn = raw.some((e) => e.split === undefined);

@@ -39,7 +39,8 @@ export function badFile(file: string, line: number | undefined, problem: string)
 export function unsupportedTask(format: string, task: TaskType, supported: readonly TaskType[]): UserError {
   return new UserError(
     'UNSUPPORTED',
-    `The ${format} format holds ${supported.join('/')} annotations, not ${task}. Use --task ${supported.join(' or --task ')}, or another format.`,
+    `The ${format} format holds ${supported.join('/')} annotations, not ${task}: choose ${supported.join(' or ')}, or another format.`,
+    { field: 'task' },
   );
 }
 

@@ -25,8 +25,9 @@
 import { createHash } from 'node:crypto';
 
 import { UserError } from '../common/errors.js';
+import type { ImportFormat } from '../common/vocabulary.js';
 import { SPLITS, type Split } from '../tasks/types.js';
-import { IMPORT_FORMATS, sortLabels, type DatasetReport, type ImportFormat, type ReadOptions } from './read-dataset.js';
+import { IMPORTERS, sortLabels, type DatasetReport, type ReadOptions } from './read-dataset.js';
 import { DEFAULT_RATIOS, normalised } from './splits.js';
 import type { RawExample } from './source.js';
 
@@ -198,7 +199,7 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
       pass = { table: new DigestTable(), read: 0, removed: 0, conflicting: 0, unlabelled: true };
       let dependent = false;
       let restart = false;
-      for await (const raw of IMPORT_FORMATS[format](source, options)) {
+      for await (const raw of IMPORTERS[format](source, options)) {
         let learned = false;
         if (raw.split !== undefined && !given.has(raw.split)) {
           given.add(raw.split);
@@ -248,7 +249,7 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
     if (pass.read === 0) {
       throw new UserError(
         'BAD_FILE',
-        `${source} holds no examples for --task ${options.task}. Check the path, format and mapping.`,
+        `${source} holds no ${options.task} examples. Check the path, format, task and mapping.`,
       );
     }
   }

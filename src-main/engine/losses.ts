@@ -88,8 +88,9 @@ export function distillationKl(studentLogits: Tensor, teacherProbs: Tensor, mask
   const z = cast(studentLogits, dtype);
   const q = cast(teacherProbs, dtype);
   const logp = logSoftmax(temperature === 1 ? z : div(z, temperature), -1);
-  const positive = equal(q, 0);
-  const qLogQ = where(positive, 0, mul(q, log(where(positive, 1, q))));
+  const zero = equal(q, 0);
+  // 0 log 0 = 0; log sees 1 there, so neither value nor gradient is NaN
+  const qLogQ = where(zero, 0, mul(q, log(where(zero, 1, q))));
   const kl = reduceSum(sub(qLogQ, mul(q, logp)), [-1]);
   const loss = maskedMean(kl, mask);
   return temperature === 1 ? loss : mul(loss, temperature * temperature);

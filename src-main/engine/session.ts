@@ -5,18 +5,34 @@
  * "session.model_external_initializers_file_folder_path" config entry, because ONNX Runtime only
  * accepts external data paths that are relative to, and stay inside, the model's folder.
  */
-import { readdirSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
+import type { ExecutionProviderName, ProviderChoice } from '../common/vocabulary.js';
 import type { DType } from './dtype.js';
 import { Graph } from './graph.js';
 import { identity } from './ops.js';
 import { serialize } from './serialize.js';
 
-export type ProviderName = 'cpu' | 'webgpu' | 'cuda' | 'dml';
-export type ProviderChoice = ProviderName | 'auto';
+export type { ProviderChoice } from '../common/vocabulary.js';
+export type ProviderName = ExecutionProviderName;
+
+/**
+ * onnxruntime's own log lines (node placement notes, provider library load failures) would flood
+ * the CLI and test output; what matters reaches us as exceptions and attempts. So it logs errors
+ * only, unless CLINPROMPT_ORT_LOG_LEVEL (verbose, info, warning, error, fatal) asks for more.
+ */
+const ORT_SEVERITY = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 } as const;
+type OrtLogLevel = keyof typeof ORT_SEVERITY;
+const requestedLevel = process.env['CLINPROMPT_ORT_LOG_LEVEL'];
+const ORT_LOG_LEVEL: OrtLogLevel =
+  requestedLevel !== undefined && Object.hasOwn(ORT_SEVERITY, requestedLevel)
+    ? (requestedLevel as OrtLogLevel)
+    : 'error';
+ort.env.logLevel = ORT_LOG_LEVEL; // read once, when the first session starts onnxruntime
 
 export interface ModelBytes {
   readonly bytes: Uint8Array;
@@ -72,13 +88,46 @@ export interface EngineSession {
  * (a CPU rasterizer, ~40x slower than the CPU provider), which is for testing, not for work.
  */
 export function autoProviderOrder(platform: NodeJS.Platform = process.platform): ProviderName[] {
-  const bundled = new Set(ort.listSupportedBackends().map((b) => b.name));
+  const built = new Set(ort.listSupportedBackends().map((b) => b.name));
   const order: ProviderName[] = [];
-  if (bundled.has('cuda')) order.push('cuda');
-  if (platform === 'win32' && bundled.has('dml')) order.push('dml');
-  if (bundled.has('webgpu') && (platform !== 'linux' || hasGpuRenderNode())) order.push('webgpu');
+  if (built.has('cuda')) order.push('cuda'); // even without its libraries: 'auto' then says they are missing
+  if (platform === 'win32' && built.has('dml')) order.push('dml');
+  if (built.has('webgpu') && (platform !== 'linux' || hasGpuRenderNode())) order.push('webgpu');
   order.push('cpu');
   return order;
+}
+
+/**
+ * Why a provider cannot start on this machine at all, found without starting it (so onnxruntime
+ * prints nothing): not in this onnxruntime build, or, for CUDA, its provider libraries are not
+ * installed (onnxruntime-node downloads them only on request).
+ */
+function missingReason(provider: ProviderName): string | undefined {
+  const backend = ort.listSupportedBackends().find((b) => b.name === provider);
+  if (!backend) return `this onnxruntime build has no ${provider} provider`;
+  if (backend.bundled || provider !== 'cuda') return undefined;
+  const library = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  return existsSync(join(bindingDir(), library))
+    ? undefined
+    : `the CUDA provider libraries (${library}) are not installed`;
+}
+
+/** The folder of onnxruntime-node's native binding, where its provider libraries go. */
+function bindingDir(): string {
+  const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+  return join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+const reportedUnavailable = new Set<ProviderName>();
+
+/** Says once per process, in words, that 'auto' passes over a provider and why. */
+function reportUnavailable(provider: ProviderName, reason: string): void {
+  if (reportedUnavailable.has(provider)) return;
+  reportedUnavailable.add(provider);
+  log.warn('engine-provider-unavailable', {
+    provider,
+    detail: `The ${provider} execution provider is not used: ${reason}.`,
+  });
 }
 
 function hasGpuRenderNode(): boolean {
@@ -99,6 +148,12 @@ export async function createSession(model: ModelBytes, options: SessionOptions =
   const order = choice === 'auto' ? autoProviderOrder() : [choice];
   const attempts: ProviderAttempt[] = [];
   for (const provider of order) {
+    const missing = missingReason(provider);
+    if (missing !== undefined) {
+      attempts.push({ provider, ok: false, reason: missing });
+      if (choice === 'auto') reportUnavailable(provider, missing);
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(model.bytes, sessionOptions(provider, model, options));
       attempts.push({ provider, ok: true });
@@ -107,7 +162,7 @@ export async function createSession(model: ModelBytes, options: SessionOptions =
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0]!.slice(0, 300) : String(error);
       attempts.push({ provider, ok: false, reason });
-      log.warn('engine-provider-failed', { provider, reason });
+      if (choice === 'auto') reportUnavailable(provider, reason); // else the UserError below says it
     }
   }
   const tried = attempts.map((a) => `${a.provider}: ${a.reason}`).join('; ');
@@ -149,6 +204,7 @@ function sessionOptions(
   return {
     executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
     graphOptimizationLevel: options.optimization ?? 'extended',
+    logSeverityLevel: ORT_SEVERITY[ORT_LOG_LEVEL],
     enableCpuMemArena: options.memoryArena ?? false,
     ...(options.threads !== undefined && { intraOpNumThreads: options.threads, interOpNumThreads: 1 }),
     ...(options.optimizedModelPath !== undefined && { optimizedModelFilePath: options.optimizedModelPath }),

@@ -11,8 +11,19 @@
 import { z } from 'zod';
 
 import type { SerializedError } from '../common/errors.js';
+import {
+  IMPORT_FORMATS,
+  PROVIDER_CHOICES,
+  TASK_TYPES,
+  type ImportFormat,
+  type JobStatus,
+  type Split,
+  type TaskType,
+} from '../common/vocabulary.js';
 
 export type { SerializedError };
+// The names every layer shares (common/vocabulary.ts), for the renderer, which imports only this file.
+export * from '../common/vocabulary.js';
 
 /** Prefix of every Electron IPC channel name; main refuses anything else. */
 export const IPC_PREFIX = 'clinprompt:';
@@ -49,20 +60,18 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     backbone: z.string().min(1),
     /** A task's examples as an exported .jsonl/.csv file (workers hold no store key). */
     data: z.string().min(1),
-    task: z.enum(['ner', 're', 'qa', 'nli', 'summarization']),
+    task: z.enum(TASK_TYPES),
     /** Run folder; the same request again resumes from its checkpoint. */
     out: z.string().min(1),
     method: z.string().min(1),
     /** The method's settings (peft/<method>/config.ts) and the trainer's (peft/config.ts). */
     settings: z.record(z.string(), z.unknown()).default({}),
     train: z.record(z.string(), z.unknown()).default({}),
-    provider: z.enum(['cpu', 'auto', 'webgpu', 'cuda', 'dml']).default('cpu'),
+    provider: z.enum(PROVIDER_CHOICES).default('cpu'),
   }),
 ]);
 export type JobRequest = z.input<typeof JobRequestSchema>;
 export type ParsedJobRequest = z.output<typeof JobRequestSchema>;
-
-export type JobStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One progress report from a running job. Fields a job cannot know are left out. */
 export interface JobProgress {
@@ -126,25 +135,19 @@ export interface StoreState {
   readonly autoLockSeconds: number;
 }
 
-/** Task types and import formats (tasks/types.ts, data/read-dataset.ts; services check they agree). */
-export const TASK_TYPES = ['ner', 're', 'qa', 'nli', 'summarization'] as const;
-export type TaskTypeName = (typeof TASK_TYPES)[number];
-export const IMPORT_FORMATS = ['conll', 'brat', 'bioc', 'pubtator', 'jsonl', 'csv', 'notes'] as const;
-export type ImportFormatName = (typeof IMPORT_FORMATS)[number];
-export type SplitName = 'train' | 'dev' | 'test';
-export type SplitCountsView = Readonly<Record<SplitName, number>> & { readonly total: number };
+export type SplitCountsView = Readonly<Record<Split, number>> & { readonly total: number };
 
 /** A stored dataset: names, counts and labels only (no note text). */
 export interface DatasetListing {
   readonly id: number;
   readonly name: string;
-  readonly taskType: TaskTypeName;
+  readonly taskType: TaskType;
   readonly sourceFormat: string;
   readonly labelSet: readonly string[];
   readonly createdAt: string;
   readonly counts: SplitCountsView;
   /** How often each label occurs, per split. */
-  readonly labelCounts: Readonly<Record<SplitName, Readonly<Record<string, number>>>>;
+  readonly labelCounts: Readonly<Record<Split, Readonly<Record<string, number>>>>;
 }
 
 /** What an import found: counts, duplicates, split leakage and label balance. */
@@ -163,7 +166,7 @@ export interface DatasetImportReport {
   };
   readonly balance: {
     readonly imbalanceRatio: number;
-    readonly missing: Readonly<Record<SplitName, readonly string[]>>;
+    readonly missing: Readonly<Record<Split, readonly string[]>>;
   };
 }
 
@@ -179,8 +182,8 @@ export interface DatasetImportResult {
 export interface SourceTaskListing {
   readonly name: string;
   readonly title: string;
-  readonly task: TaskTypeName;
-  readonly format: ImportFormatName;
+  readonly task: TaskType;
+  readonly format: ImportFormat;
   /** Relative to the shared data folder. */
   readonly path: string;
   readonly mapping?: string;

@@ -5,6 +5,8 @@
  */
 import { serializeError, UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
+import type { z } from 'zod';
+
 import { isRequestName, requests, type Envelope, type RequestHandlers } from './contract.js';
 
 export interface Dispatcher {
@@ -19,11 +21,7 @@ export function createDispatcher(handlers: RequestHandlers): Dispatcher {
           throw new UserError('INVALID_ARGUMENT', `Unknown request "${String(name).slice(0, 80)}".`);
         }
         const parsed = requests[name].args.safeParse(args);
-        if (!parsed.success) {
-          // Only the paths and messages of the schema, never the offending values.
-          const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`);
-          throw new UserError('INVALID_ARGUMENT', `Invalid arguments for ${name}: ${problems.join('; ')}.`);
-        }
+        if (!parsed.success) throw invalidArguments(name, parsed.error.issues);
         const handler = handlers[name] as (...a: unknown[]) => Promise<unknown>;
         return { ok: true, value: await handler(...(parsed.data as unknown[])) };
       } catch (error) {
@@ -33,4 +31,20 @@ export function createDispatcher(handlers: RequestHandlers): Dispatcher {
       }
     },
   };
+}
+
+/**
+ * The first problem the schema found, as the setting it concerns (a form field: `name` of
+ * `[{ name }]`) and the schema's own message, which the app shows under its label. Only the
+ * schema's words, never the offending value. Calls that are not a form (wrong arity) name no field.
+ */
+function invalidArguments(request: string, issues: readonly z.core.$ZodIssue[]): UserError {
+  const [first] = issues;
+  const field = first?.path.slice(1).join('.');
+  if (!first || !field) {
+    const problems = issues.map((i) => i.message).join('; ');
+    return new UserError('INVALID_ARGUMENT', `Invalid arguments for ${request}: ${problems}.`);
+  }
+  const message = first.message.charAt(0).toUpperCase() + first.message.slice(1);
+  return new UserError('INVALID_ARGUMENT', `${message}.`, { field });
 }

@@ -5,34 +5,10 @@
  * names, counts, labels and ids, never note text.
  */
 import { SOURCE_TASKS } from '../data/catalogue.js';
-import { IMPORT_FORMATS as FORMAT_IMPORTERS, type ImportFormat } from '../data/read-dataset.js';
-import type {
-  DatasetImportResult,
-  DatasetListing,
-  ImportFormatName,
-  RequestHandlers,
-  SourceTaskListing,
-  TaskTypeName,
-} from '../ipc/contract.js';
-import { IMPORT_FORMATS, TASK_TYPES } from '../ipc/contract.js';
+import type { DatasetImportResult, DatasetListing, RequestHandlers, SourceTaskListing } from '../ipc/contract.js';
 import type { DatasetSummary } from '../store/repositories/datasets.js';
-import { TASK_TYPES as TASKS, type TaskType } from '../tasks/types.js';
 import { importDatasetFiles, listDatasets } from './datasets.js';
 import type { StoreService } from './store-service.js';
-
-// The contract spells out task types and formats (it imports no area); these fail to compile,
-// and the check below fails at start-up, if the two lists ever drift apart.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameTasks: Same<TaskTypeName, TaskType> = true;
-const sameFormats: Same<ImportFormatName, ImportFormat> = true;
-if (
-  !sameTasks ||
-  !sameFormats ||
-  TASK_TYPES.join() !== TASKS.join() ||
-  [...IMPORT_FORMATS].sort().join() !== Object.keys(FORMAT_IMPORTERS).sort().join()
-) {
-  throw new Error('ipc/contract.ts lists task types or import formats that differ from tasks/ and data/');
-}
 
 export function toListing(d: DatasetSummary): DatasetListing {
   return {

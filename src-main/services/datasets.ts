@@ -10,8 +10,9 @@ import { mkdir } from 'node:fs/promises';
 
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
+import type { ImportFormat } from '../common/vocabulary.js';
 import { exportBrat, exportJsonl } from '../data/exporters.js';
-import { type DatasetReport, type ImportFormat } from '../data/read-dataset.js';
+import type { DatasetReport } from '../data/read-dataset.js';
 import { streamDataset } from '../data/stream-dataset.js';
 import { kShotPerLabel, sampleKShot } from '../data/splits.js';
 import {
@@ -58,7 +59,9 @@ export async function importDatasetFiles(
   session.require('datasets.import', 'import a dataset');
   // Fail before reading a large source; the store checks again inside its transaction.
   if (store.datasets.list().some((d) => d.name === request.name)) {
-    throw new UserError('ALREADY_EXISTS', `A dataset named "${request.name}" already exists. Choose another --name.`);
+    throw new UserError('ALREADY_EXISTS', `A dataset named "${request.name}" already exists; choose another name.`, {
+      field: 'name',
+    });
   }
   const stream = streamDataset(request.format, request.path, {
     task: request.task,

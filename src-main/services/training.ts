@@ -57,7 +57,7 @@ export async function readTaskData(
 ): Promise<TaskData> {
   if (isDataFile(source)) {
     if (!options.task)
-      throw new UserError('INVALID_ARGUMENT', `${source} is a file: say which task it holds with --task.`);
+      throw new UserError('INVALID_ARGUMENT', `${source} is a file: say which task it holds.`, { field: 'task' });
     const format = source.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl';
     const read = await readDataset(format, source, { task: options.task });
     const stat = statSync(source);

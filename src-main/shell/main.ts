@@ -64,7 +64,11 @@ function lockDown(): void {
   });
 }
 
-function wireIpc(services: Services, window: BrowserWindow): void {
+/**
+ * Once per process (ipcMain takes one handler per channel): every window's requests go to the same
+ * dispatcher, and every event of the services goes to every open window.
+ */
+function wireIpc(services: Services): void {
   const dispatcher = createDispatcher(services.handlers);
   for (const name of REQUEST_NAMES) {
     ipcMain.handle(IPC_PREFIX + name, (event, ...args: unknown[]) => {
@@ -78,7 +82,8 @@ function wireIpc(services: Services, window: BrowserWindow): void {
     });
   }
   const send: EventSink = (name, payload) => {
-    if (!window.isDestroyed()) window.webContents.send(IPC_PREFIX + name, payload);
+    for (const window of BrowserWindow.getAllWindows())
+      if (!window.isDestroyed()) window.webContents.send(IPC_PREFIX + name, payload);
   };
   services.subscribe(send);
 }
@@ -91,7 +96,7 @@ const pickPath: PathPicker = async ({ kind }) => {
   return picked.canceled ? undefined : picked.filePaths[0];
 };
 
-async function createWindow(services: Services): Promise<void> {
+async function createWindow(): Promise<void> {
   const window = new BrowserWindow({
     width: 1280,
     height: 860,
@@ -101,7 +106,6 @@ async function createWindow(services: Services): Promise<void> {
     show: false,
     webPreferences: { ...secureWebPreferences(preloadPath), devTools: !app.isPackaged },
   });
-  wireIpc(services, window);
   window.once('ready-to-show', () => window.show());
   await window.loadURL(`${APP_ORIGIN}/index.html`);
 }
@@ -122,7 +126,8 @@ app
     });
     app.on('before-quit', () => void services.dispose()); // locks the store: closes it, wipes the key
     app.on('window-all-closed', () => app.quit());
-    await createWindow(services);
+    wireIpc(services);
+    await createWindow();
   })
   .catch((error: unknown) => {
     log.error('startup failed', { error });

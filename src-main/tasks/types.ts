@@ -4,12 +4,9 @@
  * turn generated text back into them, and metrics compare them. No tensors, no store.
  */
 
-export const TASK_TYPES = ['ner', 're', 'qa', 'nli', 'summarization'] as const;
-export type TaskType = (typeof TASK_TYPES)[number];
+import type { Split, TaskType } from '../common/vocabulary.js';
 
-export function isTaskType(value: string): value is TaskType {
-  return (TASK_TYPES as readonly string[]).includes(value);
-}
+export { SPLITS, TASK_TYPES, isTaskType, type Split, type TaskType } from '../common/vocabulary.js';
 
 /** A half-open character range [start, end) into a note's text. */
 export interface Span {
@@ -100,10 +97,6 @@ export interface TaskValues {
 }
 export type TaskInput<T extends TaskType = TaskType> = TaskValues[T]['input'];
 export type TaskTarget<T extends TaskType = TaskType> = TaskValues[T]['target'];
-
-/** Where an example belongs. */
-export const SPLITS = ['train', 'dev', 'test'] as const;
-export type Split = (typeof SPLITS)[number];
 
 /**
  * One example as importers emit it and the store keeps it. `target` is null for unlabelled notes

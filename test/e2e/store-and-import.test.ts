@@ -10,6 +10,9 @@ import { makeTempDir } from '../support/temp.js';
 const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 const PASSPHRASE = 'plum orchard lantern seven';
 
+// Generous: four test runs may share two cores, and a Chromium page then answers slowly.
+const POLL = { timeout: 30_000 };
+
 describe('wizard: encrypted store and dataset import', () => {
   let app: RendererHarness | undefined;
   const homes: (() => void)[] = [];
@@ -38,7 +41,7 @@ describe('wizard: encrypted store and dataset import', () => {
   it('sets the store up with a passphrase on first run, imports a NCBI-disease slice and lists its counts', async () => {
     const { app, page, home } = await open();
     await expect
-      .poll(() => page.getByRole('heading', { name: 'Set up ClinPrompt on this workstation' }).count())
+      .poll(() => page.getByRole('heading', { name: 'Set up ClinPrompt on this workstation' }).count(), POLL)
       .toBe(1);
     expect(await page.getByTestId('setup-user').textContent()).toBe(app.services.store.username);
     await app.screenshot('store-setup');
@@ -46,15 +49,17 @@ describe('wizard: encrypted store and dataset import', () => {
     await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
     await page.getByLabel('Passphrase again').fill('something else entirely');
     await page.getByRole('button', { name: 'Set up encrypted store' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/do not match/);
+    await expect.poll(() => page.getByRole('alert').textContent(), POLL).toMatch(/do not match/);
     expect((await app.services.store.status()).state).toBe('absent'); // nothing was created
 
     await page.getByLabel('Passphrase again').fill(PASSPHRASE);
     await page.getByRole('button', { name: 'Set up encrypted store' }).click();
-    await expect.poll(() => page.getByTestId('session').textContent()).toMatch(/informatics-admin · store unlocked/);
+    await expect
+      .poll(() => page.getByTestId('session').textContent(), POLL)
+      .toMatch(/informatics-admin · store unlocked/);
 
     await page.getByRole('button', { name: /Import notes/ }).click();
-    await expect.poll(() => page.getByText('No datasets yet').count()).toBe(1);
+    await expect.poll(() => page.getByText('No datasets yet').count(), POLL).toBe(1);
     // No file chooser outside the desktop app: the path is typed.
     expect(await page.getByRole('button', { name: 'Browse…' }).count()).toBe(0);
     const folder = ncbiDiseaseSlice(home, 300);
@@ -65,7 +70,7 @@ describe('wizard: encrypted store and dataset import', () => {
     await page.getByRole('button', { name: 'Import', exact: true }).click();
 
     await expect
-      .poll(() => page.getByTestId('import-report').textContent(), { timeout: 30_000 })
+      .poll(() => page.getByTestId('import-report').textContent(), POLL)
       .toMatch(/Imported ncbi-disease-slice: \d+ examples/);
     // What the page shows is what the encrypted store holds.
     const [stored] = await app.services.store.use((store) => store.datasets.list());
@@ -80,6 +85,22 @@ describe('wizard: encrypted store and dataset import', () => {
     // Names and counts only: no token of the imported sentences reaches the page.
     expect(await page.content()).not.toMatch(/Identification|APC2/);
     await app.screenshot('import-done');
+
+    // A wrong setting is named by its field's label: no CLI flag, no schema path.
+    const alert = () => page.getByRole('alert').textContent();
+    await page.getByLabel('Dataset name').fill('ncbi-disease-slice');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect
+      .poll(alert, POLL)
+      .toBe('Dataset name: A dataset named "ncbi-disease-slice" already exists; choose another name.');
+    await page.getByLabel('Dataset name').fill('slice/2');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(alert, POLL).toBe('Dataset name: Use letters, digits, spaces, dot, dash or underscore.');
+    await page.getByLabel('Dataset name').fill('as-nli');
+    await page.getByLabel('Task', { exact: true }).selectOption('nli');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(alert, POLL).toMatch(/^Task: The CoNLL format holds ner annotations, not nli/);
+    expect(await alert()).not.toMatch(/--|0\.name/);
     expect(app.consoleErrors).toEqual([]);
   });
 
@@ -90,7 +111,7 @@ describe('wizard: encrypted store and dataset import', () => {
     await page.getByLabel('Dataset name').fill('broken');
     await page.getByLabel('File or folder').fill(broken);
     await page.getByRole('button', { name: 'Import', exact: true }).click();
-    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 30_000 }).toContain(`${broken}, line 7`);
+    await expect.poll(() => page.getByRole('alert').textContent(), POLL).toContain(`${broken}, line 7`);
     expect(await page.getByRole('alert').textContent()).toMatch(/nothing was imported/);
     expect(await page.getByText('No datasets yet').count()).toBe(1);
     expect(await app.services.store.use((store) => store.datasets.list())).toEqual([]);
@@ -101,35 +122,35 @@ describe('wizard: encrypted store and dataset import', () => {
   it('locks on request, refuses a wrong passphrase clearly, and unlocks with the right one', async () => {
     const { app, page } = await open({ openStoreWith: PASSPHRASE });
     await page.getByRole('button', { name: 'Lock' }).click();
-    await expect.poll(() => page.getByRole('heading', { name: 'The store is locked' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('heading', { name: 'The store is locked' }).count(), POLL).toBe(1);
     expect((await app.services.store.status()).state).toBe('locked');
 
     await page.getByLabel('Store passphrase').fill('not my passphrase at all');
     await page.getByRole('button', { name: 'Unlock' }).click();
     await expect
-      .poll(() => page.getByRole('alert').textContent())
+      .poll(() => page.getByRole('alert').textContent(), POLL)
       .toBe('Wrong passphrase for this store. Nothing was changed; try again.');
     await app.screenshot('unlock-wrong-passphrase');
     expect((await app.services.store.status()).state).toBe('locked');
 
     await page.getByLabel('Store passphrase').fill(PASSPHRASE);
     await page.getByRole('button', { name: 'Unlock' }).click();
-    await expect.poll(() => page.getByTestId('session').textContent()).toMatch(/store unlocked/);
+    await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/store unlocked/);
     expect(app.consoleErrors).toEqual([]);
   });
 
   it('brings the lock screen back after inactivity', async () => {
-    const { app, page } = await open({ openStoreWith: PASSPHRASE, autoLockMs: 2_000 });
+    const { app, page } = await open({ openStoreWith: PASSPHRASE, autoLockMs: 5_000 });
     await page.getByRole('button', { name: /Import notes/ }).click(); // lists datasets: activity
-    await expect.poll(() => page.getByText('No datasets yet').count()).toBe(1);
+    await expect.poll(() => page.getByText('No datasets yet').count(), POLL).toBe(1);
     await expect
-      .poll(() => page.getByTestId('lock-reason').textContent(), { timeout: 15_000 })
-      .toMatch(/Locked after 2 seconds without activity/);
+      .poll(() => page.getByTestId('lock-reason').textContent(), POLL)
+      .toMatch(/Locked after 5 seconds without activity/);
     expect((await app.services.store.status()).state).toBe('locked');
     await app.screenshot('auto-locked');
     await page.getByLabel('Store passphrase').fill(PASSPHRASE);
     await page.getByRole('button', { name: 'Unlock' }).click();
-    await expect.poll(() => page.getByTestId('session').textContent()).toMatch(/store unlocked/);
+    await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/store unlocked/);
   });
 
   it('fills the path from the file chooser where the app has one', async () => {
@@ -142,25 +163,27 @@ describe('wizard: encrypted store and dataset import', () => {
     await page.getByRole('button', { name: /Import notes/ }).click();
     await page.getByLabel('File format').selectOption('brat');
     await page.getByRole('button', { name: 'Browse…' }).click();
-    await expect.poll(() => page.getByLabel('Folder', { exact: true }).inputValue()).toBe(`${home}/chosen-folder`);
+    await expect
+      .poll(() => page.getByLabel('Folder', { exact: true }).inputValue(), POLL)
+      .toBe(`${home}/chosen-folder`);
     expect(picked).toEqual(['folder']);
   });
 
   it('keeps the key in safeStorage when it encrypts: no passphrase to set up, one click to unlock', async () => {
     const { app, page } = await open({
-      store: { safeStorage: safeStorageDouble('gnome_libsecret'), autoLockMs: 2_000 },
+      store: { safeStorage: safeStorageDouble('gnome_libsecret'), autoLockMs: 5_000 },
     });
-    await expect.poll(() => page.getByText('no passphrase to type').count()).toBe(1);
+    await expect.poll(() => page.getByText('no passphrase to type').count(), POLL).toBe(1);
     expect(await page.getByLabel('Passphrase', { exact: true }).count()).toBe(0);
     await app.screenshot('store-setup-safe-storage');
     await page.getByRole('button', { name: 'Set up encrypted store' }).click();
-    await expect.poll(() => page.getByTestId('session').textContent()).toMatch(/store unlocked/);
+    await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/store unlocked/);
     expect((await app.services.store.status()).protections).toEqual(['safe-storage']);
 
-    await expect.poll(() => page.getByTestId('lock-reason').count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.getByTestId('lock-reason').count(), POLL).toBe(1);
     expect(await page.getByLabel('Store passphrase').count()).toBe(0);
     await page.getByRole('button', { name: 'Unlock' }).click();
-    await expect.poll(() => page.getByTestId('session').textContent()).toMatch(/store unlocked/);
+    await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/store unlocked/);
     expect(app.consoleErrors).toEqual([]);
   });
 });

@@ -1,12 +1,14 @@
 /**
- * Writes Hugging Face `.safetensors` files (format: see safetensors.ts), optionally sharded with a
- * `model.safetensors.index.json` as transformers' `save_pretrained(max_shard_size=...)` does, and
- * optionally narrowed to F16 / BF16. Used by the llama2.c conversion and by tests that build
- * real model folders. Tensors are written one at a time (streamed), never one big buffer.
+ * Writes Hugging Face `.safetensors` files (through engine/safetensors.ts), optionally sharded
+ * with a `model.safetensors.index.json` as transformers' `save_pretrained(max_shard_size=...)`
+ * does, and optionally narrowed to F16 / BF16. Used by the llama2.c conversion, BF16 widening and
+ * by tests that build real model folders. Tensors are written one at a time (streamed).
  */
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { toFloat16Bits } from '../../engine/numeric.js';
+import { writeSafetensorsTensors } from '../../engine/safetensors.js';
 import type { WeightDType } from './safetensors.js';
 import { WEIGHT_DTYPE_BYTES } from './safetensors.js';
 
@@ -17,8 +19,6 @@ export interface TensorToWrite {
   readonly data: Float32Array | (() => Float32Array);
 }
 
-const ALIGN = 8; // data offsets aligned to 8 bytes, as the reference writer pads its header
-
 /** float32 -> bfloat16 bits, rounding to nearest even (as torch's .to(torch.bfloat16)). */
 export function floatToBf16Bits(x: number): number {
   const f = new Float32Array([x]);
@@ -27,38 +27,10 @@ export function floatToBf16Bits(x: number): number {
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-/** float32 -> IEEE binary16 bits, round to nearest even. */
-export function floatToHalfBits(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0]!;
-  const sign = (u >>> 16) & 0x8000;
-  const exp = (u >>> 23) & 0xff;
-  let mant = u & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // a carry into the exponent is still correct
-  return sign | half;
-}
-
-function encode(data: Float32Array, dtype: WeightDType): Buffer {
-  if (dtype === 'F32') return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const out = Buffer.alloc(data.length * 2);
-  const narrow = dtype === 'BF16' ? floatToBf16Bits : floatToHalfBits;
-  for (let i = 0; i < data.length; i++) out.writeUInt16LE(narrow(data[i]!), 2 * i);
-  return out;
+function encode(data: Float32Array, dtype: WeightDType): ArrayBufferView {
+  if (dtype === 'F32') return data;
+  const narrow = dtype === 'BF16' ? floatToBf16Bits : toFloat16Bits;
+  return Uint16Array.from(data, narrow); // little-endian on every platform we ship
 }
 
 /** Writes one .safetensors file holding `tensors` in `dtype`. */
@@ -68,32 +40,22 @@ export function writeSafetensorsFile(
   dtype: WeightDType = 'F32',
   metadata: Record<string, string> = { format: 'pt' },
 ): void {
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const t of tensors) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * WEIGHT_DTYPE_BYTES[dtype];
-    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((ALIGN - ((8 + Buffer.byteLength(json)) % ALIGN)) % ALIGN);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const fd = openSync(file, 'w');
-  try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(headerBytes.length));
-    writeSync(fd, len);
-    writeSync(fd, headerBytes);
-    for (const t of tensors) {
-      const data = typeof t.data === 'function' ? t.data() : t.data;
-      const count = t.shape.reduce((a, b) => a * b, 1);
-      if (count !== data.length)
-        throw new Error(`${t.name}: shape [${t.shape.join(', ')}] needs ${count} values, got ${data.length}`);
-      writeSync(fd, encode(data, dtype));
-    }
-  } finally {
-    closeSync(fd);
-  }
+  writeSafetensorsTensors(
+    file,
+    tensors.map((t) => ({
+      name: t.name,
+      dtype,
+      shape: t.shape,
+      bytes: () => {
+        const data = typeof t.data === 'function' ? t.data() : t.data;
+        const count = t.shape.reduce((a, b) => a * b, 1);
+        if (count !== data.length)
+          throw new Error(`${t.name}: shape [${t.shape.join(', ')}] needs ${count} values, got ${data.length}`);
+        return encode(data, dtype);
+      },
+    })),
+    { metadata },
+  );
 }
 
 /**

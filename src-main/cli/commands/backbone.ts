@@ -1,37 +1,24 @@
 /**
  * `clinprompt backbone info|convert`, `clinprompt generate --backbone <dir> --prompt "..."` and
- * `clinprompt score --backbone <dir> --prompt "..." --candidate " a" --candidate " b"`.
+ * `clinprompt score --backbone <dir> --prompt "..." --candidate " a" --candidate " b"`. Thin: the
+ * work is in services/backbone.ts.
  */
 import { InvalidArgumentError } from 'commander';
 
-import { DEFAULT_MAX_TOKENS, generate } from '../../backbone/generate/decoding.js';
-import { BackboneRunner } from '../../backbone/generate/runner.js';
-import { scoreContinuations } from '../../backbone/generate/scoring.js';
-import { describeBackbone } from '../../backbone/info.js';
-import type { Backbone } from '../../backbone/load.js';
-import { openBackbone } from '../../backbone/load.js';
-import { convertLlama2cFolder } from '../../backbone/llama2c/convert.js';
 import type { ExecutionProvider } from '../../backbone/memory-plan.js';
+import { EXECUTION_PROVIDERS } from '../../common/vocabulary.js';
 import { formatBytes } from '../../backbone/memory-plan.js';
-import { applyChatTemplate } from '../../backbone/tokenizer/chat-template.js';
 import type { ProviderChoice } from '../../engine/session.js';
+import {
+  backboneInfo,
+  convertBackbone,
+  DEFAULT_MAX_TOKENS,
+  generateText,
+  scoreCandidates,
+} from '../../services/backbone.js';
 import type { RegisterCommands } from '../context.js';
 import { formatTable } from '../output.js';
 import { collect, nonNegativeInt, nonNegativeNumber, positiveInt, provider, PROVIDERS } from '../options.js';
-import type { PeftAdapter } from '../../peft/adapter-folder.js';
-import { openAdapter } from '../../peft/run-folder.js';
-
-/**
- * The backbone to run and the adapter to apply for --adapter (a run folder or a PEFT adapter
- * folder; with --task-id for multitask prompts): a full fine-tuning run brings its own weights.
- */
-function withAdapter(
-  flags: { adapter?: string; taskId?: number },
-  backbone: Backbone,
-): { backbone: Backbone; adapter?: PeftAdapter } {
-  if (!flags.adapter) return { backbone };
-  return openAdapter(flags.adapter, backbone, flags.taskId !== undefined ? { taskId: flags.taskId } : {});
-}
 
 interface GenerateFlags {
   backbone: string;
@@ -49,8 +36,8 @@ interface GenerateFlags {
 }
 
 function estimateProvider(value: string): ExecutionProvider {
-  if (!['cpu', 'webgpu', 'cuda', 'dml'].includes(value))
-    throw new InvalidArgumentError('must be one of cpu, webgpu, cuda, dml');
+  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
   return value as ExecutionProvider;
 }
 
@@ -68,12 +55,16 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
     )
     .option(
       '--provider <name>',
-      'execution provider for the memory estimate: cpu, webgpu, cuda, dml',
+      `execution provider for the memory estimate: ${EXECUTION_PROVIDERS.join(', ')}`,
       estimateProvider,
       'cpu',
     )
     .action((dir: string, opts: { context?: number; provider: ExecutionProvider }) => {
-      const info = describeBackbone(openBackbone(dir), opts.provider, opts.context);
+      const info = backboneInfo({
+        backbone: dir,
+        provider: opts.provider,
+        ...(opts.context !== undefined && { contextTokens: opts.context }),
+      });
       context.output.result(info, (i) => {
         const p = i.memory.plan;
         const rows: [string, string][] = [
@@ -111,9 +102,8 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
       'Convert a llama2.c folder (model .bin + tok*.bin) into a Hugging Face folder (config.json, model.safetensors, tokenizer.json)',
     )
     .action((src: string, dest: string) => {
-      const config = convertLlama2cFolder(src, dest);
       context.output.result(
-        { folder: dest, config },
+        convertBackbone(src, dest),
         (r) => `Wrote ${r.folder} (llama, ${r.config.numLayers} layers, vocabulary ${r.config.vocabSize}).`,
       );
     });
@@ -151,36 +141,25 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
     .option('--task-id <n>', 'which task of a multitask prompt-tuning adapter (default 0)', nonNegativeInt)
     .action(async (flags: GenerateFlags) => {
       const out = context.output;
-      const { backbone, adapter } = withAdapter(flags, openBackbone(flags.backbone));
-      // chat templates write their own BOS, as transformers' apply_chat_template does
-      const text = flags.chat
-        ? applyChatTemplate(backbone.tokenizer.config, [{ role: 'user', content: flags.prompt }], {
-            source: `${backbone.hfDir}/tokenizer_config.json`,
-          })
-        : flags.prompt;
-      const runner = await BackboneRunner.create(backbone, {
+      const result = await generateText({
+        backbone: flags.backbone,
+        prompt: flags.prompt,
+        maxTokens: flags.maxTokens,
+        temperature: flags.temperature,
+        topP: flags.topP,
+        seed: flags.seed,
+        stop: flags.stop,
         provider: flags.provider,
-        ...(adapter?.graph && { adapter: adapter.graph }),
+        ...(flags.chat !== undefined && { chat: flags.chat }),
+        ...(flags.adapter !== undefined && { adapter: flags.adapter }),
+        ...(flags.taskId !== undefined && { taskId: flags.taskId }),
         ...(flags.threads !== undefined && { threads: flags.threads }),
       });
-      try {
-        const result = await generate(runner, text, {
-          addSpecialTokens: !flags.chat,
-          prompt: adapter?.prompt,
-          maxTokens: flags.maxTokens,
-          temperature: flags.temperature,
-          topP: flags.topP,
-          seed: flags.seed,
-          stop: flags.stop,
-        });
-        out.note(
-          `${result.promptTokens} prompt tokens, ${result.tokens.length} generated (${result.stoppedBy}), ` +
-            `${result.tokensPerSecond.toFixed(1)} tokens/s on ${runner.provider}`,
-        );
-        out.result({ prompt: text, ...result, provider: runner.provider }, (r) => r.prompt + r.text);
-      } finally {
-        await runner.release();
-      }
+      out.note(
+        `${result.promptTokens} prompt tokens, ${result.tokens.length} generated (${result.stoppedBy}), ` +
+          `${result.tokensPerSecond.toFixed(1)} tokens/s on ${result.provider}`,
+      );
+      out.result(result, (r) => r.prompt + r.text);
     });
 
   program
@@ -206,24 +185,20 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
         taskId?: number;
         threads?: number;
       }) => {
-        const { backbone, adapter } = withAdapter(flags, openBackbone(flags.backbone));
-        const runner = await BackboneRunner.create(backbone, {
-          batch: flags.candidate.length,
-          ...(adapter?.graph && { adapter: adapter.graph }),
+        const rows = await scoreCandidates({
+          backbone: flags.backbone,
+          prompt: flags.prompt,
+          candidates: flags.candidate,
+          ...(flags.adapter !== undefined && { adapter: flags.adapter }),
+          ...(flags.taskId !== undefined && { taskId: flags.taskId }),
           ...(flags.threads !== undefined && { threads: flags.threads }),
         });
-        try {
-          const scores = await scoreContinuations(runner, flags.prompt, flags.candidate, { prompt: adapter?.prompt });
-          const rows = flags.candidate.map((candidate, k) => ({ candidate, logLikelihood: scores[k]! }));
-          context.output.result(rows, (r) =>
-            formatTable(
-              ['candidate', 'log-likelihood'],
-              r.map((x) => [JSON.stringify(x.candidate), x.logLikelihood.toFixed(4)]),
-            ),
-          );
-        } finally {
-          await runner.release();
-        }
+        context.output.result(rows, (r) =>
+          formatTable(
+            ['candidate', 'log-likelihood'],
+            r.map((x) => [JSON.stringify(x.candidate), x.logLikelihood.toFixed(4)]),
+          ),
+        );
       },
     );
 };

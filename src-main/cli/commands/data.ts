@@ -7,8 +7,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { UserError } from '../../common/errors.js';
+import {
+  FOLDER_IMPORT_FORMATS,
+  IMPORT_FORMATS,
+  MAPPED_IMPORT_FORMATS,
+  SPLITS,
+  TASK_TYPES,
+  isImportFormat,
+  isSplit,
+  isTaskType,
+  type Split,
+} from '../../common/vocabulary.js';
 import { SOURCE_TASKS, importCommand, shellQuote } from '../../data/catalogue.js';
-import { IMPORT_FORMATS, isImportFormat } from '../../data/read-dataset.js';
 import {
   EXPORT_FORMATS,
   exportDataset,
@@ -23,20 +33,17 @@ import {
 } from '../../services/datasets.js';
 import type { DatasetSummary } from '../../store/repositories/datasets.js';
 import { TASKS } from '../../tasks/registry.js';
-import { SPLITS, TASK_TYPES, isTaskType, type Split } from '../../tasks/types.js';
 import type { RegisterCommands } from '../context.js';
 import { badFile, readLines } from '../../data/source.js';
 import { withInterruptSignal } from '../jobs.js';
 import { formatTable } from '../output.js';
 
-const FORMATS = Object.keys(IMPORT_FORMATS);
-
 function parseSplit(value: string | undefined): Split | undefined {
   if (value === undefined) return undefined;
-  if (!(SPLITS as readonly string[]).includes(value)) {
+  if (!isSplit(value)) {
     throw new UserError('INVALID_ARGUMENT', `--split must be one of ${SPLITS.join(', ')} (got "${value}").`);
   }
-  return value as Split;
+  return value;
 }
 
 function parseFraction(value: string): number {
@@ -160,14 +167,14 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
   program
     .command('import <format> <path>')
     .description(
-      `Import annotated data into the encrypted store. Formats: ${FORMATS.join(', ')} (notes = a folder of plain-text notes). ` +
+      `Import annotated data into the encrypted store. Formats: ${IMPORT_FORMATS.join(', ')} (${FOLDER_IMPORT_FORMATS.join(', ')}: a folder). ` +
         'A folder imports its files, with splits taken from their names (train/dev/test) or folders.',
     )
     .requiredOption('--task <type>', `task type: ${TASK_TYPES.join(', ')}`)
     .requiredOption('--name <name>', 'a new dataset name')
     .option(
       '--mapping <spec>',
-      'jsonl/csv: field=column pairs, e.g. "premise=Statement,label=Label"; or preset:<id> (pubmedqa, nli4ct, evidence-inference)',
+      `${MAPPED_IMPORT_FORMATS.join('/')}: field=column pairs, e.g. "premise=Statement,label=Label"; or preset:<id> (pubmedqa, nli4ct, evidence-inference)`,
     )
     .option(
       '--split <split>',
@@ -194,7 +201,10 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
         },
       ) => {
         if (!isImportFormat(format)) {
-          throw new UserError('INVALID_ARGUMENT', `Unknown format "${format}"; use one of ${FORMATS.join(', ')}.`);
+          throw new UserError(
+            'INVALID_ARGUMENT',
+            `Unknown format "${format}"; use one of ${IMPORT_FORMATS.join(', ')}.`,
+          );
         }
         const task = options.task;
         if (!isTaskType(task)) {

@@ -7,14 +7,10 @@
  * label...). `labels` lists the labels an example carries, for label counts and stratified splits.
  */
 import { CancelledError, UserError } from '../../common/errors.js';
+import { SPLITS, TASK_TYPES, isSplit, isTaskType, type Split, type TaskType } from '../../common/vocabulary.js';
 import { asyncTransaction, insideOrNone } from '../async-transaction.js';
 import type { Db } from '../sqlite.js';
 import { fromJson, nowIso, rowId, toJson } from './rows.js';
-
-export const TASK_TYPES = ['ner', 're', 'qa', 'nli', 'summarization'] as const;
-export type TaskType = (typeof TASK_TYPES)[number];
-export const SPLITS = ['train', 'dev', 'test'] as const;
-export type Split = (typeof SPLITS)[number];
 
 export interface NewDataset {
   readonly name: string;
@@ -435,7 +431,7 @@ function toExample(r: ExampleRow): Example {
 
 function validateDataset(meta: NewDataset): void {
   if (meta.name.trim() === '') throw new UserError('INVALID_ARGUMENT', 'A dataset needs a non-empty name.');
-  if (!TASK_TYPES.includes(meta.taskType)) {
+  if (!isTaskType(meta.taskType)) {
     throw new UserError(
       'INVALID_ARGUMENT',
       `Unknown task type "${String(meta.taskType)}"; expected one of ${TASK_TYPES.join(', ')}.`,
@@ -445,7 +441,7 @@ function validateDataset(meta: NewDataset): void {
 
 /** Checks one example; messages name the example's position and id, never its text. */
 function validateExample(example: NewExample, labelSet: ReadonlySet<string>, where: string): void {
-  if (!SPLITS.includes(example.split)) {
+  if (!isSplit(example.split)) {
     throw new UserError('INVALID_ARGUMENT', `${where}: unknown split; expected one of ${SPLITS.join(', ')}.`);
   }
   if (!Array.isArray(example.labels) || example.labels.some((l) => typeof l !== 'string')) {

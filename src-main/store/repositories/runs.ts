@@ -1,9 +1,8 @@
 /** Training and evaluation runs: their configuration, status, metrics per step and stored artifacts. */
 import { UserError } from '../../common/errors.js';
+import type { RunStatus } from '../../common/vocabulary.js';
 import type { Db } from '../sqlite.js';
 import { fromJson, nowIso, rowId, toJson } from './rows.js';
-
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface Run {
   readonly id: number;

@@ -21,9 +21,12 @@ declare global {
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly code: SerializedError['code'];
+  /** The setting that was wrong, for the form to name (lib/fields.ts). */
+  readonly field: string | undefined;
   constructor(error: SerializedError) {
     super(error.message);
     this.code = error.code;
+    this.field = error.field;
   }
 }
 

@@ -120,9 +120,11 @@ describe('clinprompt import / datasets', () => {
     expect(run.stderr).not.toContain('rarely');
     expect(json<DatasetSummary[]>(await cli(['datasets', 'list', '--json']))).toHaveLength(before);
     const taken = await cli(['import', 'conll', bad, '--task', 'ner', '--name', 'ncbi-disease']);
-    expect(taken.stderr).toMatch(/A dataset named "ncbi-disease" already exists/);
+    expect(taken.stderr).toContain(
+      'clinprompt: --name: A dataset named "ncbi-disease" already exists; choose another name.',
+    );
     const unknown = await cli(['import', 'conll', bad, '--task', 'nli', '--name', 'x']);
-    expect(unknown.stderr).toMatch(/CoNLL format holds ner annotations, not nli/);
+    expect(unknown.stderr).toMatch(/clinprompt: --task: The CoNLL format holds ner annotations, not nli: choose ner/);
   });
 
   it('keeps an edited template with the dataset and shows examples framed with it', async () => {
@@ -181,6 +183,24 @@ describe('clinprompt import / datasets', () => {
   });
 
   it('exports to JSONL and BRAT, and the exports import back unchanged', async () => {
+    /**
+     * A dataset's examples as JSONL records (split, text, spans with offsets, labels), in a stable
+     * order; `withoutIds` drops every `id` (BRAT names files after example ids and numbers its
+     * annotations T1, T2... afresh: names, not content).
+     */
+    const exported = async (name: string, withoutIds = false) => {
+      const file = path.join(tmp.dir, 'out', `${name}-check.jsonl`);
+      expect((await cli(['datasets', 'export', name, file])).code).toBe(0);
+      const dropIds = (_key: string, value: unknown) =>
+        value && typeof value === 'object' && !Array.isArray(value) && 'id' in value
+          ? Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'id'))
+          : value;
+      return readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (withoutIds ? JSON.parse(l, dropIds) : JSON.parse(l)) as unknown)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    };
     const jsonl = path.join(tmp.dir, 'out', 'meqsum.jsonl');
     expect((await cli(['datasets', 'export', 'meqsum', jsonl])).code).toBe(0);
     expect(readFileSync(jsonl, 'utf8').trim().split('\n')).toHaveLength(1000);
@@ -191,6 +211,9 @@ describe('clinprompt import / datasets', () => {
     const meqsum = json<DatasetSummary[]>(await cli(['datasets', 'list', '--json'])).find((d) => d.name === 'meqsum')!;
     expect(back.counts).toEqual(meqsum.counts);
     expect(back.counts).toMatchObject({ train: 784, dev: 108, test: 108 });
+    const meqsumExamples = await exported('meqsum');
+    expect(meqsumExamples).toHaveLength(1000);
+    expect(await exported('meqsum-again')).toEqual(meqsumExamples);
 
     // A seeded k-shot draw: 5 per label from train, the same for the same seed.
     const draw = async (seed: number) => {
@@ -231,6 +254,10 @@ describe('clinprompt import / datasets', () => {
     const reimported = list.find((d) => d.name === 'ddi-again')!;
     expect(again.counts).toEqual(original.counts);
     expect(reimported.labelCounts).toEqual(original.labelCounts);
+    // texts, splits, entity offsets and types, relations and labels survive BRAT
+    const ddiExamples = await exported('ddi', true);
+    expect(ddiExamples.length).toBe(original.counts.total);
+    expect(await exported('ddi-again', true)).toEqual(ddiExamples);
     const withDev = json<ImportOutcome>(
       await cli(['import', 'brat', brat, '--task', 're', '--name', 'ddi-dev', '--dev-from-train', '0.1', '--json']),
     );

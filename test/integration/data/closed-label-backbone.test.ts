@@ -36,6 +36,7 @@ describe('closed-label scoring on a real backbone (stories260K)', () => {
     const choice = await chooseLabel(scorer, prompt, ['Tom', 'Lily', 'zzzq']);
     expect(choice.label).toBe('Lily'); // greedy decoding continues with " Lily" (../shared/data/README.md)
     const direct = await scoreContinuations(runner, prompt, [' Tom', ' Lily', ' zzzq']);
+    expect(choice.scores.map((s) => s.label)).toEqual(['Tom', 'Lily', 'zzzq']);
     choice.scores.forEach((s, i) => expect(s.logLikelihood).toBeCloseTo(direct[i]!, 5));
     expect(choice.scores.reduce((sum, s) => sum + s.probability, 0)).toBeCloseTo(1, 10);
   });
@@ -47,6 +48,7 @@ describe('closed-label scoring on a real backbone (stories260K)', () => {
       { premise: 'Lily went to the park.', hypothesis: 'Lily was outside.' },
     );
     expect(['Entailment', 'Contradiction']).toContain(choice.label);
+    expect(choice.scores.map((s) => s.label)).toEqual(['Entailment', 'Contradiction']);
     expect(choice.scores.every((s) => Number.isFinite(s.logLikelihood) && s.logLikelihood < 0)).toBe(true);
   });
 });

@@ -116,7 +116,7 @@ describe('streamed splits', () => {
   });
 
   it('refuses an empty source, and names the file and line of a malformed row near the end', async () => {
-    await expect(imported({ 'empty.jsonl': [''] })).rejects.toThrow(/holds no examples for --task nli/);
+    await expect(imported({ 'empty.jsonl': [''] })).rejects.toThrow(/holds no nli examples/);
     const rows = [...Array.from({ length: 5000 }, (_, i) => row(`p${i}`)), '{"premise": "x", '];
     await expect(imported({ 'bad.jsonl': rows })).rejects.toThrow(/bad\.jsonl, line 5001/);
     expect(new DatasetsRepository(db!).list()).toEqual([]);

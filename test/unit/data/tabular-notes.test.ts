@@ -97,7 +97,7 @@ describe('JSONL and JSON', () => {
         task: 'nli',
         mapping: 'preset:pubmedqa',
       }),
-    ).rejects.toThrow(/use --task qa/);
+    ).rejects.toMatchObject({ field: 'task', message: 'preset:pubmedqa is a qa dataset: choose qa.' });
   });
 
   it("reads ClinPrompt's own JSONL export back without a mapping", async () => {

@@ -93,7 +93,7 @@ describe('graph builder', () => {
     bytes.write('{"a": nope}', 8);
     writeFileSync(path, bytes);
     expect(() => readSafetensorsIndex(path)).toThrow(
-      /broken.safetensors is not a readable .safetensors file \(header is not valid JSON\). Re-export/,
+      /broken.safetensors is not a valid .safetensors file: its header is not valid JSON. .*copy the model folder again/,
     );
   });
 });

@@ -67,6 +67,19 @@ describe('createDispatcher', () => {
     expect(badKind.ok).toBe(false);
   });
 
+  it('names the form field a schema refuses, with the schema message and no argument index', async () => {
+    const dispatcher = createDispatcher(handlers({ 'datasets.import': async () => expect.fail('must not be called') }));
+    const request = { format: 'conll', path: '/data/x', task: 'ner', name: 'a/b' };
+    expect(await dispatcher.invoke('datasets.import', [request])).toEqual({
+      ok: false,
+      error: {
+        code: 'INVALID_ARGUMENT',
+        field: 'name',
+        message: 'Use letters, digits, spaces, dot, dash or underscore.',
+      },
+    });
+  });
+
   it('returns user errors as they are and bugs as a generic message without their text', async () => {
     const failing = createDispatcher(
       handlers({
