@@ -18,6 +18,9 @@ request: {"dir": "<hf folder>", "method": "pt" | "lora" | "full",
 result: without bench {"results": [{"loss": float, "grads": {name: [floats]}}, ...]} (one per batch);
         with bench {"loss": float (last step), "grad_norm": float, "step_ms": [...]};
         both with "threads": torch.get_num_threads(), "peak_rss_mb": float, "torch": version
+   or:  {"matmul_peak": {"n": n, "repeats": k}, "threads": n} -> {"gflops": [...], "threads": n}:
+        the machine's float32 matmul rate (n x n times n x n), which bench:train reports beside
+        each engine's achieved rate
 """
 import json
 import os
@@ -82,10 +85,25 @@ def decay(name, tensor):
     return name != PROMPT and tensor.dim() == 2
 
 
+def matmul_gflops(n, repeats):
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm-up
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        rates.append(2 * n**3 / (time.perf_counter() - t0) / 1e9)
+    return rates
+
+
 def main():
     req = json.load(sys.stdin)
     if req.get("threads"):
         torch.set_num_threads(req["threads"])
+    if "matmul_peak" in req:
+        rates = matmul_gflops(req["matmul_peak"]["n"], req["matmul_peak"]["repeats"])
+        json.dump({"gflops": rates, "threads": torch.get_num_threads(), "torch": torch.__version__}, sys.stdout)
+        return
     dtype = torch.float64 if req.get("dtype") == "float64" else torch.float32
     model, trainables, prompt = setup(req, dtype)
     L = 0 if prompt is None else prompt.shape[0]
