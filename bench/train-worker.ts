@@ -35,6 +35,8 @@ export interface TrainWorkerRequest {
 
 export interface TrainWorkerResult {
   readonly step_ms: number[];
+  /** The part of each step after session.run: clipping and the AdamW update in TypeScript. */
+  readonly optimizer_ms: number[];
   readonly peak_rss_mb: number;
   /** The last step's loss and gradient norm (before clipping). */
   readonly loss: number;
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
   const adam = newAdamWState(new Map(method.trainables.map((t) => [t.name, values.get(t.name)!.length])));
   const batch = collate([req.example], [0], req.padId);
   const stepMs: number[] = [];
+  const optimizerMs: number[] = [];
   let loss = NaN;
   let gradNorm = NaN;
   for (let k = 0; k < req.warmup + req.repeats; k++) {
@@ -76,6 +79,7 @@ async function main(): Promise<void> {
     const feeds: Record<string, ort.Tensor> = { ...batch.feeds };
     for (const tr of method.trainables) feeds[tr.name] = new ort.Tensor('float32', values.get(tr.name)!, [...tr.shape]);
     const out = await session.run(feeds);
+    const tOptimizer = performance.now();
     const grads = method.trainables.map((tr) => out[model.gradientOutputs[tr.name]!]!.data as Float32Array);
     gradNorm = globalNorm(grads);
     const clip = gradNorm > req.maxGradNorm ? req.maxGradNorm / gradNorm : 1;
@@ -85,11 +89,15 @@ async function main(): Promise<void> {
       adamWUpdate(adam, tr.name, values.get(tr.name)!, grads[j]!, req.lr, req.adamw, tr.decay),
     );
     loss = Number(out[model.lossOutput]!.data[0]);
-    if (k >= req.warmup) stepMs.push(performance.now() - t);
+    if (k >= req.warmup) {
+      stepMs.push(performance.now() - t);
+      optimizerMs.push(performance.now() - tOptimizer);
+    }
   }
   await session.release();
   const result: TrainWorkerResult = {
     step_ms: stepMs,
+    optimizer_ms: optimizerMs,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     loss,
     grad_norm: gradNorm,

@@ -93,6 +93,8 @@ interface TorchBenchResult {
 
 interface Run {
   stepMs: number[];
+  /** Ours only: clipping + AdamW in TypeScript, part of stepMs. */
+  optimizerMs?: number[];
   peakRssMb: number;
   loss: number;
   gradNorm: number;
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
               const o = runWorkerProcess<TrainWorkerRequest, TrainWorkerResult>('train-worker.ts', job.ours);
               job.runs.ours.push({
                 stepMs: o.step_ms,
+                optimizerMs: o.optimizer_ms,
                 peakRssMb: o.peak_rss_mb,
                 loss: o.loss,
                 gradNorm: o.grad_norm,
@@ -223,6 +226,7 @@ async function main(): Promise<void> {
           const stepMs = median(runs.flatMap((x) => x.stepMs));
           return {
             stepMsMedian: stepMs,
+            optimizerMsMedian: runs[0]!.optimizerMs ? median(runs.flatMap((x) => x.optimizerMs!)) : undefined,
             peakRssMbMedian: median(runs.map((x) => x.peakRssMb)),
             gflops: flops / (stepMs / 1000) / 1e9,
             threads: [...new Set(runs.map((x) => x.threads))],
@@ -284,11 +288,11 @@ async function main(): Promise<void> {
     `Medians. Machine float32 matmul peak (torch, 2048^3, ${threads} threads, best of 5, median over rounds): ${peak.toFixed(1)} GFLOP/s.`,
     `1-minute load average ${before.loadAverage[0]!.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (other work shares this machine).`,
     '',
-    '| model | method | ours step (ms) | PyTorch step (ms) | time ratio | ours peak RSS (MB) | PyTorch peak RSS (MB) | memory ratio | ours GFLOP/s (% of peak) | PyTorch GFLOP/s (% of peak) | last loss ours / PyTorch |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | method | ours step (ms) | of which clipping + AdamW (ms) | PyTorch step (ms) | time ratio | ours peak RSS (MB) | PyTorch peak RSS (MB) | memory ratio | ours GFLOP/s (% of peak) | PyTorch GFLOP/s (% of peak) | last loss ours / PyTorch |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.size} | ${r.label} | ${r.ours.stepMsMedian.toFixed(0)} | ${r.torch.stepMsMedian.toFixed(0)} | ${r.ratios.stepTime.toFixed(2)} | ${r.ours.peakRssMbMedian.toFixed(0)} | ${r.torch.peakRssMbMedian.toFixed(0)} | ${r.ratios.peakRss.toFixed(2)} | ${r.ours.gflops.toFixed(1)} (${pct(r.ours.gflops)}) | ${r.torch.gflops.toFixed(1)} (${pct(r.torch.gflops)}) | ${r.ours.lastLoss.toFixed(5)} / ${r.torch.lastLoss.toFixed(5)} |`,
+        `| ${r.size} | ${r.label} | ${r.ours.stepMsMedian.toFixed(0)} | ${r.ours.optimizerMsMedian!.toFixed(0)} | ${r.torch.stepMsMedian.toFixed(0)} | ${r.ratios.stepTime.toFixed(2)} | ${r.ours.peakRssMbMedian.toFixed(0)} | ${r.torch.peakRssMbMedian.toFixed(0)} | ${r.ratios.peakRss.toFixed(2)} | ${r.ours.gflops.toFixed(1)} (${pct(r.ours.gflops)}) | ${r.torch.gflops.toFixed(1)} (${pct(r.torch.gflops)}) | ${r.ours.lastLoss.toFixed(5)} / ${r.torch.lastLoss.toFixed(5)} |`,
     ),
     '',
     'Ratios are ours / PyTorch (below 1 is better for us); the goal is at most 0.7 (time) and 1.0 (memory).',
