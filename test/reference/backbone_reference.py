@@ -2,8 +2,9 @@
 (config.json, model.safetensors or shards via model.safetensors.index.json, F32/F16/BF16) and runs
 transformers' modeling_llama forward (RMSNorm, half-rotated RoPE with default/linear/llama3
 scaling, grouped-query attention, SwiGLU, q/k/v biases for Qwen2, tied or untied lm_head) with a
-KV cache. Written independently of the TypeScript code; used by the parity test and
-`npm run bench:generate`. Not a runtime dependency.
+KV cache, an optional soft prompt, padding mask and LoRA updates (y += scaling (x A^T) B^T) for
+the training reference (train_reference.py). Written independently of the TypeScript code; used by
+the parity tests, `npm run bench:generate` and `npm run bench:train`. Not a runtime dependency.
 
 Usage: python3 backbone_reference.py < request.json > result.json
 request: {"dir": "<hf folder>", "mode": "logits", "ids": [[...], ...],
@@ -93,23 +94,42 @@ class Model:
         self.eps = c.get("rms_norm_eps", 1e-6)
         self.layers = c["num_hidden_layers"]
         self.inv_freq = inv_freq(c, self.hd)
-        self.head = self.w["model.embed_tokens.weight"] if c.get("tie_word_embeddings") else self.w["lm_head.weight"]
+        # module name (e.g. "model.layers.0.self_attn.q_proj") -> (A (r, in), B (out, r), scaling)
+        self.lora = {}
+
+    def head(self):
+        return self.w["model.embed_tokens.weight"] if self.cfg.get("tie_word_embeddings") else self.w["lm_head.weight"]
 
     def lin(self, x, name):
         y = x @ self.w[name + ".weight"].T
         b = self.w.get(name + ".bias")
-        return y if b is None else y + b
+        y = y if b is None else y + b
+        lora = self.lora.get(name)
+        if lora is not None:  # peft tuners/lora/layer.py Linear.forward, unmerged, no dropout
+            a, b_, scaling = lora
+            y = y + scaling * ((x @ a.T) @ b_.T)
+        return y
 
-    def forward(self, ids, cache):
-        """ids (B, T) after `cache` (list of (k, v) per layer, or None); returns logits (B, T, V), new cache."""
+    def forward(self, ids, cache, prompt=None, attention_mask=None):
+        """ids (B, T) after `cache` (list of (k, v) per layer, or None), optionally after a soft prompt
+        (L, d) and with an attention mask (B, T) of 1 for tokens, 0 for padding; returns logits
+        (B, L + T, V), new cache."""
         B, T = ids.shape
+        x = self.w["model.embed_tokens.weight"][ids]
+        if prompt is not None:  # peft PeftModelForCausalLM: virtual tokens first, attended by all
+            x = torch.cat((prompt.unsqueeze(0).expand(B, -1, -1).to(x.dtype), x), dim=1)
+            if attention_mask is not None:
+                attention_mask = torch.cat((torch.ones(B, prompt.shape[0], dtype=attention_mask.dtype), attention_mask), 1)
+            T = x.shape[1]
         past = 0 if cache is None else cache[0][0].shape[2]
         pos = torch.arange(past, past + T).float()
         freqs = pos[:, None] * self.inv_freq[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
-        cos, sin = emb.cos(), emb.sin()
-        x = self.w["model.embed_tokens.weight"][ids]
-        mask = torch.full((T, past + T), float("-inf")).triu(past + 1)
+        cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
+        mask = torch.full((T, past + T), float("-inf"), dtype=x.dtype).triu(past + 1)
+        if attention_mask is not None:  # transformers: padded keys get the dtype's minimum
+            padded = (attention_mask == 0)[:, None, None, :]
+            mask = torch.where(padded, torch.finfo(x.dtype).min, mask)
         new_cache = []
         for i in range(self.layers):
             p = f"model.layers.{i}."
@@ -133,7 +153,7 @@ class Model:
             g = self.lin(hm, p + "mlp.gate_proj")
             x = x + self.lin(torch.nn.functional.silu(g) * self.lin(hm, p + "mlp.up_proj"), p + "mlp.down_proj")
         x = rms_norm(x, self.w["model.norm.weight"], self.eps)
-        return x @ self.head.T, new_cache
+        return x @ self.head().T, new_cache
 
 
 def greedy(model, ids, n):

@@ -6,7 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REFERENCE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'llama_reference.py');
+const REFERENCE_DIR = dirname(fileURLToPath(import.meta.url));
+export const REFERENCE_SCRIPT = join(REFERENCE_DIR, 'llama_reference.py');
+/** Training steps of every method (pt, lora, full): loss and gradients, or timed AdamW steps. */
+export const TRAIN_REFERENCE_SCRIPT = join(REFERENCE_DIR, 'train_reference.py');
 
 /** The first of $CLINPROMPT_PYTHON, python3, /usr/bin/python3 that imports torch, or why none did. */
 export function findTorchPython(): { python?: string; why: string } {

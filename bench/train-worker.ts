@@ -1,0 +1,111 @@
+/**
+ * One measurement of our training step in a fresh process (so its peak memory is its own): opens
+ * the benchmark's HF folder, builds the method's training model (peft/training-graph.ts), creates
+ * the onnxruntime session pinned to the requested threads, and times whole steps: forward +
+ * backward (session.run), global-norm clipping and the AdamW update in TypeScript (peft/optim),
+ * as the trainer does them. Reads a JSON request on stdin, writes a JSON result on stdout.
+ * Driven by train.ts.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+import { openBackbone } from '../src-main/backbone/load.js';
+import { seededRandom } from '../src-main/common/random.js';
+import { createSession, ort, probeProvider } from '../src-main/engine/index.js';
+import { collate } from '../src-main/peft/batches.js';
+import type { TokenizedExample } from '../src-main/peft/batches.js';
+import { createMethod } from '../src-main/peft/methods.js';
+import { adamWUpdate, globalNorm, newAdamWState } from '../src-main/peft/optim/adamw.js';
+import type { AdamWSettings } from '../src-main/peft/optim/adamw.js';
+import { buildMethodTrainingModel } from '../src-main/peft/training-graph.js';
+
+export interface TrainWorkerRequest {
+  readonly dir: string;
+  readonly method: string;
+  readonly settings: Record<string, unknown>;
+  readonly seed: number;
+  readonly example: TokenizedExample;
+  readonly padId: number;
+  readonly threads: number;
+  readonly lr: number;
+  readonly adamw: AdamWSettings;
+  readonly maxGradNorm: number;
+  readonly warmup: number;
+  readonly repeats: number;
+}
+
+export interface TrainWorkerResult {
+  readonly step_ms: number[];
+  /** The part of each step after session.run: clipping and the AdamW update in TypeScript. */
+  readonly optimizer_ms: number[];
+  readonly peak_rss_mb: number;
+  /** The last step's loss and gradient norm (before clipping). */
+  readonly loss: number;
+  readonly grad_norm: number;
+  /** onnxruntime's intra-op pool as the OS sees it: threads the session added, plus the caller's. */
+  readonly intra_op_threads: number;
+  readonly build_ms: number;
+  readonly session_ms: number;
+}
+
+/** This process's OS threads. */
+const osThreads = (): number => readdirSync('/proc/self/task').length;
+
+async function main(): Promise<void> {
+  const req = JSON.parse(readFileSync(0, 'utf8')) as TrainWorkerRequest;
+  const backbone = openBackbone(req.dir);
+  const method = createMethod(req.method, req.settings, { backbone, backboneName: 'bench' });
+  const values = method.initialValues(seededRandom(req.seed));
+  const t0 = performance.now();
+  const model = buildMethodTrainingModel(backbone.config, backbone.tensors, method);
+  const buildMs = performance.now() - t0;
+  // The first session of a process also starts one thread of its own that outlives it: start and
+  // release a one-node session first, so the count below sees only the training session's pool.
+  await probeProvider('cpu');
+  const threadsBefore = osThreads();
+  const t1 = performance.now();
+  const session = await createSession(model, { threads: req.threads });
+  const sessionMs = performance.now() - t1;
+  // onnxruntime starts threads - 1 pool threads at session creation; the calling thread is the last.
+  const intraOpThreads = osThreads() - threadsBefore + 1;
+
+  const adam = newAdamWState(new Map(method.trainables.map((t) => [t.name, values.get(t.name)!.length])));
+  const batch = collate([req.example], [0], req.padId);
+  const stepMs: number[] = [];
+  const optimizerMs: number[] = [];
+  let loss = NaN;
+  let gradNorm = NaN;
+  for (let k = 0; k < req.warmup + req.repeats; k++) {
+    const t = performance.now();
+    const feeds: Record<string, ort.Tensor> = { ...batch.feeds };
+    for (const tr of method.trainables) feeds[tr.name] = new ort.Tensor('float32', values.get(tr.name)!, [...tr.shape]);
+    const out = await session.run(feeds);
+    const tOptimizer = performance.now();
+    const grads = method.trainables.map((tr) => out[model.gradientOutputs[tr.name]!]!.data as Float32Array);
+    gradNorm = globalNorm(grads);
+    const clip = gradNorm > req.maxGradNorm ? req.maxGradNorm / gradNorm : 1;
+    if (clip !== 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! *= clip;
+    adam.step += 1;
+    method.trainables.forEach((tr, j) =>
+      adamWUpdate(adam, tr.name, values.get(tr.name)!, grads[j]!, req.lr, req.adamw, tr.decay),
+    );
+    loss = Number(out[model.lossOutput]!.data[0]);
+    if (k >= req.warmup) {
+      stepMs.push(performance.now() - t);
+      optimizerMs.push(performance.now() - tOptimizer);
+    }
+  }
+  await session.release();
+  const result: TrainWorkerResult = {
+    step_ms: stepMs,
+    optimizer_ms: optimizerMs,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    loss,
+    grad_norm: gradNorm,
+    intra_op_threads: intraOpThreads,
+    build_ms: buildMs,
+    session_ms: sessionMs,
+  };
+  process.stdout.write(JSON.stringify(result));
+}
+
+await main();
