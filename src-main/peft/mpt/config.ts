@@ -25,7 +25,10 @@ export type MptDistillConfig = z.infer<typeof MptDistillConfigSchema>;
 /**
  * How stage 3 starts u and v: PEFT's AVERAGE_SOURCE_TASKS (the mean of the u_k and the mean of
  * the v_k, separately) or `fit`, the best rank-r approximation of the mean task update
- * mean_k(u_k v_k^T), which the averaged factors only approximate.
+ * mean_k(u_k v_k^T), which the averaged factors only approximate. `fit` is the default: measured
+ * on stories260K with three source tasks and an unseen target at k = 2 per label (3 draws, 10
+ * steps), the target's gold answers scored -22.5 nats with `fit`, -26.8 with `average` and
+ * -27.9 for prompt tuning from scratch (test/integration/peft/mpt.test.ts keeps this comparison).
  */
 export const MPT_INITS = ['average', 'fit'] as const;
 export const MPT_TRAINED = ['uv', 'uv-shared'] as const;
@@ -33,7 +36,10 @@ export const MPT_TRAINED = ['uv', 'uv-shared'] as const;
 export const MptAdaptConfigSchema = z
   .object({
     meta: z.string().min(1).describe('the distilled meta-prompt: an mpt-distill run folder'),
-    init: z.enum(MPT_INITS).default('average').describe('how u and v start: average (of the sources) or fit'),
+    init: z
+      .enum(MPT_INITS)
+      .default('fit')
+      .describe('how u and v start: fit (best rank-r fit of the mean source update) or average'),
     trained: z
       .enum(MPT_TRAINED)
       .default('uv-shared')

@@ -251,7 +251,7 @@ export function mptAdapt(ctx: MethodContext, config: MptAdaptConfig): MethodInst
       { name: COLS, shape: [1, L, r], decay: false },
       { name: ROWS, shape: [1, r, d], decay: false },
     ],
-    defaultLr: 1e-2,
+    defaultLr: 3e-2,
     initialValues: () =>
       new Map([
         ...(trainsShared ? [[SHARED, Float32Array.from(meta.shared)] as const] : []),

@@ -81,7 +81,7 @@ async function goldLogLikelihood(adapterDir: string, data: TaskData): Promise<nu
   }
 }
 
-const DISTILL = { steps: 36, lr: 0.05 };
+const DISTILL = { steps: 60, lr: 0.3 };
 
 describe('multitask prompt tuning', () => {
   let sources: TaskData[];
@@ -122,7 +122,7 @@ describe('multitask prompt tuning', () => {
     for (const draw of [0, 1, 2]) {
       const few = fewShot(target, 2, draw);
       expect(splitOf(few, 'train')).toHaveLength(4);
-      const mpt = await run('mpt', { meta: dir('meta') }, { steps: 10, lr: 0.05 }, few, `mpt-${draw}`);
+      const mpt = await run('mpt', { meta: dir('meta') }, { steps: 10, lr: 0.3 }, few, `mpt-${draw}`);
       await run('pt', { promptLength: 4 }, { steps: 10, lr: 0.3 }, few, `pt-${draw}`);
       expect(mpt.trainableParameters).toBe(4 * 64 + 4 + 64); // L*d + L*r + r*d
       gains.push(
@@ -130,7 +130,7 @@ describe('multitask prompt tuning', () => {
       );
     }
     const mean = gains.reduce((a, b) => a + b, 0) / gains.length;
-    expect(mean, `per-draw gains ${gains.map((g) => g.toFixed(2)).join(', ')}`).toBeGreaterThan(0.5);
+    expect(mean, `per-draw gains ${gains.map((g) => g.toFixed(2)).join(', ')}`).toBeGreaterThan(1);
   });
 
   it('the fitted start is the best rank-r approximation of the mean update; average is the mean of each factor', () => {
