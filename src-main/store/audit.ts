@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import type { Db } from './sqlite.js';
+import { whenBusy, type Db } from './sqlite.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -103,7 +103,7 @@ export class AuditLog {
         .run(`${row.seq}:${hash}`);
       return toEntry({ ...row, hash });
     };
-    return this.db.inTransaction ? write() : this.db.transaction(write).immediate();
+    return this.db.inTransaction ? write() : whenBusy(() => this.db.transaction(write).immediate());
   }
 
   /** Newest first, at most `limit` entries. */

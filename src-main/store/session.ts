@@ -8,7 +8,7 @@ import { assertWritable, asyncTransaction } from './async-transaction.js';
 import { AuditLog, type AuditDetails } from './audit.js';
 import { roleAllows, type Permission } from './permissions.js';
 import type { User } from './repositories/users.js';
-import type { Db } from './sqlite.js';
+import { whenBusy, type Db } from './sqlite.js';
 
 export interface ActionRecord {
   readonly objectType?: string;
@@ -61,13 +61,15 @@ export class StoreSession {
     this.onActivity();
     const db = this.db();
     assertWritable(db);
-    return db
-      .transaction(() => {
-        const result = work(db);
-        new AuditLog(db).append({ username: this.user.username, role: this.user.role, action, ...describe(result) });
-        return result;
-      })
-      .immediate();
+    return whenBusy(() =>
+      db
+        .transaction(() => {
+          const result = work(db);
+          new AuditLog(db).append({ username: this.user.username, role: this.user.role, action, ...describe(result) });
+          return result;
+        })
+        .immediate(),
+    );
   }
 
   /**

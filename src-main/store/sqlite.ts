@@ -59,11 +59,35 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenOp
   });
   try {
     applyKey(db, key);
-    verifyKey(db, file);
-    configure(db, options.readonly ?? false);
+    whenBusy(() => {
+      verifyKey(db, file);
+      configure(db, options.readonly ?? false);
+    });
     return db;
   } catch (error) {
     db.close();
+    throw error;
+  }
+}
+
+/** The documented answer when another process holds the store's write lock (README, "Busy, not broken"). */
+export function storeBusy(): UserError {
+  return new UserError(
+    'LOCKED',
+    'The store is busy: another ClinPrompt process (an import, a training job, a backup or a key rotation) is ' +
+      'writing to it. Nothing was changed; retry when it finishes.',
+  );
+}
+
+/**
+ * Runs `work`, turning SQLite's "database is locked" (another process kept the write lock longer
+ * than the busy timeout) into the LOCKED UserError: busy is not broken.
+ */
+export function whenBusy<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (isSqliteCode(error, 'SQLITE_BUSY') || isSqliteCode(error, 'SQLITE_LOCKED')) throw storeBusy();
     throw error;
   }
 }

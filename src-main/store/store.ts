@@ -40,7 +40,7 @@ import { PromptsRepository } from './repositories/prompts.js';
 import { RunsRepository } from './repositories/runs.js';
 import { checkUsername, UsersRepository } from './repositories/users.js';
 import { StoreSession } from './session.js';
-import { closeQuietly, isSqliteCode, openEncryptedDatabase, type Db } from './sqlite.js';
+import { closeQuietly, isSqliteCode, openEncryptedDatabase, storeBusy, type Db } from './sqlite.js';
 
 export interface StorePaths {
   readonly home: string;
@@ -358,9 +358,7 @@ export class Store {
       await abandonRotation(this.paths, this.#keyring, pending, this.options.keychain ?? protect.keychain);
       db.pragma('journal_mode = WAL');
       wipe(newKey);
-      throw isSqliteCode(error, 'SQLITE_BUSY')
-        ? new UserError('LOCKED', 'Another ClinPrompt process is using the store. Close it, then rotate the key.')
-        : error;
+      throw isSqliteCode(error, 'SQLITE_BUSY') ? storeBusy() : error;
     }
     db.pragma('journal_mode = WAL');
     const { pending: _, ...rest } = this.#keyring;

@@ -1,14 +1,17 @@
-/** `clinprompt store init|status|rekey|backup|restore`: the encrypted store in CLINPROMPT_HOME. */
+/** `clinprompt store init|status|check|rekey|backup|restore`: the encrypted store in CLINPROMPT_HOME. */
 import { UserError } from '../../common/errors.js';
+import { checkStore, type StoreCheck } from '../../services/store-admin.js';
 import { backupStore, restoreStore } from '../../store/backup.js';
 import { wipe } from '../../store/keys/data-key.js';
 import { unwrapKey, type WrapMethods } from '../../store/keys/keyring.js';
 import { loadKeytar } from '../../store/keys/keychain.js';
 import { initStore, type Store, type StoreStatus } from '../../store/store.js';
 import type { CommandContext, RegisterCommands } from '../context.js';
+import { EXIT } from '../exit-codes.js';
 import { formatTable } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
 import { cliActor, readSecret, unlockStoreForCli } from '../store-access.js';
+import { renderAuditVerification } from './audit.js';
 
 interface ProtectOptions {
   keychain?: boolean;
@@ -46,6 +49,16 @@ function renderStatus(s: StoreStatus): string {
   return formatTable(['', ''], rows).split('\n').slice(2).join('\n');
 }
 
+function renderCheck(c: StoreCheck): string {
+  const foreignKeys = Object.entries(c.foreignKeyViolations).map(([table, n]) => `${n} in ${table}`);
+  return [
+    c.ok ? 'Store check passed.' : 'STORE CHECK FAILED.',
+    `SQLite integrity: ${c.integrity.join('; ')}`,
+    `foreign keys: ${foreignKeys.length === 0 ? 'ok' : `broken references: ${foreignKeys.join(', ')}`}`,
+    renderAuditVerification(c.audit),
+  ].join('\n');
+}
+
 export const registerStoreCommands: RegisterCommands = (program, context) => {
   const store = program
     .command('store')
@@ -76,6 +89,18 @@ export const registerStoreCommands: RegisterCommands = (program, context) => {
     .action(async () => {
       const opened = await context.store();
       context.output.result(opened.status(), renderStatus);
+    });
+
+  store
+    .command('check')
+    .description(
+      "Run SQLite's integrity and foreign-key checks and verify the audit log, in one command " +
+        '(informatics-admin; exit code 1 if anything is wrong)',
+    )
+    .action(async () => {
+      const result = checkStore(await context.store(), await context.session());
+      context.output.result(result, renderCheck);
+      if (!result.ok) context.exitCode = EXIT.failed;
     });
 
   store

@@ -1,6 +1,7 @@
 /** `clinprompt users add|list|role|disable|enable`: who may use the store, and in which role. */
+import { addUser, listUsers, setUserDisabled, setUserRole } from '../../services/store-admin.js';
 import { ROLE_PERMISSIONS, ROLES } from '../../store/permissions.js';
-import { UsersRepository, type User } from '../../store/repositories/users.js';
+import type { User } from '../../store/repositories/users.js';
 import type { RegisterCommands } from '../context.js';
 import { formatTable } from '../output.js';
 
@@ -21,13 +22,11 @@ export const registerUsersCommands: RegisterCommands = (program, context) => {
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
     .option('--name <displayName>', 'display name (default: the username)')
     .action(async (username: string, options: { role: string; name?: string }) => {
-      const session = await context.session();
-      const user = session.perform(
-        'users.manage',
-        'users.add',
-        (db) => new UsersRepository(db).add(username, options.role, options.name),
-        (u) => ({ objectType: 'user', objectIds: [u.id], details: { username: u.username, role: u.role } }),
-      );
+      const user = addUser(await context.session(), {
+        username,
+        role: options.role,
+        ...(options.name !== undefined ? { displayName: options.name } : {}),
+      });
       context.output.result(user, (u) => `Added ${u.username} as ${u.role}.`);
     });
 
@@ -35,22 +34,14 @@ export const registerUsersCommands: RegisterCommands = (program, context) => {
     .command('list')
     .description('List users and their roles')
     .action(async () => {
-      const session = await context.session();
-      session.require('users.manage', 'list users');
-      context.output.result((await context.store()).users.list(), renderUsers);
+      context.output.result(listUsers(await context.store(), await context.session()), renderUsers);
     });
 
   users
     .command('role <username> <role>')
     .description(`Change a user's role (${ROLES.join(', ')}); the last informatics-admin cannot be demoted`)
     .action(async (username: string, role: string) => {
-      const session = await context.session();
-      const user = session.perform(
-        'users.manage',
-        'users.role',
-        (db) => new UsersRepository(db).setRole(username, role),
-        (u) => ({ objectType: 'user', objectIds: [u.id], details: { username: u.username, role: u.role } }),
-      );
+      const user = setUserRole(await context.session(), username, role);
       context.output.result(user, (u) => `${u.username} is now ${u.role}.`);
     });
 
@@ -66,13 +57,7 @@ export const registerUsersCommands: RegisterCommands = (program, context) => {
           : 'Re-enable a disabled user',
       )
       .action(async (username: string) => {
-        const session = await context.session();
-        const user = session.perform(
-          'users.manage',
-          `users.${name}`,
-          (db) => new UsersRepository(db).setDisabled(username, disabled),
-          (u) => ({ objectType: 'user', objectIds: [u.id], details: { username: u.username } }),
-        );
+        const user = setUserDisabled(await context.session(), username, disabled);
         context.output.result(user, (u) => `${u.username} is now ${u.disabled ? 'disabled' : 'active'}.`);
       });
   }
