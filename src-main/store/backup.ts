@@ -210,11 +210,13 @@ export async function restoreStore(
     );
     dataKey = undefined; // owned by the store now
     store.migrateSchema();
-    store.audit.append({
+    const audit = store.audit;
+    audit.append({
       ...SYSTEM_ACTOR,
       action: 'store.restore',
       details: { backupCreatedAt: header.createdAt, fromStoreId: header.storeId, blobFiles: blobFiles.length },
     });
+    audit.startCheckpoints();
     return {
       store,
       result: {

@@ -5,6 +5,7 @@
  *   <home>/store/clinprompt.db   SQLCipher-compatible AES-256 database (+ -wal, -shm while open)
  *   <home>/store/keyring.json    the data key, wrapped (never in the clear)
  *   <home>/store/blobs/          large values, each sealed with its own key (repositories/blobs.ts)
+ *   <home>/store/audit-head.json the audit log's newest entry, signed (audit.ts)
  *
  * Existing data is never replaced: init refuses a folder that has a database or a keyring, and a
  * key that does not open the database is an error, not a reason to start over.
@@ -14,6 +15,13 @@ import path from 'node:path';
 
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
+import {
+  attachAuditKey,
+  detachAuditKey,
+  finishAuditKeyRotation,
+  openAuditKey,
+  prepareAuditKeyRotation,
+} from './audit-key.js';
 import { AuditLog } from './audit.js';
 import { AutoLock } from './auto-lock.js';
 import { generateDataKey, wipe } from './keys/data-key.js';
@@ -48,6 +56,8 @@ export interface StorePaths {
   readonly dbFile: string;
   readonly keyringFile: string;
   readonly blobsDir: string;
+  /** The audit log's signed head checkpoint (audit.ts), outside the database so a rollback shows. */
+  readonly auditHeadFile: string;
 }
 
 export function storePaths(home: string): StorePaths {
@@ -58,6 +68,7 @@ export function storePaths(home: string): StorePaths {
     dbFile: path.join(dir, 'clinprompt.db'),
     keyringFile: path.join(dir, 'keyring.json'),
     blobsDir: path.join(dir, 'blobs'),
+    auditHeadFile: path.join(dir, 'audit-head.json'),
   };
 }
 
@@ -128,6 +139,7 @@ export async function initStore(home: string, options: InitOptions): Promise<Sto
         details: { protections: keyring.current.wrappers.map((w) => w.kind).join(','), schemaVersion: LATEST_VERSION },
       });
     }).immediate();
+    store.audit.checkpoint();
     log.info('store-initialised', {
       storeId: keyring.storeId,
       protections: keyring.current.wrappers.map((w) => w.kind),
@@ -227,6 +239,7 @@ export class Store {
     this.#db = db;
     this.#key = key;
     this.#keyring = keyring;
+    attachAuditKey(db, { ...openAuditKey(db, key), headFile: paths.auditHeadFile });
     if (options.autoLockMs !== undefined) {
       this.#autoLock = new AutoLock(options.autoLockMs, () => {
         this.lock();
@@ -353,6 +366,7 @@ export class Store {
           'Another ClinPrompt process has the store open. Close it (and stop running jobs), then rotate the key.',
         );
       }
+      prepareAuditKeyRotation(db, newKey);
       db.pragma(`rekey="x'${newKey.toString('hex')}'"`);
     } catch (error) {
       await abandonRotation(this.paths, this.#keyring, pending, this.options.keychain ?? protect.keychain);
@@ -361,6 +375,7 @@ export class Store {
       throw isSqliteCode(error, 'SQLITE_BUSY') ? storeBusy() : error;
     }
     db.pragma('journal_mode = WAL');
+    finishAuditKeyRotation(db, newKey);
     const { pending: _, ...rest } = this.#keyring;
     this.#keyring = { ...rest, current: pending };
     writeKeyring(this.paths.keyringFile, this.#keyring);
@@ -406,6 +421,7 @@ export class Store {
   /** Closes the database and wipes the key; the store must be unlocked again to be used. */
   lock(): void {
     this.#autoLock?.stop();
+    detachAuditKey(this.#db);
     closeQuietly(this.#db);
     this.#db = undefined;
     wipe(this.#key);

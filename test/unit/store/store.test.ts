@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { UserError } from '../../../src-main/common/errors.js';
+import { attachAuditKey, openAuditKey, prepareAuditKeyRotation } from '../../../src-main/store/audit-key.js';
 import { generateDataKey, keyFingerprint } from '../../../src-main/store/keys/data-key.js';
 import { readKeyring, wrapKey, writeKeyring } from '../../../src-main/store/keys/keyring.js';
 import { DEFAULT_SCRYPT } from '../../../src-main/store/keys/passphrase.js';
@@ -145,6 +146,8 @@ describe('store lifecycle', () => {
     // crash after PRAGMA rekey but before the final keyring write: the pending key is adopted
     writeKeyring(keyringFile, { ...keyring, pending });
     const db = openEncryptedDatabase(dbFile, oldKey, { create: false });
+    attachAuditKey(db, openAuditKey(db, oldKey));
+    prepareAuditKeyRotation(db, newKey);
     db.pragma('journal_mode = DELETE');
     db.pragma(`rekey="x'${newKey.toString('hex')}'"`);
     db.close();
@@ -154,6 +157,7 @@ describe('store lifecycle', () => {
     expect(readKeyring(keyringFile).pending).toBeUndefined();
     expect(recovered.notes.list('c')).toHaveLength(1);
     expect(recovered.audit.recent(1)[0]?.action).toBe('store.rekey.recovered');
+    expect(recovered.audit.verify()).toMatchObject({ ok: true }); // the audit key came along under the new key
     recovered.close();
   });
 
