@@ -21,7 +21,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
-  linkSync,
   mkdirSync,
   openSync,
   readSync,
@@ -29,12 +28,12 @@ import {
   rmSync,
   rmdirSync,
   statSync,
-  unlinkSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
 
 import { UserError } from '../common/errors.js';
+import { writeAuditedExport } from './audited-export.js';
 import { DATA_KEY_BYTES, keyFingerprint, wipe } from './keys/data-key.js';
 import { fsyncDir, newKeyring, writeKeyring, type WrapMethods } from './keys/keyring.js';
 import { checkNewPassphrase, deriveKek, newScryptParams, type ScryptParams } from './keys/passphrase.js';
@@ -112,36 +111,36 @@ export async function backupStore(
   const headerJson = Buffer.from(JSON.stringify(header));
   const dataKey = store.exportKey();
   const snapshot = path.join(store.paths.dir, `.backup-${randomBytes(6).toString('hex')}.db`);
-  const temp = `${file}.${process.pid}.tmp`;
   try {
     // A consistent copy while others keep working; SQLite3MC encrypts it with the same key.
     db.prepare('VACUUM INTO ?').run(snapshot);
     const blobFiles = blobFilesOf(snapshot, dataKey);
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      const length = Buffer.alloc(4);
-      length.writeUInt32BE(headerJson.length);
-      const prefix = Buffer.concat([MAGIC, length, headerJson]);
-      writeSync(fd, Buffer.concat([prefix, createHash('sha256').update(prefix).digest()]));
-      const writer = new SealedWriter(fd, kek, contextFor(headerJson));
-      const manifest: BackupManifest = { fingerprint: keyFingerprint(dataKey), blobFiles };
-      writeEntry(writer, 'manifest.json', Buffer.from(JSON.stringify(manifest)));
-      writeEntry(writer, 'data.key', dataKey); // raw bytes: the key never becomes a JSON string
-      copyFileEntry(writer, 'store.db', snapshot);
-      for (const name of blobFiles) copyFileEntry(writer, `blobs/${name}`, path.join(store.paths.blobsDir, name));
-      writeEntryName(writer, '');
-      writer.end();
-    } finally {
-      closeSync(fd);
-    }
-    linkSync(temp, file); // fails if `file` appeared meanwhile: never overwrite
-    unlinkSync(temp);
-    fsyncDir(path.dirname(file));
-    by.record('store.admin', 'store.backup', { details: { bytes: statSync(file).size, blobFiles: blobFiles.length } });
+    const record = { details: { blobFiles: blobFiles.length } };
+    await writeAuditedExport(
+      { session: by, permission: 'store.admin', action: 'store.backup', target: file, record },
+      (temp) => {
+        const fd = openSync(temp, 'r+');
+        try {
+          const length = Buffer.alloc(4);
+          length.writeUInt32BE(headerJson.length);
+          const prefix = Buffer.concat([MAGIC, length, headerJson]);
+          writeSync(fd, Buffer.concat([prefix, createHash('sha256').update(prefix).digest()]));
+          const writer = new SealedWriter(fd, kek, contextFor(headerJson));
+          const manifest: BackupManifest = { fingerprint: keyFingerprint(dataKey), blobFiles };
+          writeEntry(writer, 'manifest.json', Buffer.from(JSON.stringify(manifest)));
+          writeEntry(writer, 'data.key', dataKey); // raw bytes: the key never becomes a JSON string
+          copyFileEntry(writer, 'store.db', snapshot);
+          for (const name of blobFiles) copyFileEntry(writer, `blobs/${name}`, path.join(store.paths.blobsDir, name));
+          writeEntryName(writer, '');
+          writer.end();
+        } finally {
+          closeSync(fd);
+        }
+      },
+    );
     return { file, bytes: statSync(file).size, blobFiles: blobFiles.length, createdAt: header.createdAt };
   } finally {
     rmSync(snapshot, { force: true });
-    rmSync(temp, { force: true });
     wipe(kek);
     wipe(dataKey);
   }

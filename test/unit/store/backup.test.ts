@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -38,7 +47,8 @@ describe('encrypted backup and restore', () => {
     const file = `${tmp.dir}/backup.cpbak`;
     const result = await backupStore(store, store.session('admin'), file, BACKUP_PASSPHRASE, FAST_SCRYPT);
     expect(result).toMatchObject({ file, blobFiles: 1 });
-    expect(store.audit.recent(1)[0]?.action).toBe('store.backup');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(store.audit.recent(1)[0]).toMatchObject({ action: 'store.backup', details: { file, blobFiles: 1 } });
     const originalId = store.storeId;
     store.close();
     const bytes = readFileSync(file);
