@@ -3,7 +3,10 @@
  * each checks the acting person's permission, does the work and audits it through the session.
  * Front ends only parse arguments and render results.
  */
+import { UserError } from '../common/errors.js';
 import type { AuditEntry, AuditVerification } from '../store/audit.js';
+import type { WrapMethods } from '../store/keys/keyring.js';
+import { checkNewPassphrase } from '../store/keys/passphrase.js';
 import { UsersRepository, type User } from '../store/repositories/users.js';
 import type { StoreSession } from '../store/session.js';
 import { integrityCheck } from '../store/sqlite.js';
@@ -53,16 +56,22 @@ export function listUsers(store: Store, session: StoreSession): User[] {
   return store.users.list();
 }
 
-export function addUser(
+/** Adds a user with their first credential (a passphrase the admin hands over; they change it with `users passphrase`). */
+export async function addUser(
+  store: Store,
   session: StoreSession,
   request: { username: string; role: string; displayName?: string },
-): User {
-  return session.perform(
+  credential: WrapMethods,
+): Promise<User> {
+  checkCredential(session, request.username, credential);
+  const user = session.perform(
     'users.manage',
     'users.add',
     (db) => new UsersRepository(db).add(request.username, request.role, request.displayName),
     auditUser,
   );
+  await store.setCredential(user.username, credential, session);
+  return user;
 }
 
 export function setUserRole(session: StoreSession, username: string, role: string): User {
@@ -74,13 +83,50 @@ export function setUserRole(session: StoreSession, username: string, role: strin
   );
 }
 
-export function setUserDisabled(session: StoreSession, username: string, disabled: boolean): User {
-  return session.perform(
+/** Disabling revokes every credential of the user; enabling needs a new one. */
+export async function setUserDisabled(
+  store: Store,
+  session: StoreSession,
+  username: string,
+  disabled: boolean,
+  credential?: WrapMethods,
+): Promise<User> {
+  if (!disabled) {
+    if (!credential) throw new UserError('INVALID_ARGUMENT', `Enabling ${username} needs a new credential for them.`);
+    checkCredential(session, username, credential);
+  }
+  const user = session.perform(
     'users.manage',
     disabled ? 'users.disable' : 'users.enable',
     (db) => new UsersRepository(db).setDisabled(username, disabled),
     auditUser,
   );
+  if (disabled) await store.revokeCredentials(username, session);
+  else if (credential) await store.setCredential(username, credential, session);
+  return user;
+}
+
+/** A new credential for `username`: anyone for themselves, an informatics-admin for anyone. */
+export async function setUserCredential(
+  store: Store,
+  session: StoreSession,
+  username: string,
+  credential: WrapMethods,
+): Promise<{ username: string; protections: string[] }> {
+  checkCredential(session, username, credential);
+  const slot = await store.setCredential(username, credential, session);
+  return { username, protections: slot.wrappers.filter((w) => w.user === username).map((w) => w.kind) };
+}
+
+/** Checked before anything is written: a passphrase long enough; a keychain entry only in one's own OS account. */
+function checkCredential(session: StoreSession, username: string, credential: WrapMethods): void {
+  if (credential.passphrase !== undefined) checkNewPassphrase(credential.passphrase);
+  if ((credential.keychain || credential.safeStorage) && username !== session.user.username) {
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `A keychain entry can only be made by ${username} themselves, in their own OS account; give them a passphrase.`,
+    );
+  }
 }
 
 const auditUser = (u: User) => ({

@@ -15,7 +15,7 @@ import type { StoreProtection, StoreState } from '../ipc/contract.js';
 import { DEFAULT_IDLE_LOCK_MS } from '../store/auto-lock.js';
 import { chooseDesktopProtection } from '../store/keys/desktop-protection.js';
 import type { KeychainBackend } from '../store/keys/keychain.js';
-import { readKeyring, type KeySources, type WrapMethods } from '../store/keys/keyring.js';
+import { readKeyring, wrappersOf, type KeySources, type WrapMethods } from '../store/keys/keyring.js';
 import type { SafeStorageLike } from '../store/keys/safe-storage.js';
 import type { StoreSession } from '../store/session.js';
 import { initStore, openStore, storePaths, type Store, type StoreOptions } from '../store/store.js';
@@ -75,7 +75,10 @@ export class StoreService {
         ...(kind ? { automaticProtection: kind } : { passphraseReason: choice.reason ?? '' }),
       };
     }
-    const protections: StoreProtection[] = readKeyring(paths.keyringFile).current.wrappers.map((w) => w.kind);
+    // the acting person's own credentials (and a shared one of an older store)
+    const protections: StoreProtection[] = [
+      ...new Set(wrappersOf(readKeyring(paths.keyringFile).current, this.username).map((w) => w.kind)),
+    ];
     const store = this.#openStore();
     return {
       ...base,
@@ -123,14 +126,15 @@ export class StoreService {
       if (!existsSync(paths.keyringFile)) {
         throw new UserError('NOT_FOUND', `There is no store in ${paths.home} yet. Set one up first.`);
       }
-      const kinds = readKeyring(paths.keyringFile).current.wrappers.map((w) => w.kind);
+      const kinds = wrappersOf(readKeyring(paths.keyringFile).current, this.username).map((w) => w.kind);
       const automatic =
         (kinds.includes('keychain') && this.options.keychain) ||
         (kinds.includes('safe-storage') && this.options.safeStorage);
       if (!automatic && request.passphrase === undefined) {
         throw new UserError('INVALID_ARGUMENT', 'This store is protected by a passphrase. Enter it to unlock.');
       }
-      const sources: KeySources = {
+      const sources: KeySources & { user: string } = {
+        user: this.username,
         ...this.#ports(),
         ...(request.passphrase !== undefined ? { passphrase: request.passphrase } : {}),
       };

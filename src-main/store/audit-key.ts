@@ -31,6 +31,8 @@ export interface AuditKey {
   readonly macFromSeq: number;
   /** The signed head checkpoint beside the database (absent for a bare connection, e.g. in tests). */
   readonly headFile?: string;
+  /** The OS login of the process that holds the connection, recorded beside the store user. */
+  readonly osUser?: string;
 }
 
 const attached = new WeakMap<Db, AuditKey>();

@@ -13,9 +13,10 @@
  * Entries hold ids, counts and codes, never note text (details are for non-PHI facts only).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 import { nodeErrorCode } from '../common/errors.js';
+import { replaceFileAtomically } from './atomic-file.js';
 import { auditKeyOf, type AuditKey } from './audit-key.js';
 import { whenBusy, type Db } from './sqlite.js';
 export const GENESIS_HASH = '0'.repeat(64);
@@ -41,6 +42,8 @@ export interface AuditEntry {
   readonly objectIds: readonly string[];
   readonly details: AuditDetails;
   readonly hash: string;
+  /** The OS login the entry was written under, beside the store user (null in entries before schema 5). */
+  readonly osUser: string | null;
 }
 
 export interface AuditVerification {
@@ -64,6 +67,8 @@ export interface AuditRow {
   details: string;
   prev_hash: string;
   hash: string;
+  /** The OS login of the process that wrote the entry (schema 5; null before). */
+  os_user: string | null;
 }
 
 /**
@@ -72,6 +77,7 @@ export interface AuditRow {
  */
 function entryLink(row: Omit<AuditRow, 'hash'>, key: AuditKey): string {
   const fields = [row.seq, row.at, row.username, row.role, row.action, row.object_type, row.object_ids, row.details];
+  if (row.os_user !== null && row.os_user !== undefined) fields.push(row.os_user); // entries before schema 5 have none
   const digest = row.seq >= key.macFromSeq ? createHmac('sha256', key.macKey) : createHash('sha256');
   return digest.update(row.prev_hash).update('\n').update(JSON.stringify(fields)).digest('hex');
 }
@@ -128,20 +134,7 @@ function writeCheckpoint(file: string, key: AuditKey, head: { seq: number; hash:
     at,
     mac: checkpointMac(key, head.seq, head.hash, at),
   };
-  const temp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(checkpoint) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temp, file);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
+  replaceFileAtomically(file, JSON.stringify(checkpoint) + '\n');
 }
 
 function head(db: Db): { seq: number; hash: string } {
@@ -173,12 +166,13 @@ export class AuditLog {
         object_ids: JSON.stringify((entry.objectIds ?? []).map(String)),
         details: JSON.stringify(entry.details ?? {}),
         prev_hash: previous.hash,
+        os_user: this.#key.osUser ?? null,
       };
       const hash = entryLink(row, this.#key);
       this.db
         .prepare(
-          `INSERT INTO audit_log (seq, at, username, role, action, object_type, object_ids, details, prev_hash, hash)
-           VALUES (@seq, @at, @username, @role, @action, @object_type, @object_ids, @details, @prev_hash, @hash)`,
+          `INSERT INTO audit_log (seq, at, username, role, action, object_type, object_ids, details, prev_hash, hash, os_user)
+           VALUES (@seq, @at, @username, @role, @action, @object_type, @object_ids, @details, @prev_hash, @hash, @os_user)`,
         )
         .run({ ...row, hash });
       this.db
@@ -301,5 +295,6 @@ function toEntry(row: AuditRow): AuditEntry {
     objectIds: JSON.parse(row.object_ids) as string[],
     details: JSON.parse(row.details) as AuditDetails,
     hash: row.hash,
+    osUser: row.os_user ?? null,
   };
 }

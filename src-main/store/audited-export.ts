@@ -25,7 +25,7 @@ import {
 import path from 'node:path';
 
 import { UserError } from '../common/errors.js';
-import { fsyncDir } from './keys/keyring.js';
+import { fsyncDir } from './atomic-file.js';
 import type { Permission } from './permissions.js';
 import type { ActionRecord, StoreSession } from './session.js';
 

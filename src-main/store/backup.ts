@@ -35,7 +35,8 @@ import path from 'node:path';
 import { UserError } from '../common/errors.js';
 import { writeAuditedExport } from './audited-export.js';
 import { DATA_KEY_BYTES, keyFingerprint, wipe } from './keys/data-key.js';
-import { fsyncDir, newKeyring, writeKeyring, type WrapMethods } from './keys/keyring.js';
+import { fsyncDir } from './atomic-file.js';
+import { newKeyring, writeKeyring, type WrapMethods } from './keys/keyring.js';
 import { checkNewPassphrase, deriveKek, newScryptParams, type ScryptParams } from './keys/passphrase.js';
 import { schemaVersion } from './migrations.js';
 import { BlobStore } from './repositories/blobs.js';
@@ -147,14 +148,18 @@ export async function backupStore(
 }
 
 /**
- * Restores a backup into `home`, which must not hold a store, protecting the restored data key
- * with `protect` (this machine's passphrase / keychain). Returns the opened store.
+ * Restores a backup into `home`, which must not hold a store, as `admin`: an active
+ * informatics-admin of the backed-up store, whose new credential `protect` (this machine's
+ * passphrase / keychain) is the restored store's only one. Everyone else is given a credential
+ * again with `users passphrase` (credentials belong to a machine's keyring, not to the backup).
+ * Returns the opened store.
  */
 export async function restoreStore(
   backupFile: string,
   home: string,
   backupPassphrase: string,
   protect: WrapMethods,
+  admin: string,
   options: StoreOptions = {},
 ): Promise<{ store: Store; result: RestoreResult }> {
   const paths = storePaths(home);
@@ -187,6 +192,15 @@ export async function restoreStore(
     const stagedDb = path.join(staging, path.basename(paths.dbFile));
     const db = openEncryptedDatabase(stagedDb, dataKey, { create: false });
     try {
+      const restorer = db.prepare('SELECT role, disabled FROM users WHERE username = ?').get(admin) as
+        { role: string; disabled: number } | undefined;
+      if (restorer?.role !== 'informatics-admin' || restorer.disabled !== 0) {
+        throw new UserError(
+          'PERMISSION_DENIED',
+          `"${admin}" is not an active informatics-admin of the backed-up store; restore it as one ` +
+            '(CLINPROMPT_USER). Nothing was restored.',
+        );
+      }
       const problems = integrityCheck(db);
       if (problems.join() !== 'ok')
         throw damaged(backupFile, `its database fails SQLite's integrity check (${problems.length} problems)`);
@@ -194,7 +208,7 @@ export async function restoreStore(
       db.close();
     }
     // A new store id: the original store may live on this machine too, and keychain entries are named by id.
-    const keyring = await newKeyring(dataKey, protect);
+    const keyring = await newKeyring(dataKey, protect, admin);
     writeKeyring(path.join(staging, path.basename(paths.keyringFile)), keyring);
     if (existsSync(paths.dir)) rmdirSync(paths.dir); // only an empty leftover folder; rmdir refuses anything else
     renameSync(staging, paths.dir);
@@ -205,6 +219,7 @@ export async function restoreStore(
       keyring,
       openEncryptedDatabase(paths.dbFile, dataKey, { create: false }),
       dataKey,
+      admin,
       options,
     );
     dataKey = undefined; // owned by the store now

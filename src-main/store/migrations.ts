@@ -170,6 +170,11 @@ export const MIGRATIONS: readonly Migration[] = [
         ) STRICT;
       `),
   },
+  {
+    version: 5,
+    name: 'the OS login beside the store user in the audit log',
+    up: (db) => db.exec('ALTER TABLE audit_log ADD COLUMN os_user TEXT'),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

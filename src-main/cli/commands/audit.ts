@@ -30,11 +30,12 @@ export const registerAuditCommands: RegisterCommands = (program, context) => {
       const entries = recentAuditEntries(await context.store(), await context.session(), options.limit);
       context.output.result(entries, (list: readonly AuditEntry[]) =>
         formatTable(
-          ['seq', 'time', 'user', 'role', 'action', 'objects'],
+          ['seq', 'time', 'user', 'OS login', 'role', 'action', 'objects'],
           list.map((e) => [
             String(e.seq),
             e.at,
             e.username,
+            e.osUser ?? '',
             e.role,
             e.action,
             [e.objectType, e.objectIds.join(',')].filter(Boolean).join(' '),

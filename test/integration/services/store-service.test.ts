@@ -104,7 +104,8 @@ describe('store service: first run, unlock, lock', () => {
         .map((e) => e.action)
         .reverse(),
     );
-    expect(actions).toEqual(['store.init', 'store.lock', 'store.unlock']);
+    // the wrong passphrase is counted, and audited when the right one unlocks
+    expect(actions).toEqual(['store.init', 'store.lock', 'unlock.failed', 'store.unlock']);
   });
 
   it('locks itself after inactivity and tells the renderer', async () => {
@@ -137,8 +138,12 @@ describe('store service: first run, unlock, lock', () => {
     await first.services.dispose();
     const other = setUpServices({ username: 'someone.else' }, first.home);
     expect(value<StoreState>(await other.call('store.getStatus'))).toMatchObject({ state: 'locked' });
+    // the first user's passphrase does not make someone else that user, nor a user at all
     const refused = await other.call('store.unlock', { passphrase: PASSPHRASE });
-    expect(refused).toMatchObject({ ok: false, error: { code: 'PERMISSION_DENIED', message: /someone\.else/ } });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { code: 'LOCKED', message: /^"someone\.else" has no credential for this store/ },
+    });
     expect(value<StoreState>(await other.call('store.getStatus')).state).toBe('locked');
   });
 

@@ -41,7 +41,7 @@ describe('audit verify detects every kind of tampering', () => {
     }
     store.close(); // checkpoints the WAL into the file: a plain copy is a consistent older copy
     copyFileSync(storePaths(pristine).dbFile, rolledBackDb);
-    const again = await openStore(pristine, { passphrase: PASSPHRASE });
+    const again = await openStore(pristine, { user: 'admin', passphrase: PASSPHRASE });
     const later = again.session('admin');
     later.record('store.admin', 'store.backup', { details: { bytes: 1 } });
     later.record('store.admin', 'store.backup', { details: { bytes: 2 } });
@@ -60,7 +60,7 @@ describe('audit verify detects every kind of tampering', () => {
     } finally {
       db.close();
     }
-    const store = await openStore(home, { passphrase: PASSPHRASE });
+    const store = await openStore(home, { user: 'admin', passphrase: PASSPHRASE });
     try {
       return store.audit.verify();
     } finally {

@@ -13,12 +13,18 @@ import { makeTempDir } from '../../support/temp.js';
 import { startWriter } from './processes.js';
 
 const PASSPHRASE = 'busy store passphrase';
+const BO_PASSPHRASE = "bo's own passphrase";
 const json = <T>(run: CliRun): T => JSON.parse(run.stdout) as T;
 const error = (run: CliRun) => (JSON.parse(run.stderr) as { error: { code: string; message: string } }).error;
 
 describe('a store held by another process, and store check', () => {
   const tmp = makeTempDir('clinprompt-busy-');
-  const env = { CLINPROMPT_HOME: tmp.dir, CLINPROMPT_PASSPHRASE: PASSPHRASE, CLINPROMPT_USER: 'admin' };
+  const env = {
+    CLINPROMPT_HOME: tmp.dir,
+    CLINPROMPT_PASSPHRASE: PASSPHRASE,
+    CLINPROMPT_USER: 'admin',
+    CLINPROMPT_NEW_PASSPHRASE: BO_PASSPHRASE, // for `users add bo`
+  };
   const cli = (...argv: string[]) => runCliCaptured([...argv, '--json'], env);
   let key: Buffer;
 
@@ -61,9 +67,15 @@ describe('a store held by another process, and store check', () => {
     const healthy = await cli('store', 'check');
     expect(healthy.code).toBe(0);
     expect(json(healthy)).toMatchObject({ ok: true, integrity: ['ok'], foreignKeyViolations: {}, audit: { ok: true } });
-    expect((await runCliCaptured(['store', 'check'], { ...env, CLINPROMPT_USER: 'bo' })).stderr).toMatch(
-      /may not check the store \(needs store.admin\)/,
-    );
+    expect(
+      (
+        await runCliCaptured(['store', 'check'], {
+          ...env,
+          CLINPROMPT_USER: 'bo',
+          CLINPROMPT_PASSPHRASE: BO_PASSPHRASE,
+        })
+      ).stderr,
+    ).toMatch(/may not check the store \(needs store.admin\)/);
 
     // someone with the key writes an annotation of a note that does not exist, around the foreign keys
     const db = openEncryptedDatabase(storePaths(tmp.dir).dbFile, key, { create: false });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { writeAuditedExport } from '../../../src-main/store/audited-export.js';
+import { StoreSession } from '../../../src-main/store/session.js';
 import { initStore, type Store } from '../../../src-main/store/store.js';
 import { FAST_SCRYPT, PASSPHRASE, PLANTED_PHI, tempDir, type TempDir } from './helpers.js';
 
@@ -88,7 +89,10 @@ describe('audited exports', () => {
     );
     store.users.add('ana', 'annotator');
     await expect(
-      writeAuditedExport({ ...request(`${tmp.dir}/new.jsonl`), session: store.session('ana') }, never),
+      writeAuditedExport(
+        { ...request(`${tmp.dir}/new.jsonl`), session: new StoreSession(store.users.get('ana'), () => store.db) },
+        never,
+      ),
     ).rejects.toThrow(expect.objectContaining({ code: 'PERMISSION_DENIED' }) as Error);
     expect(readdirSync(tmp.dir).sort()).toEqual(['home', 'taken.jsonl']);
     expect(readFileSync(`${tmp.dir}/taken.jsonl`, 'utf8')).toBe('mine');

@@ -18,6 +18,7 @@ import { backupStore, restoreStore } from '../../../src-main/store/backup.js';
 import { keyFingerprint } from '../../../src-main/store/keys/data-key.js';
 import { deriveKek, newScryptParams } from '../../../src-main/store/keys/passphrase.js';
 import { CHUNK_BYTES, SealedWriter } from '../../../src-main/store/sealed-file.js';
+import { StoreSession } from '../../../src-main/store/session.js';
 import { initStore, openStore, storePaths, type Store } from '../../../src-main/store/store.js';
 import { FAST_SCRYPT, PASSPHRASE, PLANTED_PHI, tempDir, type TempDir } from './helpers.js';
 
@@ -55,14 +56,20 @@ describe('encrypted backup and restore', () => {
     expect(bytes.includes(Buffer.from('Zebulon'))).toBe(false);
     expect(readdirSync(path.join(tmp.dir, 'a', 'store')).some((n) => n.startsWith('.backup-'))).toBe(false);
 
-    const { store: restored } = await restoreStore(file, `${tmp.dir}/b`, BACKUP_PASSPHRASE, {
-      passphrase: 'passphrase of the new machine',
-      scrypt: FAST_SCRYPT,
-    });
+    const { store: restored } = await restoreStore(
+      file,
+      `${tmp.dir}/b`,
+      BACKUP_PASSPHRASE,
+      {
+        passphrase: 'passphrase of the new machine',
+        scrypt: FAST_SCRYPT,
+      },
+      'admin',
+    );
     expect(restored.storeId).not.toBe(originalId); // its keychain entries can never collide with the original's
     expect(restored.audit.recent(1)[0]?.details).toMatchObject({ fromStoreId: originalId, blobFiles: 1 });
     restored.close();
-    const reopened = await openStore(`${tmp.dir}/b`, { passphrase: 'passphrase of the new machine' });
+    const reopened = await openStore(`${tmp.dir}/b`, { user: 'admin', passphrase: 'passphrase of the new machine' });
     expect(reopened.notes.list('ward')[0]?.text).toBe(PLANTED_PHI);
     expect(reopened.users.list().map((u) => u.username)).toEqual(['admin', 'ana']);
     const prompt = reopened.prompts.list()[0];
@@ -80,13 +87,15 @@ describe('encrypted backup and restore', () => {
     store.close();
     const target = `${tmp.dir}/b`;
     const protect = { passphrase: 'passphrase of the new machine', scrypt: FAST_SCRYPT };
-    await expect(restoreStore(file, target, 'a wrong backup passphrase', protect)).rejects.toThrow(code('WRONG_KEY'));
+    await expect(restoreStore(file, target, 'a wrong backup passphrase', protect, 'admin')).rejects.toThrow(
+      code('WRONG_KEY'),
+    );
     expect(existsSync(target) ? readdirSync(target) : []).toEqual([]);
 
     const damaged = readFileSync(file);
     damaged[damaged.length - 100] = (damaged[damaged.length - 100] ?? 0) ^ 0xff;
     writeFileSync(`${tmp.dir}/damaged.cpbak`, damaged);
-    await expect(restoreStore(`${tmp.dir}/damaged.cpbak`, target, BACKUP_PASSPHRASE, protect)).rejects.toThrow(
+    await expect(restoreStore(`${tmp.dir}/damaged.cpbak`, target, BACKUP_PASSPHRASE, protect, 'admin')).rejects.toThrow(
       code('BAD_FILE'),
     );
     expect(existsSync(target) ? readdirSync(target) : []).toEqual([]);
@@ -143,14 +152,20 @@ describe('encrypted backup and restore', () => {
     writer.end();
     closeSync(fd);
     store.close();
-    const { store: restored } = await restoreStore(file, `${tmp.dir}/b`, BACKUP_PASSPHRASE, {
-      passphrase: PASSPHRASE,
-      scrypt: FAST_SCRYPT,
-    });
+    const { store: restored } = await restoreStore(
+      file,
+      `${tmp.dir}/b`,
+      BACKUP_PASSPHRASE,
+      {
+        passphrase: PASSPHRASE,
+        scrypt: FAST_SCRYPT,
+      },
+      'admin',
+    );
     expect(restored.notes.list('ward')[0]?.text).toBe(PLANTED_PHI);
     restored.close();
     await expect(
-      restoreStore(file, `${tmp.dir}/c`, 'a wrong backup passphrase', { passphrase: PASSPHRASE }),
+      restoreStore(file, `${tmp.dir}/c`, 'a wrong backup passphrase', { passphrase: PASSPHRASE }, 'admin'),
     ).rejects.toThrow(code('WRONG_KEY'));
   });
 
@@ -162,13 +177,13 @@ describe('encrypted backup and restore', () => {
       code('ALREADY_EXISTS'),
     );
     store.users.add('cy', 'clinician');
-    await expect(backupStore(store, store.session('cy'), `${tmp.dir}/x`, BACKUP_PASSPHRASE)).rejects.toThrow(
-      code('PERMISSION_DENIED'),
-    );
+    await expect(
+      backupStore(store, new StoreSession(store.users.get('cy'), () => store.db), `${tmp.dir}/x`, BACKUP_PASSPHRASE),
+    ).rejects.toThrow(code('PERMISSION_DENIED'));
     store.close();
-    await expect(restoreStore(file, `${tmp.dir}/a`, BACKUP_PASSPHRASE, { passphrase: PASSPHRASE })).rejects.toThrow(
-      code('ALREADY_EXISTS'),
-    );
+    await expect(
+      restoreStore(file, `${tmp.dir}/a`, BACKUP_PASSPHRASE, { passphrase: PASSPHRASE }, 'admin'),
+    ).rejects.toThrow(code('ALREADY_EXISTS'));
   });
 });
 
@@ -194,7 +209,7 @@ describe('backups of several MiB and 100k rows', () => {
     const damagedFile = `${tmp.dir}/damaged-${restores}.cpbak`;
     writeFileSync(damagedFile, damage(Buffer.from(bytes)));
     const home = target();
-    const error = await restoreStore(damagedFile, home, BACKUP_PASSPHRASE, protect).then(
+    const error = await restoreStore(damagedFile, home, BACKUP_PASSPHRASE, protect, 'admin').then(
       () => undefined,
       (e: unknown) => e as UserError,
     );
@@ -227,9 +242,9 @@ describe('backups of several MiB and 100k rows', () => {
     expect(bytes.length).toBeGreaterThan(8 * CHUNK_BYTES); // many chunks, not one
     expect(before.notes).toBe(100_000);
     const home = target();
-    const { store: restored } = await restoreStore(file, home, BACKUP_PASSPHRASE, protect);
+    const { store: restored } = await restoreStore(file, home, BACKUP_PASSPHRASE, protect, 'admin');
     restored.close();
-    const reopened = await openStore(home, { passphrase: protect.passphrase });
+    const reopened = await openStore(home, { user: 'admin', passphrase: protect.passphrase });
     try {
       const after = reopened.status().counts;
       // the snapshot predates the source's 'store.backup' entry; the restore adds 'store.restore'
@@ -288,7 +303,7 @@ describe('backups of several MiB and 100k rows', () => {
     });
     expect(unreadable).toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(/its header is unreadable/) });
     const home = target();
-    const wrong = await restoreStore(file, home, 'not the backup passphrase', protect).catch(
+    const wrong = await restoreStore(file, home, 'not the backup passphrase', protect, 'admin').catch(
       (e: unknown) => e as UserError,
     );
     expect(wrong).toMatchObject({
