@@ -50,7 +50,7 @@ import { RunsRepository } from './repositories/runs.js';
 import { checkUsername, UsersRepository } from './repositories/users.js';
 import { StoreSession } from './session.js';
 import { checkUnlockAllowed, recordUnlockFailure, takeUnauditedFailures } from './unlock-failures.js';
-import { closeQuietly, isSqliteCode, openEncryptedDatabase, storeBusy, type Db } from './sqlite.js';
+import { closeQuietly, isSqliteCode, openEncryptedDatabase, rekeyDatabase, storeBusy, type Db } from './sqlite.js';
 
 export interface StorePaths {
   readonly home: string;
@@ -448,7 +448,7 @@ export class Store {
         );
       }
       prepareAuditKeyRotation(db, newKey);
-      db.pragma(`rekey="x'${newKey.toString('hex')}'"`);
+      rekeyDatabase(db, newKey);
     } catch (error) {
       await abandonRotation(this.paths, this.#keyring, pending, this.options.keychain ?? protect.keychain);
       db.pragma('journal_mode = WAL');
