@@ -121,6 +121,28 @@ describe('store service: first run, unlock, lock', () => {
     expect(value<StoreState>(await call('store.unlock', { passphrase: PASSPHRASE })).state).toBe('unlocked');
   });
 
+  it('after an automatic lock asks for the passphrase again, even where safeStorage could unlock alone', async () => {
+    const { call, services } = setUpServices({ autoLockMs: 600, safeStorage: safeStorageDouble('gnome_libsecret') });
+    value(await call('store.setUp', {}));
+    // the person also has a passphrase of their own
+    await services.store.use((store, session) =>
+      store.setCredential(USER, { passphrase: PASSPHRASE, scrypt: FAST_SCRYPT }, session),
+    );
+    await expect.poll(async () => (await services.store.status()).state, { timeout: 5_000 }).toBe('locked');
+    expect(value<StoreState>(await call('store.getStatus'))).toMatchObject({
+      protections: ['safe-storage', 'passphrase'],
+      unlocksWithoutPassphrase: false,
+    });
+    expect(await call('store.unlock', {})).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT', message: /locked itself after inactivity. Enter your passphrase/ },
+    });
+    expect(value<StoreState>(await call('store.unlock', { passphrase: PASSPHRASE })).state).toBe('unlocked');
+    // a lock on request is not an absence: one click opens it again
+    expect(value<StoreState>(await call('store.lock')).unlocksWithoutPassphrase).toBe(true);
+    expect(value<StoreState>(await call('store.unlock', {})).state).toBe('unlocked');
+  });
+
   it('does not lock under long work (a large import being read), and locks once it is done', async () => {
     const { call, services } = setUpServices({ autoLockMs: 400 });
     value(await call('store.setUp', { passphrase: PASSPHRASE }));
