@@ -405,7 +405,7 @@ export class Store {
       storeId: this.storeId,
       cipher: 'SQLCipher 4 compatible, AES-256',
       keyFingerprint: this.#keyring.current.fingerprint,
-      protections: this.#keyring.current.wrappers.map((w) => w.kind),
+      protections: [...new Set(this.#keyring.current.wrappers.map((w) => w.kind))], // kinds in use, over all users
       schemaVersion: schemaVersion(db),
       latestSchemaVersion: LATEST_VERSION,
       journalMode: db.pragma('journal_mode', { simple: true }) as string,
