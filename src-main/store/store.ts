@@ -194,7 +194,7 @@ export async function openStore(
     wipe(unlocked.key);
     if (!(error instanceof UserError && error.code === 'WRONG_KEY' && keyring.pending)) throw error;
     store = await finishRotation(paths, keyring, keyring.pending, sources, options);
-    return admitted(store, undefined);
+    return admitted(store, undefined); // a pending slot holds only the rotating admin's credential: admins only
   }
   if (keyring.pending) await abandonRotation(paths, keyring, keyring.pending, options.keychain ?? sources.keychain);
   store = readyStore(new Store(paths, readKeyring(paths.keyringFile), db, unlocked.key, sources.user, options));
