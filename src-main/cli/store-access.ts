@@ -1,17 +1,17 @@
 /**
  * How the CLI reaches the encrypted store headless: the data folder is CLINPROMPT_HOME (or the OS
- * default), the key comes from the OS keychain when the store has a keychain entry, else from
- * CLINPROMPT_PASSPHRASE (or a hidden prompt on a terminal). The acting user is CLINPROMPT_USER, or
- * the workstation login.
+ * default); the person is CLINPROMPT_USER, or the workstation login, and proves it with their own
+ * credential: their OS keychain entry when they have one, else their passphrase
+ * (CLINPROMPT_PASSPHRASE, or a hidden prompt on a terminal).
  */
 import os from 'node:os';
 
 import { UserError } from '../common/errors.js';
 import { loadKeytar, type KeychainBackend } from '../store/keys/keychain.js';
-import { readKeyring, type KeySources } from '../store/keys/keyring.js';
+import { readKeyring, wrappersOf, type KeySources } from '../store/keys/keyring.js';
 import { openStore, storePaths, type Store } from '../store/store.js';
 import type { CliIo } from './output.js';
-import { readPassphrase } from './passphrase.js';
+import { readPassphrase, takeSecretVariable } from './passphrase.js';
 
 /** The user the CLI acts as: CLINPROMPT_USER, else the OS login name. */
 export function cliActor(io: CliIo): string {
@@ -28,12 +28,14 @@ export async function optionalKeychain(): Promise<KeychainBackend | undefined> {
 export async function cliKeySources(
   io: CliIo,
   dataDir: string,
-): Promise<KeySources & { passphraseUsed(): string | undefined }> {
+): Promise<KeySources & { user: string; passphraseUsed(): string | undefined }> {
   const keyring = readKeyring(storePaths(dataDir).keyringFile);
-  const wantsKeychain = keyring.current.wrappers.some((w) => w.kind === 'keychain');
+  const user = cliActor(io);
+  const wantsKeychain = wrappersOf(keyring.current, user).some((w) => w.kind === 'keychain');
   const keychain = wantsKeychain ? await optionalKeychain() : undefined;
   let used: string | undefined;
   return {
+    user,
     ...(keychain ? { keychain } : {}),
     passphrase: async () => (used = await readPassphrase(io)),
     passphraseUsed: () => used,
@@ -55,8 +57,8 @@ export async function unlockStoreForCli(
  * clear error naming the variable.
  */
 export async function readSecret(io: CliIo, envName: string, purpose: string, confirm = false): Promise<string> {
-  const fromEnv = io.env[envName];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const fromEnv = takeSecretVariable(io, envName);
+  if (fromEnv !== undefined) return fromEnv;
   if (io.askSecret) {
     const first = await io.askSecret(`${purpose}: `);
     if (confirm && (await io.askSecret(`${purpose} (again): `)) !== first) {

@@ -15,7 +15,7 @@ import type { StoreProtection, StoreState } from '../ipc/contract.js';
 import { DEFAULT_IDLE_LOCK_MS } from '../store/auto-lock.js';
 import { chooseDesktopProtection } from '../store/keys/desktop-protection.js';
 import type { KeychainBackend } from '../store/keys/keychain.js';
-import { readKeyring, type KeySources, type WrapMethods } from '../store/keys/keyring.js';
+import { readKeyring, wrappersOf, type KeySources, type WrapMethods } from '../store/keys/keyring.js';
 import type { SafeStorageLike } from '../store/keys/safe-storage.js';
 import type { StoreSession } from '../store/session.js';
 import { initStore, openStore, storePaths, type Store, type StoreOptions } from '../store/store.js';
@@ -44,6 +44,13 @@ export class StoreService {
   #role: string | undefined;
   /** One unlock or set-up at a time: a second click must not open a second connection. */
   #opening: Promise<StoreState> | undefined;
+  /**
+   * Set by an automatic lock: the next unlock must re-authenticate the person with their
+   * passphrase. The keychain or safeStorage would release the key to anyone at the open OS session
+   * without asking (keytar and safeStorage have no presence check), which is exactly what an idle
+   * lock doubts. Cleared by an unlock; a lock on request keeps one-click unlock.
+   */
+  #reauthenticate = false;
   readonly #listeners = new Set<(reason: LockReason) => void>();
 
   constructor(private readonly options: StoreServiceOptions) {
@@ -75,15 +82,20 @@ export class StoreService {
         ...(kind ? { automaticProtection: kind } : { passphraseReason: choice.reason ?? '' }),
       };
     }
-    const protections: StoreProtection[] = readKeyring(paths.keyringFile).current.wrappers.map((w) => w.kind);
+    // the acting person's own credentials (and a shared one of an older store)
+    const protections: StoreProtection[] = [
+      ...new Set(wrappersOf(readKeyring(paths.keyringFile).current, this.username).map((w) => w.kind)),
+    ];
     const store = this.#openStore();
     return {
       ...base,
       state: store ? 'unlocked' : 'locked',
       protections,
-      unlocksWithoutPassphrase: protections.some(
-        (p) => (p === 'keychain' && this.options.keychain) || (p === 'safe-storage' && this.options.safeStorage),
-      ),
+      unlocksWithoutPassphrase:
+        !this.#mustReauthenticate(protections) &&
+        protections.some(
+          (p) => (p === 'keychain' && this.options.keychain) || (p === 'safe-storage' && this.options.safeStorage),
+        ),
       ...(store && this.#role ? { role: this.#role } : {}),
     };
   }
@@ -123,15 +135,23 @@ export class StoreService {
       if (!existsSync(paths.keyringFile)) {
         throw new UserError('NOT_FOUND', `There is no store in ${paths.home} yet. Set one up first.`);
       }
-      const kinds = readKeyring(paths.keyringFile).current.wrappers.map((w) => w.kind);
+      const kinds = wrappersOf(readKeyring(paths.keyringFile).current, this.username).map((w) => w.kind);
+      const reauthenticate = this.#mustReauthenticate(kinds);
       const automatic =
-        (kinds.includes('keychain') && this.options.keychain) ||
-        (kinds.includes('safe-storage') && this.options.safeStorage);
+        !reauthenticate &&
+        ((kinds.includes('keychain') && this.options.keychain) ||
+          (kinds.includes('safe-storage') && this.options.safeStorage));
       if (!automatic && request.passphrase === undefined) {
-        throw new UserError('INVALID_ARGUMENT', 'This store is protected by a passphrase. Enter it to unlock.');
+        throw new UserError(
+          'INVALID_ARGUMENT',
+          reauthenticate
+            ? 'The store locked itself after inactivity. Enter your passphrase to show it is still you.'
+            : 'This store is protected by a passphrase. Enter it to unlock.',
+        );
       }
-      const sources: KeySources = {
-        ...this.#ports(),
+      const sources: KeySources & { user: string } = {
+        user: this.username,
+        ...(reauthenticate ? {} : this.#ports()),
         ...(request.passphrase !== undefined ? { passphrase: request.passphrase } : {}),
       };
       const store = await openStore(this.options.dataDir, sources, this.#storeOptions());
@@ -143,6 +163,7 @@ export class StoreService {
         throw error;
       }
       this.#store = store;
+      this.#reauthenticate = false;
       this.#role = store.users.find(this.username)?.role;
       log.info('store-unlocked', { protections: kinds });
       return this.status();
@@ -203,9 +224,19 @@ export class StoreService {
     return this.#store;
   }
 
+  /**
+   * Whether the next unlock needs the passphrase: after an automatic lock, for a person who has one.
+   * (Someone whose only credential is the keychain or safeStorage cannot be asked again; see
+   * store/README.md, "Automatic logoff".)
+   */
+  #mustReauthenticate(kinds: readonly StoreProtection[]): boolean {
+    return this.#reauthenticate && kinds.includes('passphrase');
+  }
+
   #close(reason: LockReason): void {
     const store = this.#store;
     if (!store) return;
+    if (reason === 'inactivity') this.#reauthenticate = true;
     this.#store = undefined;
     store.close();
     log.info('store-locked', { reason });

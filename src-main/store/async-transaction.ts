@@ -11,7 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 import { UserError } from '../common/errors.js';
-import type { Db } from './sqlite.js';
+import { whenBusy, type Db } from './sqlite.js';
 
 const owners = new WeakMap<Db, object>();
 const context = new AsyncLocalStorage<ReadonlySet<object>>();
@@ -58,7 +58,7 @@ export async function asyncTransaction<T>(db: Db, work: () => Promise<T>): Promi
     throw new Error('asyncTransaction cannot start inside a synchronous transaction on the same connection');
   }
   const token = {};
-  db.exec('BEGIN IMMEDIATE');
+  whenBusy(() => db.exec('BEGIN IMMEDIATE'));
   owners.set(db, token);
   try {
     const result = await context.run(new Set([...(context.getStore() ?? []), token]), work);

@@ -1,16 +1,24 @@
 /**
  * The append-only audit log: who (user, role) did what (action) to which objects (type, ids), when.
- * Each entry carries the SHA-256 of its predecessor's hash and its own fields, so changing,
- * removing or reordering any entry breaks every later link; the newest hash is also kept in `meta`
- * (audit_head), so cutting entries off the end is detected too. Triggers in the schema refuse
- * UPDATE and DELETE on the table; the chain catches whoever drops the triggers first.
+ * Tamper evidence, layer by layer:
+ * - each entry carries an HMAC-SHA256 (audit-key.ts: a key only the data key opens) over its
+ *   predecessor's MAC and its own fields, so changing, removing, reordering or recomputing any
+ *   entry without the key breaks the chain;
+ * - triggers in the schema refuse UPDATE and DELETE; verify() checks that they are still there;
+ * - the newest MAC is kept in `meta` (audit_head), so cutting entries off the end is detected;
+ * - the head is also checkpointed outside the database, in a MAC-signed file beside it
+ *   (`audit-head.json`), written after each commit: rolling the whole database file back to an
+ *   older copy, or truncating the tail and rewriting audit_head, leaves the log behind the file.
  *
  * Entries hold ids, counts and codes, never note text (details are for non-PHI facts only).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
-import type { Db } from './sqlite.js';
-
+import { nodeErrorCode } from '../common/errors.js';
+import { replaceFileAtomically } from './atomic-file.js';
+import { auditKeyOf, type AuditKey } from './audit-key.js';
+import { whenBusy, type Db } from './sqlite.js';
 export const GENESIS_HASH = '0'.repeat(64);
 
 export type AuditDetails = Readonly<Record<string, string | number | boolean | null>>;
@@ -34,6 +42,8 @@ export interface AuditEntry {
   readonly objectIds: readonly string[];
   readonly details: AuditDetails;
   readonly hash: string;
+  /** The OS login the entry was written under, beside the store user (null in entries before schema 5). */
+  readonly osUser: string | null;
 }
 
 export interface AuditVerification {
@@ -45,7 +55,8 @@ export interface AuditVerification {
   readonly problem?: string;
 }
 
-interface AuditRow {
+/** A stored row of `audit_log`, as SQLite returns it. */
+export interface AuditRow {
   seq: number;
   at: string;
   username: string;
@@ -56,12 +67,74 @@ interface AuditRow {
   details: string;
   prev_hash: string;
   hash: string;
+  /** The OS login of the process that wrote the entry (schema 5; null before). */
+  os_user: string | null;
 }
 
-/** The hash of one entry: over the previous hash and the stored column texts, in a fixed order. */
-function entryHash(row: Omit<AuditRow, 'hash'>): string {
+/**
+ * The link of one entry over the previous link and the stored column texts, in a fixed order:
+ * an HMAC with the audit key, or a plain SHA-256 for entries written before the store had one.
+ */
+function entryLink(row: Omit<AuditRow, 'hash'>, key: AuditKey): string {
   const fields = [row.seq, row.at, row.username, row.role, row.action, row.object_type, row.object_ids, row.details];
-  return createHash('sha256').update(row.prev_hash).update('\n').update(JSON.stringify(fields)).digest('hex');
+  if (row.os_user !== null && row.os_user !== undefined) fields.push(row.os_user); // entries before schema 5 have none
+  const digest = row.seq >= key.macFromSeq ? createHmac('sha256', key.macKey) : createHash('sha256');
+  return digest.update(row.prev_hash).update('\n').update(JSON.stringify(fields)).digest('hex');
+}
+
+/** The two triggers that make the table append-only (migration 1); verify() insists on both. */
+const APPEND_ONLY_TRIGGERS = [
+  { name: 'audit_log_no_update', event: 'BEFORE UPDATE ON audit_log' },
+  { name: 'audit_log_no_delete', event: 'BEFORE DELETE ON audit_log' },
+] as const;
+
+interface HeadCheckpoint {
+  readonly format: 'clinprompt-audit-head';
+  readonly seq: number;
+  readonly hash: string;
+  readonly at: string;
+  readonly mac: string;
+}
+
+const checkpointMac = (key: AuditKey, seq: number, hash: string, at: string) =>
+  createHmac('sha256', key.macKey).update(`clinprompt-audit-head-v1|${seq}|${hash}|${at}`).digest('hex');
+
+function sameHex(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** The signed head file, or why it cannot be trusted. */
+function readCheckpoint(file: string, key: AuditKey): HeadCheckpoint | 'missing' | 'forged' {
+  let parsed: Partial<HeadCheckpoint>;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<HeadCheckpoint>;
+  } catch (error) {
+    return nodeErrorCode(error) === 'ENOENT' ? 'missing' : 'forged';
+  }
+  const { seq, hash, at, mac } = parsed;
+  if (
+    parsed.format !== 'clinprompt-audit-head' ||
+    typeof seq !== 'number' ||
+    typeof hash !== 'string' ||
+    typeof at !== 'string' ||
+    typeof mac !== 'string' ||
+    !sameHex(mac, checkpointMac(key, seq, hash, at))
+  ) {
+    return 'forged';
+  }
+  return parsed as HeadCheckpoint;
+}
+
+/** Replaces the head file atomically (temp file, fsync, rename). */
+function writeCheckpoint(file: string, key: AuditKey, head: { seq: number; hash: string }): void {
+  const at = new Date().toISOString();
+  const checkpoint: HeadCheckpoint = {
+    format: 'clinprompt-audit-head',
+    ...head,
+    at,
+    mac: checkpointMac(key, head.seq, head.hash, at),
+  };
+  replaceFileAtomically(file, JSON.stringify(checkpoint) + '\n');
 }
 
 function head(db: Db): { seq: number; hash: string } {
@@ -72,7 +145,12 @@ function head(db: Db): { seq: number; hash: string } {
 }
 
 export class AuditLog {
-  constructor(private readonly db: Db) {}
+  readonly #key: AuditKey;
+
+  /** The log on a connection the store opened (its audit key is attached to it: audit-key.ts). */
+  constructor(private readonly db: Db) {
+    this.#key = auditKeyOf(db);
+  }
 
   /** Appends one entry (inside the caller's transaction, or its own IMMEDIATE one). */
   append(entry: NewAuditEntry): AuditEntry {
@@ -88,12 +166,13 @@ export class AuditLog {
         object_ids: JSON.stringify((entry.objectIds ?? []).map(String)),
         details: JSON.stringify(entry.details ?? {}),
         prev_hash: previous.hash,
+        os_user: this.#key.osUser ?? null,
       };
-      const hash = entryHash(row);
+      const hash = entryLink(row, this.#key);
       this.db
         .prepare(
-          `INSERT INTO audit_log (seq, at, username, role, action, object_type, object_ids, details, prev_hash, hash)
-           VALUES (@seq, @at, @username, @role, @action, @object_type, @object_ids, @details, @prev_hash, @hash)`,
+          `INSERT INTO audit_log (seq, at, username, role, action, object_type, object_ids, details, prev_hash, hash, os_user)
+           VALUES (@seq, @at, @username, @role, @action, @object_type, @object_ids, @details, @prev_hash, @hash, @os_user)`,
         )
         .run({ ...row, hash });
       this.db
@@ -103,7 +182,31 @@ export class AuditLog {
         .run(`${row.seq}:${hash}`);
       return toEntry({ ...row, hash });
     };
-    return this.db.inTransaction ? write() : this.db.transaction(write).immediate();
+    if (this.db.inTransaction) return write(); // the caller checkpoints after its commit
+    const appended = whenBusy(() => this.db.transaction(write).immediate());
+    this.checkpoint();
+    return appended;
+  }
+
+  /**
+   * Writes the committed head to the signed file beside the database. Called after every commit
+   * that appended entries. It never moves the file backwards (another process may have written a
+   * newer head), and never re-creates a file that should exist: a deleted or newer file is
+   * evidence for verify(). The file is due from the first MACed entry on.
+   */
+  checkpoint(): void {
+    const file = this.#key.headFile;
+    if (file === undefined || this.db.inTransaction) return;
+    const current = head(this.db);
+    const existing = readCheckpoint(file, this.#key);
+    if (existing === 'forged') return;
+    if (existing === 'missing' ? current.seq > this.#key.macFromSeq : existing.seq >= current.seq) return;
+    writeCheckpoint(file, this.#key, current);
+  }
+
+  /** The first checkpoint of a store placed in a new folder (a restored backup): none can exist there yet. */
+  startCheckpoints(): void {
+    if (this.#key.headFile !== undefined) writeCheckpoint(this.#key.headFile, this.#key, head(this.db));
   }
 
   /** Newest first, at most `limit` entries. */
@@ -112,7 +215,11 @@ export class AuditLog {
     return rows.map(toEntry);
   }
 
-  /** Recomputes the whole chain and compares it with the stored hashes and the head. */
+  /**
+   * Recomputes the whole chain from the first entry, and checks that the log is not empty while
+   * the store has users, that the append-only triggers exist, that the recorded head is the last
+   * entry, and that the log is not behind (nor different from) the signed head file.
+   */
   verify(): AuditVerification {
     let expectedPrev = GENESIS_HASH;
     let expectedSeq = 1;
@@ -124,14 +231,31 @@ export class AuditLog {
       firstBadSeq: seq,
       problem,
     });
+    const checkpoint = this.#key.headFile === undefined ? undefined : readCheckpoint(this.#key.headFile, this.#key);
+    let checkpointedLink: string | undefined;
     for (const row of this.db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
       if (row.seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing`);
       if (row.prev_hash !== expectedPrev)
         return fail(row.seq, `entry ${row.seq} does not link to entry ${row.seq - 1}`);
-      if (entryHash(row) !== row.hash) return fail(row.seq, `entry ${row.seq} was altered after it was written`);
+      if (!sameHex(entryLink(row, this.#key), row.hash))
+        return fail(row.seq, `entry ${row.seq} was altered after it was written`);
       expectedPrev = row.hash;
       expectedSeq += 1;
       entries += 1;
+      if (typeof checkpoint === 'object' && row.seq === checkpoint.seq) checkpointedLink = row.hash;
+    }
+    const triggers = this.db
+      .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`)
+      .all() as { name: string; sql: string }[];
+    for (const expected of APPEND_ONLY_TRIGGERS) {
+      const found = triggers.find((t) => t.name === expected.name)?.sql.replace(/\s+/g, ' ') ?? '';
+      if (!found.includes(expected.event) || !found.includes("RAISE(ABORT, 'audit_log is append-only')")) {
+        return fail(entries + 1, `the append-only trigger ${expected.name} was dropped or changed`);
+      }
+    }
+    const users = this.db.prepare('SELECT count(*) FROM users').pluck().get() as number;
+    if (entries === 0 && users > 0) {
+      return fail(1, `the log is empty although the store has ${users} users: its entries were deleted`);
     }
     const recorded = head(this.db);
     if (recorded.seq !== entries || recorded.hash !== expectedPrev) {
@@ -139,6 +263,22 @@ export class AuditLog {
         entries + 1,
         `the log ends at entry ${entries} but its recorded head is entry ${recorded.seq}: entries were removed from the end`,
       );
+    }
+    if (checkpoint === 'missing' && entries >= this.#key.macFromSeq) {
+      return fail(entries + 1, 'the head checkpoint file beside the database is missing');
+    }
+    if (checkpoint === 'forged') {
+      return fail(entries + 1, 'the head checkpoint file beside the database is not signed by this store');
+    }
+    if (typeof checkpoint === 'object' && checkpoint.seq > entries) {
+      return fail(
+        entries + 1,
+        `the log ends at entry ${entries} but the checkpoint outside the database records entry ${checkpoint.seq}: ` +
+          'entries were removed from the end, or the database was rolled back to an older copy',
+      );
+    }
+    if (typeof checkpoint === 'object' && checkpoint.seq > 0 && checkpointedLink !== checkpoint.hash) {
+      return fail(checkpoint.seq, `entry ${checkpoint.seq} differs from the one checkpointed outside the database`);
     }
     return { ok: true, entries, headSeq: recorded.seq };
   }
@@ -155,5 +295,6 @@ function toEntry(row: AuditRow): AuditEntry {
     objectIds: JSON.parse(row.object_ids) as string[],
     details: JSON.parse(row.details) as AuditDetails,
     hash: row.hash,
+    osUser: row.os_user ?? null,
   };
 }

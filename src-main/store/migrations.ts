@@ -8,7 +8,7 @@
  * upgrades a database from every earlier version.
  */
 import { UserError } from '../common/errors.js';
-import type { Db } from './sqlite.js';
+import { whenBusy, type Db } from './sqlite.js';
 
 export interface Migration {
   readonly version: number;
@@ -170,6 +170,11 @@ export const MIGRATIONS: readonly Migration[] = [
         ) STRICT;
       `),
   },
+  {
+    version: 5,
+    name: 'the OS login beside the store user in the audit log',
+    up: (db) => db.exec('ALTER TABLE audit_log ADD COLUMN os_user TEXT'),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;
@@ -192,10 +197,14 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
   const applied: number[] = [];
   for (const migration of migrations) {
     if (migration.version <= current) continue;
-    db.transaction(() => {
-      migration.up(db);
-      db.pragma(`user_version = ${migration.version}`);
-    }).immediate();
+    whenBusy(() =>
+      db
+        .transaction(() => {
+          migration.up(db);
+          db.pragma(`user_version = ${migration.version}`);
+        })
+        .immediate(),
+    );
     applied.push(migration.version);
   }
   return applied;

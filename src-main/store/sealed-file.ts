@@ -27,10 +27,33 @@ function nonceFor(index: number): Buffer {
 
 const aadFor = (context: string, index: number, final: boolean) => Buffer.from(`${context}|${index}|${final ? 1 : 0}`);
 
-/** Thrown when a chunk does not authenticate: chunk 0 means "wrong key" in practice. */
-export class SealedFileError extends Error {
-  constructor(readonly chunkIndex: number) {
-    super(`sealed chunk ${chunkIndex} did not authenticate`);
+const endsEarly = () => new UserError('BAD_FILE', 'The encrypted file ends early; it is truncated or damaged.');
+
+/** How a sealed stream is damaged: a chunk that does not authenticate, a file cut short, or bytes after its end. */
+export type SealedDamage = 'unauthentic' | 'truncated' | 'trailing';
+
+const DAMAGE_TEXT: Record<SealedDamage, string> = {
+  unauthentic: 'did not authenticate (altered, or a wrong key)',
+  truncated: 'is cut short (the file was truncated)',
+  trailing: 'is followed by unexpected bytes',
+};
+
+/**
+ * A damaged sealed stream, naming the chunk (0-based) and the byte offset where it starts, so a
+ * caller can say "damaged at chunk N". A BAD_FILE UserError: damage is never an internal error.
+ */
+export class SealedFileError extends UserError {
+  constructor(
+    readonly chunkIndex: number,
+    readonly damage: SealedDamage,
+    readonly offset: number,
+  ) {
+    super('BAD_FILE', `The encrypted file is damaged: chunk ${chunkIndex} (at byte ${offset}) ${DAMAGE_TEXT[damage]}.`);
+  }
+
+  /** "chunk N (at byte X) did not authenticate...", for a caller's own message. */
+  get where(): string {
+    return `chunk ${this.chunkIndex} (at byte ${this.offset}) ${DAMAGE_TEXT[this.damage]}`;
   }
 }
 
@@ -103,7 +126,8 @@ export class SealedReader {
     const parts: Buffer[] = [];
     for (let have = 0; have < bytes;) {
       if (this.#buffer.length === 0) {
-        if (this.#final) throw new UserError('BAD_FILE', 'The encrypted file ends early; it is truncated or damaged.');
+        // authenticated end reached but more was expected: the content itself is short
+        if (this.#final) throw new SealedFileError(this.#index, 'truncated', this.#position);
         this.#buffer = this.#nextChunk();
         continue;
       }
@@ -119,19 +143,18 @@ export class SealedReader {
   end(): void {
     while (!this.#final && this.#buffer.length === 0) this.#buffer = this.#nextChunk();
     const trailing = readSync(this.fd, Buffer.alloc(1), 0, 1, this.#position);
-    if (this.#buffer.length > 0 || trailing > 0) {
-      throw new UserError('BAD_FILE', 'The encrypted file has unexpected data after its end; it is damaged.');
-    }
+    if (this.#buffer.length > 0 || trailing > 0) throw new SealedFileError(this.#index, 'trailing', this.#position);
   }
 
   #nextChunk(): Buffer {
-    const length = this.#readRaw(this.#position, 4).readUInt32BE(0);
-    if (length > CHUNK_BYTES) throw new SealedFileError(this.#index);
-    const body = this.#readRaw(this.#position + 4, length + TAG_BYTES);
+    const truncated = () => new SealedFileError(this.#index, 'truncated', this.#position);
+    const length = this.#readRaw(this.#position, 4, truncated).readUInt32BE(0);
+    if (length > CHUNK_BYTES) throw new SealedFileError(this.#index, 'unauthentic', this.#position);
+    const body = this.#readRaw(this.#position + 4, length + TAG_BYTES, truncated);
     const ciphertext = body.subarray(0, length);
     const tag = body.subarray(length);
     const plaintext = this.#tryOpen(ciphertext, tag, false) ?? this.#tryOpen(ciphertext, tag, true);
-    if (!plaintext) throw new SealedFileError(this.#index);
+    if (!plaintext) throw new SealedFileError(this.#index, 'unauthentic', this.#position);
     this.#position += 4 + length + TAG_BYTES;
     this.#index += 1;
     return plaintext;
@@ -150,10 +173,10 @@ export class SealedReader {
     }
   }
 
-  #readRaw(position: number, bytes: number): Buffer {
+  #readRaw(position: number, bytes: number, short: () => Error = endsEarly): Buffer {
     const out = Buffer.alloc(bytes);
     const read = readSync(this.fd, out, 0, bytes, position);
-    if (read < bytes) throw new UserError('BAD_FILE', 'The encrypted file ends early; it is truncated or damaged.');
+    if (read < bytes) throw short();
     return out;
   }
 }

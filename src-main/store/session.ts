@@ -8,7 +8,7 @@ import { assertWritable, asyncTransaction } from './async-transaction.js';
 import { AuditLog, type AuditDetails } from './audit.js';
 import { roleAllows, type Permission } from './permissions.js';
 import type { User } from './repositories/users.js';
-import type { Db } from './sqlite.js';
+import { whenBusy, type Db } from './sqlite.js';
 
 export interface ActionRecord {
   readonly objectType?: string;
@@ -61,13 +61,18 @@ export class StoreSession {
     this.onActivity();
     const db = this.db();
     assertWritable(db);
-    return db
-      .transaction(() => {
-        const result = work(db);
-        new AuditLog(db).append({ username: this.user.username, role: this.user.role, action, ...describe(result) });
-        return result;
-      })
-      .immediate();
+    const log = new AuditLog(db);
+    const result = whenBusy(() =>
+      db
+        .transaction(() => {
+          const done = work(db);
+          log.append({ username: this.user.username, role: this.user.role, action, ...describe(done) });
+          return done;
+        })
+        .immediate(),
+    );
+    log.checkpoint();
+    return result;
   }
 
   /**
@@ -84,11 +89,14 @@ export class StoreSession {
     this.require(permission, action);
     this.onActivity();
     const db = this.db();
-    return asyncTransaction(db, async () => {
-      const result = await work(db);
-      new AuditLog(db).append({ username: this.user.username, role: this.user.role, action, ...describe(result) });
-      return result;
+    const log = new AuditLog(db);
+    const result = await asyncTransaction(db, async () => {
+      const done = await work(db);
+      log.append({ username: this.user.username, role: this.user.role, action, ...describe(done) });
+      return done;
     });
+    log.checkpoint();
+    return result;
   }
 
   /** Audits something that happened outside the database (a backup file written, a pack exported). */

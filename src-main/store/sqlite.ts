@@ -30,12 +30,44 @@ export interface OpenOptions {
   readonly busyTimeoutMs?: number;
 }
 
+/**
+ * SQLite3MC's raw-key syntax `x'<64 hex digits>'` as bytes, built digit by digit in a Buffer so
+ * the key never becomes a JavaScript string (which could not be wiped); the caller wipes it.
+ */
+export function rawKeyLiteral(key: Buffer): Buffer {
+  if (key.length !== DATA_KEY_BYTES) throw new Error(`data key must be ${DATA_KEY_BYTES} bytes`);
+  const digits = Buffer.from('0123456789abcdef', 'ascii');
+  const literal = Buffer.alloc(3 + 2 * key.length);
+  literal[0] = 0x78; // x
+  literal[1] = 0x27; // '
+  key.forEach((byte, i) => {
+    literal[2 + 2 * i] = digits[byte >> 4] as number;
+    literal[3 + 2 * i] = digits[byte & 15] as number;
+  });
+  literal[literal.length - 1] = 0x27;
+  return literal;
+}
+
 /** Sets the cipher and the raw key on a connection that has not run any other statement. */
 export function applyKey(db: Db, key: Buffer): void {
-  if (key.length !== DATA_KEY_BYTES) throw new Error(`data key must be ${DATA_KEY_BYTES} bytes`);
   db.pragma(`cipher='sqlcipher'`);
   db.pragma('legacy=4');
-  db.pragma(`key="x'${key.toString('hex')}'"`);
+  const literal = rawKeyLiteral(key);
+  try {
+    db.key(literal);
+  } finally {
+    literal.fill(0);
+  }
+}
+
+/** Re-encrypts the whole database with `key` (PRAGMA rekey, without the key in a string). */
+export function rekeyDatabase(db: Db, key: Buffer): void {
+  const literal = rawKeyLiteral(key);
+  try {
+    db.rekey(literal);
+  } finally {
+    literal.fill(0);
+  }
 }
 
 /** Opens (or creates) the encrypted database file with `key`, verified and configured. */
@@ -59,11 +91,35 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenOp
   });
   try {
     applyKey(db, key);
-    verifyKey(db, file);
-    configure(db, options.readonly ?? false);
+    whenBusy(() => {
+      verifyKey(db, file);
+      configure(db, options.readonly ?? false);
+    });
     return db;
   } catch (error) {
     db.close();
+    throw error;
+  }
+}
+
+/** The documented answer when another process holds the store's write lock (README, "Busy, not broken"). */
+export function storeBusy(): UserError {
+  return new UserError(
+    'LOCKED',
+    'The store is busy: another ClinPrompt process (an import, a training job, a backup or a key rotation) is ' +
+      'writing to it. Nothing was changed; retry when it finishes.',
+  );
+}
+
+/**
+ * Runs `work`, turning SQLite's "database is locked" (another process kept the write lock longer
+ * than the busy timeout) into the LOCKED UserError: busy is not broken.
+ */
+export function whenBusy<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (isSqliteCode(error, 'SQLITE_BUSY') || isSqliteCode(error, 'SQLITE_LOCKED')) throw storeBusy();
     throw error;
   }
 }

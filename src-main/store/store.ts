@@ -5,15 +5,24 @@
  *   <home>/store/clinprompt.db   SQLCipher-compatible AES-256 database (+ -wal, -shm while open)
  *   <home>/store/keyring.json    the data key, wrapped (never in the clear)
  *   <home>/store/blobs/          large values, each sealed with its own key (repositories/blobs.ts)
+ *   <home>/store/audit-head.json the audit log's newest entry, signed (audit.ts)
  *
  * Existing data is never replaced: init refuses a folder that has a database or a keyring, and a
  * key that does not open the database is an error, not a reason to start over.
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
+import {
+  attachAuditKey,
+  detachAuditKey,
+  finishAuditKeyRotation,
+  openAuditKey,
+  prepareAuditKeyRotation,
+} from './audit-key.js';
 import { AuditLog } from './audit.js';
 import { AutoLock } from './auto-lock.js';
 import { generateDataKey, wipe } from './keys/data-key.js';
@@ -21,7 +30,7 @@ import {
   forgetSlot,
   newKeyring,
   readKeyring,
-  unwrapKey,
+  unlockKey,
   wrapKey,
   writeKeyring,
   type KeyringFile,
@@ -40,7 +49,8 @@ import { PromptsRepository } from './repositories/prompts.js';
 import { RunsRepository } from './repositories/runs.js';
 import { checkUsername, UsersRepository } from './repositories/users.js';
 import { StoreSession } from './session.js';
-import { closeQuietly, isSqliteCode, openEncryptedDatabase, type Db } from './sqlite.js';
+import { checkUnlockAllowed, recordUnlockFailure, takeUnauditedFailures } from './unlock-failures.js';
+import { closeQuietly, isSqliteCode, openEncryptedDatabase, rekeyDatabase, storeBusy, type Db } from './sqlite.js';
 
 export interface StorePaths {
   readonly home: string;
@@ -48,6 +58,10 @@ export interface StorePaths {
   readonly dbFile: string;
   readonly keyringFile: string;
   readonly blobsDir: string;
+  /** The audit log's signed head checkpoint (audit.ts), outside the database so a rollback shows. */
+  readonly auditHeadFile: string;
+  /** Failed unlocks per user, until they are audited (unlock-failures.ts). */
+  readonly unlockFailuresFile: string;
 }
 
 export function storePaths(home: string): StorePaths {
@@ -58,6 +72,8 @@ export function storePaths(home: string): StorePaths {
     dbFile: path.join(dir, 'clinprompt.db'),
     keyringFile: path.join(dir, 'keyring.json'),
     blobsDir: path.join(dir, 'blobs'),
+    auditHeadFile: path.join(dir, 'audit-head.json'),
+    unlockFailuresFile: path.join(dir, 'unlock-failures.json'),
   };
 }
 
@@ -68,6 +84,8 @@ export interface StoreOptions {
   readonly onDidLock?: () => void;
   /** Used to remove keychain entries of replaced keys. */
   readonly keychain?: KeychainBackend;
+  /** The OS login of this process, recorded beside the store user in every audit entry (default: os.userInfo()). */
+  readonly osUser?: string;
 }
 
 export interface InitOptions extends StoreOptions {
@@ -111,14 +129,14 @@ export async function initStore(home: string, options: InitOptions): Promise<Sto
   const key = generateDataKey();
   let db: Db | undefined;
   try {
-    const keyring = await newKeyring(key, options.protect);
+    const keyring = await newKeyring(key, options.protect, options.admin.username);
     // The keyring is written first: a crash before the database exists leaves a keyring and no
     // data (init then names the file to remove), never data whose key was lost.
     writeKeyring(paths.keyringFile, keyring);
     db = openEncryptedDatabase(paths.dbFile, key, { create: true });
     chmodSync(paths.dbFile, 0o600);
     migrate(db);
-    const store = new Store(paths, keyring, db, key, options);
+    const store = new Store(paths, keyring, db, key, options.admin.username, options);
     db.transaction(() => {
       const admin = store.users.add(options.admin.username, 'informatics-admin', options.admin.displayName);
       store.audit.append({
@@ -128,6 +146,7 @@ export async function initStore(home: string, options: InitOptions): Promise<Sto
         details: { protections: keyring.current.wrappers.map((w) => w.kind).join(','), schemaVersion: LATEST_VERSION },
       });
     }).immediate();
+    store.audit.checkpoint();
     log.info('store-initialised', {
       storeId: keyring.storeId,
       protections: keyring.current.wrappers.map((w) => w.kind),
@@ -140,8 +159,16 @@ export async function initStore(home: string, options: InitOptions): Promise<Sto
   }
 }
 
-/** Unlocks and opens the store in `home`, finishing an interrupted key rotation if needed. */
-export async function openStore(home: string, sources: KeySources, options: StoreOptions = {}): Promise<Store> {
+/**
+ * Unlocks and opens the store in `home` as `sources.user`, with that user's own credential,
+ * finishing an interrupted key rotation if needed. Failed attempts are counted and slowed down
+ * (unlock-failures.ts) and audited at the next successful unlock.
+ */
+export async function openStore(
+  home: string,
+  sources: KeySources & { readonly user: string },
+  options: StoreOptions = {},
+): Promise<Store> {
   const paths = storePaths(home);
   const keyring = readKeyring(paths.keyringFile);
   if (!existsSync(paths.dbFile)) {
@@ -151,17 +178,60 @@ export async function openStore(home: string, sources: KeySources, options: Stor
         'or the database was moved. Restore it from a backup, or remove the keyring to start over.',
     );
   }
-  const key = await unwrapKey(keyring.current, keyring.storeId, sources);
+  checkUnlockAllowed(paths.unlockFailuresFile, sources.user);
+  const osUser = options.osUser ?? os.userInfo().username;
+  const unlocked = await unlockKey(keyring.current, keyring.storeId, sources).catch((error: unknown) => {
+    if (error instanceof UserError && error.code === 'WRONG_KEY') {
+      recordUnlockFailure(paths.unlockFailuresFile, sources.user, osUser);
+    }
+    throw error;
+  });
   let db: Db;
+  let store: Store;
   try {
-    db = openEncryptedDatabase(paths.dbFile, key, { create: false });
+    db = openEncryptedDatabase(paths.dbFile, unlocked.key, { create: false });
   } catch (error) {
-    wipe(key);
+    wipe(unlocked.key);
     if (!(error instanceof UserError && error.code === 'WRONG_KEY' && keyring.pending)) throw error;
-    return finishRotation(paths, keyring, keyring.pending, sources, options);
+    store = await finishRotation(paths, keyring, keyring.pending, sources, options);
+    return admitted(store, undefined); // a pending slot holds only the rotating admin's credential: admins only
   }
   if (keyring.pending) await abandonRotation(paths, keyring, keyring.pending, options.keychain ?? sources.keychain);
-  return readyStore(new Store(paths, readKeyring(paths.keyringFile), db, key, options));
+  store = readyStore(new Store(paths, readKeyring(paths.keyringFile), db, unlocked.key, sources.user, options));
+  return admitted(store, unlocked.wrapper.user);
+}
+
+/**
+ * The unlocking person must be an active user of the store; a shared credential of an older store
+ * (no owner) admits informatics-admins only. Audits earlier failed unlocks, then the unlock.
+ */
+function admitted(store: Store, owner: string | undefined): Store {
+  try {
+    const session = store.session(store.actor); // unknown users are refused (and audited) here
+    if (session.user.disabled || (owner === undefined && session.user.role !== 'informatics-admin')) {
+      session.require('store.admin', 'unlock with the shared credential of an older store');
+    }
+    const audit = store.audit;
+    for (const [username, failures] of Object.entries(
+      takeUnauditedFailures(store.paths.unlockFailuresFile, store.actor),
+    )) {
+      audit.append({
+        username,
+        role: store.users.find(username)?.role ?? 'unknown',
+        action: 'unlock.failed',
+        details: {
+          attempts: failures.count - failures.audited,
+          firstAt: failures.firstAt,
+          lastAt: failures.lastAt,
+          osUsers: failures.osUsers.join(','),
+        },
+      });
+    }
+    return store;
+  } catch (error) {
+    store.close();
+    throw error;
+  }
 }
 
 /** Brings an opened store's schema up to date (closing it again if that fails). */
@@ -181,22 +251,22 @@ async function finishRotation(
   paths: StorePaths,
   keyring: KeyringFile,
   pending: KeySlot,
-  sources: KeySources,
+  sources: KeySources & { readonly user: string },
   options: StoreOptions,
 ): Promise<Store> {
-  const key = await unwrapKey(pending, keyring.storeId, sources);
+  const { key } = await unlockKey(pending, keyring.storeId, sources);
   const db = openEncryptedDatabase(paths.dbFile, key, { create: false });
   const { pending: _, ...rest } = keyring;
   const next: KeyringFile = { ...rest, current: pending };
   writeKeyring(paths.keyringFile, next);
   await forgetSlot(keyring.current, options.keychain ?? sources.keychain).catch(() => undefined);
-  const store = new Store(paths, next, db, key, options);
+  const store = readyStore(new Store(paths, next, db, key, sources.user, options));
   store.audit.append({
     ...SYSTEM_ACTOR,
     action: 'store.rekey.recovered',
     details: { fingerprint: pending.fingerprint },
   });
-  return readyStore(store);
+  return store;
 }
 
 /** The database still opens with the current key: the rotation never reached it; drop the pending key. */
@@ -217,16 +287,23 @@ export class Store {
   #keyring: KeyringFile;
   readonly #autoLock: AutoLock | undefined;
 
+  /**
+   * @param actor the store user who unlocked it with their own credential: the only person this
+   *   Store object acts for (session()).
+   */
   constructor(
     readonly paths: StorePaths,
     keyring: KeyringFile,
     db: Db,
     key: Buffer,
+    readonly actor: string,
     private readonly options: StoreOptions = {},
   ) {
     this.#db = db;
     this.#key = key;
     this.#keyring = keyring;
+    const osUser = options.osUser ?? os.userInfo().username;
+    attachAuditKey(db, { ...openAuditKey(db, key), headFile: paths.auditHeadFile, osUser });
     if (options.autoLockMs !== undefined) {
       this.#autoLock = new AutoLock(options.autoLockMs, () => {
         this.lock();
@@ -279,8 +356,23 @@ export class Store {
     return new PromptsRepository(this.db, this.blobs);
   }
 
-  /** A session for `username`, who must be a known, enabled user of this store. */
-  session(username: string): StoreSession {
+  /**
+   * A session for `username`, who must be the person who unlocked the store (`actor`) and a known
+   * user of it: no one acts under another person's name.
+   */
+  session(username: string = this.actor): StoreSession {
+    if (username !== this.actor) {
+      this.audit.append({
+        username,
+        role: 'unknown',
+        action: 'session.refused',
+        details: { reason: 'not the unlocking user', unlockedBy: this.actor },
+      });
+      throw new UserError(
+        'PERMISSION_DENIED',
+        `The store was unlocked by "${this.actor}"; "${username}" must unlock it with their own credential.`,
+      );
+    }
     const user = this.users.find(username);
     if (!user) {
       this.audit.append({ username, role: 'unknown', action: 'session.refused', details: { reason: 'unknown user' } });
@@ -313,7 +405,7 @@ export class Store {
       storeId: this.storeId,
       cipher: 'SQLCipher 4 compatible, AES-256',
       keyFingerprint: this.#keyring.current.fingerprint,
-      protections: this.#keyring.current.wrappers.map((w) => w.kind),
+      protections: [...new Set(this.#keyring.current.wrappers.map((w) => w.kind))], // kinds in use, over all users
       schemaVersion: schemaVersion(db),
       latestSchemaVersion: LATEST_VERSION,
       journalMode: db.pragma('journal_mode', { simple: true }) as string,
@@ -342,7 +434,9 @@ export class Store {
     const db = this.db;
     const newKey = generateDataKey();
     const oldSlot = this.#keyring.current;
-    const pending = await wrapKey(newKey, this.storeId, protect);
+    // Only the rotating admin's credential wraps the new key: everyone else's wrapped the old one,
+    // and their secrets are not here. They get a new credential with `users passphrase` afterwards.
+    const pending = await wrapKey(newKey, this.storeId, protect, by.user.username);
     writeKeyring(this.paths.keyringFile, { ...this.#keyring, pending });
     try {
       db.pragma('wal_checkpoint(TRUNCATE)');
@@ -353,16 +447,16 @@ export class Store {
           'Another ClinPrompt process has the store open. Close it (and stop running jobs), then rotate the key.',
         );
       }
-      db.pragma(`rekey="x'${newKey.toString('hex')}'"`);
+      prepareAuditKeyRotation(db, newKey);
+      rekeyDatabase(db, newKey);
     } catch (error) {
       await abandonRotation(this.paths, this.#keyring, pending, this.options.keychain ?? protect.keychain);
       db.pragma('journal_mode = WAL');
       wipe(newKey);
-      throw isSqliteCode(error, 'SQLITE_BUSY')
-        ? new UserError('LOCKED', 'Another ClinPrompt process is using the store. Close it, then rotate the key.')
-        : error;
+      throw isSqliteCode(error, 'SQLITE_BUSY') ? storeBusy() : error;
     }
     db.pragma('journal_mode = WAL');
+    finishAuditKeyRotation(db, newKey);
     const { pending: _, ...rest } = this.#keyring;
     this.#keyring = { ...rest, current: pending };
     writeKeyring(this.paths.keyringFile, this.#keyring);
@@ -379,19 +473,80 @@ export class Store {
     return pending;
   }
 
-  /** Re-wraps the same data key with other protections (e.g. a new passphrase); the database is unchanged. */
+  /**
+   * Re-wraps the same data key as the acting person's own credential, replacing all of theirs (and
+   * the shared credential of an older store); the database is unchanged. `store rekey --wrap-only`.
+   */
   async changeProtection(protect: WrapMethods, by: StoreSession): Promise<KeySlot> {
     by.require('store.admin', 'change how the store key is protected');
+    return this.#rewrap(by.user.username, protect, by, (w) => w.user === by.user.username || w.user === undefined);
+  }
+
+  /**
+   * Gives `username` a credential of the kinds in `protect`, replacing their wrappers of those kinds:
+   * anyone for themselves, an informatics-admin for anyone (a new user, a forgotten passphrase). An
+   * admin setting their own credential also retires the shared credential of an older store.
+   */
+  async setCredential(username: string, protect: WrapMethods, by: StoreSession): Promise<KeySlot> {
+    const self = username === by.user.username;
+    if (!self) by.require('users.manage', `set the credential of ${username}`);
+    const user = this.users.get(username);
+    if (user.disabled) {
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `User "${username}" is disabled; enable them with a new credential instead.`,
+      );
+    }
+    const kinds = new Set<WrapperKind>([
+      ...(protect.passphrase !== undefined ? (['passphrase'] as const) : []),
+      ...(protect.keychain ? (['keychain'] as const) : []),
+      ...(protect.safeStorage ? (['safe-storage'] as const) : []),
+    ]);
+    const retireShared = self && user.role === 'informatics-admin';
+    return this.#rewrap(username, protect, by, (w) =>
+      w.user === undefined ? retireShared : w.user === username && kinds.has(w.kind),
+    );
+  }
+
+  /** Removes every credential of `username` (disabling them): they can no longer unlock this store. */
+  async revokeCredentials(username: string, by: StoreSession): Promise<number> {
+    by.require('users.manage', `revoke the credentials of ${username}`);
+    const old = this.#keyring.current;
+    const revoked = old.wrappers.filter((w) => w.user === username);
+    this.#keyring = {
+      ...this.#keyring,
+      current: { ...old, wrappers: old.wrappers.filter((w) => w.user !== username) },
+    };
+    writeKeyring(this.paths.keyringFile, this.#keyring);
+    // Only this OS account's keychain is reachable; entries in another account's keychain are dead
+    // (no wrapper names them) and die with the next key rotation.
+    await forgetSlot({ fingerprint: old.fingerprint, wrappers: revoked }, this.options.keychain).catch(() => undefined);
+    return revoked.length;
+  }
+
+  /** Replaces the wrappers `replaced` picks with new ones of `protect` for `username`; audits it. */
+  async #rewrap(
+    username: string,
+    protect: WrapMethods,
+    by: StoreSession,
+    replaced: (wrapper: KeySlot['wrappers'][number]) => boolean,
+  ): Promise<KeySlot> {
     if (!this.#key) throw new UserError('LOCKED', 'The store is locked. Unlock it first.');
     const old = this.#keyring.current;
-    const next = await wrapKey(this.#key, this.storeId, protect);
+    const added = await wrapKey(this.#key, this.storeId, protect, username);
+    const next: KeySlot = { ...old, wrappers: [...old.wrappers.filter((w) => !replaced(w)), ...added.wrappers] };
     this.#keyring = { ...this.#keyring, current: next };
     writeKeyring(this.paths.keyringFile, this.#keyring);
     const stillUsed = new Set(next.wrappers.map((w) => (w.kind === 'keychain' ? w.account : '')));
-    const dropped = old.wrappers.filter((w) => w.kind === 'keychain' && !stillUsed.has(w.account));
+    const dropped = old.wrappers.filter((w) => replaced(w) && w.kind === 'keychain' && !stillUsed.has(w.account));
     await forgetSlot({ fingerprint: old.fingerprint, wrappers: dropped }, this.options.keychain);
-    by.record('store.admin', 'store.protection.change', {
-      details: { protections: next.wrappers.map((w) => w.kind).join(',') },
+    this.audit.append({
+      username: by.user.username,
+      role: by.user.role,
+      action: 'users.credential',
+      objectType: 'user',
+      objectIds: [this.users.get(username).id],
+      details: { username, protections: added.wrappers.map((w) => w.kind).join(',') },
     });
     return next;
   }
@@ -408,6 +563,7 @@ export class Store {
   /** Closes the database and wipes the key; the store must be unlocked again to be used. */
   lock(): void {
     this.#autoLock?.stop();
+    detachAuditKey(this.#db);
     closeQuietly(this.#db);
     this.#db = undefined;
     wipe(this.#key);

@@ -1,14 +1,17 @@
-/** `clinprompt store init|status|rekey|backup|restore`: the encrypted store in CLINPROMPT_HOME. */
+/** `clinprompt store init|status|check|rekey|backup|restore`: the encrypted store in CLINPROMPT_HOME. */
 import { UserError } from '../../common/errors.js';
+import { checkStore, type StoreCheck } from '../../services/store-admin.js';
 import { backupStore, restoreStore } from '../../store/backup.js';
 import { wipe } from '../../store/keys/data-key.js';
-import { unwrapKey, type WrapMethods } from '../../store/keys/keyring.js';
+import { unwrapKey, wrappersOf, type WrapMethods } from '../../store/keys/keyring.js';
 import { loadKeytar } from '../../store/keys/keychain.js';
 import { initStore, type Store, type StoreStatus } from '../../store/store.js';
 import type { CommandContext, RegisterCommands } from '../context.js';
+import { EXIT } from '../exit-codes.js';
 import { formatTable } from '../output.js';
-import { readPassphrase } from '../passphrase.js';
+import { readPassphrase, takeSecretVariable } from '../passphrase.js';
 import { cliActor, readSecret, unlockStoreForCli } from '../store-access.js';
+import { renderAuditVerification } from './audit.js';
 
 interface ProtectOptions {
   keychain?: boolean;
@@ -46,6 +49,16 @@ function renderStatus(s: StoreStatus): string {
   return formatTable(['', ''], rows).split('\n').slice(2).join('\n');
 }
 
+function renderCheck(c: StoreCheck): string {
+  const foreignKeys = Object.entries(c.foreignKeyViolations).map(([table, n]) => `${n} in ${table}`);
+  return [
+    c.ok ? 'Store check passed.' : 'STORE CHECK FAILED.',
+    `SQLite integrity: ${c.integrity.join('; ')}`,
+    `foreign keys: ${foreignKeys.length === 0 ? 'ok' : `broken references: ${foreignKeys.join(', ')}`}`,
+    renderAuditVerification(c.audit),
+  ].join('\n');
+}
+
 export const registerStoreCommands: RegisterCommands = (program, context) => {
   const store = program
     .command('store')
@@ -79,6 +92,18 @@ export const registerStoreCommands: RegisterCommands = (program, context) => {
     });
 
   store
+    .command('check')
+    .description(
+      "Run SQLite's integrity and foreign-key checks and verify the audit log, in one command " +
+        '(informatics-admin; exit code 1 if anything is wrong)',
+    )
+    .action(async () => {
+      const result = checkStore(await context.store(), await context.session());
+      context.output.result(result, renderCheck);
+      if (!result.ok) context.exitCode = EXIT.failed;
+    });
+
+  store
     .command('rekey')
     .description(
       'Rotate the data key: re-encrypt the whole database with a new random key (needs informatics-admin and no other ' +
@@ -91,18 +116,28 @@ export const registerStoreCommands: RegisterCommands = (program, context) => {
       const session = opened.session(cliActor(context.io));
       session.require('store.admin', 'rotate the store key');
       const protect = await sameProtections(context, opened, passphraseUsed());
+      const owners = (wrappers: readonly { user?: string }[]) => new Set(wrappers.map((w) => w.user ?? ''));
+      const before = owners(opened.keyring.current.wrappers);
       const slot = options.wrapOnly
         ? await opened.changeProtection(protect, session)
         : await opened.rotateKey(protect, session);
+      const after = owners(slot.wrappers);
       const result = {
         rotated: !options.wrapOnly,
         keyFingerprint: slot.fingerprint,
-        protections: slot.wrappers.map((w) => w.kind),
+        protections: wrappersOf(slot, session.user.username).map((w) => w.kind),
+        /** Users whose credential wrapped the old key: they need a new one (`users passphrase <user>`). */
+        needNewCredential: [...before].filter((u) => u !== '' && !after.has(u)).sort(),
       };
-      context.output.result(result, (r) =>
-        r.rotated
-          ? `Rotated the data key (new fingerprint ${r.keyFingerprint}); protected by ${r.protections.join(', ')}.`
-          : `Re-protected the data key with ${r.protections.join(', ')}; the database was not rewritten.`,
+      context.output.result(
+        result,
+        (r) =>
+          (r.rotated
+            ? `Rotated the data key (new fingerprint ${r.keyFingerprint}); your credential: ${r.protections.join(', ')}.`
+            : `Re-protected the data key with ${r.protections.join(', ')}; the database was not rewritten.`) +
+          (r.needNewCredential.length > 0
+            ? `\nGive these users a new credential with \`clinprompt users passphrase <user>\`: ${r.needNewCredential.join(', ')}.`
+            : ''),
       );
     });
 
@@ -124,15 +159,22 @@ export const registerStoreCommands: RegisterCommands = (program, context) => {
   store
     .command('restore <file>')
     .description(
-      'Restore an encrypted backup into an empty CLINPROMPT_HOME (backup passphrase from CLINPROMPT_BACKUP_PASSPHRASE; ' +
-        'the restored store is protected by CLINPROMPT_PASSPHRASE and/or --keychain)',
+      'Restore an encrypted backup into an empty CLINPROMPT_HOME as an informatics-admin of it (CLINPROMPT_USER; backup ' +
+        'passphrase from CLINPROMPT_BACKUP_PASSPHRASE; your new credential: CLINPROMPT_PASSPHRASE and/or --keychain). ' +
+        'Other users then get a new credential with `users passphrase <user>`',
     )
     .option('--keychain', 'also protect the restored key with the OS keychain')
     .option('--no-passphrase', 'no passphrase: the OS keychain alone protects the key (needs --keychain)')
     .action(async (file: string, options: ProtectOptions) => {
       const backupPassphrase = await readSecret(context.io, 'CLINPROMPT_BACKUP_PASSPHRASE', 'Backup passphrase');
       const protect = await protectFromOptions(context, options);
-      const { store: restored, result } = await restoreStore(file, context.dataDir, backupPassphrase, protect);
+      const { store: restored, result } = await restoreStore(
+        file,
+        context.dataDir,
+        backupPassphrase,
+        protect,
+        cliActor(context.io),
+      );
       context.adoptStore(restored);
       context.output.result(
         result,
@@ -148,23 +190,24 @@ async function sameProtections(
   passphraseUsed: string | undefined,
 ): Promise<WrapMethods> {
   const slot = opened.keyring.current;
-  const kinds = new Set(slot.wrappers.map((w) => w.kind));
+  const own = wrappersOf(slot, opened.actor);
+  const kinds = new Set(own.map((w) => w.kind));
   if (kinds.has('safe-storage')) {
     throw new UserError(
       'UNSUPPORTED',
       'This store is protected by the desktop app (safeStorage); rotate its key from the app.',
     );
   }
-  const newPassphrase = context.io.env['CLINPROMPT_NEW_PASSPHRASE'];
+  const newPassphrase = takeSecretVariable(context.io, 'CLINPROMPT_NEW_PASSPHRASE');
   let passphrase: string | undefined;
   if (kinds.has('passphrase')) {
-    if (newPassphrase !== undefined && newPassphrase !== '') passphrase = newPassphrase;
+    if (newPassphrase !== undefined) passphrase = newPassphrase;
     else if (passphraseUsed !== undefined) passphrase = passphraseUsed;
     else {
       // unlocked by the keychain: check the passphrase before re-protecting the key with it
       passphrase = await readPassphrase(context.io);
-      const onlyPassphrase = { ...slot, wrappers: slot.wrappers.filter((w) => w.kind === 'passphrase') };
-      wipe(await unwrapKey(onlyPassphrase, opened.storeId, { passphrase }));
+      const onlyPassphrase = { ...slot, wrappers: own.filter((w) => w.kind === 'passphrase') };
+      wipe(await unwrapKey(onlyPassphrase, opened.storeId, { passphrase, user: opened.actor }));
     }
   }
   return {

@@ -104,7 +104,8 @@ describe('store service: first run, unlock, lock', () => {
         .map((e) => e.action)
         .reverse(),
     );
-    expect(actions).toEqual(['store.init', 'store.lock', 'store.unlock']);
+    // the wrong passphrase is counted, and audited when the right one unlocks
+    expect(actions).toEqual(['store.init', 'store.lock', 'unlock.failed', 'store.unlock']);
   });
 
   it('locks itself after inactivity and tells the renderer', async () => {
@@ -118,6 +119,28 @@ describe('store service: first run, unlock, lock', () => {
     expect(value<StoreState>(await call('store.getStatus')).state).toBe('locked');
     expect(await call('datasets.list')).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
     expect(value<StoreState>(await call('store.unlock', { passphrase: PASSPHRASE })).state).toBe('unlocked');
+  });
+
+  it('after an automatic lock asks for the passphrase again, even where safeStorage could unlock alone', async () => {
+    const { call, services } = setUpServices({ autoLockMs: 600, safeStorage: safeStorageDouble('gnome_libsecret') });
+    value(await call('store.setUp', {}));
+    // the person also has a passphrase of their own
+    await services.store.use((store, session) =>
+      store.setCredential(USER, { passphrase: PASSPHRASE, scrypt: FAST_SCRYPT }, session),
+    );
+    await expect.poll(async () => (await services.store.status()).state, { timeout: 5_000 }).toBe('locked');
+    expect(value<StoreState>(await call('store.getStatus'))).toMatchObject({
+      protections: ['safe-storage', 'passphrase'],
+      unlocksWithoutPassphrase: false,
+    });
+    expect(await call('store.unlock', {})).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT', message: /locked itself after inactivity. Enter your passphrase/ },
+    });
+    expect(value<StoreState>(await call('store.unlock', { passphrase: PASSPHRASE })).state).toBe('unlocked');
+    // a lock on request is not an absence: one click opens it again
+    expect(value<StoreState>(await call('store.lock')).unlocksWithoutPassphrase).toBe(true);
+    expect(value<StoreState>(await call('store.unlock', {})).state).toBe('unlocked');
   });
 
   it('does not lock under long work (a large import being read), and locks once it is done', async () => {
@@ -137,8 +160,12 @@ describe('store service: first run, unlock, lock', () => {
     await first.services.dispose();
     const other = setUpServices({ username: 'someone.else' }, first.home);
     expect(value<StoreState>(await other.call('store.getStatus'))).toMatchObject({ state: 'locked' });
+    // the first user's passphrase does not make someone else that user, nor a user at all
     const refused = await other.call('store.unlock', { passphrase: PASSPHRASE });
-    expect(refused).toMatchObject({ ok: false, error: { code: 'PERMISSION_DENIED', message: /someone\.else/ } });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { code: 'LOCKED', message: /^"someone\.else" has no credential for this store/ },
+    });
     expect(value<StoreState>(await other.call('store.getStatus')).state).toBe('locked');
   });
 

@@ -4,6 +4,7 @@
  * (~1 s here), so the steps share one store and run in order.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -15,6 +16,7 @@ import { openStore, storePaths } from '../../../src-main/store/store.js';
 const PASSPHRASE = 'ward seven night shift';
 const NEW_PASSPHRASE = 'a rotated passphrase for the store';
 const BACKUP_PASSPHRASE = 'the offsite backup passphrase';
+const ANA_PASSPHRASE = "ana's own passphrase, not shared";
 
 const json = <T>(run: CliRun): T => JSON.parse(run.stdout) as T;
 
@@ -27,6 +29,8 @@ describe('clinprompt store / users / audit', () => {
     CLINPROMPT_USER: 'admin',
     ...extra,
   });
+  const asAna = (extra: NodeJS.ProcessEnv = {}) =>
+    env({ CLINPROMPT_USER: 'ana', CLINPROMPT_PASSPHRASE: ANA_PASSPHRASE, ...extra });
 
   beforeAll(async () => {
     const init = await runCliCaptured(['store', 'init', '--json'], env());
@@ -48,6 +52,8 @@ describe('clinprompt store / users / audit', () => {
       ['users', 'list', '--help'],
       ['users', 'role', '--help'],
       ['users', 'disable', '--help'],
+      ['users', 'passphrase', '--help'],
+      ['store', 'check', '--help'],
       ['audit', 'list', '--help'],
     ]) {
       const run = await runCliCaptured(argv, {});
@@ -98,50 +104,113 @@ describe('clinprompt store / users / audit', () => {
     expect([readFileSync(dbFile), readFileSync(keyringFile)]).toEqual(before);
   });
 
-  it('manages users by role, refuses non-admins, and audits both', async () => {
-    expect((await runCliCaptured(['users', 'add', 'ana', '--role', 'clinician', '--name', 'Dr Ana'], env())).code).toBe(
-      0,
+  it('manages users by role, each with their own credential; refuses non-admins, and audits both', async () => {
+    const add = await runCliCaptured(
+      ['users', 'add', 'ana', '--role', 'clinician', '--name', 'Dr Ana'],
+      env({ CLINPROMPT_NEW_PASSPHRASE: ANA_PASSPHRASE }),
     );
+    expect(add.stderr).toBe('');
+    const noCredential = await runCliCaptured(['users', 'add', 'bo', '--role', 'clinician'], env());
+    expect(noCredential.stderr).toMatch(/New passphrase for bo is needed. Set CLINPROMPT_NEW_PASSPHRASE/);
     const role = await runCliCaptured(['users', 'role', 'ana', 'data-scientist', '--json'], env());
     expect(json<{ role: string }>(role).role).toBe('data-scientist');
     const list = json<{ username: string; role: string }[]>(await runCliCaptured(['users', 'list', '--json'], env()));
     expect(list.map((u) => `${u.username}:${u.role}`)).toEqual(['admin:informatics-admin', 'ana:data-scientist']);
 
-    const denied = await runCliCaptured(
-      ['users', 'add', 'eve', '--role', 'informatics-admin'],
-      env({ CLINPROMPT_USER: 'ana' }),
-    );
+    const denied = await runCliCaptured(['users', 'add', 'eve', '--role', 'informatics-admin'], asAna());
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/"ana" \(role data-scientist\) may not users.add/);
     expect((await runCliCaptured(['users', 'disable', 'ana'], env())).stdout).toMatch(/ana is now disabled/);
-    const disabled = await runCliCaptured(['audit', 'verify'], env({ CLINPROMPT_USER: 'ana' }));
-    expect(disabled.stderr).toMatch(/User "ana" is disabled/);
-    expect((await runCliCaptured(['users', 'enable', 'ana'], env())).code).toBe(0);
+    const disabled = await runCliCaptured(['audit', 'verify'], asAna());
+    expect(disabled.stderr).toMatch(/"ana" has no credential for this store/); // disabling revoked it
+    expect(
+      (await runCliCaptured(['users', 'enable', 'ana'], env({ CLINPROMPT_NEW_PASSPHRASE: ANA_PASSPHRASE }))).code,
+    ).toBe(0);
     const stranger = await runCliCaptured(['users', 'list'], env({ CLINPROMPT_USER: 'mallory' }));
-    expect(stranger.stderr).toMatch(/"mallory" is not a user of this store/);
-    const badRole = await runCliCaptured(['users', 'add', 'bo', '--role', 'surgeon'], env());
+    expect(stranger.stderr).toMatch(/"mallory" has no credential for this store/);
+    const badRole = await runCliCaptured(
+      ['users', 'add', 'bo', '--role', 'surgeon'],
+      env({ CLINPROMPT_NEW_PASSPHRASE: ANA_PASSPHRASE }),
+    );
     expect(badRole.code).toBe(2);
 
     const verify = await runCliCaptured(['audit', 'verify', '--json'], env());
     expect(verify.code).toBe(0);
     expect(json<{ ok: boolean; entries: number }>(verify)).toMatchObject({ ok: true });
-    const actions = json<{ action: string; username: string }[]>(
+    const actions = json<{ action: string; username: string; osUser: string }[]>(
       await runCliCaptured(['audit', 'list', '--json', '--limit', '50'], env()),
     );
     expect(actions.map((a) => `${a.username}:${a.action}`)).toEqual(
       expect.arrayContaining([
         'admin:store.init',
         'admin:users.add',
+        'admin:users.credential',
         'admin:users.role',
         'ana:permission.denied',
-        'mallory:session.refused',
+        'admin:users.disable',
+        'admin:users.enable',
       ]),
     );
+    // the OS login is recorded beside the store user
+    expect(new Set(actions.map((a) => a.osUser))).toEqual(new Set([os.userInfo().username]));
   });
+
+  it('does not let anyone act under another name: identity comes from the credential', async () => {
+    // ana knows her own passphrase and claims to be admin: admin's credential does not open with it
+    const claim = await runCliCaptured(['users', 'list', '--json'], env({ CLINPROMPT_PASSPHRASE: ANA_PASSPHRASE }));
+    expect(claim.code).toBe(1);
+    expect(JSON.parse(claim.stderr)).toEqual({
+      error: { code: 'WRONG_KEY', message: expect.stringMatching(/Wrong passphrase/) },
+    });
+    expect((await runCliCaptured(['users', 'list'], asAna())).stderr).toMatch(/may not list users/);
+    // her own passphrase change needs no admin; the old one stops working
+    const changed = await runCliCaptured(
+      ['users', 'passphrase', '--json'],
+      asAna({ CLINPROMPT_NEW_PASSPHRASE: NEW_PASSPHRASE }),
+    );
+    expect(json<{ protections: string[] }>(changed)).toEqual({ username: 'ana', protections: ['passphrase'] });
+    expect((await runCliCaptured(['audit', 'list'], asAna())).stderr).toMatch(/Wrong passphrase/);
+    expect(
+      (
+        await runCliCaptured(
+          ['users', 'passphrase', 'admin'],
+          asAna({ CLINPROMPT_PASSPHRASE: NEW_PASSPHRASE, CLINPROMPT_NEW_PASSPHRASE: NEW_PASSPHRASE }),
+        )
+      ).stderr,
+    ).toMatch(/may not set the credential of admin/);
+    // and the admin resets it
+    expect(
+      (await runCliCaptured(['users', 'passphrase', 'ana'], env({ CLINPROMPT_NEW_PASSPHRASE: ANA_PASSPHRASE }))).code,
+    ).toBe(0);
+  });
+
+  it('counts failed unlocks, makes further attempts wait, and audits them at the next unlock', async () => {
+    const wrong = env({ CLINPROMPT_USER: 'ana', CLINPROMPT_PASSPHRASE: 'not what ana chose' });
+    for (let i = 0; i < 3; i++)
+      expect((await runCliCaptured(['store', 'status'], wrong)).stderr).toMatch(/Wrong passphrase/);
+    const held = await runCliCaptured(['store', 'status', '--json'], asAna()); // right passphrase, but too soon
+    expect(JSON.parse(held.stderr)).toEqual({
+      error: {
+        code: 'LOCKED',
+        message: expect.stringMatching(/^Too many failed unlocks for "ana" \(3 in a row\)\. Wait [1-5] seconds/),
+      },
+    });
+    expect((await runCliCaptured(['store', 'status'], env())).code).toBe(0); // others are not held up
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect((await runCliCaptured(['store', 'status'], asAna())).code).toBe(0);
+    const entries = json<{ action: string; username: string; details: Record<string, unknown> }[]>(
+      await runCliCaptured(['audit', 'list', '--json', '--limit', '10'], env()),
+    );
+    // the newest entries: ana's three failures, audited when she unlocked
+    expect(entries.find((e) => e.action === 'unlock.failed')).toMatchObject({
+      username: 'ana',
+      details: { attempts: 3, osUsers: os.userInfo().username },
+    });
+  }, 30_000);
 
   it('audit verify exits 1 and names the entry when the log was tampered with', async () => {
     // an attacker holding the key: open the file directly, drop the trigger, rewrite entry 2
-    const store = await openStore(home, { passphrase: PASSPHRASE });
+    const store = await openStore(home, { user: 'admin', passphrase: PASSPHRASE });
     const db = openEncryptedDatabase(storePaths(home).dbFile, store.exportKey(), { create: false });
     store.close();
     db.exec('DROP TRIGGER audit_log_no_update');
@@ -179,6 +248,19 @@ describe('clinprompt store / users / audit', () => {
       await runCliCaptured(['users', 'list', '--json'], env({ CLINPROMPT_HOME: home2 })),
     );
     expect(users.map((u) => u.username)).toEqual(['admin', 'ana']);
+    // credentials belong to the machine's keyring, not the backup: ana gets a new one from the admin
+    expect((await runCliCaptured(['store', 'status'], asAna({ CLINPROMPT_HOME: home2 }))).stderr).toMatch(
+      /"ana" has no credential for this store/,
+    );
+    const asBo = await runCliCaptured(
+      ['store', 'restore', file],
+      env({
+        CLINPROMPT_HOME: `${tmp.dir}/home3`,
+        CLINPROMPT_USER: 'ana',
+        CLINPROMPT_BACKUP_PASSPHRASE: BACKUP_PASSPHRASE,
+      }),
+    );
+    expect(asBo.stderr).toMatch(/"ana" is not an active informatics-admin of the backed-up store/);
   });
 
   it('rotates the data key with a new passphrase; only the new one opens the store', async () => {
@@ -192,12 +274,15 @@ describe('clinprompt store / users / audit', () => {
     expect(result.rotated).toBe(true);
     expect(result.keyFingerprint).not.toBe(before.keyFingerprint);
     expect((await runCliCaptured(['store', 'status'], env())).code).toBe(1);
+    expect(json<{ needNewCredential: string[] }>(rekey).needNewCredential).toEqual(['ana']);
     const after = await runCliCaptured(['store', 'status', '--json'], env({ CLINPROMPT_PASSPHRASE: NEW_PASSPHRASE }));
     expect(json<{ counts: { users: number } }>(after).counts.users).toBe(2);
-    const ana = await runCliCaptured(
-      ['store', 'rekey'],
-      env({ CLINPROMPT_PASSPHRASE: NEW_PASSPHRASE, CLINPROMPT_USER: 'ana' }),
+    expect((await runCliCaptured(['store', 'status'], asAna())).stderr).toMatch(/"ana" has no credential/);
+    const reset = await runCliCaptured(
+      ['users', 'passphrase', 'ana'],
+      env({ CLINPROMPT_PASSPHRASE: NEW_PASSPHRASE, CLINPROMPT_NEW_PASSPHRASE: ANA_PASSPHRASE }),
     );
-    expect(ana.stderr).toMatch(/may not rotate the store key/);
+    expect(reset.code).toBe(0);
+    expect((await runCliCaptured(['store', 'rekey'], asAna())).stderr).toMatch(/may not rotate the store key/);
   });
 });

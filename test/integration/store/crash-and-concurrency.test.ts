@@ -44,7 +44,7 @@ describe('store under crashes and concurrent processes', () => {
     expect((await writer.exited).signal).toBe('SIGKILL');
     const reported = committed.map((l) => l.split(' ')[1]);
 
-    store = await openStore(tmp.dir, { passphrase: PASSPHRASE });
+    store = await openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE });
     expect(integrityCheck(store.db)).toEqual(['ok']);
     const datasets = store.datasets.list();
     const names = datasets.map((d) => d.name);

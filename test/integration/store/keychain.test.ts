@@ -40,10 +40,10 @@ describe.skipIf(skip)('store key in a real Secret Service (gnome-keyring)', () =
     expect(readFileSync(store.paths.keyringFile, 'utf8')).not.toContain(key.toString('hex'));
     store.close();
 
-    const reopened = await openStore(home, { keychain: keytar() });
+    const reopened = await openStore(home, { user: 'admin', keychain: keytar() });
     expect(keyFingerprint(reopened.exportKey())).toBe(keyFingerprint(key));
     reopened.close();
-    await expect(openStore(home, {})).rejects.toThrow(code('LOCKED'));
+    await expect(openStore(home, { user: 'admin' })).rejects.toThrow(code('LOCKED'));
   });
 
   it('is what the desktop app chooses when the keychain answers', async () => {
@@ -63,12 +63,12 @@ describe.skipIf(skip)('store key in a real Secret Service (gnome-keyring)', () =
     if (wrapper?.kind !== 'keychain') throw new Error('no keychain wrapper');
 
     expect(await keytar().deletePassword(wrapper.service, wrapper.account)).toBe(true);
-    await expect(openStore(home, { keychain: keytar() })).rejects.toThrow(/has no entry for this store/);
-    (await openStore(home, { keychain: keytar(), passphrase })).close();
+    await expect(openStore(home, { user: 'admin', keychain: keytar() })).rejects.toThrow(/has no entry for this store/);
+    (await openStore(home, { user: 'admin', keychain: keytar(), passphrase })).close();
 
     // a stale entry holding some other key is recognised by its fingerprint
     await keytar().setPassword(wrapper.service, wrapper.account, 'ab'.repeat(32));
-    await expect(openStore(home, { keychain: keytar() })).rejects.toThrow(/belongs to another store/);
+    await expect(openStore(home, { user: 'admin', keychain: keytar() })).rejects.toThrow(/belongs to another store/);
   });
 
   it('replaces the keychain entry when the data key is rotated', async () => {
@@ -82,7 +82,7 @@ describe.skipIf(skip)('store key in a real Secret Service (gnome-keyring)', () =
     if (before?.kind !== 'keychain' || after?.kind !== 'keychain') throw new Error('no keychain wrapper');
     expect(after.account).not.toBe(before.account);
     expect(await keytar().getPassword(before.service, before.account)).toBeNull();
-    const reopened = await openStore(home, { keychain: keytar() });
+    const reopened = await openStore(home, { user: 'admin', keychain: keytar() });
     expect(reopened.notes.list('c')[0]?.text).toBe('kept across rotation');
     reopened.close();
   });
@@ -120,8 +120,11 @@ describe.skipIf(skip)('store key in a real Secret Service (gnome-keyring)', () =
     const rekey = await runCliCaptured(['store', 'rekey', '--json'], env);
     expect(JSON.parse(rekey.stdout)).toMatchObject({ rotated: true, protections: ['keychain', 'passphrase'] });
     // both protections still open the rotated store
-    const viaPassphrase = await openStore(env.CLINPROMPT_HOME, { passphrase: env.CLINPROMPT_PASSPHRASE });
+    const viaPassphrase = await openStore(env.CLINPROMPT_HOME, {
+      user: 'admin',
+      passphrase: env.CLINPROMPT_PASSPHRASE,
+    });
     viaPassphrase.close();
-    (await openStore(env.CLINPROMPT_HOME, { keychain: keytar() })).close();
+    (await openStore(env.CLINPROMPT_HOME, { user: 'admin', keychain: keytar() })).close();
   });
 });

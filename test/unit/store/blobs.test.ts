@@ -80,7 +80,9 @@ describe('encrypted blobs', () => {
     const full = readFileSync(file);
     const firstChunkEnd = 9 + 4 + CHUNK_BYTES + 16;
     writeFileSync(file, full.subarray(0, firstChunkEnd));
-    expect(() => readSealedFile(file, key, 'ctx', CHUNK_BYTES)).toThrow(/ends early/);
+    expect(() => readSealedFile(file, key, 'ctx', CHUNK_BYTES)).toThrow(
+      /damaged: chunk 1 \(at byte \d+\) is cut short/,
+    );
     writeFileSync(file, full);
     expect(() => readSealedFile(file, key, 'other context', CHUNK_BYTES * 2)).toThrow(SealedFileError);
     expect(readSealedFile(file, key, 'ctx', CHUNK_BYTES * 2).every((x) => x === 3)).toBe(true);

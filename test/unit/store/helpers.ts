@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import { afterEach, beforeEach } from 'vitest';
 
+import { attachAuditKey, openAuditKey } from '../../../src-main/store/audit-key.js';
 import { generateDataKey } from '../../../src-main/store/keys/data-key.js';
 import { migrate } from '../../../src-main/store/migrations.js';
 import { openEncryptedDatabase, type Db } from '../../../src-main/store/sqlite.js';
@@ -12,12 +13,13 @@ import { makeTempDir } from '../../support/temp.js';
 export type TempDir = ReturnType<typeof makeTempDir>;
 export const tempDir = (prefix = 'clinprompt-store-'): TempDir => makeTempDir(prefix);
 
-/** A new encrypted, migrated database file with a random key. */
+/** A new encrypted, migrated database file with a random key, its audit key attached as the store does. */
 export function freshDatabase(dir: string, name = 'test.db'): { db: Db; file: string; key: Buffer } {
   const file = path.join(dir, name);
   const key = generateDataKey();
   const db = openEncryptedDatabase(file, key, { create: true });
   migrate(db);
+  attachAuditKey(db, openAuditKey(db, key));
   return { db, file, key };
 }
 

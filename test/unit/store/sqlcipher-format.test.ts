@@ -11,12 +11,13 @@
 import { createDecipheriv, createHmac, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
+import Database from 'better-sqlite3-multiple-ciphers';
 import { describe, expect, it } from 'vitest';
 
 import { useFreshDatabase } from './helpers.js';
 import { generateDataKey } from '../../../src-main/store/keys/data-key.js';
 import { migrate } from '../../../src-main/store/migrations.js';
-import { openEncryptedDatabase } from '../../../src-main/store/sqlite.js';
+import { openEncryptedDatabase, rawKeyLiteral } from '../../../src-main/store/sqlite.js';
 
 const PAGE = 4096;
 const RESERVE = 16 + 64;
@@ -56,5 +57,20 @@ describe('SQLCipher 4 file format', () => {
     expect(createHmac('sha512', wrongKey).update(ciphertext).update(iv).update(pageNumber).digest().equals(mac)).toBe(
       false,
     );
+  });
+
+  it('opens a file keyed the earlier way (PRAGMA key with the hex in a string): the Buffer-built key is the same key', () => {
+    const key = generateDataKey();
+    const file = `${fresh.dir}/pragma-keyed.db`;
+    const old = new Database(file);
+    old.pragma(`cipher='sqlcipher'`);
+    old.pragma('legacy=4');
+    old.pragma(`key="x'${key.toString('hex')}'"`);
+    old.exec('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (42);');
+    old.close();
+    const db = openEncryptedDatabase(file, key, { create: false });
+    expect(db.prepare('SELECT x FROM t').pluck().get()).toBe(42);
+    db.close();
+    expect(rawKeyLiteral(Buffer.alloc(32, 0xab)).toString('ascii')).toBe(`x'${'ab'.repeat(32)}'`);
   });
 });

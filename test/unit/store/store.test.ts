@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { UserError } from '../../../src-main/common/errors.js';
+import { attachAuditKey, openAuditKey, prepareAuditKeyRotation } from '../../../src-main/store/audit-key.js';
 import { generateDataKey, keyFingerprint } from '../../../src-main/store/keys/data-key.js';
 import { readKeyring, wrapKey, writeKeyring } from '../../../src-main/store/keys/keyring.js';
 import { DEFAULT_SCRYPT } from '../../../src-main/store/keys/passphrase.js';
@@ -49,7 +50,7 @@ describe('store lifecycle', () => {
     check();
     // SQLCipher layout: the file starts with a random salt, not SQLite's plaintext magic
     expect(readFileSync(paths.dbFile).subarray(0, 16).toString('latin1')).not.toBe('SQLite format 3\0');
-    const reopened = await openStore(tmp.dir, { passphrase: PASSPHRASE });
+    const reopened = await openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE });
     expect(reopened.notes.list('ward-7')[0]?.text).toBe(PLANTED_PHI);
     reopened.close();
   });
@@ -75,9 +76,16 @@ describe('store lifecycle', () => {
     (await newStore(tmp.dir)).close();
     const dir = storePaths(tmp.dir).dir;
     const before = snapshot(dir);
-    await expect(openStore(tmp.dir, { passphrase: 'not the passphrase at all' })).rejects.toThrow(code('WRONG_KEY'));
-    await expect(openStore(tmp.dir, {})).rejects.toThrow(code('LOCKED'));
-    expect(snapshot(dir)).toEqual(before);
+    await expect(openStore(tmp.dir, { user: 'admin', passphrase: 'not the passphrase at all' })).rejects.toThrow(
+      code('WRONG_KEY'),
+    );
+    await expect(openStore(tmp.dir, { user: 'admin' })).rejects.toThrow(code('LOCKED'));
+    // the store's files are untouched; only the failed attempt is counted beside them (no secret in it)
+    const { 'unlock-failures.json': failures, ...after } = snapshot(dir);
+    expect(after).toEqual(before);
+    expect(JSON.parse(Buffer.from(failures ?? '', 'base64').toString())).toMatchObject({
+      admin: { count: 1, audited: 0 },
+    });
   });
 
   it('fails cleanly on a wrong raw key and never creates a database over an existing one', async () => {
@@ -93,7 +101,9 @@ describe('store lifecycle', () => {
   it('names the problem when the keyring exists without a database', async () => {
     (await newStore(tmp.dir)).close();
     rmSync(storePaths(tmp.dir).dbFile);
-    await expect(openStore(tmp.dir, { passphrase: PASSPHRASE })).rejects.toThrow(/exists but the database/);
+    await expect(openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE })).rejects.toThrow(
+      /exists but the database/,
+    );
     await expect(newStore(tmp.dir)).rejects.toThrow(code('ALREADY_EXISTS'));
   });
 
@@ -115,8 +125,8 @@ describe('store lifecycle', () => {
     expect(() => openEncryptedDatabase(storePaths(tmp.dir).dbFile, oldKey, { create: false })).toThrow(
       code('WRONG_KEY'),
     );
-    await expect(openStore(tmp.dir, { passphrase: PASSPHRASE })).rejects.toThrow(code('WRONG_KEY'));
-    const reopened = await openStore(tmp.dir, { passphrase: 'a brand new passphrase' });
+    await expect(openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE })).rejects.toThrow(code('WRONG_KEY'));
+    const reopened = await openStore(tmp.dir, { user: 'admin', passphrase: 'a brand new passphrase' });
     expect(reopened.notes.list('c')[0]?.text).toBe(PLANTED_PHI);
     expect(reopened.datasets.get('d').counts.total).toBe(1);
     expect(reopened.blobs.get(blob.id).equals(big)).toBe(true);
@@ -139,22 +149,62 @@ describe('store lifecycle', () => {
     writeKeyring(keyringFile, { ...keyring, pending });
 
     // crash before the database changed: the old key still opens it and the pending slot is dropped
-    (await openStore(tmp.dir, { passphrase: PASSPHRASE })).close();
+    (await openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE })).close();
     expect(readKeyring(keyringFile).pending).toBeUndefined();
 
     // crash after PRAGMA rekey but before the final keyring write: the pending key is adopted
     writeKeyring(keyringFile, { ...keyring, pending });
     const db = openEncryptedDatabase(dbFile, oldKey, { create: false });
+    attachAuditKey(db, openAuditKey(db, oldKey));
+    prepareAuditKeyRotation(db, newKey);
     db.pragma('journal_mode = DELETE');
     db.pragma(`rekey="x'${newKey.toString('hex')}'"`);
     db.close();
 
-    const recovered = await openStore(tmp.dir, { passphrase: PASSPHRASE });
+    const recovered = await openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE });
     expect(recovered.keyring.current.fingerprint).toBe(keyFingerprint(newKey));
     expect(readKeyring(keyringFile).pending).toBeUndefined();
     expect(recovered.notes.list('c')).toHaveLength(1);
     expect(recovered.audit.recent(1)[0]?.action).toBe('store.rekey.recovered');
+    expect(recovered.audit.verify()).toMatchObject({ ok: true }); // the audit key came along under the new key
     recovered.close();
+  });
+
+  it("admits only informatics-admins with an older store's shared credential, until an admin retires it", async () => {
+    const store = await newStore(tmp.dir);
+    store.users.add('ana', 'clinician');
+    const key = store.exportKey();
+    const { keyringFile } = store.paths;
+    store.close();
+    // the keyring an older ClinPrompt wrote: one passphrase, no owner
+    const keyring = readKeyring(keyringFile);
+    writeKeyring(keyringFile, {
+      ...keyring,
+      current: await wrapKey(key, keyring.storeId, { passphrase: PASSPHRASE, scrypt: FAST_SCRYPT }),
+    });
+    await expect(openStore(tmp.dir, { user: 'ana', passphrase: PASSPHRASE })).rejects.toThrow(
+      expect.objectContaining({
+        code: 'PERMISSION_DENIED',
+        message: expect.stringMatching(/ana.*may not unlock with the shared credential of an older store/),
+      }) as UserError,
+    );
+    const admin = await openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE });
+    expect(admin.audit.recent(1)[0]).toMatchObject({ username: 'ana', action: 'permission.denied' });
+    await admin.setCredential(
+      'admin',
+      { passphrase: 'the admin now has her own', scrypt: FAST_SCRYPT },
+      admin.session(),
+    );
+    expect(readKeyring(keyringFile).current.wrappers.map((w) => [w.kind, w.user])).toEqual([['passphrase', 'admin']]);
+    await admin.setCredential('ana', { passphrase: 'and ana has her own too', scrypt: FAST_SCRYPT }, admin.session());
+    admin.close();
+    await expect(openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE })).rejects.toThrow(code('WRONG_KEY'));
+    const ana = await openStore(tmp.dir, { user: 'ana', passphrase: 'and ana has her own too' });
+    expect(() => ana.session('admin')).toThrow(/unlocked by "ana"; "admin" must unlock it with their own credential/);
+    await expect(ana.setCredential('admin', { passphrase: 'ana tries to reset admin' }, ana.session())).rejects.toThrow(
+      code('PERMISSION_DENIED'),
+    );
+    ana.close();
   });
 
   it('refuses to rotate the key while another connection is open, and stays on the old key', async () => {
@@ -168,7 +218,7 @@ describe('store lifecycle', () => {
     expect(readKeyring(store.paths.keyringFile).pending).toBeUndefined();
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     store.close();
-    (await openStore(tmp.dir, { passphrase: PASSPHRASE })).close();
+    (await openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE })).close();
   });
 
   it('changes the passphrase without rewriting the database', async () => {
@@ -182,8 +232,8 @@ describe('store lifecycle', () => {
     );
     store.close();
     expect(dbBytes().subarray(0, 4096).equals(before.subarray(0, 4096))).toBe(true);
-    await expect(openStore(tmp.dir, { passphrase: PASSPHRASE })).rejects.toThrow(code('WRONG_KEY'));
-    (await openStore(tmp.dir, { passphrase: 'another long passphrase' })).close();
+    await expect(openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE })).rejects.toThrow(code('WRONG_KEY'));
+    (await openStore(tmp.dir, { user: 'admin', passphrase: 'another long passphrase' })).close();
   });
 
   it('refuses a short new passphrase, naming the rule but not the passphrase', async () => {
@@ -215,7 +265,7 @@ describe('store lifecycle', () => {
       current: await wrapKey(key, storeId, { passphrase: PASSPHRASE, scrypt: FAST_SCRYPT }),
     });
 
-    const store = await openStore(tmp.dir, { passphrase: PASSPHRASE });
+    const store = await openStore(tmp.dir, { user: 'admin', passphrase: PASSPHRASE });
     expect(store.status()).toMatchObject({ schemaVersion: LATEST_VERSION, counts: { users: 1 } });
     expect(store.audit.recent(1)[0]).toMatchObject({
       action: 'store.migrate',
