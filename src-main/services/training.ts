@@ -350,3 +350,35 @@ export function writeEvaluation(
   writeFileSync(metrics, JSON.stringify({ split, metric: run.metric, value: run.value, ...run.evaluation }, null, 2));
   return { predictions, metrics };
 }
+
+export interface RunSummary {
+  readonly id: number;
+  readonly kind: string;
+  readonly status: string;
+  readonly startedAt: string;
+  readonly startedBy: string;
+  readonly steps: number;
+  readonly lastLoss: number | null;
+  readonly dev: number | null;
+  readonly artifacts: readonly string[];
+}
+
+/** The runs recorded in the store, newest first, with their loss curve's end and dev metric. */
+export function listRuns(store: Store, session: StoreSession): RunSummary[] {
+  session.require('runs.read', 'list training runs');
+  return store.runs.list().map((run) => {
+    const losses = store.runs.metrics(run.id, 'loss');
+    const dev = store.runs.metrics(run.id, 'dev');
+    return {
+      id: run.id,
+      kind: run.kind,
+      status: run.status,
+      startedAt: run.startedAt,
+      startedBy: run.startedBy,
+      steps: losses.length,
+      lastLoss: losses.at(-1)?.value ?? null,
+      dev: dev.at(-1)?.value ?? null,
+      artifacts: store.runs.artifacts(run.id).map((a) => a.name),
+    };
+  });
+}

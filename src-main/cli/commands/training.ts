@@ -20,6 +20,7 @@ import {
   evaluateExamples,
   fewShot,
   isDataFile,
+  listRuns,
   readTaskData,
   splitOf,
   trainRun,
@@ -270,6 +271,30 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
       );
     },
   );
+
+  program
+    .command('runs')
+    .description('Training runs recorded in the store')
+    .command('list')
+    .description('every recorded run, newest first: method, status, steps, last loss, dev metric')
+    .action(async () => {
+      const runs = listRuns(await context.store(), await context.session());
+      context.output.result(runs, (rows) =>
+        formatTable(
+          ['id', 'kind', 'status', 'started', 'by', 'steps', 'last loss', 'dev'],
+          rows.map((r) => [
+            String(r.id),
+            r.kind,
+            r.status,
+            r.startedAt,
+            r.startedBy,
+            String(r.steps),
+            r.lastLoss?.toFixed(4) ?? '',
+            r.dev?.toFixed(4) ?? '',
+          ]),
+        ),
+      );
+    });
 
   program
     .command('eval')
