@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { CancelledError, UserError } from '../common/errors.js';
 import { seededRandom } from '../common/random.js';
 import type { ProviderChoice, ProviderName } from '../engine/index.js';
-import { allFinite, createSession, LOSS_SCALE_INPUT, LossScaler, ort } from '../engine/index.js';
+import { createSession, LOSS_SCALE_INPUT, LossScaler, ort } from '../engine/index.js';
 import type { ComputeDType } from '../backbone/generate/inference-graph.js';
 import { widenBf16Tensors } from '../backbone/hf/widen.js';
 import type { Backbone } from '../backbone/load.js';
@@ -106,6 +106,20 @@ export function runKey(backbone: Backbone, method: MethodInstance, config: Train
     .update(JSON.stringify([backbone.fingerprint(), method.method, method.settings, determining, dataKey]))
     .digest('hex')
     .slice(0, 16);
+}
+
+/** grads[name] = (first ? 0 : grads[name]) + scale * g, in a buffer kept across steps. */
+function accumulate(
+  grads: Map<string, Float32Array>,
+  name: string,
+  g: Float32Array,
+  first: boolean,
+  scale: number,
+): void {
+  let sum = grads.get(name);
+  if (!sum || sum === g) grads.set(name, (sum = new Float32Array(g.length)));
+  if (first) for (let i = 0; i < g.length; i++) sum[i] = g[i]! * scale;
+  else for (let i = 0; i < g.length; i++) sum[i]! += g[i]! * scale;
 }
 
 export interface TaskPartRecord {
@@ -269,11 +283,12 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     return batches[index % perEpoch[task]!]!;
   };
   const started = performance.now() - state.seconds * 1000;
+  // This step's gradients: onnxruntime's output buffers, or (with accumulation) buffers reused every step.
+  const grads = new Map<string, Float32Array>();
   try {
     while (state.step < totalSteps) {
       if (o.signal?.aborted) throw new CancelledError();
       const step = state.step + 1;
-      const sums = new Map(method.trainables.map((t) => [t.name, new Float32Array(values.get(t.name)!.length)]));
       const task = taskOfStep(mixing, config.seed, step);
       let loss = 0;
       let tokens = 0;
@@ -297,13 +312,16 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
           parts[name] = (parts[name] ?? 0) + Number(out[partOutput(name)]!.data[0]) / config.gradAccumulation;
         for (const t of method.trainables) {
           const g = out[model.gradientOutputs[t.name]!]!.data as Float32Array;
-          const sum = sums.get(t.name)!;
-          for (let i = 0; i < sum.length; i++) sum[i]! += g[i]! / config.gradAccumulation;
+          if (config.gradAccumulation === 1)
+            grads.set(t.name, g); // onnxruntime's own buffer: no copy
+          else accumulate(grads, t.name, g, micro === 0, 1 / config.gradAccumulation);
         }
         tokens += batch.realTokens;
       }
-      const grads = [...sums.values()];
-      const apply = dtype === 'float16' ? scaler.update(allFinite(grads)) : allFinite(grads);
+      // One pass for both checks: a non-finite gradient makes the norm non-finite.
+      const norm = globalNorm(grads.values());
+      const finite = Number.isFinite(norm);
+      const apply = dtype === 'float16' ? scaler.update(finite) : finite;
       if (!apply && dtype === 'float32')
         throw new UserError(
           'INVALID_ARGUMENT',
@@ -311,12 +329,10 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
         );
       const lr = learningRate(step, totalSteps, peakLr, warmup, config.schedule);
       if (apply) {
-        const norm = globalNorm(grads);
         const clip = norm > config.maxGradNorm ? config.maxGradNorm / norm : 1;
-        if (clip !== 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! *= clip;
         adam.step += 1;
         for (const t of method.trainables)
-          adamWUpdate(adam, t.name, values.get(t.name)!, sums.get(t.name)!, lr, config, t.decay);
+          adamWUpdate(adam, t.name, values.get(t.name)!, grads.get(t.name)!, lr, config, t.decay, clip);
       }
       const taskName = o.tasks[task]!.name;
       state = {

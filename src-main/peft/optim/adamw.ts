@@ -23,7 +23,10 @@ export function newAdamWState(shapes: ReadonlyMap<string, number>): AdamWState {
   return { step: 0, m: zeros(), v: zeros() };
 }
 
-/** One update of `param` in place with gradient `grad` (already clipped and averaged). */
+/**
+ * One update of `param` in place with gradient `gradScale * grad` (the clipping factor is applied
+ * here, in the same pass, instead of rewriting the gradient first).
+ */
 export function adamWUpdate(
   state: AdamWState,
   name: string,
@@ -32,6 +35,7 @@ export function adamWUpdate(
   lr: number,
   s: AdamWSettings,
   decay: boolean,
+  gradScale = 1,
 ): void {
   const m = state.m.get(name)!;
   const v = state.v.get(name)!;
@@ -41,11 +45,12 @@ export function adamWUpdate(
   const stepSize = lr / c1;
   const sqrtC2 = Math.sqrt(c2);
   const shrink = decay ? 1 - lr * s.weightDecay : 1;
+  const { beta1, beta2, epsilon } = s;
   for (let i = 0; i < param.length; i++) {
-    const g = grad[i]!;
-    const mi = (m[i] = s.beta1 * m[i]! + (1 - s.beta1) * g);
-    const vi = (v[i] = s.beta2 * v[i]! + (1 - s.beta2) * g * g);
-    param[i] = param[i]! * shrink - (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + s.epsilon);
+    const g = grad[i]! * gradScale;
+    const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * g);
+    const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * g * g);
+    param[i] = param[i]! * shrink - (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + epsilon);
   }
 }
 

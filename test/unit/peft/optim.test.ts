@@ -35,6 +35,20 @@ describe('AdamW', () => {
     expect(p[0]).toBeCloseTo(ref, 6);
   });
 
+  it('applies the clipping factor in the update: gradScale * g is the gradient', () => {
+    const [a, b] = [newAdamWState(new Map([['p', 2]])), newAdamWState(new Map([['p', 2]]))];
+    const [pa, pb] = [Float32Array.of(0.3, -0.4), Float32Array.of(0.3, -0.4)];
+    for (const [k, g] of [
+      [0.8, -1.2],
+      [0.1, 0.5],
+    ].entries()) {
+      a.step = b.step = k + 1;
+      adamWUpdate(a, 'p', pa, Float32Array.from(g!), 0.01, SETTINGS, true, 0.25);
+      adamWUpdate(b, 'p', pb, Float32Array.from(g!.map((x) => x * 0.25)), 0.01, SETTINGS, true);
+    }
+    expect([...pa]).toEqual([...pb]);
+  });
+
   it('global norm covers every tensor', () => {
     expect(globalNorm([Float32Array.of(3), Float32Array.of(0, 4)])).toBeCloseTo(5, 6);
   });
