@@ -8,7 +8,7 @@
  * hands the result to the store in one transaction, so a file that fails half-way imports nothing.
  */
 import { UserError } from '../common/errors.js';
-import type { Example, Split, TaskType } from '../tasks/types.js';
+import type { Example, TaskType } from '../tasks/types.js';
 import { importBioc } from './importers/bioc.js';
 import { importBrat } from './importers/brat.js';
 import { importConll } from './importers/conll.js';
@@ -24,7 +24,7 @@ import {
   type BalanceReport,
   type LeakageReport,
 } from './splits.js';
-import type { Importer, RawExample } from './source.js';
+import { ImportNotices, type ImportOptions, type Importer, type RawExample } from './source.js';
 
 export const IMPORT_FORMATS = {
   conll: importConll,
@@ -42,10 +42,7 @@ export function isImportFormat(value: string): value is ImportFormat {
   return Object.hasOwn(IMPORT_FORMATS, value);
 }
 
-export interface ReadOptions {
-  readonly task: TaskType;
-  readonly split?: Split;
-  readonly mapping?: string;
+export interface ReadOptions extends Omit<ImportOptions, 'notices'> {
   /** Seed for splits drawn when the source has none. */
   readonly seed?: number;
   /** Share of train moved to dev when the source has no dev split (default 0: none). */
@@ -55,7 +52,14 @@ export interface ReadOptions {
 export interface DatasetReport {
   readonly read: number;
   readonly duplicatesRemoved: number;
+  /** Examples whose exact input came earlier in their split with another target (kept, once each). */
   readonly conflictingDuplicates: number;
+  /** Up to 10 external ids of those examples. */
+  readonly conflicts: readonly string[];
+  /** What the importer left out on purpose, counted (e.g. relations with --task ner). */
+  readonly notices: Readonly<Record<string, number>>;
+  /** With --skip-bad-rows: each record skipped (file, line or record, problem; never its text). */
+  readonly skipped: readonly string[];
   readonly splitsDrawn: boolean;
   readonly leakage: LeakageReport;
   readonly balance: BalanceReport;
@@ -82,7 +86,8 @@ export function sortLabels(task: TaskType, labels: Iterable<string>): string[] {
 
 export async function readDataset(format: ImportFormat, source: string, options: ReadOptions): Promise<ReadDataset> {
   const raw: RawExample[] = [];
-  for await (const example of IMPORT_FORMATS[format](source, options)) raw.push(example);
+  const notices = new ImportNotices();
+  for await (const example of IMPORT_FORMATS[format](source, { ...options, notices })) raw.push(example);
   if (raw.length === 0) {
     throw new UserError(
       'BAD_FILE',
@@ -92,7 +97,7 @@ export async function readDataset(format: ImportFormat, source: string, options:
   const splitsDrawn = raw.some((e) => e.split === undefined);
   const seed = options.seed ?? 42;
   const split = drawDevFromTrain(assignSplits(raw, seed), options.devFraction ?? 0, seed);
-  const { examples, removed, conflicting } = deduplicate(split);
+  const { examples, removed, conflicting, conflicts } = deduplicate(split);
   const labelSet = sortLabels(options.task, new Set(examples.flatMap((e) => e.labels)));
   return {
     examples,
@@ -101,6 +106,9 @@ export async function readDataset(format: ImportFormat, source: string, options:
       read: raw.length,
       duplicatesRemoved: removed,
       conflictingDuplicates: conflicting,
+      conflicts,
+      notices: notices.counts,
+      skipped: notices.skipped,
       splitsDrawn,
       leakage: leakageCheck(examples),
       balance: balanceReport(examples, labelSet),

@@ -100,14 +100,15 @@ describe('streamed splits', () => {
     expect(withDev.counts).toMatchObject({ train: 1000, dev: 5, test: 100 }); // dev given: nothing moved
   });
 
-  it('removes duplicates within a split, keeps conflicting ones, and reports leakage with the leaked ids', async () => {
+  it('removes exact duplicates within a split, lists conflicts, and reports leakage with the leaked ids', async () => {
     const files = {
-      'train.jsonl': [row('A b'), row('a  B'), row('a b', 'Contradiction'), row('shared')],
+      'train.jsonl': [row('a b'), row('a b'), row('a b', 'Contradiction'), row('a b', 'Contradiction'), row('shared')],
       'test.jsonl': [row('Shared'), row('only test')],
       'dev.jsonl': [row('shared ')],
     };
     const r = await imported(files);
-    expect(r.report).toMatchObject({ read: 7, duplicatesRemoved: 1, conflictingDuplicates: 1, unlabelled: false });
+    expect(r.report).toMatchObject({ read: 8, duplicatesRemoved: 2, conflictingDuplicates: 1, unlabelled: false });
+    expect(r.report.conflicts).toEqual(['train.jsonl:3']);
     expect(r.report.leakage).toEqual({ trainDev: 1, trainTest: 1, devTest: 1, examples: expect.any(Array) });
     expect(r.report.leakage.examples).toHaveLength(2);
     expect(r.labelSet).toEqual(['Contradiction', 'Entailment']);
