@@ -26,6 +26,7 @@ import {
   noFiles,
   readChunks,
   readLines,
+  readText,
   recordOrSkip,
   splitFromPath,
   structural,
@@ -43,13 +44,19 @@ interface SourceRow {
   readonly key?: string;
 }
 
-/** A `.json` file may still be JSONL (MedMCQA's dev.json): its first line is then a whole object. */
+/**
+ * A `.json` file may still be JSONL (MedMCQA's dev.json): its first line is a whole object and
+ * more lines follow. (A one-line file is read as JSON: one record, keyed records or a wrapper.)
+ */
 async function isJsonLines(file: string, options: ImportOptions): Promise<boolean> {
+  let first = true;
   for await (const line of readLines(file, options)) {
     if (line.text.trim() === '') continue;
+    if (!first) return true;
+    first = false;
     try {
-      const first: unknown = JSON.parse(line.text);
-      return first !== null && typeof first === 'object' && !Array.isArray(first);
+      const value: unknown = JSON.parse(line.text);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
     } catch {
       return false;
     }
@@ -59,23 +66,45 @@ async function isJsonLines(file: string, options: ImportOptions): Promise<boolea
 
 const isRecord = (value: unknown): value is Row => value !== null && typeof value === 'object' && !Array.isArray(value);
 
+const isListOfRecords = (value: unknown): boolean => Array.isArray(value) && value.length > 0 && value.every(isRecord);
+
+/** A JSON file that is a single record (small by nature: read whole). */
+async function* oneRecord(file: string, options: ImportOptions): AsyncGenerator<SourceRow> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readText(file, options));
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw badFile(file, undefined, 'the file is not valid JSON');
+  }
+  yield { row: value as Row, line: 1, place: { record: 'record 1' } };
+}
+
 async function* jsonRows(file: string, options: ImportOptions): AsyncGenerator<SourceRow> {
   if (options.records !== undefined || (file.toLowerCase().endsWith('.json') && !(await isJsonLines(file, options)))) {
     const arrayKey = options.records !== undefined ? { arrayKey: options.records } : {};
+    // A root object holds records keyed by id, or records in a list under a key (--records), or
+    // is itself one record (its members are fields: no record among them).
+    let firstField: Place | undefined;
     for await (const item of streamJsonItems(file, { ...options, ...arrayKey })) {
       const place = { line: item.line, record: `record ${item.index}`, byte: item.byte };
-      if (!isRecord(item.value)) {
+      if (isListOfRecords(item.value) && item.key !== undefined) {
         const key = structural(item.key);
         throw badFile(
           file,
           place,
-          Array.isArray(item.value) && item.key !== undefined
-            ? `the records sit in a list under the top-level key ${key ? `"${key}"` : 'of this object'}: give --records ${key ?? '<key>'}`
-            : 'each record must be a JSON object',
+          `the records sit in a list under the top-level key ${key ? `"${key}"` : 'of this object'}: give --records ${key ?? '<key>'}`,
         );
       }
-      yield { row: item.value, line: item.line, place, ...(item.key !== undefined ? { key: item.key } : {}) };
+      const field = !isRecord(item.value) && item.key !== undefined;
+      if (field) firstField ??= place;
+      if (!isRecord(item.value) && !field) throw badFile(file, place, 'each record must be a JSON object');
+      if (isRecord(item.value) && firstField) throw badFile(file, firstField, 'each record must be a JSON object');
+      if (isRecord(item.value)) {
+        yield { row: item.value, line: item.line, place, ...(item.key !== undefined ? { key: item.key } : {}) };
+      }
     }
+    if (firstField) yield* oneRecord(file, options);
     return;
   }
   for await (const line of readLines(file, options)) {
@@ -99,6 +128,7 @@ const CSV_PROBLEMS: Record<string, string> = {
   CSV_INVALID_CLOSING_QUOTE: 'a quote inside a quoted field is not doubled ("")',
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'characters follow the closing quote of a field',
   CSV_INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field',
+  INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field',
   CSV_OPTION_COLUMNS_MISSING_NAME: 'the header row has an empty column name',
   CSV_INVALID_COLUMN_MAPPING: 'the header row names the same column twice',
   CSV_MAX_RECORD_SIZE: 'a field is too long (an unclosed quote?)',
@@ -121,7 +151,18 @@ async function* csvRows(file: string, options: ImportOptions): AsyncGenerator<So
 
 async function* textCsvRows(file: string, options: ImportOptions): AsyncGenerator<SourceRow> {
   const parser = parseCsv({
-    columns: true,
+    // A column named twice would silently lose one of them.
+    columns: (header: string[]) => {
+      const twice = header.find((name, i) => name !== '' && header.indexOf(name) !== i);
+      if (twice !== undefined) {
+        throw badFile(
+          file,
+          1,
+          `the header row names ${structural(twice) ? `the column "${twice}"` : 'a column'} twice`,
+        );
+      }
+      return header;
+    },
     bom: true,
     skip_empty_lines: true,
     relax_quotes: false,
@@ -144,8 +185,9 @@ async function* textCsvRows(file: string, options: ImportOptions): AsyncGenerato
     }
   } catch (error) {
     if (error instanceof UserError) throw error;
-    if ((error as { code?: string }).code?.startsWith('CSV_')) throw csvProblem(error as CsvError, file);
-    throw cannotRead(file, error);
+    // File-system errors carry Node's codes (ENOENT, EACCES); anything else came from the parser.
+    if (/^E[A-Z]+$/.test(nodeErrorCode(error) ?? 'E')) throw cannotRead(file, error);
+    throw csvProblem(error as CsvError, file);
   } finally {
     text.destroy();
   }
