@@ -37,6 +37,8 @@ export interface ImportOptions extends Decoding {
   readonly task: TaskType;
   /** Puts every example in this split, whatever the source says. */
   readonly split?: Split;
+  /** Ignore train/dev/test in file and folder names: draw splits with the seed instead. */
+  readonly drawSplits?: boolean;
   /** Column/field mapping for JSONL and CSV (see mapping.ts). */
   readonly mapping?: string;
   /** Spreadsheets: the sheet to read (name or 1-based number; default the first). */
@@ -138,10 +140,15 @@ export async function recordOrSkip<T>(options: ImportOptions, parse: () => T | P
   try {
     return await parse();
   } catch (error) {
-    if (!options.skipBadRows || !(error instanceof FileProblem)) throw error;
-    options.notices?.skipped.push(`${error.where}: ${error.problem}`);
+    skipOrThrow(options, error);
     return undefined;
   }
+}
+
+/** Lists a malformed record under `--skip-bad-rows`; otherwise (or for any other error) throws it. */
+export function skipOrThrow(options: ImportOptions, error: unknown): void {
+  if (!options.skipBadRows || !(error instanceof FileProblem)) throw error;
+  options.notices?.skipped.push(`${error.where}: ${error.problem}`);
 }
 
 export interface Line {
@@ -401,6 +408,11 @@ export async function sourceFiles(
   const files = splitNamedFirst && named.length > 0 ? named : all;
   if (files.length === 0) throw noFiles(source, `${format} files (${extensions.join(', ')})`, filter);
   return files;
+}
+
+/** The split of the examples in `file`: the chosen one, else the one its name or folders give (unless drawn). */
+export function fileSplit(file: string, options: ImportOptions, root?: string): Split | undefined {
+  return options.split ?? (options.drawSplits ? undefined : splitFromPath(file, root));
 }
 
 const SPLIT_WORDS: readonly [RegExp, Split][] = [

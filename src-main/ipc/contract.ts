@@ -176,6 +176,8 @@ export interface SourceTaskListing {
   /** Relative to the shared data folder. */
   readonly path: string;
   readonly mapping?: string;
+  /** Import with drawSplits: the file's name names one split, but the set is for training. */
+  readonly drawSplits?: boolean;
   readonly expected: string;
 }
 
@@ -205,6 +207,8 @@ export const DatasetImportSchema = z.object({
   exclude: z.array(z.string().trim().min(1).max(500)).max(50).optional(),
   /** Import what parses and list each record that does not, instead of importing nothing. */
   skipBadRows: z.boolean().optional(),
+  /** Ignore train/dev/test in file and folder names and draw splits with the seed. */
+  drawSplits: z.boolean().optional(),
 });
 export type DatasetImportRequest = z.input<typeof DatasetImportSchema>;
 

@@ -89,6 +89,7 @@ export function datasetHandlers(store: StoreService): Pick<RequestHandlers, Data
         path: t.path,
         expected: t.expected,
         ...(t.mapping ? { mapping: t.mapping } : {}),
+        ...(t.drawSplits ? { drawSplits: true } : {}),
       })),
   };
 }

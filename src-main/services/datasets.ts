@@ -59,7 +59,7 @@ export async function importDatasetFiles(
   const stream = streamDataset(format, source, readOptions);
   // How it was read, to redo it (no note text: options, column names, file patterns).
   const how = Object.fromEntries(
-    (['mapping', 'encoding', 'sheet', 'records', 'groupBy', 'include', 'exclude', 'skipBadRows'] as const)
+    (['mapping', 'encoding', 'sheet', 'records', 'groupBy', 'include', 'exclude', 'skipBadRows', 'drawSplits'] as const)
       .filter((k) => readOptions[k] !== undefined)
       .map((k) => [k, readOptions[k]]),
   );

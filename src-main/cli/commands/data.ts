@@ -189,6 +189,7 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
       `put every example in this split (${SPLITS.join(', ')}); default: from the source, else drawn 80/10/10`,
     )
     .option('--seed <n>', 'seed for drawn splits (default 42)')
+    .option('--draw-splits', 'ignore train/dev/test in file and folder names and draw splits with the seed')
     .option(
       '--dev-from-train <fraction>',
       'when the source has no dev split, move this share of train to dev (e.g. 0.1)',
@@ -235,6 +236,7 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
           sheet?: string;
           records?: string;
           skipBadRows?: boolean;
+          drawSplits?: boolean;
         },
       ) => {
         if (!isImportFormat(format)) {
@@ -260,6 +262,7 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
           records: options.records,
           replaceInvalid: options.replaceInvalid,
           skipBadRows: options.skipBadRows,
+          drawSplits: options.drawSplits,
           include: options.include.length > 0 ? options.include : undefined,
           exclude: options.exclude.length > 0 ? options.exclude : undefined,
         };

@@ -27,7 +27,7 @@ import {
   readChunks,
   recordOrSkip,
   sourceFiles,
-  splitFromPath,
+  fileSplit,
   unsupportedTask,
   type FileProblem,
   type ImportOptions,
@@ -164,7 +164,7 @@ function documentToExample(doc: BiocDocument, file: string, options: ImportOptio
   const text = documentText(doc, file);
   const entities = doc.annotations.map((a) => toEntity(a, text, doc, file));
   const sorted = [...entities].sort((a, b) => a.start - b.start || a.end - b.end);
-  const split = options.split ?? splitFromPath(file);
+  const split = fileSplit(file, options);
   const withSplit = <E extends RawExample<'ner' | 're'>>(e: E): E => (split ? { ...e, split } : e);
   if (options.task === 'ner') {
     options.notices?.count(IGNORED_FOR_NER, doc.relations.length);

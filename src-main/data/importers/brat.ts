@@ -23,7 +23,7 @@ import {
   readText,
   recordOrSkip,
   sourceFiles,
-  splitFromPath,
+  fileSplit,
   unsupportedTask,
   type Decoding,
   type ImportNotices,
@@ -220,7 +220,7 @@ export async function* importBrat(source: string, options: ImportOptions): Async
     const example = await recordOrSkip(options, async (): Promise<RawExample<'ner' | 're'>> => {
       const text = await readText(txtFile, options);
       const doc = await parseBratAnnotations(annFile, text, { ...options, task });
-      const split = options.split ?? splitFromPath(annFile, root);
+      const split = fileSplit(annFile, options, root);
       const externalId = path.relative(root, annFile).replace(/\.ann$/, '');
       const example: RawExample<'ner' | 're'> =
         task === 'ner'

@@ -13,7 +13,7 @@ import {
   readLines,
   recordOrSkip,
   sourceFiles,
-  splitFromPath,
+  fileSplit,
   unsupportedTask,
   type ImportOptions,
   type RawExample,
@@ -97,7 +97,7 @@ export async function* importConll(source: string, options: ImportOptions): Asyn
     true,
   );
   for (const file of files) {
-    const split = options.split ?? splitFromPath(file);
+    const split = fileSplit(file, options);
     let documents = 0; // -DOCSTART- lines seen: sentences of one document are drawn into one split
     let sentence: Sentence = { tokens: [], tags: [], firstLine: 1 };
     const flush = function* () {

@@ -19,8 +19,9 @@ import {
   named,
   readLines,
   recordOrSkip,
+  skipOrThrow,
   sourceFiles,
-  splitFromPath,
+  fileSplit,
   unsupportedTask,
   type FileProblem,
   type ImportOptions,
@@ -105,7 +106,7 @@ function toExample(doc: PubTatorDocument, file: string, options: ImportOptions):
 }
 
 function withSplit<E extends RawExample>(example: E, file: string, options: ImportOptions): E {
-  const split = options.split ?? splitFromPath(file);
+  const split = fileSplit(file, options);
   return split ? { ...example, split } : example;
 }
 
@@ -163,7 +164,10 @@ export async function* importPubTator(
       }
       const columns = line.split('\t');
       const pmid = /^([^|\t]+)\|[ta]\|/.exec(line)?.[1] ?? columns[0];
-      if (!pmid) throw badFile(file, number, 'a line must start with the document id');
+      if (!pmid) {
+        skipOrThrow(options, badFile(file, number, 'a line must start with the document id'));
+        continue;
+      }
       if (doc && doc.pmid !== pmid) {
         const example = await finish();
         if (example) yield example;

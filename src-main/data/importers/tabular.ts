@@ -28,6 +28,8 @@ import {
   readLines,
   readText,
   recordOrSkip,
+  skipOrThrow,
+  fileSplit,
   splitFromPath,
   structural,
   WorkbookNotText,
@@ -98,7 +100,10 @@ async function* jsonRows(file: string, options: ImportOptions): AsyncGenerator<S
       }
       const field = !isRecord(item.value) && item.key !== undefined;
       if (field) firstField ??= place;
-      if (!isRecord(item.value) && !field) throw badFile(file, place, 'each record must be a JSON object');
+      if (!isRecord(item.value) && !field) {
+        skipOrThrow(options, badFile(file, place, 'each record must be a JSON object'));
+        continue;
+      }
       if (isRecord(item.value) && firstField) throw badFile(file, firstField, 'each record must be a JSON object');
       if (isRecord(item.value)) {
         yield { row: item.value, line: item.line, place, ...(item.key !== undefined ? { key: item.key } : {}) };
@@ -113,9 +118,16 @@ async function* jsonRows(file: string, options: ImportOptions): AsyncGenerator<S
     try {
       value = JSON.parse(line.text);
     } catch {
-      throw badFile(file, line.number, 'this line is not valid JSON (JSONL needs one JSON object per line)');
+      skipOrThrow(
+        options,
+        badFile(file, line.number, 'this line is not valid JSON (JSONL needs one JSON object per line)'),
+      );
+      continue;
     }
-    if (!isRecord(value)) throw badFile(file, line.number, 'each line must be a JSON object');
+    if (!isRecord(value)) {
+      skipOrThrow(options, badFile(file, line.number, 'each line must be a JSON object'));
+      continue;
+    }
     yield { row: value, line: line.number, place: { line: line.number } };
   }
 }
@@ -261,7 +273,7 @@ function tabularImporter(
     const mapping = preset ? {} : parseMapping(options.mapping, options.task);
     const folder = await isDirectory(source);
     for (const file of await filesToImport(source, extensions, preset, options)) {
-      const fileSplit = options.split ?? splitFromPath(file);
+      const nameSplit = fileSplit(file, options);
       const prefix = folder ? `${path.basename(file)}:` : '';
       for await (const { row, line, place, key } of rows(file, options)) {
         const example = await recordOrSkip(options, async () => {
@@ -284,7 +296,7 @@ function tabularImporter(
           }
         });
         if (!example) continue;
-        const split = options.split ?? example.example.split ?? fileSplit;
+        const split = options.split ?? example.example.split ?? nameSplit;
         const id = example.example.externalId ?? String(line);
         yield {
           ...example.example,

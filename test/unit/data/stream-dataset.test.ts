@@ -3,12 +3,12 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import type { ReadOptions } from '../../../src-main/data/read-dataset.js';
-import { drawSplit, seededDraw, digest, streamDataset } from '../../../src-main/data/stream-dataset.js';
+import { drawSplit, seededDraw, digest } from '../../../src-main/data/stream-dataset.js';
 import { DatasetsRepository } from '../../../src-main/store/repositories/datasets.js';
 import type { Db } from '../../../src-main/store/sqlite.js';
 import { makeTempDir } from '../../support/temp.js';
 import { freshDatabase } from '../store/helpers.js';
-import { writeTree } from './helpers.js';
+import { importStreamed, writeTree } from './helpers.js';
 
 const temp = makeTempDir();
 afterAll(() => temp.cleanup());
@@ -28,16 +28,7 @@ async function imported(files: Record<string, string[]>, options: Partial<ReadOp
   const names = Object.keys(files);
   const source = names.length === 1 ? path.join(dir, names[0]!) : dir;
   db = freshDatabase(dir).db;
-  const repo = new DatasetsRepository(db);
-  const stream = streamDataset('jsonl', source, { task: 'nli', ...options });
-  let finished: ReturnType<typeof stream.finish> | undefined;
-  const result = await repo.importDatasetStream(
-    { name: 'd', taskType: 'nli', sourceFormat: 'jsonl', labelSet: [] },
-    stream.examples,
-    { finish: (inserted) => ((finished = stream.finish(inserted)), { labelSet: finished.labelSet, meta: {} }) },
-  );
-  const examples = repo.examples(result.datasetId);
-  return { ...result, ...finished!, examples, restarts: stream.restarts };
+  return importStreamed(dir, source, 'jsonl', { task: 'nli', ...options }, db);
 }
 
 describe('streamed splits', () => {
