@@ -412,6 +412,29 @@ describe('no note text in any import message', () => {
     }
   });
 
+  it('the NLI4CT preset never quotes a trial or section id that is not shaped like one', async () => {
+    const format = FORMATS.find((f) => f.name === 'JSONL') as Format;
+    const statement = (fields: Record<string, string>) =>
+      JSON.stringify({
+        '0a1b': {
+          Type: 'Single',
+          Section_id: 'Eligibility',
+          Primary_id: 'NCT01',
+          Statement: 'x',
+          Label: 'Entailment',
+          ...fields,
+        },
+      });
+    for (const fields of [{ Primary_id: MANY_WORDS }, { Section_id: MANY_WORDS }, { Secondary_id: MANY_WORDS }]) {
+      const dir = writeCase({ 'train.json': statement(fields) });
+      mkdirSync(path.join(dir, 'ct-json'));
+      writeFileSync(path.join(dir, 'ct-json', 'NCT01.json'), JSON.stringify({ Eligibility: ['Adults'] }));
+      const said = await messages({ ...format, options: { mapping: 'preset:nli4ct' } }, dir, { task: 'nli' });
+      expect(said).toHaveLength(1);
+      expect(said.filter(leaks)).toEqual([]);
+    }
+  });
+
   it("the issue's own example: a BRAT line with spaces for tabs prints none of its text", async () => {
     const dir = writeCase({
       'a.txt': 'Patient John Smith was seen.',
