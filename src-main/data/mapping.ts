@@ -238,7 +238,15 @@ export function rowToExample(task: TaskType, row: Row, mapping: FieldMapping): R
           text: mention,
         };
       const relations = [{ type: label, head: locate(head), tail: locate(tail) }];
-      return { ...common, input: { text: note, pair: { head, tail } }, target: { relations, label }, labels: [label] };
+      // Pair-wise RE repeats a sentence once per entity pair: all its pairs are drawn into one split.
+      const sentence = note.replace(HEAD_MARKER, '$1').replace(TAIL_MARKER, '$1');
+      return {
+        ...common,
+        group: `sentence:${sentence}`,
+        input: { text: note, pair: { head, tail } },
+        target: { relations, label },
+        labels: [label],
+      };
     }
     case 'qa': {
       const { input, answer } = qaInputAndAnswer(row, mapping);

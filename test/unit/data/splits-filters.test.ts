@@ -61,6 +61,25 @@ describe('splits', () => {
     );
   });
 
+  it('pair-wise RE: every entity pair of one sentence is drawn into one split', async () => {
+    const rows = Array.from({ length: 100 }, (_, i) =>
+      [
+        `<< aspirin${i} >> inhibits [[ COX${i} ]] and PTGS${i}.`,
+        `<< aspirin${i} >> inhibits COX${i} and [[ PTGS${i} ]].`,
+      ].map((text) => JSON.stringify({ text, label: 'INHIBITOR' })),
+    ).flat();
+    const result = await imported({ 'pairs.jsonl': rows.join('\n') }, 'pairs.jsonl', 'jsonl', { task: 're' });
+    expect(result.counts.total).toBe(200);
+    expect(result.counts.dev + result.counts.test).toBeGreaterThan(0);
+    const splitsOf = new Map<string, Set<string>>();
+    for (const e of result.examples) {
+      const sentence = /aspirin(\d+)/.exec((e.input as { text: string }).text)?.[1] as string;
+      splitsOf.set(sentence, (splitsOf.get(sentence) ?? new Set()).add(e.split));
+    }
+    expect(splitsOf.size).toBe(100);
+    expect([...splitsOf.values()].every((s) => s.size === 1)).toBe(true);
+  });
+
   it('CoNLL sentences of one -DOCSTART- document are drawn into one split', async () => {
     const documents = Array.from({ length: 40 }, (_, d) =>
       ['-DOCSTART-\tO', '', ...Array.from({ length: 5 }, (_, s) => `doc${d}\tO\nsentence${s}\tB-X\n`)].join('\n'),
