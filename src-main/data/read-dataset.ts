@@ -58,8 +58,10 @@ export interface DatasetReport {
   readonly conflicts: readonly string[];
   /** What the importer left out on purpose, counted (e.g. relations with --task ner). */
   readonly notices: Readonly<Record<string, number>>;
-  /** With --skip-bad-rows: each record skipped (file, line or record, problem; never its text). */
+  /** With --skip-bad-rows: the records skipped (file, line or record, problem; never its text), the first 1,000. */
   readonly skipped: readonly string[];
+  /** How many records were skipped in all. */
+  readonly skippedCount: number;
   readonly splitsDrawn: boolean;
   readonly leakage: LeakageReport;
   readonly balance: BalanceReport;
@@ -109,6 +111,7 @@ export async function readDataset(format: ImportFormat, source: string, options:
       conflicts,
       notices: notices.counts,
       skipped: notices.skipped,
+      skippedCount: notices.skippedCount,
       splitsDrawn,
       leakage: leakageCheck(examples),
       balance: balanceReport(examples, labelSet),

@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { TextDecoder } from 'node:util';
 
 import picomatch from 'picomatch';
 
@@ -125,12 +126,22 @@ export const IGNORED_FOR_NER = 'relation annotations ignored (--task ner reads m
  */
 export class ImportNotices {
   readonly counts: Record<string, number> = {};
+  /** The first MAX_SKIPPED_LISTED skipped records, "where: problem". */
   readonly skipped: string[] = [];
+  skippedCount = 0;
 
   count(what: string, n = 1): void {
     if (n > 0) this.counts[what] = (this.counts[what] ?? 0) + n;
   }
+
+  skip(problem: FileProblem): void {
+    this.skippedCount++;
+    if (this.skipped.length < MAX_SKIPPED_LISTED) this.skipped.push(`${problem.where}: ${problem.problem}`);
+  }
 }
+
+/** Skipped records listed one by one (a badly broken file could have millions: the rest are counted). */
+export const MAX_SKIPPED_LISTED = 1000;
 
 /**
  * Runs `parse` for one record: a malformed record is listed and skipped under `--skip-bad-rows`
@@ -148,7 +159,7 @@ export async function recordOrSkip<T>(options: ImportOptions, parse: () => T | P
 /** Lists a malformed record under `--skip-bad-rows`; otherwise (or for any other error) throws it. */
 export function skipOrThrow(options: ImportOptions, error: unknown): void {
   if (!options.skipBadRows || !(error instanceof FileProblem)) throw error;
-  options.notices?.skipped.push(`${error.where}: ${error.problem}`);
+  options.notices?.skip(error);
 }
 
 export interface Line {

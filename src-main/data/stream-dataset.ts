@@ -316,6 +316,7 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
         conflicts: pass.conflicts,
         notices: pass.notices.counts,
         skipped: pass.notices.skipped,
+        skippedCount: pass.notices.skippedCount,
         splitsDrawn: unsplitSeen,
         leakage: { trainDev, trainTest, devTest, examples: leaked },
         balance: balanceFromCounts(inserted.labelCounts, inserted.counts, labelSet),

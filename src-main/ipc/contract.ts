@@ -142,8 +142,9 @@ export interface DatasetImportReport {
   readonly conflicts: readonly string[];
   /** What was left out on purpose, counted (e.g. relations when importing for NER). */
   readonly notices: Readonly<Record<string, number>>;
-  /** With skipBadRows: each skipped record as "file, line: problem" (never its text). */
+  /** With skipBadRows: the skipped records as "file, line: problem" (never their text), the first 1,000. */
   readonly skipped: readonly string[];
+  readonly skippedCount: number;
   readonly splitsDrawn: boolean;
   readonly unlabelled: boolean;
   readonly leakage: {

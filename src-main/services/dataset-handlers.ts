@@ -72,6 +72,7 @@ export function datasetHandlers(store: StoreService): Pick<RequestHandlers, Data
             conflicts: report.conflicts,
             notices: report.notices,
             skipped: report.skipped,
+            skippedCount: report.skippedCount,
             splitsDrawn: report.splitsDrawn,
             unlabelled: report.unlabelled,
             leakage: report.leakage,

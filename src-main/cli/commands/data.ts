@@ -130,8 +130,13 @@ function renderImport(o: ImportOutcome & { format: string }): string {
     );
   }
   for (const [what, count] of Object.entries(r.notices)) lines.push(`Note: ${count} ${what}.`);
-  if (r.skipped.length > 0) {
-    lines.push(`Skipped ${r.skipped.length} malformed record(s) (--skip-bad-rows):`, ...r.skipped.map((s) => `  ${s}`));
+  if (r.skippedCount > 0) {
+    const more = r.skippedCount - r.skipped.length;
+    lines.push(
+      `Skipped ${r.skippedCount} malformed record(s) (--skip-bad-rows):`,
+      ...r.skipped.map((s) => `  ${s}`),
+      ...(more > 0 ? [`  ... and ${more} more`] : []),
+    );
   }
   const leaks = r.leakage.trainDev + r.leakage.trainTest + r.leakage.devTest;
   if (leaks > 0) {

@@ -183,7 +183,7 @@ async function* textCsvRows(file: string, options: ImportOptions): AsyncGenerato
     on_skip: (error) => {
       if (error) {
         const problem = csvProblem(error as CsvError & { lines?: number }, file);
-        options.notices?.skipped.push(`${problem.where}: ${problem.problem}`);
+        options.notices?.skip(problem);
       }
     },
   });

@@ -133,6 +133,17 @@ describe('--skip-bad-rows', () => {
     ]);
   });
 
+  it('lists the first 1,000 skipped records and counts them all', async () => {
+    const broken = Array.from({ length: 1005 }, () => '{"premise": ');
+    const result = await imported({ 'train.jsonl': [nli('ok'), ...broken].join('\n') }, 'train.jsonl', 'jsonl', {
+      ...NLI,
+      skipBadRows: true,
+    });
+    expect(result.counts.total).toBe(1);
+    expect(result.report.skipped).toHaveLength(1000);
+    expect(result.report.skippedCount).toBe(1005);
+  });
+
   it('skips malformed CSV rows, and a BRAT document, the same way', async () => {
     const csv = await imported(
       { 'train.csv': 'premise,hypothesis,label\na,h,Entailment\n"b,h,Entailment\n' },
