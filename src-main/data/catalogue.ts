@@ -2,7 +2,7 @@
  * The source-task catalogue: public clinical and biomedical datasets in ../shared/data (see its
  * README.md for sources and licences) that serve as the K source tasks of multitask prompt
  * distillation (Peng et al. 2026 use 21 clinical source tasks). Each entry is importable with
- * one command, `clinprompt import <format> <path> --task <type> --name <name> [--mapping ...]`.
+ * one command, `clinprompt import <format> <path> --task <type> --name <name> [--mapping ...] [--draw-splits]`.
  */
 import path from 'node:path';
 
@@ -17,6 +17,8 @@ export interface SourceTask {
   /** Relative to the shared data folder. */
   readonly path: string;
   readonly mapping?: string;
+  /** The file's name says one split (MedMCQA's dev.json holds the set we train on): draw splits instead. */
+  readonly drawSplits?: boolean;
   /** The sizes ../shared/data/README.md gives, for checking an import. */
   readonly expected: string;
 }
@@ -79,6 +81,7 @@ export const SOURCE_TASKS: readonly SourceTask[] = [
     format: 'jsonl',
     path: 'qa/medmcqa/data/dev.json',
     mapping: 'question=question,options=opa|opb|opc|opd,answerIndex=cop,id=id',
+    drawSplits: true,
     expected: '4,183',
   },
   {
@@ -135,5 +138,6 @@ export function importCommand(entry: SourceTask, sharedDataDir: string): string[
     '--name',
     entry.name,
     ...(entry.mapping ? ['--mapping', entry.mapping] : []),
+    ...(entry.drawSplits ? ['--draw-splits'] : []),
   ];
 }

@@ -5,19 +5,24 @@
  * state machine over the characters (RFC 8259 strings and nesting) finds each item's extent; only
  * that item's text is kept and handed to JSON.parse.
  */
-import { createReadStream } from 'node:fs';
-
-import { badFile, cannotRead } from './source.js';
+import { ByteCounter, badFile, cannotRead, readChunks, type Decoding } from './source.js';
 
 export interface JsonItem {
   readonly key?: string;
   readonly value: unknown;
   /** 1-based line where the item starts. */
   readonly line: number;
+  /** 1-based position of the item in its list or object. */
+  readonly index: number;
+  /** 0-based byte offset where the item starts (what locates it in a one-line file). */
+  readonly byte: number;
 }
 
-export async function* streamJsonItems(file: string, options: { arrayKey?: string } = {}): AsyncGenerator<JsonItem> {
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
+export async function* streamJsonItems(
+  file: string,
+  options: { arrayKey?: string } & Decoding = {},
+): AsyncGenerator<JsonItem> {
+  const counter = new ByteCounter();
   let depth = 0;
   let inString = false;
   let escaped = false;
@@ -28,6 +33,8 @@ export async function* streamJsonItems(file: string, options: { arrayKey?: strin
   let collecting = false; // inside options.arrayKey's array (or at the root when there is none)
   let item = '';
   let itemLine = 0;
+  let itemByte = 0;
+  let index = 0;
   let itemKey: string | undefined;
   let pendingKey = '';
   let lastString = '';
@@ -38,17 +45,23 @@ export async function* streamJsonItems(file: string, options: { arrayKey?: strin
   const finishItem = (): JsonItem => {
     try {
       const value: unknown = JSON.parse(item);
-      return itemKey === undefined ? { value, line: itemLine } : { key: itemKey, value, line: itemLine };
+      const place = { line: itemLine, index, byte: itemByte };
+      return itemKey === undefined ? { value, ...place } : { key: itemKey, value, ...place };
     } catch {
-      throw badFile(file, itemLine, 'this JSON item is not valid JSON');
+      throw badFile(
+        file,
+        { line: itemLine, record: `item ${index}`, byte: itemByte },
+        'this JSON item is not valid JSON',
+      );
     }
   };
 
   try {
-    for await (const chunk of stream as AsyncIterable<string>) {
+    for await (const chunk of readChunks(file, options, counter)) {
       const ready: JsonItem[] = [];
       for (let i = 0; i < chunk.length; i++) {
         const c = chunk[i] as string;
+        const at = counter.add(chunk.charCodeAt(i));
         if (c === '\n') line++;
         const inItem = item !== '';
         if (inString) {
@@ -65,13 +78,13 @@ export async function* streamJsonItems(file: string, options: { arrayKey?: strin
         if (/\s/.test(c) && !inItem) continue;
         if (!sawAnything) {
           sawAnything = true;
-          if (c !== '[' && c !== '{') throw badFile(file, line, 'expected a JSON array or object');
+          if (c !== '[' && c !== '{') throw badFile(file, { line, byte: at }, 'expected a JSON array or object');
           root = c;
           depth = 1;
           collecting = options.arrayKey === undefined;
           expectingKey = root === '{' && itemDepth === 1;
           if (options.arrayKey !== undefined && root !== '{') {
-            throw badFile(file, line, `expected a JSON object with a "${options.arrayKey}" list`);
+            throw badFile(file, { line, byte: at }, `expected a JSON object with a "${options.arrayKey}" list`);
           }
           continue;
         }
@@ -96,6 +109,8 @@ export async function* streamJsonItems(file: string, options: { arrayKey?: strin
         if (startsItem) {
           item = '';
           itemLine = line;
+          itemByte = at;
+          index++;
           itemKey = root === '{' && itemDepth === 1 ? pendingKey : undefined;
         }
         if (startsItem || inItem) item += c;
@@ -112,7 +127,7 @@ export async function* streamJsonItems(file: string, options: { arrayKey?: strin
         if (c === '[' || c === '{') depth++;
         else if (c === ']' || c === '}') {
           depth--;
-          if (depth < 0) throw badFile(file, line, 'a closing bracket has no opening one');
+          if (depth < 0) throw badFile(file, { line, byte: at }, 'a closing bracket has no opening one');
           if (item !== '' && depth === itemDepth) {
             // A nested value closed back at item depth: the item ends here.
             ready.push(finishItem());
@@ -136,9 +151,8 @@ export async function* streamJsonItems(file: string, options: { arrayKey?: strin
   } catch (error) {
     if (error instanceof Error && error.name === 'UserError') throw error;
     throw cannotRead(file, error);
-  } finally {
-    stream.destroy();
   }
   if (!sawAnything) throw badFile(file, undefined, 'the file is empty');
-  if (depth !== 0 || inString) throw badFile(file, line, 'the JSON ends before its brackets and quotes are closed');
+  if (depth !== 0 || inString)
+    throw badFile(file, { line, byte: counter.bytes }, 'the JSON ends before its brackets and quotes are closed');
 }

@@ -8,7 +8,7 @@
  */
 import { UserError } from '../common/errors.js';
 import { alignMentions } from '../tasks/align.js';
-import { matchLabel } from '../tasks/labels.js';
+import { matchLabel, normalizeLabelText } from '../tasks/labels.js';
 import { optionLetter } from '../tasks/parse.js';
 import { YES_NO_MAYBE } from '../tasks/registry.js';
 import { SPLITS, type Entity, type QaInput, type Split, type TaskType } from '../tasks/types.js';
@@ -113,6 +113,34 @@ function entitiesFrom(value: unknown, textValue: string): Entity[] {
 const HEAD_MARKER = /<<\s*(.+?)\s*>>/;
 const TAIL_MARKER = /\[\[\s*(.+?)\s*\]\]/;
 
+/**
+ * Which option (0-based) a record's answer names: a 1-based index column (MedMCQA's cop); else the
+ * option whose text the answer is, exactly (so an answer "C" among options "Vitamin A", "C", "D"
+ * is the option "C", not the third); else an option letter. Never a near match: a label that is
+ * almost right is silently wrong.
+ */
+function answerOption(options: readonly string[], indexValue: unknown, answer: string): number {
+  const letters = `A-${optionLetter(options.length - 1)}`;
+  if (indexValue !== undefined && indexValue !== null && indexValue !== '') {
+    const index = Number(indexValue) - 1;
+    if (!Number.isInteger(index) || index < 0 || index >= options.length) {
+      throw new RowProblem(`the answer index is not a number from 1 to ${options.length}`);
+    }
+    return index;
+  }
+  const wanted = normalizeLabelText(answer);
+  const byText = options.flatMap((o, i) => (normalizeLabelText(o) === wanted ? [i] : []));
+  if (byText.length > 1) throw new RowProblem(`the answer is the text of ${byText.length} options; it must name one`);
+  if (byText.length === 1) return byText[0] as number;
+  if (/^[A-Za-z]$/.test(answer.trim())) {
+    const index = answer.trim().toUpperCase().charCodeAt(0) - 65;
+    if (index < options.length) return index;
+  }
+  throw new RowProblem(
+    `the answer is neither the text of one of the ${options.length} options nor an option letter (${letters})`,
+  );
+}
+
 function qaInputAndAnswer(row: Row, mapping: FieldMapping): { input: QaInput; answer: string } {
   const question = text(row, mapping, 'question', true) as string;
   const context = text(row, mapping, 'context', false);
@@ -121,19 +149,7 @@ function qaInputAndAnswer(row: Row, mapping: FieldMapping): { input: QaInput; an
   const rawAnswer = text(row, mapping, 'answer', indexValue === undefined || indexValue === null || indexValue === '');
   const base = { question, ...(context !== undefined ? { context } : {}) };
   if (options) {
-    let index: number;
-    if (indexValue !== undefined && indexValue !== null && indexValue !== '') {
-      index = Number(indexValue) - 1; // 1-based, as MedMCQA's cop
-    } else if (/^[A-Za-z]$/.test((rawAnswer ?? '').trim())) {
-      index = (rawAnswer ?? '').trim().toUpperCase().charCodeAt(0) - 65;
-    } else {
-      index = options.indexOf(matchLabel(rawAnswer ?? '', options) ?? '\u0000');
-    }
-    if (!Number.isInteger(index) || index < 0 || index >= options.length) {
-      throw new RowProblem(
-        `the answer does not name one of the ${options.length} options (1-${options.length} or A-${optionLetter(options.length - 1)})`,
-      );
-    }
+    const index = answerOption(options, indexValue, rawAnswer ?? '');
     return { input: { ...base, options, kind: 'multiple-choice' }, answer: optionLetter(index) };
   }
   const answer = rawAnswer as string;
@@ -220,7 +236,15 @@ export function rowToExample(task: TaskType, row: Row, mapping: FieldMapping): R
           text: mention,
         };
       const relations = [{ type: label, head: locate(head), tail: locate(tail) }];
-      return { ...common, input: { text: note, pair: { head, tail } }, target: { relations, label }, labels: [label] };
+      // Pair-wise RE repeats a sentence once per entity pair: all its pairs are drawn into one split.
+      const sentence = note.replace(HEAD_MARKER, '$1').replace(TAIL_MARKER, '$1');
+      return {
+        ...common,
+        group: `sentence:${sentence}`,
+        input: { text: note, pair: { head, tail } },
+        target: { relations, label },
+        labels: [label],
+      };
     }
     case 'qa': {
       const { input, answer } = qaInputAndAnswer(row, mapping);

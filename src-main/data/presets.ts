@@ -12,8 +12,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { UserError } from '../common/errors.js';
 import { matchLabel } from '../tasks/labels.js';
 import type { Split, TaskType } from '../tasks/types.js';
-import type { Row } from './mapping.js';
-import { cannotRead } from './source.js';
+import { RowProblem, type Row } from './mapping.js';
+import { cannotRead, named, structural } from './source.js';
 
 export interface PresetContext {
   /** The folder of the file being imported. */
@@ -102,12 +102,17 @@ const nli4ct: Preset = {
   async transform(row, { dir, key }) {
     const s = row as unknown as Nli4ctStatement;
     const section = async (trial: string) => {
+      // Trial and section ids name files and keys; one that is not shaped like an id is never quoted.
+      if (structural(trial) === undefined) {
+        throw new RowProblem(`${named('statement', key)} names a trial whose id is not a file name`);
+      }
       const report = await trialReport(path.join(dir, 'ct-json', `${trial}.json`));
       const lines = report[s.Section_id];
       if (!Array.isArray(lines)) {
+        const sectionId = structural(s.Section_id);
         throw new UserError(
           'BAD_FILE',
-          `ct-json/${trial}.json has no "${s.Section_id}" section (statement ${key ?? '?'}).`,
+          `ct-json/${trial}.json has no ${sectionId ? `"${sectionId}"` : 'such'} section (${named('statement', key)}).`,
         );
       }
       return lines.map((l) => l.trim()).join('\n');

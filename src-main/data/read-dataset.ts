@@ -8,7 +8,7 @@
  */
 import { UserError } from '../common/errors.js';
 import type { ImportFormat } from '../common/vocabulary.js';
-import type { Example, Split, TaskType } from '../tasks/types.js';
+import type { Example, TaskType } from '../tasks/types.js';
 import { importBioc } from './importers/bioc.js';
 import { importBrat } from './importers/brat.js';
 import { importConll } from './importers/conll.js';
@@ -24,7 +24,7 @@ import {
   type BalanceReport,
   type LeakageReport,
 } from './splits.js';
-import type { Importer, RawExample } from './source.js';
+import { ImportNotices, type ImportOptions, type Importer, type RawExample } from './source.js';
 
 /** One importer per format of common/vocabulary.ts (a format without one does not compile). */
 export const IMPORTERS = {
@@ -37,10 +37,7 @@ export const IMPORTERS = {
   notes: importNotes,
 } as const satisfies Record<ImportFormat, Importer>;
 
-export interface ReadOptions {
-  readonly task: TaskType;
-  readonly split?: Split;
-  readonly mapping?: string;
+export interface ReadOptions extends Omit<ImportOptions, 'notices'> {
   /** Seed for splits drawn when the source has none. */
   readonly seed?: number;
   /** Share of train moved to dev when the source has no dev split (default 0: none). */
@@ -50,7 +47,16 @@ export interface ReadOptions {
 export interface DatasetReport {
   readonly read: number;
   readonly duplicatesRemoved: number;
+  /** Examples whose exact input came earlier in their split with another target (kept, once each). */
   readonly conflictingDuplicates: number;
+  /** Up to 10 external ids of those examples. */
+  readonly conflicts: readonly string[];
+  /** What the importer left out on purpose, counted (e.g. relations with --task ner). */
+  readonly notices: Readonly<Record<string, number>>;
+  /** With --skip-bad-rows: the records skipped (file, line or record, problem; never its text), the first 1,000. */
+  readonly skipped: readonly string[];
+  /** How many records were skipped in all. */
+  readonly skippedCount: number;
   readonly splitsDrawn: boolean;
   readonly leakage: LeakageReport;
   readonly balance: BalanceReport;
@@ -77,7 +83,8 @@ export function sortLabels(task: TaskType, labels: Iterable<string>): string[] {
 
 export async function readDataset(format: ImportFormat, source: string, options: ReadOptions): Promise<ReadDataset> {
   const raw: RawExample[] = [];
-  for await (const example of IMPORTERS[format](source, options)) raw.push(example);
+  const notices = new ImportNotices();
+  for await (const example of IMPORTERS[format](source, { ...options, notices })) raw.push(example);
   if (raw.length === 0) {
     throw new UserError(
       'BAD_FILE',
@@ -87,7 +94,7 @@ export async function readDataset(format: ImportFormat, source: string, options:
   const splitsDrawn = raw.some((e) => e.split === undefined);
   const seed = options.seed ?? 42;
   const split = drawDevFromTrain(assignSplits(raw, seed), options.devFraction ?? 0, seed);
-  const { examples, removed, conflicting } = deduplicate(split);
+  const { examples, removed, conflicting, conflicts } = deduplicate(split);
   const labelSet = sortLabels(options.task, new Set(examples.flatMap((e) => e.labels)));
   return {
     examples,
@@ -96,6 +103,10 @@ export async function readDataset(format: ImportFormat, source: string, options:
       read: raw.length,
       duplicatesRemoved: removed,
       conflictingDuplicates: conflicting,
+      conflicts,
+      notices: notices.counts,
+      skipped: notices.skipped,
+      skippedCount: notices.skippedCount,
       splitsDrawn,
       leakage: leakageCheck(examples),
       balance: balanceReport(examples, labelSet),

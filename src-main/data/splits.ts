@@ -21,7 +21,8 @@ export const DEFAULT_RATIOS: SplitRatios = { train: 0.8, dev: 0.1, test: 0.1 };
 /**
  * Examples without a split are shuffled with the seed and shared among the splits the source did
  * not provide (a source with only a test split gets train and dev drawn from the rest). Examples
- * with the same input are drawn together, so drawing splits never creates leakage.
+ * of one group (a document, a `--group-by` value), or else with the same input, are drawn
+ * together, so drawing splits never creates leakage.
  */
 export function assignSplits(
   examples: readonly RawExample[],
@@ -29,10 +30,10 @@ export function assignSplits(
   ratios: SplitRatios = DEFAULT_RATIOS,
 ): Example[] {
   const given = new Set(examples.flatMap((e) => (e.split ? [e.split] : [])));
-  const groups = new Map<string, number[]>(); // input fingerprint -> indices of unsplit examples
+  const groups = new Map<string, number[]>(); // group (or input fingerprint) -> indices of unsplit examples
   examples.forEach((e, i) => {
     if (e.split) return;
-    const key = fingerprint(e.input);
+    const key = e.group !== undefined ? `group:${e.group}` : fingerprint(e.input);
     const group = groups.get(key);
     if (group) group.push(i);
     else groups.set(key, [i]);
@@ -76,6 +77,13 @@ export function drawDevFromTrain(examples: readonly Example[], fraction: number,
   return examples.map((e, i) => ({ ...e, split: moved.get(i) ?? e.split }));
 }
 
+/** The exact value as JSON, hashed: what de-duplication compares (case and spaces count). */
+export function exactFingerprint(value: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify(value) ?? 'null')
+    .digest('hex');
+}
+
 /** Whitespace- and case-insensitive fingerprint of a value (an input, or input and target). */
 export function fingerprint(value: unknown): string {
   return createHash('sha256').update(normalised(value)).digest('hex');
@@ -90,31 +98,42 @@ export function normalised(value: unknown): string {
 
 export interface DeduplicationResult {
   readonly examples: Example[];
-  /** Copies removed: the same input and target again in the same split. */
+  /** Copies removed: exactly the same input and target again in the same split. */
   readonly removed: number;
-  /** Same input, different target, same split (kept: they may be genuine disagreements). */
+  /** Examples whose exact input came earlier in the same split with another target (all kept, once each). */
   readonly conflicting: number;
+  /** Up to 10 external ids of such examples, to look them up. */
+  readonly conflicts: readonly string[];
 }
 
+/** Exact de-duplication: case-sensitive, every (input, target) pair kept once, conflicts reported. */
 export function deduplicate(examples: readonly Example[]): DeduplicationResult {
-  const seen = new Map<string, string>(); // split + input -> target fingerprint
+  const pairs = new Set<string>(); // split + input + target
+  const inputs = new Set<string>(); // split + input
   const kept: Example[] = [];
+  const conflicts: string[] = [];
   let removed = 0;
   let conflicting = 0;
-  for (const e of examples) {
-    const key = `${e.split}:${fingerprint(e.input)}`;
-    const target = fingerprint(e.target);
-    const previous = seen.get(key);
-    if (previous === target) {
+  examples.forEach((e, i) => {
+    const input = `${e.split}:${exactFingerprint(e.input)}`;
+    const pair = `${input}:${exactFingerprint(e.target)}`;
+    if (pairs.has(pair)) {
       removed++;
-      continue;
+      return;
     }
-    if (previous !== undefined) conflicting++;
-    else seen.set(key, target);
+    pairs.add(pair);
+    if (inputs.has(input)) {
+      conflicting++;
+      if (conflicts.length < MAX_LISTED) conflicts.push(e.externalId ?? `#${i + 1}`);
+    }
+    inputs.add(input);
     kept.push(e);
-  }
-  return { examples: kept, removed, conflicting };
+  });
+  return { examples: kept, removed, conflicting, conflicts };
 }
+
+/** How many example ids a report lists. */
+export const MAX_LISTED = 10;
 
 export interface LeakageReport {
   /** Inputs found in both splits of each pair. */

@@ -3,9 +3,10 @@
  * DatasetsRepository.importDatasetStream in the store): each example is given its final split, checked for
  * duplicates and passed on as it is parsed, so memory does not grow with the size of the file's text.
  *
- * What is kept per example is a fixed-size digest (DigestTable: a 24-byte slot per distinct input,
- * at most 70% full, so 34-69 bytes each, in one typed array, never the text); everything else is
- * counts. That table is the one part that grows with the source (~36 MiB for 400,000 inputs).
+ * What is kept per example is fixed-size digests (three DigestTables, a 12-byte slot each for the
+ * normalised input, the exact input and the exact input+target, at most 70% full, so 51-103 bytes
+ * an example, never the text); everything else is
+ * counts. That table is the one part that grows with the source (~54 MiB for 400,000 inputs).
  *
  * - Splits: kept when given. An example without one gets a split from a seeded hash of its
  *   normalised input (DEFAULT_RATIOS over the splits the source does not give), so identical
@@ -19,8 +20,12 @@
  *   and reads the source again knowing more: at most 4 restarts, none for sources whose split comes
  *   from file names in the usual order or from nothing at all. A source that cannot be read twice
  *   (a pipe) must not mix given and missing splits.
- * - De-duplication (same normalised input and target in the same split) and the leakage check use
- *   the digests; the leaked examples' ids are found by re-reading the written dev/test rows.
+ * - Examples of one group (a document's sentences, a `--group-by` value) draw their split from the
+ *   group's digest, so a group never straddles splits.
+ * - De-duplication is exact (case-sensitive): the same input and target again in the same split
+ *   is dropped; the same input with another target is a conflict, kept once per target and listed.
+ *   Both use exact digests; the leakage check uses normalised ones (case and spacing ignored), and
+ *   the leaked examples' ids are found by re-reading the written dev/test rows.
  */
 import { createHash } from 'node:crypto';
 
@@ -28,8 +33,8 @@ import { UserError } from '../common/errors.js';
 import type { ImportFormat } from '../common/vocabulary.js';
 import { SPLITS, type Split } from '../tasks/types.js';
 import { IMPORTERS, sortLabels, type DatasetReport, type ReadOptions } from './read-dataset.js';
-import { DEFAULT_RATIOS, normalised } from './splits.js';
-import type { RawExample } from './source.js';
+import { DEFAULT_RATIOS, MAX_LISTED, normalised } from './splits.js';
+import { ImportNotices, type RawExample } from './source.js';
 
 /** Tells the writer to drop what this stream gave so far: a new pass over the source follows. */
 export const RESTART_IMPORT = { restart: true } as const;
@@ -53,14 +58,13 @@ export interface WrittenExamples {
 }
 
 const SPLIT_BIT: Record<Split, number> = { train: 1, dev: 2, test: 4 };
-const SPLIT_INDEX: Record<Split, number> = { train: 0, dev: 1, test: 2 };
 const OCCUPIED = 8;
-/** Words per slot: input digest (2), split mask, first target digest per split (3). */
-const WORDS = 6;
+/** Words per slot: digest (2), split mask. */
+const WORDS = 3;
 
 /**
- * An open-addressing hash table from a 64-bit input digest to the splits it occurs in and the
- * first target digest per split, in one Uint32Array (no per-entry objects).
+ * An open-addressing hash table from a 64-bit digest to the splits it occurs in, in one
+ * Uint32Array (no per-entry objects).
  */
 export class DigestTable {
   #slots = new Uint32Array(WORDS * 1024);
@@ -132,6 +136,14 @@ export function digest(value: unknown): Buffer {
   return createHash('sha256').update(normalised(value)).digest().subarray(0, 8);
 }
 
+/** The first 8 bytes of SHA-256 of the exact value (what de-duplication compares). */
+export function exactDigest(value: unknown): Buffer {
+  return createHash('sha256')
+    .update(JSON.stringify(value) ?? 'null')
+    .digest()
+    .subarray(0, 8);
+}
+
 /** A number in [0, 1) from a seeded hash of an input digest: the same input, seed and purpose give the same draw. */
 export function seededDraw(purpose: string, seed: number, inputDigest: Buffer): number {
   return createHash('sha256').update(`${purpose}:${seed}:`).update(inputDigest).digest().readUInt32BE(0) / 2 ** 32;
@@ -157,19 +169,36 @@ export interface DatasetStream {
   finish(inserted: WrittenExamples): { labelSet: string[]; report: DatasetReport };
   /** Passes restarted so far (see the file comment). */
   readonly restarts: number;
-  /** Bytes held by the digest table (34-69 bytes a distinct input). */
+  /** Bytes held by the digest tables (51-103 bytes a distinct example). */
   readonly digestBytes: number;
 }
 
 interface Pass {
+  /** Normalised input digest -> the splits it occurs in (leakage ignores case and spacing). */
   table: DigestTable;
+  /** Exact input digest -> the splits it occurs in (conflicts). */
+  inputs: DigestTable;
+  /** Exact input+target digest -> the splits it occurs in. */
+  pairs: DigestTable;
   read: number;
   removed: number;
   conflicting: number;
+  conflicts: string[];
   unlabelled: boolean;
+  notices: ImportNotices;
 }
 
-const MAX_LEAKED_IDS = 10;
+const newPass = (): Pass => ({
+  table: new DigestTable(),
+  inputs: new DigestTable(),
+  pairs: new DigestTable(),
+  read: 0,
+  removed: 0,
+  conflicting: 0,
+  conflicts: [],
+  unlabelled: true,
+  notices: new ImportNotices(),
+});
 
 export function streamDataset(format: ImportFormat, source: string, options: ReadOptions): DatasetStream {
   const seed = options.seed ?? 42;
@@ -177,9 +206,9 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
   const given = new Set<Split>();
   let unsplitSeen = false;
   let restarts = 0;
-  let pass: Pass = { table: new DigestTable(), read: 0, removed: 0, conflicting: 0, unlabelled: true };
+  let pass = newPass();
 
-  /** The final split of `raw`, and whether that decision depended on what is known of the source. */
+  /** The final split of `raw` (drawn from `key`, its group's or input's digest), and whether that decision depended on what is known of the source. */
   const decide = (raw: RawExample, key: Buffer): [Split, boolean] => {
     let split = raw.split;
     let dependent = false;
@@ -196,10 +225,10 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
 
   async function* examples(): AsyncGenerator<StreamedExample | typeof RESTART_IMPORT> {
     for (;;) {
-      pass = { table: new DigestTable(), read: 0, removed: 0, conflicting: 0, unlabelled: true };
+      pass = newPass();
       let dependent = false;
       let restart = false;
-      for await (const raw of IMPORTERS[format](source, options)) {
+      for await (const raw of IMPORTERS[format](source, { ...options, notices: pass.notices })) {
         let learned = false;
         if (raw.split !== undefined && !given.has(raw.split)) {
           given.add(raw.split);
@@ -215,23 +244,25 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
         }
         pass.read++;
         const key = digest(raw.input);
-        const [split, depends] = decide(raw, key);
+        const [split, depends] = decide(raw, raw.group !== undefined ? digest({ group: raw.group }) : key);
         dependent ||= depends;
-        const table = pass.table;
-        const at = table.slot(key.readUInt32BE(0), key.readUInt32BE(4));
-        const words = table.words;
-        const target = digest(raw.target).readUInt32BE(0);
         const bit = SPLIT_BIT[split];
-        if (words[at + 2]! & bit) {
-          if (words[at + 3 + SPLIT_INDEX[split]] === target) {
-            pass.removed++;
-            continue;
-          }
-          pass.conflicting++;
-        } else {
-          words[at + 2] = words[at + 2]! | bit;
-          words[at + 3 + SPLIT_INDEX[split]] = target;
+        const input = exactDigest(raw.input);
+        const pair = exactDigest([raw.input, raw.target]);
+        const pairAt = pass.pairs.slot(pair.readUInt32BE(0), pair.readUInt32BE(4));
+        if (pass.pairs.words[pairAt + 2]! & bit) {
+          pass.removed++;
+          continue;
         }
+        pass.pairs.words[pairAt + 2] = pass.pairs.words[pairAt + 2]! | bit;
+        const inputAt = pass.inputs.slot(input.readUInt32BE(0), input.readUInt32BE(4));
+        if (pass.inputs.words[inputAt + 2]! & bit) {
+          pass.conflicting++;
+          if (pass.conflicts.length < MAX_LISTED) pass.conflicts.push(raw.externalId ?? `${split} #${pass.read}`);
+        }
+        pass.inputs.words[inputAt + 2] = pass.inputs.words[inputAt + 2]! | bit;
+        const at = pass.table.slot(key.readUInt32BE(0), key.readUInt32BE(4));
+        pass.table.words[at + 2] = pass.table.words[at + 2]! | bit;
         if (raw.target !== null) pass.unlabelled = false;
         const example: StreamedExample = {
           split,
@@ -268,7 +299,7 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
     if (trainDev + trainTest > 0) {
       for (const split of ['dev', 'test'] as const) {
         for (const row of inserted.scan(split)) {
-          if (leaked.length >= MAX_LEAKED_IDS) break;
+          if (leaked.length >= MAX_LISTED) break;
           const key = digest(row.input);
           const at = pass.table.lookup(key.readUInt32BE(0), key.readUInt32BE(4));
           if (at >= 0 && pass.table.words[at + 2]! & SPLIT_BIT.train) {
@@ -283,6 +314,10 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
         read: pass.read,
         duplicatesRemoved: pass.removed,
         conflictingDuplicates: pass.conflicting,
+        conflicts: pass.conflicts,
+        notices: pass.notices.counts,
+        skipped: pass.notices.skipped,
+        skippedCount: pass.notices.skippedCount,
         splitsDrawn: unsplitSeen,
         leakage: { trainDev, trainTest, devTest, examples: leaked },
         balance: balanceFromCounts(inserted.labelCounts, inserted.counts, labelSet),
@@ -298,7 +333,7 @@ export function streamDataset(format: ImportFormat, source: string, options: Rea
       return restarts;
     },
     get digestBytes() {
-      return pass.table.bytes;
+      return pass.table.bytes + pass.inputs.bytes + pass.pairs.bytes;
     },
   };
 }

@@ -150,11 +150,19 @@ export interface DatasetListing {
   readonly labelCounts: Readonly<Record<Split, Readonly<Record<string, number>>>>;
 }
 
-/** What an import found: counts, duplicates, split leakage and label balance. */
+/** What an import found: counts, duplicates, conflicts, what it left out, split leakage and label balance. */
 export interface DatasetImportReport {
   readonly read: number;
   readonly duplicatesRemoved: number;
+  /** Same input, another target, same split: kept once per target. */
   readonly conflictingDuplicates: number;
+  /** External ids (never text) of a few of them. */
+  readonly conflicts: readonly string[];
+  /** What was left out on purpose, counted (e.g. relations when importing for NER). */
+  readonly notices: Readonly<Record<string, number>>;
+  /** With skipBadRows: the skipped records as "file, line: problem" (never their text), the first 1,000. */
+  readonly skipped: readonly string[];
+  readonly skippedCount: number;
   readonly splitsDrawn: boolean;
   readonly unlabelled: boolean;
   readonly leakage: {
@@ -187,6 +195,8 @@ export interface SourceTaskListing {
   /** Relative to the shared data folder. */
   readonly path: string;
   readonly mapping?: string;
+  /** Import with drawSplits: the file's name names one split, but the set is for training. */
+  readonly drawSplits?: boolean;
   readonly expected: string;
 }
 
@@ -201,6 +211,23 @@ export const DatasetImportSchema = z.object({
     .max(100)
     .regex(/^[\w .-]+$/, 'use letters, digits, spaces, dot, dash or underscore'),
   mapping: z.string().trim().max(2000).optional(),
+  /** The encoding of files without a byte-order mark (default utf-8), e.g. windows-1252. */
+  encoding: z.string().trim().min(1).max(40).optional(),
+  /** Import bytes invalid in the encoding as U+FFFD instead of refusing the file. */
+  replaceInvalid: z.boolean().optional(),
+  /** Spreadsheets: the sheet's name or 1-based number (default the first). */
+  sheet: z.string().trim().min(1).max(200).optional(),
+  /** JSON: the top-level key whose list holds the records. */
+  records: z.string().trim().min(1).max(200).optional(),
+  /** JSONL/CSV: the column that keeps rows together when splits are drawn. */
+  groupBy: z.string().trim().min(1).max(200).optional(),
+  /** Folders: file patterns to import only / to leave out (globs, e.g. *.csv). */
+  include: z.array(z.string().trim().min(1).max(500)).max(50).optional(),
+  exclude: z.array(z.string().trim().min(1).max(500)).max(50).optional(),
+  /** Import what parses and list each record that does not, instead of importing nothing. */
+  skipBadRows: z.boolean().optional(),
+  /** Ignore train/dev/test in file and folder names and draw splits with the seed. */
+  drawSplits: z.boolean().optional(),
 });
 export type DatasetImportRequest = z.input<typeof DatasetImportSchema>;
 
@@ -247,6 +274,10 @@ export const requests = {
   'datasets.list': request<readonly DatasetListing[]>()(z.tuple([])),
   /** Imports files into the store (all or nothing); a malformed file names file and line. */
   'datasets.import': request<DatasetImportResult>()(z.tuple([DatasetImportSchema])),
+  /** Deletes a dataset and its examples (audited); NOT_FOUND if there is none. */
+  'datasets.delete': request<{ readonly name: string; readonly examples: number }>()(
+    z.tuple([z.object({ name: z.string().trim().min(1).max(100) })]),
+  ),
   /** The public source tasks and how each is imported. */
   'datasets.catalogue': request<readonly SourceTaskListing[]>()(z.tuple([])),
   /** The OS file or folder chooser (desktop app only; elsewhere UNSUPPORTED). Null when cancelled. */

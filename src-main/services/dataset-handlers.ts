@@ -1,13 +1,13 @@
 /**
  * The dataset requests of the IPC contract: import files into the unlocked store, list the
- * datasets with their counts, and the public source-task catalogue. They call the same use cases
+ * datasets with their counts, delete one, and the public source-task catalogue. They call the same use cases
  * as `clinprompt import` / `clinprompt datasets` (services/datasets.ts) and hand the renderer
  * names, counts, labels and ids, never note text.
  */
 import { SOURCE_TASKS } from '../data/catalogue.js';
 import type { DatasetImportResult, DatasetListing, RequestHandlers, SourceTaskListing } from '../ipc/contract.js';
 import type { DatasetSummary } from '../store/repositories/datasets.js';
-import { importDatasetFiles, listDatasets } from './datasets.js';
+import { deleteDataset, importDatasetFiles, listDatasets, type ImportRequest } from './datasets.js';
 import type { StoreService } from './store-service.js';
 
 export function toListing(d: DatasetSummary): DatasetListing {
@@ -23,20 +23,18 @@ export function toListing(d: DatasetSummary): DatasetListing {
   };
 }
 
-type DatasetRequests = 'datasets.list' | 'datasets.import' | 'datasets.catalogue';
+type DatasetRequests = 'datasets.list' | 'datasets.import' | 'datasets.delete' | 'datasets.catalogue';
 
 export function datasetHandlers(store: StoreService): Pick<RequestHandlers, DatasetRequests> {
   return {
     'datasets.list': () => store.use((s, session) => listDatasets(s, session).map(toListing)),
     'datasets.import': (request) =>
       store.use(async (s, session): Promise<DatasetImportResult> => {
-        const outcome = await importDatasetFiles(s, session, {
-          format: request.format,
-          path: request.path,
-          task: request.task,
-          name: request.name,
-          ...(request.mapping ? { mapping: request.mapping } : {}),
-        });
+        // The schema's optional fields arrive as undefined or '' when not chosen: leave them out.
+        const chosen = Object.fromEntries(
+          Object.entries(request).filter(([, v]) => v !== undefined && v !== ''),
+        ) as unknown as ImportRequest;
+        const outcome = await importDatasetFiles(s, session, chosen);
         const { report } = outcome;
         return {
           datasetId: outcome.datasetId,
@@ -47,6 +45,10 @@ export function datasetHandlers(store: StoreService): Pick<RequestHandlers, Data
             read: report.read,
             duplicatesRemoved: report.duplicatesRemoved,
             conflictingDuplicates: report.conflictingDuplicates,
+            conflicts: report.conflicts,
+            notices: report.notices,
+            skipped: report.skipped,
+            skippedCount: report.skippedCount,
             splitsDrawn: report.splitsDrawn,
             unlabelled: report.unlabelled,
             leakage: report.leakage,
@@ -54,6 +56,7 @@ export function datasetHandlers(store: StoreService): Pick<RequestHandlers, Data
           },
         };
       }),
+    'datasets.delete': ({ name }) => store.use((s, session) => deleteDataset(s, session, name)),
     'datasets.catalogue': async () =>
       SOURCE_TASKS.map((t): SourceTaskListing => ({
         name: t.name,
@@ -63,6 +66,7 @@ export function datasetHandlers(store: StoreService): Pick<RequestHandlers, Data
         path: t.path,
         expected: t.expected,
         ...(t.mapping ? { mapping: t.mapping } : {}),
+        ...(t.drawSplits ? { drawSplits: true } : {}),
       })),
   };
 }

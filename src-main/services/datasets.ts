@@ -12,7 +12,7 @@ import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import type { ImportFormat } from '../common/vocabulary.js';
 import { exportBrat, exportJsonl } from '../data/exporters.js';
-import type { DatasetReport } from '../data/read-dataset.js';
+import type { DatasetReport, ReadOptions } from '../data/read-dataset.js';
 import { streamDataset } from '../data/stream-dataset.js';
 import { kShotPerLabel, sampleKShot } from '../data/splits.js';
 import {
@@ -25,18 +25,13 @@ import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
 import { evaluate, type Evaluation } from '../tasks/evaluate.js';
 import { frameExample, framePrompt, templateFor, type TaskConfig } from '../tasks/registry.js';
-import type { Example, Split, TaskInput, TaskTarget, TaskType } from '../tasks/types.js';
+import type { Example, Split, TaskInput, TaskTarget } from '../tasks/types.js';
 
-export interface ImportRequest {
+/** What to import and how to read it (ReadOptions: task, mapping, split, encoding, sheet, filters...). */
+export interface ImportRequest extends ReadOptions {
   readonly format: ImportFormat;
   readonly path: string;
-  readonly task: TaskType;
   readonly name: string;
-  readonly mapping?: string;
-  readonly split?: Split;
-  readonly seed?: number;
-  /** Share of train moved to dev when the source has no dev split. */
-  readonly devFraction?: number;
   /** An edited instruction template for this dataset's task (checked, then kept with the dataset). */
   readonly template?: string;
   /** Cancels the import while it streams; nothing is kept (a CancelledError is thrown). */
@@ -63,18 +58,19 @@ export async function importDatasetFiles(
       field: 'name',
     });
   }
-  const stream = streamDataset(request.format, request.path, {
-    task: request.task,
-    ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
-    ...(request.split !== undefined ? { split: request.split } : {}),
-    ...(request.seed !== undefined ? { seed: request.seed } : {}),
-    ...(request.devFraction !== undefined ? { devFraction: request.devFraction } : {}),
-  });
+  const { format, path: source, name, template, signal, ...readOptions } = request;
+  const stream = streamDataset(format, source, readOptions);
+  // How it was read, to redo it (no note text: options, column names, file patterns).
+  const how = Object.fromEntries(
+    (['mapping', 'encoding', 'sheet', 'records', 'groupBy', 'include', 'exclude', 'skipBadRows', 'drawSplits'] as const)
+      .filter((k) => readOptions[k] !== undefined)
+      .map((k) => [k, readOptions[k]]),
+  );
   const meta = {
-    source: path.basename(request.path),
-    ...(request.mapping !== undefined ? { mapping: request.mapping } : {}),
+    source: path.basename(source),
+    ...how,
     seed: request.seed ?? 42,
-    ...(request.template !== undefined ? { template: request.template } : {}),
+    ...(template !== undefined ? { template } : {}),
   };
   let finished: { labelSet: string[]; report: DatasetReport } | undefined;
   const result = await session.performAsync(
@@ -82,17 +78,15 @@ export async function importDatasetFiles(
     'datasets.import',
     (db) =>
       new DatasetsRepository(db).importDatasetStream(
-        { name: request.name, taskType: request.task, sourceFormat: request.format, labelSet: [], meta },
+        { name, taskType: request.task, sourceFormat: format, labelSet: [], meta },
         stream.examples,
         {
-          ...(request.signal ? { signal: request.signal } : {}),
+          ...(signal ? { signal } : {}),
           // keeps the auto-lock from closing the store under a long import (throws LOCKED if it did)
           onProgress: () => void store.db,
           finish: (inserted) => {
             finished = stream.finish(inserted);
-            if (request.template !== undefined) {
-              templateFor({ type: request.task, labels: finished.labelSet, template: request.template });
-            }
+            if (template !== undefined) templateFor({ type: request.task, labels: finished.labelSet, template });
             return { labelSet: finished.labelSet, meta: { ...meta, report: finished.report } };
           },
         },
@@ -112,6 +106,19 @@ export async function importDatasetFiles(
     restarts: stream.restarts,
   });
   return { datasetId: result.datasetId, name: request.name, counts: result.counts, labelSet, report };
+}
+
+/** Deletes a dataset and its examples; audited. */
+export function deleteDataset(store: Store, session: StoreSession, name: string): { name: string; examples: number } {
+  const summary = store.datasets.get(name);
+  session.perform(
+    'datasets.delete',
+    'datasets.delete',
+    (db) => new DatasetsRepository(db).delete(summary.id),
+    () => ({ objectType: 'dataset', objectIds: [summary.id], details: { name, examples: summary.counts.total } }),
+  );
+  log.info('dataset-deleted', { datasetId: summary.id });
+  return { name, examples: summary.counts.total };
 }
 
 export function listDatasets(store: Store, session: StoreSession): DatasetSummary[] {

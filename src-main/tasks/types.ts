@@ -31,6 +31,8 @@ export interface Relation {
   readonly head: Entity;
   readonly tail: Entity;
   readonly id?: string;
+  /** Extra columns a source gives a relation (e.g. PubTator's novelty flag: `novelty` -> `Novel`). */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** A BRAT event, kept so that labels made in the app can leave it unchanged (events flatten to relations for RE). */

@@ -1,6 +1,6 @@
 /**
- * `clinprompt import <format> <path>`, `clinprompt datasets list`, `clinprompt datasets export` and
- * `clinprompt datasets catalogue`: annotated data into and out of the encrypted store. Thin: the
+ * `clinprompt import <format> <path>`, `clinprompt datasets list`, `clinprompt datasets delete`,
+ * `clinprompt datasets export` and `clinprompt datasets catalogue`: annotated data into and out of the encrypted store. Thin: the
  * work is in services/datasets.ts.
  */
 import { readFile } from 'node:fs/promises';
@@ -19,8 +19,11 @@ import {
   type Split,
 } from '../../common/vocabulary.js';
 import { SOURCE_TASKS, importCommand, shellQuote } from '../../data/catalogue.js';
+import { NOTES_DEFAULT_TASK, NOTES_SPLIT_REASON } from '../../data/importers/notes.js';
+import type { ReadOptions } from '../../data/read-dataset.js';
 import {
   EXPORT_FORMATS,
+  deleteDataset,
   exportDataset,
   importDatasetFiles,
   listDatasets,
@@ -36,6 +39,7 @@ import { TASKS } from '../../tasks/registry.js';
 import type { RegisterCommands } from '../context.js';
 import { badFile, readLines } from '../../data/source.js';
 import { withInterruptSignal } from '../jobs.js';
+import { collect } from '../options.js';
 import { formatTable } from '../output.js';
 
 function parseSplit(value: string | undefined): Split | undefined {
@@ -115,16 +119,29 @@ function renderScore(o: ScoreOutcome): string {
   ].join('\n');
 }
 
-function renderImport(o: ImportOutcome): string {
+function renderImport(o: ImportOutcome & { format: string }): string {
   const r = o.report;
   const lines = [
     `Imported "${o.name}" (id ${o.datasetId}): ${o.counts.train} train, ${o.counts.dev} dev, ${o.counts.test} test.`,
     `Labels: ${o.labelSet.length > 0 ? o.labelSet.join(', ') : '(none)'}.`,
   ];
-  if (r.splitsDrawn) lines.push('Some examples had no split; they were split with the seed.');
+  if (o.format === 'notes') lines.push(NOTES_SPLIT_REASON);
+  else if (r.splitsDrawn) lines.push('Some examples had no split; they were split with the seed.');
   if (r.duplicatesRemoved > 0) lines.push(`Removed ${r.duplicatesRemoved} exact duplicate(s).`);
-  if (r.conflictingDuplicates > 0)
-    lines.push(`Kept ${r.conflictingDuplicates} example(s) whose input repeats with a different label.`);
+  if (r.conflictingDuplicates > 0) {
+    lines.push(
+      `Conflict: ${r.conflictingDuplicates} example(s) repeat an earlier input of their split with a different label; each label was kept once. Check: ${r.conflicts.join(', ')}.`,
+    );
+  }
+  for (const [what, count] of Object.entries(r.notices)) lines.push(`Note: ${count} ${what}.`);
+  if (r.skippedCount > 0) {
+    const more = r.skippedCount - r.skipped.length;
+    lines.push(
+      `Skipped ${r.skippedCount} malformed record(s) (--skip-bad-rows):`,
+      ...r.skipped.map((s) => `  ${s}`),
+      ...(more > 0 ? [`  ... and ${more} more`] : []),
+    );
+  }
   const leaks = r.leakage.trainDev + r.leakage.trainTest + r.leakage.devTest;
   if (leaks > 0) {
     lines.push(
@@ -167,10 +184,10 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
   program
     .command('import <format> <path>')
     .description(
-      `Import annotated data into the encrypted store. Formats: ${IMPORT_FORMATS.join(', ')} (${FOLDER_IMPORT_FORMATS.join(', ')}: a folder). ` +
-        'A folder imports its files, with splits taken from their names (train/dev/test) or folders.',
+      `Import annotated data into the encrypted store. Formats: ${IMPORT_FORMATS.join(', ')} (${FOLDER_IMPORT_FORMATS.join(', ')}: a folder; csv also reads .xlsx workbooks). ` +
+        'A folder imports its files, with splits taken from their names (train/dev/test) or folders; so does a single file named after a split.',
     )
-    .requiredOption('--task <type>', `task type: ${TASK_TYPES.join(', ')}`)
+    .option('--task <type>', `task type: ${TASK_TYPES.join(', ')} (notes need none)`)
     .requiredOption('--name <name>', 'a new dataset name')
     .option(
       '--mapping <spec>',
@@ -181,23 +198,54 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
       `put every example in this split (${SPLITS.join(', ')}); default: from the source, else drawn 80/10/10`,
     )
     .option('--seed <n>', 'seed for drawn splits (default 42)')
+    .option('--draw-splits', 'ignore train/dev/test in file and folder names and draw splits with the seed')
     .option(
       '--dev-from-train <fraction>',
       'when the source has no dev split, move this share of train to dev (e.g. 0.1)',
     )
+    .option('--group-by <column>', 'jsonl/csv: rows with the same value in this column land in the same drawn split')
+    .option(
+      '--include <glob>',
+      'folders: import only files matching this pattern (repeatable, e.g. "*.csv")',
+      collect,
+      [],
+    )
+    .option(
+      '--exclude <glob>',
+      'folders: leave out files matching this pattern (repeatable, e.g. "*metadata*")',
+      collect,
+      [],
+    )
+    .option(
+      '--encoding <name>',
+      'encoding of files without a byte-order mark: utf-8 (default), windows-1252, latin1, utf-16le',
+    )
+    .option('--replace-invalid', 'import bytes that are invalid in the encoding as U+FFFD instead of refusing the file')
+    .option('--sheet <name>', 'spreadsheets (.xlsx): the sheet to read, by name or number (default the first)')
+    .option('--records <key>', 'json: the top-level key whose list holds the records, e.g. --records questions')
+    .option('--skip-bad-rows', 'import what parses and list each malformed record skipped (default: import nothing)')
     .option('--template <file>', 'an edited instruction template for the task (see `datasets show --help`)')
     .action(
       async (
         format: string,
         source: string,
         options: {
-          task: string;
+          task?: string;
           name: string;
           mapping?: string;
           split?: string;
           seed?: string;
           template?: string;
           devFromTrain?: string;
+          groupBy?: string;
+          include: string[];
+          exclude: string[];
+          encoding?: string;
+          replaceInvalid?: boolean;
+          sheet?: string;
+          records?: string;
+          skipBadRows?: boolean;
+          drawSplits?: boolean;
         },
       ) => {
         if (!isImportFormat(format)) {
@@ -206,7 +254,10 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
             `Unknown format "${format}"; use one of ${IMPORT_FORMATS.join(', ')}.`,
           );
         }
-        const task = options.task;
+        const task = options.task ?? (format === 'notes' ? NOTES_DEFAULT_TASK : undefined);
+        if (task === undefined) {
+          throw new UserError('INVALID_ARGUMENT', `Give --task: one of ${TASK_TYPES.join(', ')}.`);
+        }
         if (!isTaskType(task)) {
           throw new UserError('INVALID_ARGUMENT', `Unknown --task "${task}"; use one of ${TASK_TYPES.join(', ')}.`);
         }
@@ -215,6 +266,18 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
         const session = await context.session();
         const template = options.template !== undefined ? await readTemplate(options.template) : undefined;
         const store = await context.store();
+        const chosen = {
+          mapping: options.mapping,
+          groupBy: options.groupBy,
+          encoding: options.encoding,
+          sheet: options.sheet,
+          records: options.records,
+          replaceInvalid: options.replaceInvalid,
+          skipBadRows: options.skipBadRows,
+          drawSplits: options.drawSplits,
+          include: options.include.length > 0 ? options.include : undefined,
+          exclude: options.exclude.length > 0 ? options.exclude : undefined,
+        };
         const outcome = await withInterruptSignal(context.output, (signal) =>
           importDatasetFiles(store, session, {
             signal,
@@ -222,14 +285,14 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
             path: path.resolve(source),
             task,
             name: options.name,
-            ...(options.mapping !== undefined ? { mapping: options.mapping } : {}),
+            ...(Object.fromEntries(Object.entries(chosen).filter(([, v]) => v !== undefined)) as Partial<ReadOptions>),
             ...(split ? { split } : {}),
             ...(seed !== undefined ? { seed } : {}),
             ...(options.devFromTrain !== undefined ? { devFraction: parseFraction(options.devFromTrain) } : {}),
             ...(template !== undefined ? { template } : {}),
           }),
         );
-        context.output.result(outcome, renderImport);
+        context.output.result({ ...outcome, format }, renderImport);
       },
     );
 
@@ -241,6 +304,15 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
     .action(async () => {
       const session = await context.session();
       context.output.result(listDatasets(await context.store(), session), renderList);
+    });
+
+  datasets
+    .command('delete <name>')
+    .description('Delete a dataset and its examples from the store (audited; needs the datasets.delete permission)')
+    .action(async (name: string) => {
+      const session = await context.session();
+      const result = deleteDataset(await context.store(), session, name);
+      context.output.result(result, (r) => `Deleted "${r.name}" and its ${r.examples} example(s).`);
     });
 
   datasets

@@ -12,18 +12,21 @@
  * flattens each event argument to a relation `trigger ; TYPE:ROLE ; argument`. A document is read
  * whole (one note); the folder is streamed document by document. Splits come from folder names.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Entity, EventAnnotation, Relation, Span } from '../../tasks/types.js';
 import {
+  IGNORED_FOR_NER,
   badFile,
-  cannotRead,
   isDirectory,
   readLines,
+  readText,
+  recordOrSkip,
   sourceFiles,
-  splitFromPath,
+  fileSplit,
   unsupportedTask,
+  type Decoding,
+  type ImportNotices,
   type ImportOptions,
   type RawExample,
 } from '../source.js';
@@ -53,8 +56,21 @@ function parseFragments(ranges: string, file: string, line: number, textLength: 
   });
 }
 
+/** A BRAT annotation id: kind letter and number (T1, R12, ...), `#1` notes or `*` equivalences. */
+const BRAT_ID = /^(?:[TRAEMN]\d+|#\d*|\*)$/;
+
+export interface BratOptions extends Decoding {
+  /** `ner` reads mentions only: relations and events are counted as ignored, not checked. */
+  readonly task?: 'ner' | 're';
+  readonly notices?: ImportNotices;
+}
+
 /** Parses one `.ann` file against its text, streaming its lines. */
-export async function parseBratAnnotations(annFile: string, text: string): Promise<BratDocument> {
+export async function parseBratAnnotations(
+  annFile: string,
+  text: string,
+  options: BratOptions = {},
+): Promise<BratDocument> {
   const entities = new Map<string, Entity & { attributes?: Record<string, string>; references?: string[] }>();
   const pendingRelations: { id: string; type: string; args: [string, string]; line: number }[] = [];
   const pendingEvents: {
@@ -66,16 +82,36 @@ export async function parseBratAnnotations(annFile: string, text: string): Promi
   }[] = [];
   const pendingAttributes: { name: string; ref: string; value: string; line: number }[] = [];
   const pendingNorms: { ref: string; value: string; line: number }[] = [];
+  const seen = new Set<string>();
+  const mentionsOnly = options.task === 'ner';
+  let ignored = 0;
 
-  for await (const { text: raw, number } of readLines(annFile)) {
+  for await (const { text: raw, number } of readLines(annFile, options)) {
     if (raw.trim() === '') continue;
     const [id = '', body = '', mentionText] = raw.split('\t');
+    if (!BRAT_ID.test(id)) {
+      throw badFile(
+        annFile,
+        number,
+        'the line does not start with an annotation id (T1, R1, E1, A1, M1, N1, #1 or *) followed by a tab',
+      );
+    }
     const kind = id[0];
     if (kind === '#' || kind === '*') continue;
+    if (seen.has(id)) throw badFile(annFile, number, `the annotation id ${id} is used twice in this file`);
+    seen.add(id);
+    if (mentionsOnly && (kind === 'R' || kind === 'E')) {
+      ignored++;
+      continue;
+    }
     if (kind === 'T') {
       const space = body.indexOf(' ');
       if (space < 0 || mentionText === undefined) {
-        throw badFile(annFile, number, `text-bound annotation ${id} needs "TYPE START END" and the mention text`);
+        throw badFile(
+          annFile,
+          number,
+          `text-bound annotation ${id} needs "TYPE START END", a tab and the mention text`,
+        );
       }
       const fragments = parseFragments(body.slice(space + 1), annFile, number, text.length);
       const covered = fragments.map((f) => text.slice(f.start, f.end)).join(' ');
@@ -114,20 +150,25 @@ export async function parseBratAnnotations(annFile: string, text: string): Promi
     } else if (kind === 'A' || kind === 'M') {
       const [name, ref, value] = body.trim().split(/\s+/);
       if (!name || !ref) throw badFile(annFile, number, `attribute ${id} needs "NAME ID [VALUE]"`);
+      if (mentionsOnly && ref.startsWith('E')) continue; // an event's attribute; events are not read
       pendingAttributes.push({ name, ref, value: value ?? 'true', line: number });
-    } else if (kind === 'N') {
+    } else {
       const [, ref, value] = body.trim().split(/\s+/);
       if (!ref || !value) throw badFile(annFile, number, `normalisation ${id} needs "Reference ID DB:ID"`);
       pendingNorms.push({ ref, value, line: number });
-    } else {
-      throw badFile(annFile, number, 'the annotation id does not start with T, R, E, A, M, N, * or #');
     }
   }
+  options.notices?.count(IGNORED_FOR_NER, ignored);
 
   const entity = (ref: string, line: number, what: string) => {
     const found = entities.get(ref);
-    if (!found)
-      throw badFile(annFile, line, `${what} refers to ${ref}, which is not a text-bound annotation in this file`);
+    if (!found) {
+      throw badFile(
+        annFile,
+        line,
+        `${what} refers to ${BRAT_ID.test(ref) ? ref : 'something that is not an annotation id'}, which is not a text-bound annotation in this file`,
+      );
+    }
     return found;
   };
   const events: EventAnnotation[] = pendingEvents.map((e) => {
@@ -165,33 +206,33 @@ export async function parseBratAnnotations(annFile: string, text: string): Promi
 }
 
 export async function* importBrat(source: string, options: ImportOptions): AsyncGenerator<RawExample<'ner' | 're'>> {
-  if (options.task !== 'ner' && options.task !== 're') throw unsupportedTask('BRAT', options.task, ['ner', 're']);
+  const task = options.task;
+  if (task !== 'ner' && task !== 're') throw unsupportedTask('BRAT', task, ['ner', 're']);
   const root = (await isDirectory(source)) ? source : path.dirname(source);
   const annFiles = await sourceFiles(
     source.endsWith('.txt') ? source.replace(/\.txt$/, '.ann') : source,
     ['.ann'],
     'BRAT .ann',
+    options,
   );
   for (const annFile of annFiles) {
     const txtFile = annFile.replace(/\.ann$/, '.txt');
-    let text: string;
-    try {
-      text = await readFile(txtFile, 'utf8');
-    } catch (error) {
-      throw cannotRead(txtFile, error);
-    }
-    const doc = await parseBratAnnotations(annFile, text);
-    const split = options.split ?? splitFromPath(annFile, root);
-    const externalId = path.relative(root, annFile).replace(/\.ann$/, '');
-    const example: RawExample<'ner' | 're'> =
-      options.task === 'ner'
-        ? { externalId, input: { text }, target: { entities: doc.entities }, labels: doc.entities.map((e) => e.type) }
-        : {
-            externalId,
-            input: { text },
-            target: { relations: doc.relations, entities: doc.entities, events: doc.events },
-            labels: doc.relations.map((r) => r.type),
-          };
-    yield split ? { ...example, split } : example;
+    const example = await recordOrSkip(options, async (): Promise<RawExample<'ner' | 're'>> => {
+      const text = await readText(txtFile, options);
+      const doc = await parseBratAnnotations(annFile, text, { ...options, task });
+      const split = fileSplit(annFile, options, root);
+      const externalId = path.relative(root, annFile).replace(/\.ann$/, '');
+      const example: RawExample<'ner' | 're'> =
+        task === 'ner'
+          ? { externalId, input: { text }, target: { entities: doc.entities }, labels: doc.entities.map((e) => e.type) }
+          : {
+              externalId,
+              input: { text },
+              target: { relations: doc.relations, entities: doc.entities, events: doc.events },
+              labels: doc.relations.map((r) => r.type),
+            };
+      return split ? { ...example, split } : example;
+    });
+    if (example) yield example;
   }
 }

@@ -11,8 +11,9 @@ import type { Entity, NerInput, NerTarget } from '../../tasks/types.js';
 import {
   badFile,
   readLines,
+  recordOrSkip,
   sourceFiles,
-  splitFromPath,
+  fileSplit,
   unsupportedTask,
   type ImportOptions,
   type RawExample,
@@ -24,6 +25,8 @@ interface Sentence {
   tokens: string[];
   tags: { prefix: string; type: string }[];
   firstLine: number;
+  /** With --skip-bad-rows: a line of it was malformed, so the sentence is skipped. */
+  broken?: boolean;
 }
 
 function sentenceToExample(sentence: Sentence, file: string): RawExample<'ner'> {
@@ -60,41 +63,70 @@ function sentenceToExample(sentence: Sentence, file: string): RawExample<'ner'> 
   };
 }
 
+/** A line's token and tag columns (tab-separated, else whitespace; the tag is the last column). */
+function columnsOf(text: string, trimmed: string): string[] {
+  return text.includes('\t') ? text.split('\t') : trimmed.split(/\s+/);
+}
+
+/** What is wrong with a token line, or undefined. */
+function tokenProblem(text: string, trimmed: string): string | undefined {
+  const columns = columnsOf(text, trimmed);
+  if (columns.length < 2) return 'expected a token and a tag separated by a tab, found one column';
+  if ((columns[0] ?? '').trim() === '') return 'the token column is empty';
+  if (!TAG.test((columns[columns.length - 1] ?? '').trim())) {
+    return 'the last column is not a BIO tag (O, B-TYPE, I-TYPE, E-TYPE or S-TYPE)';
+  }
+  return undefined;
+}
+
+function tokenAndTag(text: string, trimmed: string): { token: string; match: RegExpExecArray } {
+  const columns = columnsOf(text, trimmed);
+  return {
+    token: (columns[0] ?? '').trim(),
+    match: TAG.exec((columns[columns.length - 1] ?? '').trim()) as RegExpExecArray,
+  };
+}
+
 export async function* importConll(source: string, options: ImportOptions): AsyncGenerator<RawExample<'ner'>> {
   if (options.task !== 'ner') throw unsupportedTask('CoNLL', options.task, ['ner']);
-  const files = await sourceFiles(source, ['.tsv', '.conll', '.iob', '.bio', '.iob2', '.txt'], 'CoNLL/BIO', true);
+  const files = await sourceFiles(
+    source,
+    ['.tsv', '.conll', '.iob', '.bio', '.iob2', '.txt'],
+    'CoNLL/BIO',
+    options,
+    true,
+  );
   for (const file of files) {
-    const split = options.split ?? splitFromPath(file);
+    const split = fileSplit(file, options);
+    let documents = 0; // -DOCSTART- lines seen: sentences of one document are drawn into one split
     let sentence: Sentence = { tokens: [], tags: [], firstLine: 1 };
     const flush = function* () {
-      if (sentence.tokens.length > 0) {
+      if (sentence.tokens.length > 0 && !sentence.broken) {
         const example = sentenceToExample(sentence, file);
-        yield split ? { ...example, split } : example;
+        const group = documents > 0 ? { group: `${file}#${documents}` } : {};
+        yield { ...example, ...group, ...(split ? { split } : {}) };
       }
     };
-    for await (const line of readLines(file)) {
+    for await (const line of readLines(file, options)) {
       const trimmed = line.text.trim();
       if (trimmed === '' || trimmed.startsWith('-DOCSTART-')) {
         yield* flush();
+        if (trimmed !== '') documents++;
         sentence = { tokens: [], tags: [], firstLine: line.number + 1 };
         continue;
       }
-      const columns = line.text.includes('\t') ? line.text.split('\t') : trimmed.split(/\s+/);
-      if (columns.length < 2) {
-        throw badFile(file, line.number, 'expected a token and a tag separated by a tab, found one column');
+      if (sentence.broken) continue;
+      const problem = tokenProblem(line.text, trimmed);
+      if (problem) {
+        const error = badFile(file, line.number, problem);
+        // --skip-bad-rows skips the sentence the line belongs to, once.
+        await recordOrSkip(options, () => {
+          throw error;
+        });
+        sentence.broken = true;
+        continue;
       }
-      const token = (columns[0] ?? '').trim();
-      const tag = (columns[columns.length - 1] ?? '').trim();
-      const match = TAG.exec(tag);
-      if (!match || token === '') {
-        throw badFile(
-          file,
-          line.number,
-          token === ''
-            ? 'the token column is empty'
-            : 'the last column is not a BIO tag (O, B-TYPE, I-TYPE, E-TYPE or S-TYPE)',
-        );
-      }
+      const { token, match } = tokenAndTag(line.text, trimmed);
       sentence.tokens.push(token);
       sentence.tags.push({ prefix: match[1] ?? 'O', type: match[2] ?? '' });
     }

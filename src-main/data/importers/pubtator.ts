@@ -1,41 +1,71 @@
 /**
- * PubTator (the BioCreative V CDR and NCBI-disease corpora's release format; Wei et al.,
+ * PubTator (the BioCreative V CDR, NCBI-disease and BioRED corpora's release format; Wei et al.,
  * "PubTator: a web-based text mining tool", NAR 2013): documents separated by blank lines,
  *   PMID|t|Title
  *   PMID|a|Abstract
- *   PMID<TAB>START<TAB>END<TAB>mention<TAB>TYPE[<TAB>concept id(s)]
- *   PMID<TAB>RELATION<TAB>ID1<TAB>ID2                 (e.g. CID between two MeSH concepts)
- * The text is title + space + abstract, which is what the offsets count. Relations between
- * concepts become relations between their first mentions. Streamed line by line.
+ *   PMID<TAB>START<TAB>END<TAB>mention<TAB>TYPE[<TAB>concept id(s)[<TAB>...]]
+ *   PMID<TAB>RELATION<TAB>ID1<TAB>ID2[<TAB>extra...]   (CID between MeSH concepts; BioRED adds a novelty flag)
+ * The text is title + space + abstract, which is what the offsets count. A mention may carry
+ * several concept ids (`D008545|D009369`, `D1;D2`, `D1,D2`); a relation names a concept by one of
+ * them or by the whole column. Relations between concepts become relations between their first
+ * mentions; extra relation columns are kept as attributes (`novelty` for the first, then
+ * `column6`...). A relation whose concept has no mention in the document is skipped and counted,
+ * and `--task ner` ignores relations (counted). Streamed line by line.
  */
 import type { Entity, Relation } from '../../tasks/types.js';
 import {
+  IGNORED_FOR_NER,
   badFile,
+  named,
   readLines,
+  recordOrSkip,
+  skipOrThrow,
   sourceFiles,
-  splitFromPath,
+  fileSplit,
   unsupportedTask,
+  type FileProblem,
   type ImportOptions,
   type RawExample,
 } from '../source.js';
+
+/** The notice for relations skipped because a concept they name has no mention. */
+export const RELATION_WITHOUT_MENTION = 'relations skipped: a concept they name has no mention in the document';
+
+interface Mention {
+  start: number;
+  end: number;
+  text: string;
+  type: string;
+  /** The concept column as written, and the ids it lists. */
+  concept: string;
+  ids: string[];
+  line: number;
+}
 
 interface PubTatorDocument {
   pmid: string;
   title?: string;
   abstract?: string;
-  mentions: { start: number; end: number; text: string; type: string; ids: string[]; line: number }[];
-  relations: { type: string; ids: [string, string]; line: number }[];
-  firstLine: number;
+  mentions: Mention[];
+  relations: { type: string; ids: [string, string]; extra: string[] }[];
+  /** With --skip-bad-rows: the first malformed line; the document is skipped with it. */
+  broken?: FileProblem;
+}
+
+/** The ids a concept column lists: `|`, `;` and `,` separate them; `-1` and `-` mean none. */
+function conceptIds(column: string): string[] {
+  return column.split(/[|;,]/).filter((id) => id !== '' && id !== '-1' && id !== '-');
 }
 
 function toExample(doc: PubTatorDocument, file: string, options: ImportOptions): RawExample<'ner' | 're'> {
+  if (doc.broken) throw doc.broken;
   const text = [doc.title, doc.abstract].filter((s) => s !== undefined).join(' ');
-  const entities: Entity[] = doc.mentions.map((m) => {
+  const entities = doc.mentions.map((m): Entity => {
     if (m.end > text.length || text.slice(m.start, m.end) !== m.text) {
       throw badFile(
         file,
         m.line,
-        `the mention at ${m.start}-${m.end} does not match the title and abstract of ${doc.pmid}`,
+        `the mention at ${m.start}-${m.end} does not match the title and abstract of ${named('document', doc.pmid)}`,
       );
     }
     return {
@@ -46,25 +76,72 @@ function toExample(doc: PubTatorDocument, file: string, options: ImportOptions):
       ...(m.ids.length > 0 ? { references: m.ids } : {}),
     };
   });
-  const firstMention = (id: string) => entities.find((e) => e.references?.includes(id));
-  const relations: Relation[] = doc.relations.flatMap((r) => {
+  if (options.task === 'ner') {
+    options.notices?.count(IGNORED_FOR_NER, doc.relations.length);
+    return withSplit(
+      { externalId: doc.pmid, input: { text }, target: { entities }, labels: entities.map((e) => e.type) },
+      file,
+      options,
+    );
+  }
+  const firstMention = (id: string): Entity | undefined => {
+    const i = doc.mentions.findIndex((m) => m.concept === id || m.ids.includes(id));
+    return i < 0 ? undefined : entities[i];
+  };
+  const relations = doc.relations.flatMap((r): Relation[] => {
     const head = firstMention(r.ids[0]);
     const tail = firstMention(r.ids[1]);
-    if (!head || !tail)
-      throw badFile(file, r.line, `relation ${r.type} names a concept with no mention in ${doc.pmid}`);
-    return [{ type: r.type, head, tail }];
+    if (!head || !tail) {
+      options.notices?.count(RELATION_WITHOUT_MENTION);
+      return [];
+    }
+    const attributes = Object.fromEntries(r.extra.map((value, i) => [i === 0 ? 'novelty' : `column${i + 5}`, value]));
+    return [{ type: r.type, head, tail, ...(r.extra.length > 0 ? { attributes } : {}) }];
   });
-  const split = options.split ?? splitFromPath(file);
-  const base =
-    options.task === 'ner'
-      ? { externalId: doc.pmid, input: { text }, target: { entities }, labels: entities.map((e) => e.type) }
-      : {
-          externalId: doc.pmid,
-          input: { text },
-          target: { relations, entities },
-          labels: relations.map((r) => r.type),
-        };
-  return split ? { ...base, split } : base;
+  return withSplit(
+    { externalId: doc.pmid, input: { text }, target: { relations, entities }, labels: relations.map((r) => r.type) },
+    file,
+    options,
+  );
+}
+
+function withSplit<E extends RawExample>(example: E, file: string, options: ImportOptions): E {
+  const split = fileSplit(file, options);
+  return split ? { ...example, split } : example;
+}
+
+/** Reads one non-blank line into `doc`; throws FileProblem for a malformed one. */
+function readLine(doc: PubTatorDocument, line: string, columns: string[], file: string, number: number): void {
+  const section = /^[^|\t]+\|([ta])\|(.*)$/.exec(line);
+  if (section) {
+    if (section[1] === 't') doc.title = section[2] ?? '';
+    else doc.abstract = section[2] ?? '';
+    return;
+  }
+  const start = Number(columns[1]);
+  const end = Number(columns[2]);
+  const isMention = columns[1] !== '' && Number.isInteger(start);
+  if (!isMention && columns.length >= 4 && columns[2] !== '' && columns[3] !== '') {
+    doc.relations.push({ type: columns[1] ?? '', ids: [columns[2] ?? '', columns[3] ?? ''], extra: columns.slice(4) });
+    return;
+  }
+  if (!isMention || columns.length < 5 || !Number.isInteger(end) || end < start || start < 0) {
+    throw badFile(
+      file,
+      number,
+      'expected "id|t|title", "id|a|abstract", a mention (id, start, end, text, type[, concept ids]) or a relation (id, type, concept id 1, concept id 2[, more columns]), separated by tabs',
+    );
+  }
+  const concept = columns[5] ?? '';
+  doc.mentions.push({
+    start,
+    end,
+    text: columns[3] ?? '',
+    type: columns[4] ?? '',
+    concept,
+    ids: conceptIds(concept),
+    line: number,
+  });
 }
 
 export async function* importPubTator(
@@ -72,44 +149,38 @@ export async function* importPubTator(
   options: ImportOptions,
 ): AsyncGenerator<RawExample<'ner' | 're'>> {
   if (options.task !== 'ner' && options.task !== 're') throw unsupportedTask('PubTator', options.task, ['ner', 're']);
-  for (const file of await sourceFiles(source, ['.pubtator', '.txt', '.tsv'], 'PubTator', true)) {
+  for (const file of await sourceFiles(source, ['.pubtator', '.txt', '.tsv'], 'PubTator', options, true)) {
     let doc: PubTatorDocument | undefined;
-    for await (const { text: line, number } of readLines(file)) {
+    const finish = async () => {
+      const done = doc;
+      doc = undefined;
+      return done ? recordOrSkip(options, () => toExample(done, file, options)) : undefined;
+    };
+    for await (const { text: line, number } of readLines(file, options)) {
       if (line.trim() === '') {
-        if (doc) yield toExample(doc, file, options);
-        doc = undefined;
-        continue;
-      }
-      const section = /^([^|\t]+)\|([ta])\|(.*)$/.exec(line);
-      const pmid = section ? section[1] : line.split('\t')[0];
-      if (!pmid) throw badFile(file, number, 'a line must start with the document id');
-      if (doc && doc.pmid !== pmid) {
-        yield toExample(doc, file, options);
-        doc = undefined;
-      }
-      doc ??= { pmid, mentions: [], relations: [], firstLine: number };
-      if (section) {
-        if (section[2] === 't') doc.title = section[3] ?? '';
-        else doc.abstract = section[3] ?? '';
+        const example = await finish();
+        if (example) yield example;
         continue;
       }
       const columns = line.split('\t');
-      if (columns.length === 4) {
-        doc.relations.push({ type: columns[1] ?? '', ids: [columns[2] ?? '', columns[3] ?? ''], line: number });
+      const pmid = /^([^|\t]+)\|[ta]\|/.exec(line)?.[1] ?? columns[0];
+      if (!pmid) {
+        skipOrThrow(options, badFile(file, number, 'a line must start with the document id'));
         continue;
       }
-      const start = Number(columns[1]);
-      const end = Number(columns[2]);
-      if (columns.length < 5 || !Number.isInteger(start) || !Number.isInteger(end) || end < start) {
-        throw badFile(
-          file,
-          number,
-          'expected "id|t|title", "id|a|abstract", a mention (id, start, end, text, type) or a relation (id, type, id1, id2)',
-        );
+      if (doc && doc.pmid !== pmid) {
+        const example = await finish();
+        if (example) yield example;
       }
-      const ids = (columns[5] ?? '').split(/[|,;]/).filter((id) => id !== '' && id !== '-1');
-      doc.mentions.push({ start, end, text: columns[3] ?? '', type: columns[4] ?? '', ids, line: number });
+      doc ??= { pmid, mentions: [], relations: [] };
+      try {
+        readLine(doc, line, columns, file, number);
+      } catch (error) {
+        if (!options.skipBadRows) throw error;
+        doc.broken ??= error as FileProblem;
+      }
     }
-    if (doc) yield toExample(doc, file, options);
+    const example = await finish();
+    if (example) yield example;
   }
 }

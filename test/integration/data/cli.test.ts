@@ -182,6 +182,86 @@ describe('clinprompt import / datasets', () => {
     expect(scored.stderr).toMatch(/no labelled test examples to score/);
   });
 
+  it('imports notes without --task and says why every note is in the test split', async () => {
+    const notes = path.join(tmp.dir, 'clinic-notes');
+    mkdirSync(notes);
+    writeFileSync(path.join(notes, 'n1.txt'), 'Follow-up visit, stable.');
+    const run = await cli(['import', 'notes', notes, '--name', 'clinic-notes']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('0 train, 0 dev, 1 test');
+    expect(run.stdout).toContain('Notes are unlabelled, so every note went to the test split');
+    const missing = await cli(['import', 'jsonl', notes, '--name', 'x']);
+    expect(missing.stderr).toContain('Give --task: one of ner, re, qa, nli, summarization.');
+  });
+
+  it('reports relations ignored for --task ner, conflicts by id and skipped rows; never note text', async () => {
+    const brat = path.join(tmp.dir, 'brat-ner');
+    mkdirSync(brat);
+    writeFileSync(path.join(brat, 'a.txt'), 'Aspirin raises warfarin levels.');
+    writeFileSync(
+      path.join(brat, 'a.ann'),
+      'T1\tDRUG 0 7\tAspirin\nT2\tDRUG 15 23\twarfarin\nR1\tINCREASES Arg1:T1 Arg2:T2\n',
+    );
+    const ner = await cli(['import', 'brat', brat, '--task', 'ner', '--name', 'brat-ner']);
+    expect(ner.stdout).toContain('Note: 1 relation annotations ignored (--task ner reads mentions only).');
+
+    const rows = path.join(tmp.dir, 'rows.jsonl');
+    const row = (id: string, premise: string, label: string) => JSON.stringify({ id, premise, hypothesis: 'h', label });
+    writeFileSync(
+      rows,
+      [
+        row('r1', 'John Smith has a fever', 'Entailment'),
+        row('r2', 'John Smith has a fever', 'Contradiction'),
+        '{"premise": "John Smith, DOB',
+      ].join('\n'),
+    );
+    const skipped = await cli([
+      'import',
+      'jsonl',
+      rows,
+      '--task',
+      'nli',
+      '--name',
+      'rows',
+      '--split',
+      'train',
+      '--skip-bad-rows',
+    ]);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toContain(
+      'Conflict: 1 example(s) repeat an earlier input of their split with a different label; each label was kept once. Check: r2.',
+    );
+    expect(skipped.stdout).toContain(
+      `Skipped 1 malformed record(s) (--skip-bad-rows):\n  ${rows}, line 3: this line is not valid JSON`,
+    );
+    expect(skipped.stdout).not.toContain('Smith');
+
+    const spaced = path.join(tmp.dir, 'brat-spaces');
+    mkdirSync(spaced);
+    writeFileSync(path.join(spaced, 'a.txt'), 'Patient John Smith was seen.');
+    writeFileSync(path.join(spaced, 'a.ann'), 'T1 PATIENT_NAME 8 18 John Smith\n');
+    const refused = await cli(['import', 'brat', spaced, '--task', 'ner', '--name', 'spaced']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      `${path.join(spaced, 'a.ann')}, line 1: the line does not start with an annotation id`,
+    );
+    expect(refused.stderr).not.toContain('Smith');
+  });
+
+  it('deletes a dataset (audited), and says so for one that does not exist', async () => {
+    const deleted = json<{ name: string; examples: number }>(await cli(['datasets', 'delete', 'rows', '--json']));
+    expect(deleted).toEqual({ name: 'rows', examples: 2 });
+    const names = json<DatasetSummary[]>(await cli(['datasets', 'list', '--json'])).map((d) => d.name);
+    expect(names).not.toContain('rows');
+    const audit = json<{ action: string; details: Record<string, unknown> }[]>(
+      await cli(['audit', 'list', '--limit', '1', '--json']),
+    );
+    expect(audit[0]).toMatchObject({ action: 'datasets.delete', details: { name: 'rows', examples: 2 } });
+    const again = await cli(['datasets', 'delete', 'rows']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/rows/);
+  });
+
   it('exports to JSONL and BRAT, and the exports import back unchanged', async () => {
     /**
      * A dataset's examples as JSONL records (split, text, spans with offsets, labels), in a stable

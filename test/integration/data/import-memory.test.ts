@@ -82,7 +82,7 @@ describe('streaming import into the encrypted store', () => {
     expect(small.peakGrowthMiB.heapUsed).toBeLessThan(bound);
     expect(large.peakGrowthMiB.heapUsed).toBeLessThan(bound);
     expect(large.peakGrowthMiB.heapUsed - small.peakGrowthMiB.heapUsed).toBeLessThan(large.gcExposed ? 8 : 48);
-    // what does grow: the digest table (24 bytes a slot, at most 70% full), ~74 MB of text would be far more
+    // what does grow: the digest tables (3 x 12 bytes a slot, at most 70% full), ~74 MB of text would be far more
     expect(large.peakGrowthMiB.arrayBuffers).toBeLessThan(24);
   });
 

@@ -101,19 +101,21 @@ describe('BioC importer', () => {
   it('reports malformed XML, bad locations and dangling relations with file and line', async () => {
     const broken = path.join(fresh({ 'b.xml': '<collection>\n<document><id>1</id>\n<passage></document>' }), 'b.xml');
     await expect(collect(importBioc, broken, { task: 'ner' })).rejects.toThrow(
-      new RegExp(`${broken.replace(/[/.]/g, '\\$&')}, line 3: not well-formed XML`),
+      new RegExp(
+        `${broken.replace(/[/.]/g, '\\$&')}, line 3, byte \\d+: not well-formed XML \\(unexpected close tag\\)`,
+      ),
     );
     const outside = BIOC_XML.replace('offset="33" length="12"', 'offset="33" length="1200"');
     await expect(collect(importBioc, path.join(fresh({ 'c.xml': outside }), 'c.xml'), { task: 'ner' })).rejects.toThrow(
-      /line 10: annotation 2: location 33\+1200 lies outside document 227508/,
+      /line 10, document 227508 > passage 2 > annotation 1, byte \d+: a location \(33\+1200\) lies outside the document's text/,
     );
     const shifted = BIOC_XML.replace('offset="0" length="8"', 'offset="1" length="8"');
     await expect(collect(importBioc, path.join(fresh({ 'e.xml': shifted }), 'e.xml'), { task: 'ner' })).rejects.toThrow(
-      /line 6: annotation 0: its <text> does not match its location in document 227508/,
+      /line 6, document 227508 > passage 1 > annotation 1, byte \d+: the <text> of annotation 0 does not match its location/,
     );
     const dangling = BIOC_XML.replace('refid="3"', 'refid="9"');
     await expect(collect(importBioc, path.join(fresh({ 'd.xml': dangling }), 'd.xml'), { task: 're' })).rejects.toThrow(
-      /relation R0 needs two nodes/,
+      /document 227508 > passage 2 > relation 1, byte \d+: relation R0: its <node> refids name no annotation/,
     );
   });
 });

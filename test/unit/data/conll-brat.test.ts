@@ -167,10 +167,10 @@ describe('BRAT importer', () => {
     ['T1\tDRUG 0 7\tAspirim', 'line 1: the text of T1 does not match its offsets'],
     ['T1\tDRUG 0 7\tAspirin\nR1\tEFFECT Arg1:T1 Arg2:T9', 'line 2: relation R1 refers to T9'],
     ['T1\tDRUG zero 7\tAspirin', 'line 1: a text-bound annotation needs offsets'],
-    ['X1\tfoo', 'line 1: the annotation id does not start with'],
+    ['X1\tfoo', 'line 1: the line does not start with an annotation id'],
   ])('reports %j with file and line', async (ann, message) => {
     const dir = fresh({ 'a.txt': NOTE, 'a.ann': ann });
-    await expect(collect(importBrat, dir, { task: 'ner' })).rejects.toThrow(`${path.join(dir, 'a.ann')}, ${message}`);
+    await expect(collect(importBrat, dir, { task: 're' })).rejects.toThrow(`${path.join(dir, 'a.ann')}, ${message}`);
   });
 
   it('refuses a task BRAT cannot hold and a missing .txt', async () => {

@@ -44,7 +44,9 @@ describe('streaming JSON items', () => {
   });
 
   it('reports malformed JSON as BAD_FILE naming the file and line', async () => {
-    await expect(items('[{"a": 1},\n{"a": 2,}]')).rejects.toThrow(/line 2: this JSON item is not valid JSON/);
+    await expect(items('[{"a": 1},\n{"a": 2,}]')).rejects.toThrow(
+      /line 2, item 2, byte 11: this JSON item is not valid JSON/,
+    );
     await expect(items('[{"a": 1}')).rejects.toThrow(UserError);
     await expect(items('hello')).rejects.toThrow(/expected a JSON array or object/);
   });

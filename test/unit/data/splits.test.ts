@@ -76,16 +76,19 @@ describe('de-duplication, leakage and balance', () => {
     labels: [label],
   });
 
-  it('removes exact duplicates within a split (ignoring case and spacing), keeps conflicting ones', () => {
+  it('removes exact duplicates within a split (case and spacing count), keeps each conflicting target once and lists it', () => {
     const result = deduplicate([
       ex(1, 'train', 'A'),
       ex(2, 'train', 'A', 'PREMISE  1'),
       ex(3, 'train', 'B', 'premise 1'),
       ex(4, 'test', 'A', 'premise 1'),
+      ex(5, 'train', 'A', 'premise 1'),
+      ex(6, 'train', 'B', 'premise 1'),
     ]);
-    expect(result.removed).toBe(1);
+    expect(result.removed).toBe(2);
     expect(result.conflicting).toBe(1);
-    expect(result.examples.map((e) => e.externalId)).toEqual(['e1', 'e3', 'e4']);
+    expect(result.conflicts).toEqual(['e3']);
+    expect(result.examples.map((e) => e.externalId)).toEqual(['e1', 'e2', 'e3', 'e4']);
   });
 
   it('finds inputs shared between splits', () => {

@@ -3,12 +3,12 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import type { ReadOptions } from '../../../src-main/data/read-dataset.js';
-import { drawSplit, seededDraw, digest, streamDataset } from '../../../src-main/data/stream-dataset.js';
+import { drawSplit, seededDraw, digest } from '../../../src-main/data/stream-dataset.js';
 import { DatasetsRepository } from '../../../src-main/store/repositories/datasets.js';
 import type { Db } from '../../../src-main/store/sqlite.js';
 import { makeTempDir } from '../../support/temp.js';
 import { freshDatabase } from '../store/helpers.js';
-import { writeTree } from './helpers.js';
+import { importStreamed, writeTree } from './helpers.js';
 
 const temp = makeTempDir();
 afterAll(() => temp.cleanup());
@@ -28,16 +28,7 @@ async function imported(files: Record<string, string[]>, options: Partial<ReadOp
   const names = Object.keys(files);
   const source = names.length === 1 ? path.join(dir, names[0]!) : dir;
   db = freshDatabase(dir).db;
-  const repo = new DatasetsRepository(db);
-  const stream = streamDataset('jsonl', source, { task: 'nli', ...options });
-  let finished: ReturnType<typeof stream.finish> | undefined;
-  const result = await repo.importDatasetStream(
-    { name: 'd', taskType: 'nli', sourceFormat: 'jsonl', labelSet: [] },
-    stream.examples,
-    { finish: (inserted) => ((finished = stream.finish(inserted)), { labelSet: finished.labelSet, meta: {} }) },
-  );
-  const examples = repo.examples(result.datasetId);
-  return { ...result, ...finished!, examples, restarts: stream.restarts };
+  return importStreamed(dir, source, 'jsonl', { task: 'nli', ...options }, db);
 }
 
 describe('streamed splits', () => {
@@ -100,14 +91,15 @@ describe('streamed splits', () => {
     expect(withDev.counts).toMatchObject({ train: 1000, dev: 5, test: 100 }); // dev given: nothing moved
   });
 
-  it('removes duplicates within a split, keeps conflicting ones, and reports leakage with the leaked ids', async () => {
+  it('removes exact duplicates within a split, lists conflicts, and reports leakage with the leaked ids', async () => {
     const files = {
-      'train.jsonl': [row('A b'), row('a  B'), row('a b', 'Contradiction'), row('shared')],
+      'train.jsonl': [row('a b'), row('a b'), row('a b', 'Contradiction'), row('a b', 'Contradiction'), row('shared')],
       'test.jsonl': [row('Shared'), row('only test')],
       'dev.jsonl': [row('shared ')],
     };
     const r = await imported(files);
-    expect(r.report).toMatchObject({ read: 7, duplicatesRemoved: 1, conflictingDuplicates: 1, unlabelled: false });
+    expect(r.report).toMatchObject({ read: 8, duplicatesRemoved: 2, conflictingDuplicates: 1, unlabelled: false });
+    expect(r.report.conflicts).toEqual(['train.jsonl:3']);
     expect(r.report.leakage).toEqual({ trainDev: 1, trainTest: 1, devTest: 1, examples: expect.any(Array) });
     expect(r.report.leakage.examples).toHaveLength(2);
     expect(r.labelSet).toEqual(['Contradiction', 'Entailment']);

@@ -34,6 +34,7 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'store.lock',
       'datasets.list',
       'datasets.import',
+      'datasets.delete',
       'datasets.catalogue',
       'dialogs.pickPath',
     ),
