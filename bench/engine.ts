@@ -16,28 +16,14 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LlamaConfig } from '../src-main/backbone/hf/config.js';
 import { expectedLlamaTensors } from '../src-main/backbone/hf/llama-tensors.js';
-import { TINY_CONFIG } from '../test/support/tiny-llama.js';
 import { writeSafetensors } from '../src-main/engine/index.js';
 import { findTorchPython, runReference } from '../test/reference/torch-python.js';
 import { random } from '../test/unit/engine/gradcheck.js';
 import { arg, median, runWorkerProcess, writeResults } from './support.js';
+import { BENCH_SIZES, type BenchSize } from './support.js';
 import type { WorkerRequest, WorkerResult } from './engine-worker.js';
 
-interface Size {
-  readonly name: string;
-  readonly config: LlamaConfig;
-}
-const base = { ...TINY_CONFIG, vocabSize: 32000, maxPositions: 1024, headDim: 64 };
-const SIZES: Record<string, Size> = {
-  small: {
-    name: 'dim 512 x 8 layers',
-    config: { ...base, hiddenSize: 512, intermediateSize: 1536, numLayers: 8, numHeads: 8, numKvHeads: 4 },
-  },
-  large: {
-    name: 'dim 1024 x 12 layers',
-    config: { ...base, hiddenSize: 1024, intermediateSize: 2816, numLayers: 12, numHeads: 16, numKvHeads: 4 },
-  },
-};
+const SIZES: Record<string, BenchSize> = BENCH_SIZES;
 const PROMPT = 16;
 const TOKENS = 240; // sequence = prompt + tokens = 256
 const BATCH = 1;

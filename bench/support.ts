@@ -7,7 +7,9 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { LlamaConfig } from '../src-main/backbone/hf/config.js';
 import { runJsonProcess } from '../test/reference/torch-python.js';
+import { TINY_CONFIG } from '../test/support/tiny-llama.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = join(BENCH_DIR, '..');
@@ -50,3 +52,20 @@ export function writeResults(name: string, json: unknown, markdownLines: readonl
   writeFileSync(md, markdownLines.join('\n') + '\n');
   return md;
 }
+
+/** The two model sizes the training benchmarks compare at (vocabulary 32,000, head_dim 64, GQA). */
+export interface BenchSize {
+  readonly name: string;
+  readonly config: LlamaConfig;
+}
+const base = { ...TINY_CONFIG, vocabSize: 32000, maxPositions: 1024, headDim: 64 };
+export const BENCH_SIZES: Record<'small' | 'large', BenchSize> = {
+  small: {
+    name: 'dim 512 x 8 layers',
+    config: { ...base, hiddenSize: 512, intermediateSize: 1536, numLayers: 8, numHeads: 8, numKvHeads: 4 },
+  },
+  large: {
+    name: 'dim 1024 x 12 layers',
+    config: { ...base, hiddenSize: 1024, intermediateSize: 2816, numLayers: 12, numHeads: 16, numKvHeads: 4 },
+  },
+};

@@ -27,22 +27,12 @@ import type { TokenizedExample } from '../src-main/peft/batches.js';
 import { createMethod } from '../src-main/peft/methods.js';
 import { TrainConfigSchema } from '../src-main/peft/config.js';
 import { findTorchPython, runJsonProcess, TRAIN_REFERENCE_SCRIPT } from '../test/reference/torch-python.js';
-import { TINY_CONFIG, writeTinyLlamaFolder } from '../test/support/tiny-llama.js';
+import { writeTinyLlamaFolder } from '../test/support/tiny-llama.js';
 import { arg, machine, median, runWorkerProcess, writeResults } from './support.js';
+import { BENCH_SIZES, type BenchSize } from './support.js';
 import type { TrainWorkerRequest, TrainWorkerResult } from './train-worker.js';
 
-// The sizes of bench:engine (bench/engine.ts), so the two benchmarks compare.
-const base = { ...TINY_CONFIG, vocabSize: 32000, maxPositions: 1024, headDim: 64 };
-const SIZES: Record<string, { name: string; config: LlamaConfig }> = {
-  small: {
-    name: 'dim 512 x 8 layers',
-    config: { ...base, hiddenSize: 512, intermediateSize: 1536, numLayers: 8, numHeads: 8, numKvHeads: 4 },
-  },
-  large: {
-    name: 'dim 1024 x 12 layers',
-    config: { ...base, hiddenSize: 1024, intermediateSize: 2816, numLayers: 12, numHeads: 16, numKvHeads: 4 },
-  },
-};
+const SIZES: Record<string, BenchSize> = BENCH_SIZES;
 const SEQUENCE = 256;
 const PROMPT_LENGTH = 16; // PT: 16 virtual tokens + 240 tokens = 256 positions
 const LORA = { rank: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] };

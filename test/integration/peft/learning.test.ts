@@ -6,68 +6,36 @@
  * prompt does (a 260K-parameter model cannot route one input word through 8 virtual tokens well
  * enough for accuracy within seconds of training; the likelihood gain is what it shows).
  */
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 
-import { afterAll, describe, expect, it } from 'vitest';
-
-import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
-import { scoreContinuations } from '../../../src-main/backbone/generate/scoring.js';
-import { openBackbone } from '../../../src-main/backbone/load.js';
 import { seededRandom } from '../../../src-main/common/random.js';
 import { loadPeftAdapter, type PeftAdapter } from '../../../src-main/peft/adapter-folder.js';
-import { TrainConfigSchema } from '../../../src-main/peft/config.js';
 import { createMethod } from '../../../src-main/peft/methods.js';
 import {
   evaluateExamples,
   framedTexts,
   readTaskData,
   splitOf,
-  trainRun,
   type TaskData,
 } from '../../../src-main/services/training.js';
 import { writeLearnableNli } from '../../support/learnable-task.js';
-import { makeTempDir } from '../../support/temp.js';
-import { STORIES_DIR } from '../../support/tiny-llama.js';
+import { storiesTraining } from '../../support/training.js';
 
-const tmp = makeTempDir('clinprompt-learning-');
-afterAll(() => tmp.cleanup());
-const backbone = openBackbone(STORIES_DIR, { cacheDir: tmp.dir });
-const ctx = { backbone, backboneName: 'stories260K' };
+const { backbone, dir, run: train, goldLogLikelihood } = storiesTraining('clinprompt-learning-', 1);
 let data: TaskData;
 const load = async () =>
-  (data ??= await readTaskData(writeLearnableNli(path.join(tmp.dir, 'nli.jsonl'), { train: 48, dev: 24, test: 0 }), {
-    task: 'nli',
-  }));
+  (data ??= await readTaskData(writeLearnableNli(dir('nli.jsonl'), { train: 48, dev: 24, test: 0 }), { task: 'nli' }));
 
-async function trainMethod(method: string, settings: Record<string, unknown>, train: Record<string, unknown>) {
-  const d = await load();
-  const m = createMethod(method, settings, ctx);
-  const run = await trainRun({
-    backbone,
-    backboneName: 'stories260K',
-    method: m,
-    config: TrainConfigSchema.parse({ seed: 1, batchSize: 8, ...train }),
-    data: d,
-    outDir: path.join(tmp.dir, method),
-  });
-  const losses = run.losses;
-  const tailMean = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
-  return { run, m, tailMean, first: losses[0]! };
+async function trainMethod(method: string, settings: Record<string, unknown>, config: Record<string, unknown>) {
+  const run = await train(method, settings, config, await load(), method);
+  const tailMean = run.losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
+  return { run, tailMean, first: run.losses[0]! };
 }
 
 /** Mean log-likelihood of each dev example's gold label continuation. */
-async function goldLogLikelihood(adapter: PeftAdapter): Promise<number> {
+async function devGoldLogLikelihood(adapter: PeftAdapter): Promise<number> {
   const d = await load();
-  const texts = framedTexts(d.task, splitOf(d, 'dev'));
-  const runner = await BackboneRunner.create(backbone, {});
-  try {
-    let total = 0;
-    for (const t of texts)
-      total += (await scoreContinuations(runner, t.prompt, [t.target], { prompt: adapter.prompt }))[0]!;
-    return total / texts.length;
-  } finally {
-    await runner.release();
-  }
+  return goldLogLikelihood(adapter.prompt, framedTexts(d.task, splitOf(d, 'dev')));
 }
 
 describe('training learns', () => {
@@ -94,11 +62,12 @@ describe('training learns', () => {
   });
 
   it('prompt tuning: loss falls by over 40% and the gold labels gain over 1 nat against the untrained prompt', async () => {
-    const { run, m, tailMean, first } = await trainMethod('pt', { promptLength: 8 }, { steps: 60, lr: 0.3 });
+    const { run, tailMean, first } = await trainMethod('pt', { promptLength: 8 }, { steps: 60, lr: 0.3 });
     expect(tailMean).toBeLessThan(0.6 * first);
-    const untrained = m.adapter(m.initialValues(seededRandom(1)));
-    const trained = loadPeftAdapter(path.join(tmp.dir, 'pt'), backbone.config); // the saved run's adapter
-    const [before, after] = [await goldLogLikelihood(untrained), await goldLogLikelihood(trained)];
+    const m = createMethod('pt', { promptLength: 8 }, { backbone, backboneName: 'stories260K' });
+    const untrained = m.adapter(m.initialValues(seededRandom(1))); // the run's start (seed 1)
+    const trained = loadPeftAdapter(dir('pt'), backbone.config); // the saved run's adapter
+    const [before, after] = [await devGoldLogLikelihood(untrained), await devGoldLogLikelihood(trained)];
     expect(after - before).toBeGreaterThan(1);
     expect(run.trainableParameters).toBe(8 * 64);
   });

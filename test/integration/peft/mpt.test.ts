@@ -10,76 +10,28 @@
  * chance accuracy on these tasks with any prompt (the learning tests show LoRA/full FT reach it).
  * A distillation cancelled half-way resumes to the same tensors as an unbroken one.
  */
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 
-import { afterAll, describe, expect, it } from 'vitest';
-
-import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
-import { scoreContinuations } from '../../../src-main/backbone/generate/scoring.js';
-import { openBackbone } from '../../../src-main/backbone/load.js';
 import { CancelledError } from '../../../src-main/common/errors.js';
 import { loadPeftAdapter } from '../../../src-main/peft/adapter-folder.js';
-import { TrainConfigSchema } from '../../../src-main/peft/config.js';
-import { createMethod } from '../../../src-main/peft/methods.js';
 import { averageFactors, fitFactors, readMetaPrompt } from '../../../src-main/peft/mpt/model.js';
 import { readRunRecord } from '../../../src-main/peft/run-folder.js';
-import {
-  fewShot,
-  framedTexts,
-  readTaskData,
-  splitOf,
-  trainRun,
-  type TaskData,
-} from '../../../src-main/services/training.js';
+import { fewShot, framedTexts, readTaskData, splitOf, type TaskData } from '../../../src-main/services/training.js';
 import { writeLearnableNli, type NliVariant } from '../../support/learnable-task.js';
-import { makeTempDir } from '../../support/temp.js';
-import { STORIES_DIR } from '../../support/tiny-llama.js';
+import { storiesTraining } from '../../support/training.js';
 
-const tmp = makeTempDir('clinprompt-mpt-');
-afterAll(() => tmp.cleanup());
-const backbone = openBackbone(STORIES_DIR, { cacheDir: tmp.dir });
-const ctx = { backbone, backboneName: 'stories260K' };
+const { backbone, dir, run, goldLogLikelihood } = storiesTraining('clinprompt-mpt-', 3);
 const SOURCES: NliVariant[] = ['saw', 'had', 'played'];
 const TARGET: NliVariant = 'lost';
-const dir = (name: string) => path.join(tmp.dir, name);
 
 const read = (variant: NliVariant) =>
   readTaskData(writeLearnableNli(dir(`${variant}.jsonl`), { train: 24, dev: 0, test: 16 }, 11, variant), {
     task: 'nli',
   });
 
-async function run(
-  method: string,
-  settings: Record<string, unknown>,
-  train: Record<string, unknown>,
-  data: TaskData | TaskData[],
-  out: string,
-  signal?: AbortSignal,
-) {
-  return trainRun({
-    backbone,
-    backboneName: 'stories260K',
-    method: createMethod(method, settings, ctx),
-    config: TrainConfigSchema.parse({ seed: 3, batchSize: 8, ...train }),
-    data,
-    outDir: dir(out),
-    ...(signal && { signal }),
-  });
-}
-
-/** Mean log-likelihood of the test split's gold answers under an adapter folder's prompt. */
-async function goldLogLikelihood(adapterDir: string, data: TaskData): Promise<number> {
-  const prompt = loadPeftAdapter(adapterDir, backbone.config).prompt;
-  const texts = framedTexts(data.task, splitOf(data, 'test'));
-  const runner = await BackboneRunner.create(backbone, {});
-  try {
-    let total = 0;
-    for (const t of texts) total += (await scoreContinuations(runner, t.prompt, [t.target], { prompt }))[0]!;
-    return total / texts.length;
-  } finally {
-    await runner.release();
-  }
-}
+/** Mean log-likelihood of the target's test answers under a run folder's prompt. */
+const testGoldLogLikelihood = (adapterDir: string, data: TaskData) =>
+  goldLogLikelihood(loadPeftAdapter(adapterDir, backbone.config).prompt, framedTexts(data.task, splitOf(data, 'test')));
 
 const DISTILL = { steps: 60, lr: 0.3 };
 
@@ -126,7 +78,8 @@ describe('multitask prompt tuning', () => {
       await run('pt', { promptLength: 4 }, { steps: 10, lr: 0.3 }, few, `pt-${draw}`);
       expect(mpt.trainableParameters).toBe(4 * 64 + 4 + 64); // L*d + L*r + r*d
       gains.push(
-        (await goldLogLikelihood(dir(`mpt-${draw}`), target)) - (await goldLogLikelihood(dir(`pt-${draw}`), target)),
+        (await testGoldLogLikelihood(dir(`mpt-${draw}`), target)) -
+          (await testGoldLogLikelihood(dir(`pt-${draw}`), target)),
       );
     }
     const mean = gains.reduce((a, b) => a + b, 0) / gains.length;
@@ -160,13 +113,7 @@ describe('multitask prompt tuning', () => {
     const controller = new AbortController();
     let steps = 0;
     await expect(
-      trainRun({
-        backbone,
-        backboneName: 'stories260K',
-        method: createMethod('mpt-distill', settings, ctx),
-        config: TrainConfigSchema.parse({ seed: 3, batchSize: 8, ...train }),
-        data: sources,
-        outDir: dir('meta-cancelled'),
+      run('mpt-distill', settings, train, sources, 'meta-cancelled', {
         signal: controller.signal,
         onProgress: (p) => {
           if (p.phase === 'train' && ++steps === 6) controller.abort();
