@@ -16,6 +16,7 @@ import { CancelledError } from '../../../src-main/common/errors.js';
 import { EXIT } from '../../../src-main/cli/exit-codes.js';
 import {
   CELL_RESULT,
+  ExperimentConfigSchema,
   isCellFinished,
   planExperiment,
   readExperimentConfig,
@@ -25,6 +26,7 @@ import {
 import type { CellResult } from '../../../src-main/services/experiment-results.js';
 import { runCliCaptured } from '../../support/cli.js';
 import { writeLearnableNli, type NliVariant } from '../../support/learnable-task.js';
+import { REPO_ROOT } from '../../support/paths.js';
 import { makeTempDir } from '../../support/temp.js';
 import { STORIES_DIR } from '../../support/tiny-llama.js';
 
@@ -79,6 +81,15 @@ describe('clinprompt experiment', () => {
     expect(cells.find((c) => c.id === 'cells/lost/mpt/k2-d0')!.needs).toEqual(['distill']);
     expect(cells.find((c) => c.id === 'cells/lost/pt/k2-d0')!.needs).toEqual([]);
     expect(cells.find((c) => c.id === 'distill')!.needs).toEqual(['teachers/saw', 'teachers/had']);
+  });
+
+  it('the committed example config is valid, plans the paper grid, and every config field is documented', () => {
+    const example = readExperimentConfig(path.join(REPO_ROOT, 'docs', 'experiment.example.json'));
+    const cells = planExperiment(example, dir('example-out'));
+    // 3 teachers + distill; per target: zero-shot + 4 methods x (4 k values x 10 draws + full)
+    expect(cells).toHaveLength(3 + 1 + 3 * (1 + 4 * (4 * 10 + 1)));
+    const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'experiment.md'), 'utf8');
+    for (const field of Object.keys(ExperimentConfigSchema.shape)) expect(doc, field).toContain(`| \`${field}\``);
   });
 
   it('refuses a target that is also a source, and bad budgets, naming the config field', async () => {
