@@ -122,7 +122,11 @@ const cell = (r: ResultRow | undefined) => (r ? `${r.mean.toFixed(4)} ± ${r.std
 /** Markdown: a table per target (and the average) with methods as rows and k as columns. */
 export function resultsMarkdown(results: ExperimentResults, ks: readonly string[]): string {
   const lines: string[] = ['# Experiment results', ''];
-  lines.push('Metric mean ± standard deviation over the seeded draws of each k (k = full: all training data).', '');
+  lines.push(
+    'Test metric: mean ± sample standard deviation over the seeded draws of each k (k = full: all training data, one draw;',
+    'k = 0: the untrained backbone, the same for every method). The average over targets is the mean of their means ± the mean of their standard deviations.',
+    '',
+  );
   for (const [target, rows] of groupBy(results.rows, (r) => r.target)) {
     const first = rows[0]!;
     lines.push(`## ${target === AVERAGE ? 'Average over targets' : target} (${first.taskType}, ${first.metric})`, '');
@@ -213,7 +217,7 @@ export function curveSpec(results: ExperimentResults, ks: readonly string[]): To
           mark: { type: 'area', opacity: 0.2 },
           encoding: {
             x: { ...x, scale: { type: 'point' } },
-            y: { field: 'low', type: 'quantitative', title: 'test metric' },
+            y: { field: 'low', type: 'quantitative', title: 'test metric', scale: { zero: false } },
             y2: { field: 'high' },
             color: { field: 'method', type: 'nominal' },
           },

@@ -21,6 +21,7 @@ import type { Backbone } from '../backbone/load.js';
 import { ProgressTracker } from '../jobs/progress.js';
 import { TrainConfigSchema } from '../peft/config.js';
 import { createMethod, METHODS } from '../peft/methods.js';
+import { removeCheckpoint } from '../peft/checkpoint.js';
 import { openAdapter, RUN_FILE } from '../peft/run-folder.js';
 import type { JobProgress } from '../ipc/contract.js';
 import { writeResults, type CellResult, type ResultFiles } from './experiment-results.js';
@@ -127,10 +128,15 @@ export function resolveExperimentConfig(raw: unknown, baseDir: string): Resolved
     const candidate = path.resolve(baseDir, p);
     return existsSync(candidate) ? candidate : p; // not a file: a store dataset name
   };
-  const named = (list: readonly TaskSource[]): NamedTask[] =>
-    list.map((t) => ({ ...t, data: resolvePath(t.data), name: taskName(t) }));
-  const sources = named(config.sources);
-  const targets = named(config.targets);
+  const named = (field: string, list: readonly TaskSource[]): NamedTask[] =>
+    list.map((t, i) => {
+      // A task given means a file (a store dataset knows its own task).
+      if (t.task && !existsSync(path.resolve(baseDir, t.data)))
+        invalid(`${field}[${i}].data`, `the file "${t.data}" does not exist (relative to the config file).`);
+      return { ...t, data: resolvePath(t.data), name: taskName(t) };
+    });
+  const sources = named('sources', config.sources);
+  const targets = named('targets', config.targets);
   for (const [i, target] of targets.entries()) {
     const j = sources.findIndex((s) => s.data === target.data || s.name === target.name);
     if (j >= 0)
@@ -427,6 +433,8 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
     Math.max(1, r.parallel ?? 1),
     async (cell) => {
       await runCell(cell);
+      // Finished for good: the resumable state only costs disk (a full fine-tuning one, a lot).
+      removeCheckpoint(cell.dir);
       ran.push(cell.id);
       finished.add(cell.id);
       report(cell.id);

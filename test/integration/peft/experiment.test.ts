@@ -6,7 +6,7 @@
  * cancelled after some cells completing on rerun without redoing them (their files untouched);
  * a target that is also a source refused in the config's words.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,7 +84,14 @@ describe('clinprompt experiment', () => {
   });
 
   it('the committed example config is valid, plans the paper grid, and every config field is documented', () => {
-    const example = readExperimentConfig(path.join(REPO_ROOT, 'docs', 'experiment.example.json'));
+    const raw = JSON.parse(readFileSync(path.join(REPO_ROOT, 'docs', 'experiment.example.json'), 'utf8')) as {
+      sources: { data: string; task?: string }[];
+      targets: { data: string; task?: string }[];
+    };
+    // its files, where a hospital's exports would be (store dataset names need nothing)
+    mkdirSync(dir('exports'));
+    for (const t of [...raw.sources, ...raw.targets]) if (t.task) writeFileSync(dir(t.data), '');
+    const example = resolveExperimentConfig(raw, tmp.dir);
     const cells = planExperiment(example, dir('example-out'));
     // 3 teachers + distill; per target: zero-shot + 4 methods x (4 k values x 10 draws + full)
     expect(cells).toHaveLength(3 + 1 + 3 * (1 + 4 * (4 * 10 + 1)));
@@ -111,6 +118,12 @@ describe('clinprompt experiment', () => {
         tmp.dir,
       ),
     ).toThrow(/budgets\.pt\.settings\.promptLength/);
+    expect(() =>
+      resolveExperimentConfig(
+        { backbone: 'b', targets: [{ data: 'gone.jsonl', task: 'nli' }], methods: ['pt'] },
+        tmp.dir,
+      ),
+    ).toThrow(/targets\[0\]\.data: the file "gone\.jsonl" does not exist/);
     expect(() =>
       resolveExperimentConfig({ backbone: 'b', targets: [{ data: 'x' }], methods: ['pt', 'mpt'] }, tmp.dir),
     ).toThrow(/sources: .*mpt/);
@@ -179,6 +192,12 @@ describe('clinprompt experiment', () => {
     expect(svg).toMatch(/^<svg/);
     for (const label of ['pt', 'mpt', 'lora', 'nli']) expect(svg).toContain(`>${label}</text>`);
     expect(readFileSync(path.join(out, 'curve.png')).subarray(1, 4).toString()).toBe('PNG');
+    // a finished cell keeps its adapter and results, not its resumable state
+    const cellFiles = readdirSync(path.join(out, 'cells/lost/mpt/k2-d0'));
+    expect(cellFiles).toEqual(
+      expect.arrayContaining(['run.json', 'adapter_model.safetensors', 'eval-test.json', CELL_RESULT]),
+    );
+    expect(cellFiles.filter((f) => f.startsWith('checkpoint'))).toEqual([]);
   });
 
   it('an experiment cancelled after some cells completes on rerun without redoing them', async () => {
