@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 import { CancelledError, UserError } from '../common/errors.js';
@@ -181,14 +182,19 @@ function checkBudget(field: string, method: keyof typeof METHODS, budget: Budget
   if (!train.success) invalid(`${field}.train.${fieldOf(train.error.issues[0]!.path)}`, train.error.issues[0]!.message);
 }
 
-/** Reads a JSON config file (paths in it are relative to the file). */
+/** Reads a JSON or YAML (.yaml, .yml) config file; paths in it are relative to the file. */
 export function readExperimentConfig(file: string): ResolvedExperiment {
   if (!existsSync(file)) throw new UserError('NOT_FOUND', `Experiment config ${file} does not exist.`);
+  const yaml = /\.ya?ml$/i.test(file);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    const text = readFileSync(file, 'utf8');
+    raw = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
-    throw new UserError('INVALID_ARGUMENT', `Experiment config ${file} is not valid JSON: ${(error as Error).message}`);
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `Experiment config ${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(error as Error).message}`,
+    );
   }
   return resolveExperimentConfig(raw, path.dirname(path.resolve(file)));
 }

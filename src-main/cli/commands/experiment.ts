@@ -18,7 +18,7 @@ export const registerExperimentCommands: RegisterCommands = (program, context) =
     .description(
       'Run the few-shot experiment a config file describes (MPT vs PT, LoRA, full FT); resumable cell by cell',
     )
-    .argument('<config>', 'experiment config (JSON); see docs/experiment.example.json')
+    .argument('<config>', 'experiment config (JSON, or YAML as .yaml/.yml); see docs/experiment.md')
     .requiredOption('--out <dir>', 'experiment folder: one run folder per cell, results and curve; run again to resume')
     .option('--parallel <n>', 'cells run at once', positiveInt, 1)
     .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, provider, 'cpu')

@@ -81,6 +81,23 @@ describe('clinprompt experiment', () => {
     expect(cells.find((c) => c.id === 'cells/lost/mpt/k2-d0')!.needs).toEqual(['distill']);
     expect(cells.find((c) => c.id === 'cells/lost/pt/k2-d0')!.needs).toEqual([]);
     expect(cells.find((c) => c.id === 'distill')!.needs).toEqual(['teachers/saw', 'teachers/had']);
+    // the same config in YAML plans the same cells
+    const yamlFile = dir('plan.yaml');
+    writeFileSync(
+      yamlFile,
+      [
+        `backbone: ${STORIES_DIR}`,
+        'sources:',
+        '  - { data: saw.jsonl, task: nli }',
+        '  - data: had.jsonl',
+        '    task: nli',
+        'targets: [{ data: lost.jsonl, task: nli }, { data: played.jsonl, task: nli }]',
+        'methods: [pt, mpt, lora]',
+        'k: [0, 2, full]',
+        'draws: 2',
+      ].join('\n'),
+    );
+    expect(planExperiment(readExperimentConfig(yamlFile), dir('plan-out'))).toEqual(cells);
   });
 
   it('the committed example config is valid, plans the paper grid, and every config field is documented', () => {
