@@ -246,5 +246,11 @@ describe('clinprompt experiment', () => {
     expect(resumed.ran).toEqual(['cells/lost/pt/k2-d1', 'cells/lost/mpt/k2-d0', 'cells/lost/mpt/k2-d1']);
     for (const [id, mtime] of before) expect(statSync(resultFile(id)).mtimeMs, id).toBe(mtime);
     expect(cells.every(isCellFinished)).toBe(true);
+
+    // the same folder with another budget would mix two experiments: refused
+    const changed = { ...config, budgets: { ...config.budgets, pt: { train: { steps: 5 } } } };
+    await expect(runExperiment({ ...request, config: changed })).rejects.toThrow(
+      /--out .* another backbone, sources or budgets/,
+    );
   });
 });
