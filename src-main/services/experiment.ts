@@ -19,12 +19,11 @@ import { CancelledError, UserError } from '../common/errors.js';
 import { TASK_TYPES } from '../common/vocabulary.js';
 import type { ProviderChoice } from '../engine/index.js';
 import type { Backbone } from '../backbone/load.js';
-import { ProgressTracker } from '../jobs/progress.js';
 import { TrainConfigSchema } from '../peft/config.js';
+import type { TrainProgress } from '../peft/trainer.js';
 import { createMethod, METHODS } from '../peft/methods.js';
 import { removeCheckpoint } from '../peft/checkpoint.js';
 import { openAdapter, RUN_FILE } from '../peft/run-folder.js';
-import type { JobProgress } from '../ipc/contract.js';
 import { writeResults, type CellResult, type ResultFiles } from './experiment-results.js';
 import {
   evaluateExamples,
@@ -292,9 +291,21 @@ export interface ExperimentRequest {
   /** Reaches store datasets named as sources or targets. */
   readonly store?: () => Promise<StoreAccess>;
   readonly signal?: AbortSignal;
-  /** Cells finished out of all, with the ETA from the observed pace (skipped cells excluded). */
-  readonly onProgress?: (p: JobProgress) => void;
+  /** Cells finished out of all, the ETA, and now and then the training step of a running cell. */
+  readonly onProgress?: (p: ExperimentProgress) => void;
 }
+
+export interface ExperimentProgress {
+  readonly phase: string;
+  /** Cells finished (including those finished before this call). */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** From this call's pace so far (cells per second, whatever ran in parallel); none before a cell finished. */
+  readonly etaSeconds?: number;
+}
+
+/** A running cell's training step is shown at most this often (a log file gets one line each). */
+const CELL_PROGRESS_MS = 2000;
 
 export interface ExperimentSummary {
   readonly cells: number;
@@ -335,9 +346,26 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
   const cells = planExperiment(config, outDir);
   const finished = new Set(cells.filter(isCellFinished).map((c) => c.id));
   const skipped = finished.size;
-  const tracker = new ProgressTracker('experiment', 'train');
-  const report = (phase: string) =>
-    r.onProgress?.(tracker.report({ phase, step: finished.size, totalSteps: cells.length }));
+  // Cells differ a lot in length (a teacher, a zero-shot evaluation): the ETA is this call's
+  // average pace, not a per-step moving average.
+  const callStarted = performance.now();
+  let lastReport = 0;
+  const report = (phase: string) => {
+    lastReport = performance.now();
+    const ranHere = finished.size - skipped;
+    r.onProgress?.({
+      phase,
+      step: finished.size,
+      totalSteps: cells.length,
+      ...(ranHere > 0 && {
+        etaSeconds: ((lastReport - callStarted) / 1000 / ranHere) * (cells.length - finished.size),
+      }),
+    });
+  };
+  const cellProgress = (cell: Cell) => (p: TrainProgress) => {
+    if (performance.now() - lastReport >= CELL_PROGRESS_MS)
+      report(`${cell.id}: ${p.phase === 'train' ? `step ${p.step}/${p.totalSteps}` : 'evaluating'}`);
+  };
   report(skipped > 0 ? `${skipped} cells finished before` : 'starting');
 
   const tasks = new Map<string, Promise<TaskData>>();
@@ -367,6 +395,7 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
         config: TrainConfigSchema.parse(config.teacher.train ?? {}),
         data: await readTask(cell.source),
         outDir: cell.dir,
+        onProgress: cellProgress(cell),
       });
     } else if (cell.kind === 'distill') {
       await trainRun({
@@ -380,6 +409,7 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
         config: TrainConfigSchema.parse(config.distill.train ?? {}),
         data: await Promise.all(config.sources.map(readTask)),
         outDir: cell.dir,
+        onProgress: cellProgress(cell),
       });
     } else if (cell.kind === 'zero-shot') {
       const data = await readTask(cell.target);
@@ -412,6 +442,7 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
         config: TrainConfigSchema.parse(budget?.train ?? {}),
         data: cell.k === 'full' ? all : fewShot(all, cell.k, cell.draw),
         outDir: cell.dir,
+        onProgress: cellProgress(cell),
       });
       const opened = openAdapter(cell.dir, r.backbone);
       const run = await evaluateExamples(opened.backbone, opened.adapter, all.task, await testOf(cell.target), {

@@ -225,13 +225,13 @@ describe('clinprompt experiment', () => {
     const backbone = openBackbone(config.backbone, { cacheDir: env.CLINPROMPT_MODEL_CACHE });
     const request = { config, outDir: out, backbone, backboneName: 'stories260K' };
     const controller = new AbortController();
-    let finished = 0;
     await expect(
       runExperiment({
         ...request,
         signal: controller.signal,
+        // step: cells finished so far
         onProgress: (p) => {
-          if (p.phase !== 'starting' && ++finished === 4) controller.abort();
+          if (p.step === 4) controller.abort();
         },
       }),
     ).rejects.toBeInstanceOf(CancelledError);
