@@ -217,6 +217,35 @@ describe('clinprompt experiment', () => {
     expect(cellFiles.filter((f) => f.startsWith('checkpoint'))).toEqual([]);
   });
 
+  it('takes a target from the encrypted store by its dataset name', async () => {
+    const storeEnv = { ...env, CLINPROMPT_PASSPHRASE: 'experiment store passphrase', CLINPROMPT_USER: 'admin' };
+    const cli = (...argv: string[]) => runCliCaptured(argv, storeEnv);
+    expect((await cli('store', 'init')).code).toBe(EXIT.ok);
+    const imported = await cli('import', 'jsonl', dir('lost.jsonl'), '--task', 'nli', '--name', 'lost-in-store');
+    expect(imported.code, imported.stderr).toBe(EXIT.ok);
+    const file = configFile('store.json', {
+      sources: [],
+      targets: [{ data: 'lost-in-store' }],
+      methods: ['pt'],
+      k: [0, 2],
+      draws: 1,
+    });
+    const out = dir('store-out');
+    const run = await cli('--json', 'experiment', file, '--out', out);
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    const result = JSON.parse(
+      readFileSync(path.join(out, 'cells/lost-in-store/pt/k2-d0', CELL_RESULT), 'utf8'),
+    ) as CellResult;
+    expect(result).toMatchObject({
+      target: 'lost-in-store',
+      taskType: 'nli',
+      method: 'pt',
+      k: '2',
+      metric: 'accuracy',
+    });
+    expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toContain('## lost-in-store (nli, accuracy)');
+  });
+
   it('an experiment cancelled after some cells completes on rerun without redoing them', async () => {
     const config = readExperimentConfig(
       configFile('resume.json', { targets: [nli('lost')], methods: ['pt', 'mpt'], k: [2], draws: 2 }),
