@@ -384,7 +384,12 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
   };
   const namer = (field: string) => (key: string) => `${field}.settings.${key}`;
 
-  const testOf = async (t: NamedTask) => splitOf(await readTask(t), 'test').slice(0, config.testLimit);
+  const testOf = async (t: NamedTask) => {
+    const test = splitOf(await readTask(t), 'test').slice(0, config.testLimit);
+    if (test.length === 0)
+      throw new UserError('NOT_FOUND', `Target "${t.name}" has no labelled test examples to evaluate on.`);
+    return test;
+  };
 
   const runCell = async (cell: Cell): Promise<void> => {
     if (r.signal?.aborted) throw new CancelledError();
