@@ -3,6 +3,7 @@ import { registerAppCommands } from './app.js';
 import { registerAuditCommands } from './audit.js';
 import { registerBackboneCommands } from './backbone.js';
 import { registerDataCommands } from './data.js';
+import { registerExperimentCommands } from './experiment.js';
 import { registerStoreCommands } from './store.js';
 import { registerTrainingCommands } from './training.js';
 import { registerUsersCommands } from './users.js';
@@ -16,4 +17,5 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerAuditCommands,
   registerDataCommands,
   registerTrainingCommands,
+  registerExperimentCommands,
 ];

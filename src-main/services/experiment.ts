@@ -1,0 +1,537 @@
+/**
+ * The paper's experiment as one resumable plan of cells: stage 1 trains a prompt-tuning teacher
+ * per source task, stage 2 distils them into the meta-prompt, then every target x method x k x
+ * draw is adapted (training.ts's trainRun on the seeded few-shot draw) and evaluated on the
+ * target's test split; k = 0 is the untrained backbone's zero-shot evaluation, one per target.
+ * Each cell is a folder under the output folder (layout in docs/experiment.md); a cell whose
+ * result file exists is skipped, so an interrupted experiment completes without redoing finished
+ * cells, and a cell interrupted mid-training resumes from its trainer checkpoint. Cells run in
+ * this process, up to `parallel` at once once their inputs exist (onnxruntime runs the sessions
+ * on its own threads).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+import { CancelledError, UserError } from '../common/errors.js';
+import { TASK_TYPES } from '../common/vocabulary.js';
+import type { ProviderChoice } from '../engine/index.js';
+import type { Backbone } from '../backbone/load.js';
+import { TrainConfigSchema } from '../peft/config.js';
+import type { TrainProgress } from '../peft/trainer.js';
+import { createMethod, METHODS } from '../peft/methods.js';
+import { removeCheckpoint } from '../peft/checkpoint.js';
+import { openAdapter, RUN_FILE } from '../peft/run-folder.js';
+import { writeResults, type CellResult, type ResultFiles } from './experiment-results.js';
+import {
+  evaluateExamples,
+  fewShot,
+  readTaskData,
+  splitOf,
+  trainRun,
+  writeEvaluation,
+  type StoreAccess,
+  type TaskData,
+} from './training.js';
+
+export const EXPERIMENT_METHODS = ['pt', 'mpt', 'lora', 'full'] as const;
+export type ExperimentMethod = (typeof EXPERIMENT_METHODS)[number];
+
+const TaskSourceSchema = z
+  .object({
+    data: z
+      .string()
+      .min(1)
+      .describe('a dataset in the store, or an exported .jsonl/.csv file (relative to the config)'),
+    task: z.enum(TASK_TYPES).optional().describe("a file's task: ner, re, qa, nli, summarization"),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only')
+      .optional()
+      .describe("the task's folder and table name (default: the dataset name or file name without extension)"),
+  })
+  .strict();
+
+const BudgetSchema = z
+  .object({
+    settings: z.record(z.string(), z.unknown()).optional().describe("the method's settings (e.g. promptLength, rank)"),
+    train: z.record(z.string(), z.unknown()).optional().describe("the trainer's settings (steps, lr, batchSize, ...)"),
+  })
+  .strict();
+
+const KSchema = z.union([z.number().int().nonnegative(), z.literal('full')]);
+
+export const ExperimentConfigSchema = z
+  .object({
+    backbone: z.string().min(1).describe('backbone folder (relative to the config file)'),
+    sources: z.array(TaskSourceSchema).default([]).describe('source tasks: one teacher each, distilled into P*'),
+    targets: z.array(TaskSourceSchema).min(1).describe('target tasks, none of them a source'),
+    methods: z.array(z.enum(EXPERIMENT_METHODS)).min(1).describe('methods compared: pt, mpt, lora, full'),
+    k: z
+      .array(KSchema)
+      .min(1)
+      .default([0, 1, 5, 10, 20, 'full'])
+      .describe('training examples per draw (per label for closed-label tasks)'),
+    draws: z.number().int().positive().default(10).describe('seeded draws per k (the same draws for every method)'),
+    budgets: z
+      .partialRecord(z.enum(EXPERIMENT_METHODS), BudgetSchema)
+      .default({})
+      .describe('per-method settings and training budget'),
+    teacher: BudgetSchema.default({}).describe('stage 1: the prompt-tuning teachers'),
+    distill: BudgetSchema.default({}).describe('stage 2: distillation settings (rank, lambda, temperature) and budget'),
+    devLimit: z.number().int().nonnegative().default(0).describe('dev examples scored during training (0: none)'),
+    testLimit: z.number().int().positive().optional().describe('evaluate the first N test examples of each target'),
+  })
+  .strict();
+
+export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
+type TaskSource = z.infer<typeof TaskSourceSchema>;
+type Budget = z.infer<typeof BudgetSchema>;
+
+/** A source or target with its resolved data path and its unique name. */
+export interface NamedTask extends TaskSource {
+  readonly name: string;
+}
+
+export interface ResolvedExperiment extends Omit<ExperimentConfig, 'sources' | 'targets'> {
+  readonly sources: readonly NamedTask[];
+  readonly targets: readonly NamedTask[];
+}
+
+/** "targets[1].data" from a zod issue path. */
+function fieldOf(issuePath: readonly PropertyKey[]): string {
+  return issuePath.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+}
+
+function invalid(field: string, message: string): never {
+  throw new UserError('INVALID_ARGUMENT', `Experiment config: ${field}: ${message}`, { field });
+}
+
+function taskName(t: TaskSource): string {
+  return t.name ?? path.basename(t.data).replace(/\.(jsonl|json|csv)$/i, '');
+}
+
+/**
+ * Validates a parsed config (paths relative to `baseDir`): every field's type, each method's and
+ * the trainer's settings against their schemas, unique task names, and no target among the sources.
+ */
+export function resolveExperimentConfig(raw: unknown, baseDir: string): ResolvedExperiment {
+  const parsed = ExperimentConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    invalid(fieldOf(issue.path) || '(top level)', issue.message);
+  }
+  const config = parsed.data;
+  const resolvePath = (p: string) => {
+    const candidate = path.resolve(baseDir, p);
+    return existsSync(candidate) ? candidate : p; // not a file: a store dataset name
+  };
+  const named = (field: string, list: readonly TaskSource[]): NamedTask[] =>
+    list.map((t, i) => {
+      // A task given means a file (a store dataset knows its own task).
+      if (t.task && !existsSync(path.resolve(baseDir, t.data)))
+        invalid(`${field}[${i}].data`, `the file "${t.data}" does not exist (relative to the config file).`);
+      return { ...t, data: resolvePath(t.data), name: taskName(t) };
+    });
+  const sources = named('sources', config.sources);
+  const targets = named('targets', config.targets);
+  for (const [i, target] of targets.entries()) {
+    const j = sources.findIndex((s) => s.data === target.data || s.name === target.name);
+    if (j >= 0)
+      invalid(
+        `targets[${i}].data`,
+        `"${config.targets[i]!.data}" is also sources[${j}]; a target must be a task the sources never taught.`,
+      );
+  }
+  for (const [field, list] of [
+    ['sources', sources],
+    ['targets', targets],
+  ] as const) {
+    const seen = new Set<string>();
+    for (const [i, t] of list.entries()) {
+      if (seen.has(t.name)) invalid(`${field}[${i}].name`, `"${t.name}" names two tasks; give each a distinct name.`);
+      seen.add(t.name);
+    }
+  }
+  if (config.methods.includes('mpt') && sources.length === 0)
+    invalid('sources', 'methods include mpt, which needs at least one source task to distil.');
+  if (new Set(config.k).size !== config.k.length) invalid('k', 'each k value may appear once.');
+  checkBudget('teacher', 'pt', config.teacher, {});
+  checkBudget('distill', 'mpt-distill', config.distill, { teachers: ['(stage 1)'] });
+  for (const method of config.methods)
+    checkBudget(`budgets.${method}`, method, config.budgets[method], filledIn(method));
+  return { ...config, backbone: path.resolve(baseDir, config.backbone), sources, targets };
+}
+
+/** Settings the experiment fills in itself (and which a config must not set). */
+function filledIn(method: ExperimentMethod, metaDir = '(stage 2)'): Record<string, unknown> {
+  return method === 'mpt' ? { meta: metaDir } : {};
+}
+
+function checkBudget(field: string, method: keyof typeof METHODS, budget: Budget | undefined, filled: object): void {
+  for (const key of Object.keys(filled))
+    if (budget?.settings && key in budget.settings)
+      invalid(`${field}.settings.${key}`, 'the experiment sets this itself.');
+  const settings = METHODS[method].schema.safeParse({ ...budget?.settings, ...filled });
+  if (!settings.success)
+    invalid(`${field}.settings.${fieldOf(settings.error.issues[0]!.path)}`, settings.error.issues[0]!.message);
+  const train = TrainConfigSchema.safeParse(budget?.train ?? {});
+  if (!train.success) invalid(`${field}.train.${fieldOf(train.error.issues[0]!.path)}`, train.error.issues[0]!.message);
+}
+
+/** Reads a JSON or YAML (.yaml, .yml) config file; paths in it are relative to the file. */
+export function readExperimentConfig(file: string): ResolvedExperiment {
+  if (!existsSync(file)) throw new UserError('NOT_FOUND', `Experiment config ${file} does not exist.`);
+  const yaml = /\.ya?ml$/i.test(file);
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    raw = yaml ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `Experiment config ${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(error as Error).message}`,
+    );
+  }
+  return resolveExperimentConfig(raw, path.dirname(path.resolve(file)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// the plan
+// ---------------------------------------------------------------------------------------------
+
+export const CELL_RESULT = 'cell.json';
+
+export type Cell =
+  | {
+      readonly kind: 'teacher';
+      readonly id: string;
+      readonly dir: string;
+      readonly needs: readonly string[];
+      readonly source: NamedTask;
+    }
+  | { readonly kind: 'distill'; readonly id: string; readonly dir: string; readonly needs: readonly string[] }
+  | {
+      readonly kind: 'zero-shot';
+      readonly id: string;
+      readonly dir: string;
+      readonly needs: readonly string[];
+      readonly target: NamedTask;
+    }
+  | {
+      readonly kind: 'adapt';
+      readonly id: string;
+      readonly dir: string;
+      readonly needs: readonly string[];
+      readonly target: NamedTask;
+      readonly method: ExperimentMethod;
+      readonly k: number | 'full';
+      readonly draw: number;
+    };
+
+const DISTILL_ID = 'distill';
+
+/**
+ * Every cell, in the order they may start: teachers, distillation, then per target the zero-shot
+ * evaluation (when k includes 0) and method x k x draw adaptations ("full" is one draw: all data).
+ */
+export function planExperiment(config: ResolvedExperiment, outDir: string): Cell[] {
+  const cells: Cell[] = [];
+  const usesMpt = config.methods.includes('mpt');
+  if (usesMpt) {
+    for (const source of config.sources) {
+      const id = `teachers/${source.name}`;
+      cells.push({ kind: 'teacher', id, dir: path.join(outDir, id), needs: [], source });
+    }
+    cells.push({
+      kind: 'distill',
+      id: DISTILL_ID,
+      dir: path.join(outDir, DISTILL_ID),
+      needs: config.sources.map((s) => `teachers/${s.name}`),
+    });
+  }
+  for (const target of config.targets) {
+    if (config.k.includes(0)) {
+      const id = `cells/${target.name}/zero-shot`;
+      cells.push({ kind: 'zero-shot', id, dir: path.join(outDir, id), needs: [], target });
+    }
+    for (const method of config.methods)
+      for (const k of config.k) {
+        if (k === 0) continue;
+        const draws = k === 'full' ? 1 : config.draws;
+        for (let draw = 0; draw < draws; draw++) {
+          const id = `cells/${target.name}/${method}/k${k}-d${draw}`;
+          const needs = method === 'mpt' ? [DISTILL_ID] : [];
+          cells.push({ kind: 'adapt', id, dir: path.join(outDir, id), needs, target, method, k, draw });
+        }
+      }
+  }
+  return cells;
+}
+
+/** A cell is finished when its last file exists: run.json for a stage, cell.json for a result. */
+export function isCellFinished(cell: Cell): boolean {
+  return existsSync(path.join(cell.dir, cell.kind === 'teacher' || cell.kind === 'distill' ? RUN_FILE : CELL_RESULT));
+}
+
+// ---------------------------------------------------------------------------------------------
+// running
+// ---------------------------------------------------------------------------------------------
+
+export interface ExperimentRequest {
+  readonly config: ResolvedExperiment;
+  readonly outDir: string;
+  readonly backbone: Backbone;
+  readonly backboneName: string;
+  /** Cells run at once (default 1). */
+  readonly parallel?: number;
+  readonly provider?: ProviderChoice;
+  /** Reaches store datasets named as sources or targets. */
+  readonly store?: () => Promise<StoreAccess>;
+  readonly signal?: AbortSignal;
+  /** Cells finished out of all, the ETA, and now and then the training step of a running cell. */
+  readonly onProgress?: (p: ExperimentProgress) => void;
+}
+
+export interface ExperimentProgress {
+  readonly phase: string;
+  /** Cells finished (including those finished before this call). */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** From this call's pace so far (cells per second, whatever ran in parallel); none before a cell finished. */
+  readonly etaSeconds?: number;
+}
+
+/** A running cell's training step is shown at most this often (a log file gets one line each). */
+const CELL_PROGRESS_MS = 2000;
+
+export interface ExperimentSummary {
+  readonly cells: number;
+  /** Cells this call ran (the rest were finished before). */
+  readonly ran: readonly string[];
+  readonly skipped: number;
+  readonly files: ResultFiles;
+  readonly wallSeconds: number;
+}
+
+/** What the config file says that changes a finished cell's meaning (a resume must not mix two). */
+function identity(config: ResolvedExperiment) {
+  const { backbone, sources, budgets, teacher, distill, devLimit, testLimit } = config;
+  return { backbone, sources, budgets, teacher, distill, devLimit, testLimit };
+}
+
+const EXPERIMENT_FILE = 'experiment.json';
+
+function claimOutDir(config: ResolvedExperiment, outDir: string): void {
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, EXPERIMENT_FILE);
+  const mine = JSON.stringify(identity(config));
+  if (existsSync(file)) {
+    const theirs = JSON.stringify(identity(JSON.parse(readFileSync(file, 'utf8')) as ResolvedExperiment));
+    if (theirs !== mine)
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `--out ${outDir} holds an experiment with another backbone, sources or budgets; give a new --out to run this config.`,
+      );
+  }
+  writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
+}
+
+export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSummary> {
+  const started = Date.now();
+  const { config, outDir } = r;
+  claimOutDir(config, outDir);
+  const cells = planExperiment(config, outDir);
+  const finished = new Set(cells.filter(isCellFinished).map((c) => c.id));
+  const skipped = finished.size;
+  // Cells differ a lot in length (a teacher, a zero-shot evaluation): the ETA is this call's
+  // average pace, not a per-step moving average.
+  const callStarted = performance.now();
+  let lastReport = 0;
+  const report = (phase: string) => {
+    lastReport = performance.now();
+    const ranHere = finished.size - skipped;
+    r.onProgress?.({
+      phase,
+      step: finished.size,
+      totalSteps: cells.length,
+      ...(ranHere > 0 && {
+        etaSeconds: ((lastReport - callStarted) / 1000 / ranHere) * (cells.length - finished.size),
+      }),
+    });
+  };
+  const cellProgress = (cell: Cell) => (p: TrainProgress) => {
+    if (performance.now() - lastReport >= CELL_PROGRESS_MS)
+      report(`${cell.id}: ${p.phase === 'train' ? `step ${p.step}/${p.totalSteps}` : 'evaluating'}`);
+  };
+  report(skipped > 0 ? `${skipped} cells finished before` : 'starting');
+
+  const tasks = new Map<string, Promise<TaskData>>();
+  const readTask = (t: NamedTask) => {
+    if (!tasks.has(t.name))
+      tasks.set(t.name, readTaskData(t.data, { ...(t.task && { task: t.task }), ...(r.store && { store: r.store }) }));
+    return tasks.get(t.name)!;
+  };
+  const ctx = { backbone: r.backbone, backboneName: r.backboneName };
+  const common = {
+    backbone: r.backbone,
+    backboneName: r.backboneName,
+    devLimit: config.devLimit,
+    ...(r.provider && { provider: r.provider }),
+    ...(r.signal && { signal: r.signal }),
+  };
+  const namer = (field: string) => (key: string) => `${field}.settings.${key}`;
+
+  const testOf = async (t: NamedTask) => {
+    const test = splitOf(await readTask(t), 'test').slice(0, config.testLimit);
+    if (test.length === 0)
+      throw new UserError('NOT_FOUND', `Target "${t.name}" has no labelled test examples to evaluate on.`);
+    return test;
+  };
+
+  const runCell = async (cell: Cell): Promise<void> => {
+    if (r.signal?.aborted) throw new CancelledError();
+    if (cell.kind === 'teacher') {
+      await trainRun({
+        ...common,
+        method: createMethod('pt', config.teacher.settings ?? {}, ctx, namer('teacher')),
+        config: TrainConfigSchema.parse(config.teacher.train ?? {}),
+        data: await readTask(cell.source),
+        outDir: cell.dir,
+        onProgress: cellProgress(cell),
+      });
+    } else if (cell.kind === 'distill') {
+      await trainRun({
+        ...common,
+        method: createMethod(
+          'mpt-distill',
+          { ...config.distill.settings, teachers: config.sources.map((s) => path.join(outDir, `teachers/${s.name}`)) },
+          ctx,
+          namer('distill'),
+        ),
+        config: TrainConfigSchema.parse(config.distill.train ?? {}),
+        data: await Promise.all(config.sources.map(readTask)),
+        outDir: cell.dir,
+        onProgress: cellProgress(cell),
+      });
+    } else if (cell.kind === 'zero-shot') {
+      const data = await readTask(cell.target);
+      const run = await evaluateExamples(r.backbone, undefined, data.task, await testOf(cell.target), {
+        ...(r.provider && { provider: r.provider }),
+      });
+      writeEvaluation(cell.dir, 'test', run);
+      writeCellResult(cell.dir, {
+        target: cell.target.name,
+        taskType: data.task.type,
+        method: 'zero-shot',
+        k: '0',
+        draw: 0,
+        metric: run.metric,
+        value: run.value,
+        trainableParameters: 0,
+        trainableShare: 0,
+      });
+    } else {
+      const all = await readTask(cell.target);
+      const budget = config.budgets[cell.method];
+      const summary = await trainRun({
+        ...common,
+        method: createMethod(
+          cell.method,
+          { ...budget?.settings, ...filledIn(cell.method, path.join(outDir, DISTILL_ID)) },
+          ctx,
+          namer(`budgets.${cell.method}`),
+        ),
+        config: TrainConfigSchema.parse(budget?.train ?? {}),
+        data: cell.k === 'full' ? all : fewShot(all, cell.k, cell.draw),
+        outDir: cell.dir,
+        onProgress: cellProgress(cell),
+      });
+      const opened = openAdapter(cell.dir, r.backbone);
+      const run = await evaluateExamples(opened.backbone, opened.adapter, all.task, await testOf(cell.target), {
+        ...(r.provider && { provider: r.provider }),
+      });
+      writeEvaluation(cell.dir, 'test', run);
+      writeCellResult(cell.dir, {
+        target: cell.target.name,
+        taskType: all.task.type,
+        method: cell.method,
+        k: String(cell.k),
+        draw: cell.draw,
+        metric: run.metric,
+        value: run.value,
+        trainableParameters: summary.trainableParameters,
+        trainableShare: summary.trainableShare,
+      });
+    }
+  };
+
+  const ran: string[] = [];
+  await runWithLimit(
+    cells.filter((c) => !finished.has(c.id)),
+    finished,
+    Math.max(1, r.parallel ?? 1),
+    async (cell) => {
+      await runCell(cell);
+      // Finished for good: the resumable state only costs disk (a full fine-tuning one, a lot).
+      removeCheckpoint(cell.dir);
+      ran.push(cell.id);
+      finished.add(cell.id);
+      report(cell.id);
+    },
+  );
+
+  const results = cells.flatMap((c) => (c.kind === 'zero-shot' || c.kind === 'adapt' ? [readCellResult(c.dir)] : []));
+  // The untrained backbone is every method's k = 0 point.
+  const expanded = results.flatMap((c) =>
+    c.method === 'zero-shot' ? config.methods.map((method) => ({ ...c, method })) : [c],
+  );
+  const files = await writeResults(outDir, expanded, config.methods, config.k.map(String));
+  return { cells: cells.length, ran, skipped, files, wallSeconds: (Date.now() - started) / 1000 };
+}
+
+function writeCellResult(dir: string, result: CellResult): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, CELL_RESULT), JSON.stringify(result, null, 2) + '\n');
+}
+
+function readCellResult(dir: string): CellResult {
+  return JSON.parse(readFileSync(path.join(dir, CELL_RESULT), 'utf8')) as CellResult;
+}
+
+/**
+ * Runs cells up to `limit` at once, each once the cells it needs are done. The first failure (or
+ * cancellation) stops new starts; cells already running finish or stop on the same signal.
+ */
+async function runWithLimit(
+  pending: readonly Cell[],
+  done: ReadonlySet<string>,
+  limit: number,
+  run: (cell: Cell) => Promise<void>,
+): Promise<void> {
+  const waiting = [...pending];
+  const running = new Map<string, Promise<void>>();
+  let failure: unknown;
+  while ((waiting.length > 0 && failure === undefined) || running.size > 0) {
+    while (failure === undefined && running.size < limit) {
+      const index = waiting.findIndex((c) => c.needs.every((id) => done.has(id)));
+      if (index < 0) break;
+      const [cell] = waiting.splice(index, 1);
+      running.set(
+        cell!.id,
+        run(cell!)
+          .catch((error: unknown) => {
+            failure ??= error;
+          })
+          .finally(() => running.delete(cell!.id)),
+      );
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  if (failure !== undefined) throw failure;
+  if (waiting.length > 0)
+    throw new Error(`Cells left unstarted (their inputs never finished): ${waiting.map((c) => c.id).join(', ')}`);
+}

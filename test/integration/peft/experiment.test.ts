@@ -1,0 +1,285 @@
+/**
+ * `clinprompt experiment` on the real stories260K model with learnable NLI variants and a budget of
+ * a few steps: the plan a config makes; a whole experiment (teachers, distillation, PT / MPT / LoRA
+ * at k = 0, 2 and full over 2 draws on 2 targets) writing the results table (markdown, CSV, JSON,
+ * checked against the cells' own test results) and the few-shot curve (SVG, PNG); an experiment
+ * cancelled after some cells completing on rerun without redoing them (their files untouched);
+ * a target that is also a source refused in the config's words.
+ */
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { openBackbone } from '../../../src-main/backbone/load.js';
+import { CancelledError } from '../../../src-main/common/errors.js';
+import { EXIT } from '../../../src-main/cli/exit-codes.js';
+import {
+  CELL_RESULT,
+  ExperimentConfigSchema,
+  isCellFinished,
+  planExperiment,
+  readExperimentConfig,
+  resolveExperimentConfig,
+  runExperiment,
+} from '../../../src-main/services/experiment.js';
+import type { CellResult } from '../../../src-main/services/experiment-results.js';
+import { runCliCaptured } from '../../support/cli.js';
+import { writeLearnableNli, type NliVariant } from '../../support/learnable-task.js';
+import { REPO_ROOT } from '../../support/paths.js';
+import { makeTempDir } from '../../support/temp.js';
+import { STORIES_DIR } from '../../support/tiny-llama.js';
+
+const tmp = makeTempDir('clinprompt-experiment-');
+afterAll(() => tmp.cleanup());
+const env = { CLINPROMPT_HOME: path.join(tmp.dir, 'home'), CLINPROMPT_MODEL_CACHE: path.join(tmp.dir, 'cache') };
+const dir = (name: string) => path.join(tmp.dir, name);
+
+const SHORT = { steps: 3, lr: 0.3, batchSize: 4 };
+const nli = (variant: NliVariant) => ({ data: `${variant}.jsonl`, task: 'nli' });
+
+function configFile(name: string, overrides: Record<string, unknown> = {}): string {
+  const file = dir(name);
+  const config = {
+    backbone: STORIES_DIR,
+    sources: [nli('saw'), nli('had')],
+    targets: [nli('lost'), nli('played')],
+    methods: ['pt', 'mpt', 'lora'],
+    k: [0, 2, 'full'],
+    draws: 2,
+    budgets: {
+      pt: { settings: { promptLength: 4 }, train: SHORT },
+      mpt: { train: SHORT },
+      lora: { settings: { rank: 2 }, train: { ...SHORT, lr: 0.01 } },
+    },
+    teacher: { settings: { promptLength: 4 }, train: SHORT },
+    distill: { train: SHORT },
+    testLimit: 8,
+    ...overrides,
+  };
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+beforeAll(() => {
+  for (const [i, variant] of (['saw', 'had', 'lost', 'played'] as const).entries())
+    writeLearnableNli(dir(`${variant}.jsonl`), { train: 16, dev: 0, test: 8 }, 20 + i, variant);
+});
+
+describe('clinprompt experiment', () => {
+  it('plans teachers, distillation, one zero-shot cell per target and method x k x draw adaptations', () => {
+    const config = readExperimentConfig(configFile('plan.json'));
+    const cells = planExperiment(config, dir('plan-out'));
+    const ids = cells.map((c) => c.id);
+    expect(ids.slice(0, 3)).toEqual(['teachers/saw', 'teachers/had', 'distill']);
+    // per target: zero-shot + 3 methods x (2 draws of k = 2 + one of full)
+    expect(cells).toHaveLength(3 + 2 * (1 + 3 * 3));
+    expect(ids).toContain('cells/lost/zero-shot');
+    expect(ids).toContain('cells/played/mpt/k2-d1');
+    expect(ids).toContain('cells/played/lora/kfull-d0');
+    expect(ids).not.toContain('cells/played/lora/kfull-d1');
+    expect(cells.find((c) => c.id === 'cells/lost/mpt/k2-d0')!.needs).toEqual(['distill']);
+    expect(cells.find((c) => c.id === 'cells/lost/pt/k2-d0')!.needs).toEqual([]);
+    expect(cells.find((c) => c.id === 'distill')!.needs).toEqual(['teachers/saw', 'teachers/had']);
+    // the same config in YAML plans the same cells
+    const yamlFile = dir('plan.yaml');
+    writeFileSync(
+      yamlFile,
+      [
+        `backbone: ${STORIES_DIR}`,
+        'sources:',
+        '  - { data: saw.jsonl, task: nli }',
+        '  - data: had.jsonl',
+        '    task: nli',
+        'targets: [{ data: lost.jsonl, task: nli }, { data: played.jsonl, task: nli }]',
+        'methods: [pt, mpt, lora]',
+        'k: [0, 2, full]',
+        'draws: 2',
+      ].join('\n'),
+    );
+    expect(planExperiment(readExperimentConfig(yamlFile), dir('plan-out'))).toEqual(cells);
+  });
+
+  it('the committed example config is valid, plans the paper grid, and every config field is documented', () => {
+    const raw = JSON.parse(readFileSync(path.join(REPO_ROOT, 'docs', 'experiment.example.json'), 'utf8')) as {
+      sources: { data: string; task?: string }[];
+      targets: { data: string; task?: string }[];
+    };
+    // its files, where a hospital's exports would be (store dataset names need nothing)
+    mkdirSync(dir('exports'));
+    for (const t of [...raw.sources, ...raw.targets]) if (t.task) writeFileSync(dir(t.data), '');
+    const example = resolveExperimentConfig(raw, tmp.dir);
+    const cells = planExperiment(example, dir('example-out'));
+    // 3 teachers + distill; per target: zero-shot + 4 methods x (4 k values x 10 draws + full)
+    expect(cells).toHaveLength(3 + 1 + 3 * (1 + 4 * (4 * 10 + 1)));
+    const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'experiment.md'), 'utf8');
+    for (const field of Object.keys(ExperimentConfigSchema.shape)) expect(doc, field).toContain(`| \`${field}\``);
+  });
+
+  it('refuses a target that is also a source, and bad budgets, naming the config field', async () => {
+    const overlap = await runCliCaptured(
+      ['experiment', configFile('overlap.json', { targets: [nli('lost'), nli('had')] }), '--out', dir('never')],
+      env,
+    );
+    expect(overlap.code).not.toBe(EXIT.ok);
+    expect(overlap.stderr).toContain('targets[1].data');
+    expect(overlap.stderr).toContain('sources[1]');
+    expect(() =>
+      resolveExperimentConfig(
+        {
+          backbone: 'b',
+          targets: [{ data: 'x' }],
+          methods: ['pt'],
+          budgets: { pt: { settings: { promptLength: 0 } } },
+        },
+        tmp.dir,
+      ),
+    ).toThrow(/budgets\.pt\.settings\.promptLength/);
+    expect(() =>
+      resolveExperimentConfig(
+        { backbone: 'b', targets: [{ data: 'gone.jsonl', task: 'nli' }], methods: ['pt'] },
+        tmp.dir,
+      ),
+    ).toThrow(/targets\[0\]\.data: the file "gone\.jsonl" does not exist/);
+    expect(() =>
+      resolveExperimentConfig({ backbone: 'b', targets: [{ data: 'x' }], methods: ['pt', 'mpt'] }, tmp.dir),
+    ).toThrow(/sources: .*mpt/);
+    expect(() =>
+      resolveExperimentConfig({ backbone: 'b', targets: [{ data: 'x' }], methods: ['pt'], k: [1, 'all'] }, tmp.dir),
+    ).toThrow(/k\[1\]/);
+  });
+
+  it('runs end to end: the table per target and method, the average, trainable parameters, and the curve', async () => {
+    const out = dir('e2e');
+    const args = ['experiment', configFile('e2e.json'), '--out', out, '--parallel', '2'];
+    const run = await runCliCaptured(args, env);
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    expect(run.stdout).toContain('Ran 23 of 23 cells (0 finished before)');
+    // overall progress, cell by cell, with an ETA from the pace so far
+    expect(run.stderr).toMatch(/\] 1\/23 /);
+    expect(run.stderr).toMatch(/\] 22\/23 .*ETA/);
+    expect(run.stderr).toMatch(/\] 23\/23 /);
+    const again = await runCliCaptured(['--json', ...args], env);
+    expect(again.code, again.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(again.stdout)).toMatchObject({ cells: 23, ran: [], skipped: 23 });
+
+    const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as {
+      rows: { target: string; method: string; k: string; mean: number; std: number; draws: number }[];
+      parameters: { method: string; trainableParameters: number; trainableShare: number }[];
+      cells: CellResult[];
+    };
+    // 2 targets + the average, 3 methods, 3 k values
+    expect(json.rows).toHaveLength(3 * 3 * 3);
+    const row = (target: string, method: string, k: string) =>
+      json.rows.find((r) => r.target === target && r.method === method && r.k === k)!;
+    // Each row is the mean and sample std of its cells' own test results.
+    for (const target of ['lost', 'played'])
+      for (const method of ['pt', 'mpt', 'lora']) {
+        const values = [0, 1].map(
+          (d) =>
+            (
+              JSON.parse(
+                readFileSync(path.join(out, `cells/${target}/${method}/k2-d${d}`, CELL_RESULT), 'utf8'),
+              ) as CellResult
+            ).value,
+        );
+        const mean = (values[0]! + values[1]!) / 2;
+        expect(row(target, method, '2').mean).toBeCloseTo(mean, 10);
+        expect(row(target, method, '2').std).toBeCloseTo(Math.abs(values[0]! - values[1]!) / Math.SQRT2, 10);
+        expect(row(target, method, 'full').draws).toBe(1);
+        // k = 0 is the untrained backbone, the same for every method
+        expect(row(target, method, '0').mean).toBe(row(target, 'pt', '0').mean);
+      }
+    expect(row('AVERAGE', 'mpt', '2').mean).toBeCloseTo(
+      (row('lost', 'mpt', '2').mean + row('played', 'mpt', '2').mean) / 2,
+      10,
+    );
+    const params = Object.fromEntries(json.parameters.map((p) => [p.method, p.trainableParameters]));
+    expect(params).toMatchObject({ pt: 4 * 64, mpt: 4 * 64 + 4 + 64 });
+    expect(params['lora']).toBeGreaterThan(0);
+
+    const md = readFileSync(path.join(out, 'results.md'), 'utf8');
+    expect(md).toContain('## lost (nli, accuracy)');
+    expect(md).toContain('## Average over targets');
+    expect(md).toMatch(/\| mpt \| [0-9.]+ ± [0-9.]+ \|/);
+    const csv = readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('target,task_type,method,k,metric,mean,std,draws,trainable,trainable_share');
+    expect(csv).toHaveLength(1 + 27);
+    const svg = readFileSync(path.join(out, 'curve.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg/);
+    for (const label of ['pt', 'mpt', 'lora', 'nli']) expect(svg).toContain(`>${label}</text>`);
+    expect(readFileSync(path.join(out, 'curve.png')).subarray(1, 4).toString()).toBe('PNG');
+    // a finished cell keeps its adapter and results, not its resumable state
+    const cellFiles = readdirSync(path.join(out, 'cells/lost/mpt/k2-d0'));
+    expect(cellFiles).toEqual(
+      expect.arrayContaining(['run.json', 'adapter_model.safetensors', 'eval-test.json', CELL_RESULT]),
+    );
+    expect(cellFiles.filter((f) => f.startsWith('checkpoint'))).toEqual([]);
+  });
+
+  it('takes a target from the encrypted store by its dataset name', async () => {
+    const storeEnv = { ...env, CLINPROMPT_PASSPHRASE: 'experiment store passphrase', CLINPROMPT_USER: 'admin' };
+    const cli = (...argv: string[]) => runCliCaptured(argv, storeEnv);
+    expect((await cli('store', 'init')).code).toBe(EXIT.ok);
+    const imported = await cli('import', 'jsonl', dir('lost.jsonl'), '--task', 'nli', '--name', 'lost-in-store');
+    expect(imported.code, imported.stderr).toBe(EXIT.ok);
+    const file = configFile('store.json', {
+      sources: [],
+      targets: [{ data: 'lost-in-store' }],
+      methods: ['pt'],
+      k: [0, 2],
+      draws: 1,
+    });
+    const out = dir('store-out');
+    const run = await cli('--json', 'experiment', file, '--out', out);
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    const result = JSON.parse(
+      readFileSync(path.join(out, 'cells/lost-in-store/pt/k2-d0', CELL_RESULT), 'utf8'),
+    ) as CellResult;
+    expect(result).toMatchObject({
+      target: 'lost-in-store',
+      taskType: 'nli',
+      method: 'pt',
+      k: '2',
+      metric: 'accuracy',
+    });
+    expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toContain('## lost-in-store (nli, accuracy)');
+  });
+
+  it('an experiment cancelled after some cells completes on rerun without redoing them', async () => {
+    const config = readExperimentConfig(
+      configFile('resume.json', { targets: [nli('lost')], methods: ['pt', 'mpt'], k: [2], draws: 2 }),
+    );
+    const out = dir('resume');
+    const backbone = openBackbone(config.backbone, { cacheDir: env.CLINPROMPT_MODEL_CACHE });
+    const request = { config, outDir: out, backbone, backboneName: 'stories260K' };
+    const controller = new AbortController();
+    await expect(
+      runExperiment({
+        ...request,
+        signal: controller.signal,
+        // step: cells finished so far
+        onProgress: (p) => {
+          if (p.step === 4) controller.abort();
+        },
+      }),
+    ).rejects.toBeInstanceOf(CancelledError);
+    const cells = planExperiment(config, out);
+    const done = cells.filter(isCellFinished);
+    expect(done.map((c) => c.id)).toEqual(['teachers/saw', 'teachers/had', 'distill', 'cells/lost/pt/k2-d0']);
+    const resultFile = (id: string) => path.join(out, id, id.startsWith('cells/') ? CELL_RESULT : 'run.json');
+    const before = new Map(done.map((c) => [c.id, statSync(resultFile(c.id)).mtimeMs]));
+
+    const resumed = await runExperiment(request);
+    expect(resumed.skipped).toBe(4);
+    expect(resumed.ran).toEqual(['cells/lost/pt/k2-d1', 'cells/lost/mpt/k2-d0', 'cells/lost/mpt/k2-d1']);
+    for (const [id, mtime] of before) expect(statSync(resultFile(id)).mtimeMs, id).toBe(mtime);
+    expect(cells.every(isCellFinished)).toBe(true);
+
+    // the same folder with another budget would mix two experiments: refused
+    const changed = { ...config, budgets: { ...config.budgets, pt: { train: { steps: 5 } } } };
+    await expect(runExperiment({ ...request, config: changed })).rejects.toThrow(
+      /--out .* another backbone, sources or budgets/,
+    );
+  });
+});
