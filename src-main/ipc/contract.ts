@@ -278,6 +278,10 @@ export const requests = {
   'datasets.delete': request<{ readonly name: string; readonly examples: number }>()(
     z.tuple([z.object({ name: z.string().trim().min(1).max(100) })]),
   ),
+  /** Renames a dataset (audited); NOT_FOUND, or ALREADY_EXISTS when the new name is taken. */
+  'datasets.rename': request<{ readonly name: string; readonly newName: string }>()(
+    z.tuple([z.object({ name: z.string().trim().min(1).max(100), newName: z.string().trim().min(1).max(100) })]),
+  ),
   /** The public source tasks and how each is imported. */
   'datasets.catalogue': request<readonly SourceTaskListing[]>()(z.tuple([])),
   /** The OS file or folder chooser (desktop app only; elsewhere UNSUPPORTED). Null when cancelled. */

@@ -7,7 +7,7 @@
 import { SOURCE_TASKS } from '../data/catalogue.js';
 import type { DatasetImportResult, DatasetListing, RequestHandlers, SourceTaskListing } from '../ipc/contract.js';
 import type { DatasetSummary } from '../store/repositories/datasets.js';
-import { deleteDataset, importDatasetFiles, listDatasets, type ImportRequest } from './datasets.js';
+import { deleteDataset, importDatasetFiles, listDatasets, renameDataset, type ImportRequest } from './datasets.js';
 import type { StoreService } from './store-service.js';
 
 export function toListing(d: DatasetSummary): DatasetListing {
@@ -23,7 +23,8 @@ export function toListing(d: DatasetSummary): DatasetListing {
   };
 }
 
-type DatasetRequests = 'datasets.list' | 'datasets.import' | 'datasets.delete' | 'datasets.catalogue';
+type DatasetRequests =
+  'datasets.list' | 'datasets.import' | 'datasets.delete' | 'datasets.rename' | 'datasets.catalogue';
 
 export function datasetHandlers(store: StoreService): Pick<RequestHandlers, DatasetRequests> {
   return {
@@ -57,6 +58,7 @@ export function datasetHandlers(store: StoreService): Pick<RequestHandlers, Data
         };
       }),
     'datasets.delete': ({ name }) => store.use((s, session) => deleteDataset(s, session, name)),
+    'datasets.rename': ({ name, newName }) => store.use((s, session) => renameDataset(s, session, name, newName)),
     'datasets.catalogue': async () =>
       SOURCE_TASKS.map((t): SourceTaskListing => ({
         name: t.name,

@@ -121,6 +121,26 @@ export function deleteDataset(store: Store, session: StoreSession, name: string)
   return { name, examples: summary.counts.total };
 }
 
+/** Renames a dataset (audited with both names; runs keep pointing at it by id). */
+export function renameDataset(
+  store: Store,
+  session: StoreSession,
+  name: string,
+  newName: string,
+): { name: string; newName: string } {
+  const summary = store.datasets.get(name);
+  const trimmed = newName.trim();
+  if (trimmed === '') throw new UserError('INVALID_ARGUMENT', 'The new dataset name is empty.');
+  session.perform(
+    'datasets.import',
+    'datasets.rename',
+    (db) => new DatasetsRepository(db).rename(summary.id, trimmed),
+    () => ({ objectType: 'dataset', objectIds: [summary.id], details: { from: name, to: trimmed } }),
+  );
+  log.info('dataset-renamed', { datasetId: summary.id });
+  return { name, newName: trimmed };
+}
+
 export function listDatasets(store: Store, session: StoreSession): DatasetSummary[] {
   session.require('notes.read', 'list datasets');
   return store.datasets.list();

@@ -1,5 +1,5 @@
 /**
- * `clinprompt import <format> <path>`, `clinprompt datasets list`, `clinprompt datasets delete`,
+ * `clinprompt import <format> <path>`, `clinprompt datasets list`, `clinprompt datasets delete|rename`,
  * `clinprompt datasets export` and `clinprompt datasets catalogue`: annotated data into and out of the encrypted store. Thin: the
  * work is in services/datasets.ts.
  */
@@ -24,6 +24,7 @@ import type { ReadOptions } from '../../data/read-dataset.js';
 import {
   EXPORT_FORMATS,
   deleteDataset,
+  renameDataset,
   exportDataset,
   importDatasetFiles,
   listDatasets,
@@ -313,6 +314,15 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
       const session = await context.session();
       const result = deleteDataset(await context.store(), session, name);
       context.output.result(result, (r) => `Deleted "${r.name}" and its ${r.examples} example(s).`);
+    });
+
+  datasets
+    .command('rename <name> <new-name>')
+    .description('Rename a dataset (audited; needs the datasets.import permission)')
+    .action(async (name: string, newName: string) => {
+      const session = await context.session();
+      const result = renameDataset(await context.store(), session, name, newName);
+      context.output.result(result, (r) => `Renamed "${r.name}" to "${r.newName}".`);
     });
 
   datasets

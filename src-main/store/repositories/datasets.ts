@@ -367,6 +367,15 @@ export class DatasetsRepository {
     }
   }
 
+  /** Renames a dataset; NOT_FOUND if there is none, ALREADY_EXISTS if the new name is taken. */
+  rename(datasetId: number, newName: string): void {
+    this.#requireExists(datasetId);
+    const holder = this.#idByName(newName);
+    if (holder !== undefined && holder !== datasetId)
+      throw new UserError('ALREADY_EXISTS', `A dataset named "${newName}" already exists. Choose another name.`);
+    this.db.prepare('UPDATE datasets SET name = ? WHERE id = ?').run(newName, datasetId);
+  }
+
   /** Deletes a dataset and its examples; NOT_FOUND if there is none. */
   delete(datasetId: number): void {
     this.#requireExists(datasetId);

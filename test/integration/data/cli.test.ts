@@ -248,6 +248,27 @@ describe('clinprompt import / datasets', () => {
     expect(refused.stderr).not.toContain('Smith');
   });
 
+  it('renames a dataset (audited), refusing a name that is taken', async () => {
+    const renamed = json<{ name: string; newName: string }>(
+      await cli(['datasets', 'rename', 'rows', 'rows-2', '--json']),
+    );
+    expect(renamed).toEqual({ name: 'rows', newName: 'rows-2' });
+    const names = json<DatasetSummary[]>(await cli(['datasets', 'list', '--json'])).map((d) => d.name);
+    expect(names).toContain('rows-2');
+    expect(names).not.toContain('rows');
+    const audit = json<{ action: string; details: Record<string, unknown> }[]>(
+      await cli(['audit', 'list', '--limit', '1', '--json']),
+    );
+    expect(audit[0]).toMatchObject({ action: 'datasets.rename', details: { from: 'rows', to: 'rows-2' } });
+    const other = names.find((n) => n !== 'rows-2')!;
+    const taken = await cli(['datasets', 'rename', 'rows-2', other]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain(`A dataset named "${other}" already exists`);
+    expect(json<{ newName: string }>(await cli(['datasets', 'rename', 'rows-2', 'rows', '--json'])).newName).toBe(
+      'rows',
+    );
+  });
+
   it('deletes a dataset (audited), and says so for one that does not exist', async () => {
     const deleted = json<{ name: string; examples: number }>(await cli(['datasets', 'delete', 'rows', '--json']));
     expect(deleted).toEqual({ name: 'rows', examples: 2 });

@@ -35,6 +35,7 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'datasets.list',
       'datasets.import',
       'datasets.delete',
+      'datasets.rename',
       'datasets.catalogue',
       'dialogs.pickPath',
     ),
