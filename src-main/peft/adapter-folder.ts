@@ -35,7 +35,9 @@ const LORA_KEY = /^base_model\.model\.(.+)\.lora_A\.weight$/;
 export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { taskId?: number } = {}): PeftAdapter {
   const configFile = path.join(dir, ADAPTER_CONFIG);
   if (!existsSync(configFile))
-    throw new UserError('NOT_FOUND', `${dir} has no adapter_config.json; point --adapter at a PEFT adapter folder.`);
+    throw new UserError('NOT_FOUND', `${dir} has no adapter_config.json: it is not a PEFT adapter or run folder.`, {
+      field: 'adapter',
+    });
   let ac: Record<string, unknown>;
   try {
     ac = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
@@ -57,7 +59,9 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
     const [tasks, L, r] = cols.shape as [number, number, number];
     const task = options.taskId ?? 0;
     if (!Number.isInteger(task) || task < 0 || task >= tasks)
-      throw new UserError('INVALID_ARGUMENT', `--task-id must be 0..${tasks - 1} for this adapter (got ${task}).`);
+      throw new UserError('INVALID_ARGUMENT', `must be 0..${tasks - 1} for this adapter (got ${task}).`, {
+        field: 'taskId',
+      });
     const u = w.readFloat32('prefix_task_cols').subarray(task * L * r, (task + 1) * L * r);
     const v = w.readFloat32('prefix_task_rows').subarray(task * r * d, (task + 1) * r * d);
     return { type, prompt: mptTaskPrompt(w.readFloat32('prompt_embeddings'), u, v, r, d) };

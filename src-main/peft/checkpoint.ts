@@ -69,7 +69,8 @@ export function readCheckpoint(dir: string): Checkpoint | undefined {
   } catch {
     throw new UserError(
       'BAD_FILE',
-      `${json} is damaged; delete the run folder (or choose another --out) to start over.`,
+      `${json} is damaged; delete the run folder (or choose another one) to start over.`,
+      { field: 'out' },
     );
   }
   const weights = new SafetensorsWeights([path.join(dir, parsed.tensors)]);

@@ -101,13 +101,14 @@ export function openAdapter(
   backbone: Backbone,
   options: { taskId?: number } = {},
 ): { backbone: Backbone; adapter?: PeftAdapter } {
-  if (!existsSync(dir)) throw new UserError('NOT_FOUND', `--adapter ${dir} does not exist.`);
+  if (!existsSync(dir)) throw new UserError('NOT_FOUND', `${dir} does not exist.`, { field: 'adapter' });
   const record = readRunRecord(dir);
   if (record && record.backbone.fingerprint !== backbone.fingerprint())
     throw new UserError(
       'BACKBONE_MISMATCH',
-      `--adapter ${dir} was trained on ${record.backbone.name} (fingerprint ${record.backbone.fingerprint.slice(0, 12)}), ` +
+      `${dir} was trained on ${record.backbone.name} (fingerprint ${record.backbone.fingerprint.slice(0, 12)}), ` +
         `not on ${backbone.sourceDir} (fingerprint ${backbone.fingerprint().slice(0, 12)}). Use the backbone it was trained on.`,
+      { field: 'adapter' },
     );
   if (record?.method === 'full') return { backbone: openFullModel(dir) };
   return { backbone, adapter: loadPeftAdapter(dir, backbone.config, options) };

@@ -214,7 +214,8 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
       throw new UserError(
         'ALREADY_EXISTS',
         `${o.runDir} holds a checkpoint of a different run (other method, settings, data or backbone). ` +
-          `Choose another --out, or delete that folder to start over.`,
+          `Choose another run folder, or delete that one to start over.`,
+        { field: 'out' },
       );
     state = saved.state;
     for (const t of method.trainables) {
@@ -325,7 +326,8 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
       if (!apply && dtype === 'float32')
         throw new UserError(
           'INVALID_ARGUMENT',
-          `Training diverged at step ${step} (the gradients are not finite). Lower the learning rate (--lr ${peakLr}).`,
+          `training diverged at step ${step} (the gradients are not finite): lower the learning rate (now ${peakLr}).`,
+          { field: 'lr' },
         );
       const lr = learningRate(step, totalSteps, peakLr, warmup, config.schedule);
       if (apply) {

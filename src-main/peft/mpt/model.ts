@@ -172,14 +172,16 @@ export interface MetaPrompt {
 export function readMetaPrompt(dir: string, hiddenSize: number): MetaPrompt {
   const file = path.join(dir, ADAPTER_WEIGHTS);
   if (!existsSync(file))
-    throw new UserError('NOT_FOUND', `--meta ${dir} holds no distilled meta-prompt (run clinprompt distill first).`);
+    throw new UserError('NOT_FOUND', `${dir} holds no distilled meta-prompt (distil one first).`, { field: 'meta' });
   const w = new SafetensorsWeights([file]);
-  if (!w.tensors.has(COLS)) throw new UserError('BAD_FILE', `--meta ${dir} is not a multitask prompt (no ${COLS}).`);
+  if (!w.tensors.has(COLS))
+    throw new UserError('BAD_FILE', `${dir} is not a multitask prompt (no ${COLS}).`, { field: 'meta' });
   const [tasks, length, rank] = w.get(COLS).shape as [number, number, number];
   if (w.get(SHARED).shape[1] !== hiddenSize)
     throw new UserError(
       'BACKBONE_MISMATCH',
-      `--meta ${dir} was distilled on a backbone of width ${w.get(SHARED).shape[1]}, not ${hiddenSize}.`,
+      `${dir} was distilled on a backbone of width ${w.get(SHARED).shape[1]}, not ${hiddenSize}.`,
+      { field: 'meta' },
     );
   return { shared: w.readFloat32(SHARED), cols: w.readFloat32(COLS), rows: w.readFloat32(ROWS), tasks, length, rank };
 }

@@ -72,7 +72,9 @@ describe('PEFT adapters at inference', () => {
       expect((await run(loadPeftAdapter(pt, b.config).prompt)).tokens).toEqual(plain.tokens);
       expect((await run(loadPeftAdapter(mpt, b.config, { taskId: 1 }).prompt)).tokens).toEqual(plain.tokens);
       expect((await run(loadPeftAdapter(mpt, b.config, { taskId: 0 }).prompt)).tokens).not.toEqual(plain.tokens);
-      expect(() => loadPeftAdapter(mpt, b.config, { taskId: 2 })).toThrow(/--task-id must be 0\.\.1/);
+      expect(() => loadPeftAdapter(mpt, b.config, { taskId: 2 })).toThrow(
+        expect.objectContaining({ field: 'taskId', message: expect.stringMatching(/must be 0\.\.1/) }),
+      );
       // scoring with the prompt equals scoring after the tokens it embeds
       const candidates = [', there was', ' in the park', ' zq'];
       const viaPrompt = await scoreContinuations(runner, 'a time', candidates, {
