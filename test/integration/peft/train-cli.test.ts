@@ -198,7 +198,13 @@ describe('clinprompt train / eval', () => {
     const before = readFileSync(path.join(tmp.dir, 'clash', 'adapter_model.safetensors'));
     const clash = await runCliCaptured(base('clash', '--method', 'lora', '--rank', '2', '--steps', '2'), env);
     expect(clash.code).toBe(EXIT.failed);
-    expect(clash.stderr).toMatch(/--out: .* holds a checkpoint of a different run/);
+    expect(JSON.parse(clash.stderr)).toMatchObject({
+      error: {
+        code: 'ALREADY_EXISTS',
+        field: 'out',
+        message: expect.stringMatching(/holds a checkpoint of a different run/),
+      },
+    });
     expect(readFileSync(path.join(tmp.dir, 'clash', 'adapter_model.safetensors'))).toEqual(before);
   });
 });
