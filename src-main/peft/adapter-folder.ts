@@ -20,6 +20,13 @@ import type { LoraSet, LoraWeights } from './lora/layer.js';
 import { loraGraphAdapter, loraScaling } from './lora/layer.js';
 import { mptTaskPrompt, softPrompt } from './prompts.js';
 
+/** PEFT's tensor names (peft/utils/save_and_load.py), used when training, saving and loading. */
+export const PROMPT_EMBEDDINGS = 'prompt_embeddings'; // (L, d): the soft prompt, or MPT's shared P*
+export const PREFIX_TASK_COLS = 'prefix_task_cols'; // (tasks, L, r): MPT's u_k
+export const PREFIX_TASK_ROWS = 'prefix_task_rows'; // (tasks, r, d): MPT's v_k
+export const loraAName = (module: string): string => `base_model.model.${module}.lora_A.weight`; // (r, in)
+export const loraBName = (module: string): string => `base_model.model.${module}.lora_B.weight`; // (out, r)
+
 /** What an adapter adds at inference: a soft prompt before the tokens, or a change to the graph. */
 export interface PeftAdapter {
   /** PEFT's peft_type; FULL for fully fine-tuned weights (no PEFT equivalent). */
@@ -53,18 +60,18 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
   const w = new SafetensorsWeights([weightsFile]);
   const d = config.hiddenSize;
   const type = ac['peft_type'];
-  if (type === 'PROMPT_TUNING') return { type, prompt: softPrompt(w.readFloat32('prompt_embeddings'), d) };
+  if (type === 'PROMPT_TUNING') return { type, prompt: softPrompt(w.readFloat32(PROMPT_EMBEDDINGS), d) };
   if (type === 'MULTITASK_PROMPT_TUNING') {
-    const cols = w.get('prefix_task_cols'); // (tasks, L, r)
+    const cols = w.get(PREFIX_TASK_COLS); // (tasks, L, r)
     const [tasks, L, r] = cols.shape as [number, number, number];
     const task = options.taskId ?? 0;
     if (!Number.isInteger(task) || task < 0 || task >= tasks)
       throw new UserError('INVALID_ARGUMENT', `must be 0..${tasks - 1} for this adapter (got ${task}).`, {
         field: 'taskId',
       });
-    const u = w.readFloat32('prefix_task_cols').subarray(task * L * r, (task + 1) * L * r);
-    const v = w.readFloat32('prefix_task_rows').subarray(task * r * d, (task + 1) * r * d);
-    return { type, prompt: mptTaskPrompt(w.readFloat32('prompt_embeddings'), u, v, r, d) };
+    const u = w.readFloat32(PREFIX_TASK_COLS).subarray(task * L * r, (task + 1) * L * r);
+    const v = w.readFloat32(PREFIX_TASK_ROWS).subarray(task * r * d, (task + 1) * r * d);
+    return { type, prompt: mptTaskPrompt(w.readFloat32(PROMPT_EMBEDDINGS), u, v, r, d) };
   }
   if (type === 'LORA') {
     const rank = ac['r'];
@@ -80,7 +87,7 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
       const module = m[1]!;
       const target = projections.get(`${module}.weight`);
       const aShape = w.get(name).shape;
-      const bShape = w.get(`base_model.model.${module}.lora_B.weight`).shape;
+      const bShape = w.get(loraBName(module)).shape;
       if (!target || target.length !== 2 || !module.match(/_proj$/))
         throw new UserError('BACKBONE_MISMATCH', `${weightsFile} adapts ${module}, which this backbone does not have.`);
       const [out, inn] = target as [number, number];
@@ -91,7 +98,7 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
           `${weightsFile}: ${module} LoRA shapes [${aShape.join(', ')}] / [${bShape.join(', ')}] do not fit its [${out}, ${inn}] weight; the adapter was trained on another backbone.`,
         );
       const a = w.readFloat32(name);
-      const b = w.readFloat32(`base_model.model.${module}.lora_B.weight`);
+      const b = w.readFloat32(loraBName(module));
       lora.set(module, { a, b, rank: r, scaling });
     }
     if (lora.size === 0) throw new UserError('BAD_FILE', `${weightsFile} holds no lora_A/lora_B tensors.`);

@@ -7,13 +7,11 @@ import { add, cast, mul } from '../../engine/index.js';
 import type { LlamaConfig } from '../../backbone/hf/config.js';
 import { expectedLlamaTensors } from '../../backbone/hf/llama-tensors.js';
 import type { Random } from '../../common/random.js';
-import { writePeftAdapter } from '../adapter-folder.js';
+import { loraAName, loraBName, writePeftAdapter } from '../adapter-folder.js';
 import type { MethodContext, MethodInstance, TensorValues } from '../method.js';
 import type { LoraConfig } from './config.js';
 import { loraDelta, loraGraphAdapter, loraScaling, type LoraSet } from './layer.js';
 
-export const loraAName = (module: string): string => `base_model.model.${module}.lora_A.weight`;
-export const loraBName = (module: string): string => `base_model.model.${module}.lora_B.weight`;
 const dropoutInput = (module: string): string => `lora_dropout.${module}`;
 
 /** The adapted modules of a backbone, e.g. model.layers.3.self_attn.q_proj, with (out, in). */

@@ -23,16 +23,20 @@ import {
   div,
 } from '../../engine/index.js';
 import { SafetensorsWeights } from '../../backbone/hf/safetensors.js';
-import { ADAPTER_WEIGHTS, loadPeftAdapter, writePeftAdapter } from '../adapter-folder.js';
+import {
+  ADAPTER_WEIGHTS,
+  loadPeftAdapter,
+  PREFIX_TASK_COLS,
+  PREFIX_TASK_ROWS,
+  PROMPT_EMBEDDINGS,
+  writePeftAdapter,
+} from '../adapter-folder.js';
 import type { MethodContext, MethodInstance, TensorValues } from '../method.js';
 import { mptTaskPrompt } from '../prompts.js';
 import { normal } from '../prompt-tuning/model.js';
 import { methodForward } from '../training-graph.js';
 import type { MptAdaptConfig, MptDistillConfig } from './config.js';
 
-export const SHARED = 'prompt_embeddings';
-export const COLS = 'prefix_task_cols';
-export const ROWS = 'prefix_task_rows';
 const TASK_ID = 'task_id';
 const TEACHER_PROMPT = 'teacher_prompt';
 
@@ -89,9 +93,9 @@ export function mptDistill(ctx: MethodContext, config: MptDistillConfig): Method
     method: 'mpt-distill',
     settings: config,
     trainables: [
-      { name: SHARED, shape: [L, d], decay: false },
-      { name: COLS, shape: [K, L, r], decay: false },
-      { name: ROWS, shape: [K, r, d], decay: false },
+      { name: PROMPT_EMBEDDINGS, shape: [L, d], decay: false },
+      { name: PREFIX_TASK_COLS, shape: [K, L, r], decay: false },
+      { name: PREFIX_TASK_ROWS, shape: [K, r, d], decay: false },
     ],
     defaultLr: 1e-2,
     stepInputs: [
@@ -114,15 +118,21 @@ export function mptDistill(ctx: MethodContext, config: MptDistillConfig): Method
       for (const t of teachers) for (let i = 0; i < shared.length; i++) shared[i]! += t.embeddings[i]! / K;
       const factor = (n: number) => Float32Array.from({ length: n }, () => 1 / Math.sqrt(r) + 0.01 * normal(random));
       return new Map([
-        [SHARED, shared],
-        [COLS, factor(K * L * r)],
-        [ROWS, factor(K * r * d)],
+        [PROMPT_EMBEDDINGS, shared],
+        [PREFIX_TASK_COLS, factor(K * L * r)],
+        [PREFIX_TASK_ROWS, factor(K * r * d)],
       ]);
     },
     wire: (_g, _base, inputs) => {
       const taskId = inputs.extra.get(TASK_ID)!;
       const t = inputs.trainables;
-      return { prompt: taskPrompt(t.get(SHARED)!, taskSlice(t.get(COLS)!, taskId), taskSlice(t.get(ROWS)!, taskId)) };
+      return {
+        prompt: taskPrompt(
+          t.get(PROMPT_EMBEDDINGS)!,
+          taskSlice(t.get(PREFIX_TASK_COLS)!, taskId),
+          taskSlice(t.get(PREFIX_TASK_ROWS)!, taskId),
+        ),
+      };
     },
     loss: ({ config: lc, weights, batch, inputs, wiring, dtype }) => {
       const compute = dtype === 'float16' ? 'float16' : 'float32';
@@ -140,18 +150,18 @@ export function mptDistill(ctx: MethodContext, config: MptDistillConfig): Method
     adapter: (values) => ({
       type: 'MULTITASK_PROMPT_TUNING',
       prompt: mptTaskPrompt(
-        values.get(SHARED)!,
-        values.get(COLS)!.subarray(0, L * r),
-        values.get(ROWS)!.subarray(0, r * d),
+        values.get(PROMPT_EMBEDDINGS)!,
+        values.get(PREFIX_TASK_COLS)!.subarray(0, L * r),
+        values.get(PREFIX_TASK_ROWS)!.subarray(0, r * d),
         r,
         d,
       ),
     }),
     save: (dir, values) =>
       writePeftAdapter(dir, mptAdapterConfig(ctx, L, K, r), [
-        { name: SHARED, shape: [L, d], data: values.get(SHARED)! },
-        { name: COLS, shape: [K, L, r], data: values.get(COLS)! },
-        { name: ROWS, shape: [K, r, d], data: values.get(ROWS)! },
+        { name: PROMPT_EMBEDDINGS, shape: [L, d], data: values.get(PROMPT_EMBEDDINGS)! },
+        { name: PREFIX_TASK_COLS, shape: [K, L, r], data: values.get(PREFIX_TASK_COLS)! },
+        { name: PREFIX_TASK_ROWS, shape: [K, r, d], data: values.get(PREFIX_TASK_ROWS)! },
       ]),
   };
 }
@@ -174,16 +184,23 @@ export function readMetaPrompt(dir: string, hiddenSize: number): MetaPrompt {
   if (!existsSync(file))
     throw new UserError('NOT_FOUND', `${dir} holds no distilled meta-prompt (distil one first).`, { field: 'meta' });
   const w = new SafetensorsWeights([file]);
-  if (!w.tensors.has(COLS))
-    throw new UserError('BAD_FILE', `${dir} is not a multitask prompt (no ${COLS}).`, { field: 'meta' });
-  const [tasks, length, rank] = w.get(COLS).shape as [number, number, number];
-  if (w.get(SHARED).shape[1] !== hiddenSize)
+  if (!w.tensors.has(PREFIX_TASK_COLS))
+    throw new UserError('BAD_FILE', `${dir} is not a multitask prompt (no ${PREFIX_TASK_COLS}).`, { field: 'meta' });
+  const [tasks, length, rank] = w.get(PREFIX_TASK_COLS).shape as [number, number, number];
+  if (w.get(PROMPT_EMBEDDINGS).shape[1] !== hiddenSize)
     throw new UserError(
       'BACKBONE_MISMATCH',
-      `${dir} was distilled on a backbone of width ${w.get(SHARED).shape[1]}, not ${hiddenSize}.`,
+      `${dir} was distilled on a backbone of width ${w.get(PROMPT_EMBEDDINGS).shape[1]}, not ${hiddenSize}.`,
       { field: 'meta' },
     );
-  return { shared: w.readFloat32(SHARED), cols: w.readFloat32(COLS), rows: w.readFloat32(ROWS), tasks, length, rank };
+  return {
+    shared: w.readFloat32(PROMPT_EMBEDDINGS),
+    cols: w.readFloat32(PREFIX_TASK_COLS),
+    rows: w.readFloat32(PREFIX_TASK_ROWS),
+    tasks,
+    length,
+    rank,
+  };
 }
 
 /** PEFT's AVERAGE_SOURCE_TASKS: mean of the u_k and mean of the v_k, separately. */
@@ -244,33 +261,45 @@ export function mptAdapt(ctx: MethodContext, config: MptAdaptConfig): MethodInst
   const trainsShared = config.trained === 'uv-shared';
   const start = config.init === 'fit' ? fitFactors(meta, d) : averageFactors(meta, d);
   const prompt = (values: TensorValues) =>
-    mptTaskPrompt(values.get(SHARED) ?? meta.shared, values.get(COLS)!, values.get(ROWS)!, r, d);
+    mptTaskPrompt(
+      values.get(PROMPT_EMBEDDINGS) ?? meta.shared,
+      values.get(PREFIX_TASK_COLS)!,
+      values.get(PREFIX_TASK_ROWS)!,
+      r,
+      d,
+    );
   return {
     method: 'mpt',
     settings: config,
     trainables: [
-      ...(trainsShared ? [{ name: SHARED, shape: [L, d], decay: false }] : []),
-      { name: COLS, shape: [1, L, r], decay: false },
-      { name: ROWS, shape: [1, r, d], decay: false },
+      ...(trainsShared ? [{ name: PROMPT_EMBEDDINGS, shape: [L, d], decay: false }] : []),
+      { name: PREFIX_TASK_COLS, shape: [1, L, r], decay: false },
+      { name: PREFIX_TASK_ROWS, shape: [1, r, d], decay: false },
     ],
     defaultLr: 3e-2,
     initialValues: () =>
       new Map([
-        ...(trainsShared ? [[SHARED, Float32Array.from(meta.shared)] as const] : []),
-        [COLS, Float32Array.from(start.u)],
-        [ROWS, Float32Array.from(start.v)],
+        ...(trainsShared ? [[PROMPT_EMBEDDINGS, Float32Array.from(meta.shared)] as const] : []),
+        [PREFIX_TASK_COLS, Float32Array.from(start.u)],
+        [PREFIX_TASK_ROWS, Float32Array.from(start.v)],
       ]),
     wire: (g: Graph, _base, inputs) => {
       const t = inputs.trainables;
-      const shared = t.get(SHARED) ?? g.constant(meta.shared, 'float32', [L, d]);
-      return { prompt: taskPrompt(shared, reshape(t.get(COLS)!, [L, r]), reshape(t.get(ROWS)!, [r, d])) };
+      const shared = t.get(PROMPT_EMBEDDINGS) ?? g.constant(meta.shared, 'float32', [L, d]);
+      return {
+        prompt: taskPrompt(
+          shared,
+          reshape(t.get(PREFIX_TASK_COLS)!, [L, r]),
+          reshape(t.get(PREFIX_TASK_ROWS)!, [r, d]),
+        ),
+      };
     },
     adapter: (values) => ({ type: 'MULTITASK_PROMPT_TUNING', prompt: prompt(values) }),
     save: (dir, values) =>
       writePeftAdapter(dir, mptAdapterConfig(ctx, L, 1, r), [
-        { name: SHARED, shape: [L, d], data: values.get(SHARED) ?? meta.shared },
-        { name: COLS, shape: [1, L, r], data: values.get(COLS)! },
-        { name: ROWS, shape: [1, r, d], data: values.get(ROWS)! },
+        { name: PROMPT_EMBEDDINGS, shape: [L, d], data: values.get(PROMPT_EMBEDDINGS) ?? meta.shared },
+        { name: PREFIX_TASK_COLS, shape: [1, L, r], data: values.get(PREFIX_TASK_COLS)! },
+        { name: PREFIX_TASK_ROWS, shape: [1, r, d], data: values.get(PREFIX_TASK_ROWS)! },
       ]),
   };
 }

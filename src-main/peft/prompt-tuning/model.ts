@@ -4,12 +4,10 @@
  */
 import { EMBED_TOKENS } from '../../backbone/hf/llama-tensors.js';
 import { randomInt, type Random } from '../../common/random.js';
-import { writePeftAdapter } from '../adapter-folder.js';
+import { PROMPT_EMBEDDINGS, writePeftAdapter } from '../adapter-folder.js';
 import type { MethodContext, MethodInstance } from '../method.js';
 import { softPrompt } from '../prompts.js';
 import { PEFT_PROMPT_INIT, type PromptTuningConfig } from './config.js';
-
-export const PROMPT_EMBEDDINGS = 'prompt_embeddings';
 
 /** A standard normal draw (Box-Muller). */
 export function normal(random: Random): number {
