@@ -1,5 +1,5 @@
 /** A backbone folder summarised for `clinprompt backbone info` and the UI: what it is, what it needs. */
-import { inferenceComputeDType } from './generate/runner.js';
+import { graphComputeDType } from './generate/runner.js';
 import type { Backbone } from './load.js';
 import type { ExecutionProvider, MemoryPlan } from './memory-plan.js';
 import { availableCpuBytes, estimateMemory } from './memory-plan.js';
@@ -40,7 +40,7 @@ export function describeBackbone(
   const c = b.config;
   const context = Math.min(contextTokens ?? 2048, c.maxPositions);
   const request = { provider, weightDType: b.weightDType, batch: 1, contextTokens: context } as const;
-  const plan = estimateMemory(c, { ...request, mode: 'inference', computeDType: inferenceComputeDType(provider) });
+  const plan = estimateMemory(c, { ...request, mode: 'inference', computeDType: graphComputeDType(provider) });
   const training = estimateMemory(c, { ...request, mode: 'training' });
   return {
     folder: b.sourceDir,

@@ -18,11 +18,16 @@
 import os from 'node:os';
 
 import { UserError } from '../common/errors.js';
-import type { ExecutionProviderName } from '../common/vocabulary.js';
+import type { ExecutionProviderName, ProviderChoice } from '../common/vocabulary.js';
 import type { LlamaConfig } from './hf/config.js';
 import { parameterCount } from './hf/config.js';
 
 export type ExecutionProvider = ExecutionProviderName;
+
+/** The provider a plan is made for: 'auto' (or none) may end on the CPU, so it is planned as the CPU. */
+export function plannedProvider(choice: ProviderChoice | undefined): ExecutionProvider {
+  return choice === undefined || choice === 'auto' ? 'cpu' : choice;
+}
 
 export interface MemoryPlanRequest {
   readonly provider: ExecutionProvider;
@@ -35,7 +40,7 @@ export interface MemoryPlanRequest {
   /**
    * The graph's compute dtype when the caller knows it. Default: float16 on GPU providers for
    * 16-bit checkpoints (the training engine's choice), float32 otherwise. The inference runner
-   * passes its own (generate/runner.ts inferenceComputeDType).
+   * passes its own (generate/runner.ts graphComputeDType).
    */
   readonly computeDType?: 'float32' | 'float16';
   /** Trained parameters (training mode): every weight for full fine-tuning. */

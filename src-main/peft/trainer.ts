@@ -17,10 +17,11 @@ import { seededRandom } from '../common/random.js';
 import type { ProviderChoice, ProviderName } from '../engine/index.js';
 import { createSession, LOSS_SCALE_INPUT, LossScaler, ort } from '../engine/index.js';
 import type { ComputeDType } from '../backbone/generate/inference-graph.js';
+import { graphComputeDType } from '../backbone/generate/runner.js';
 import { widenBf16Tensors } from '../backbone/hf/widen.js';
 import type { Backbone } from '../backbone/load.js';
 import { conversionCacheDir } from '../backbone/load.js';
-import { assertFits, availableCpuBytes, estimateMemory } from '../backbone/memory-plan.js';
+import { assertFits, availableCpuBytes, estimateMemory, plannedProvider } from '../backbone/memory-plan.js';
 import type { PeftAdapter } from './adapter-folder.js';
 import type { TrainingText } from './batches.js';
 import { collate, epochBatches, tokenizeExamples } from './batches.js';
@@ -143,8 +144,6 @@ export function taskOfStep(weights: readonly number[], seed: number, step: numbe
   return weights.length - 1;
 }
 
-const GPU_PROVIDERS: readonly ProviderChoice[] = ['cuda', 'dml', 'webgpu'];
-
 export async function train(o: TrainerOptions): Promise<TrainOutcome> {
   const { backbone, method, config } = o;
   for (const t of o.tasks)
@@ -167,11 +166,10 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
   const trainableParameters = trainableCount(method);
   // Mixed precision where it pays: float16 compute and loss scaling on GPU providers (not full FT,
   // whose weights are the float32 trainables themselves).
-  const dtype: ComputeDType =
-    o.provider && GPU_PROVIDERS.includes(o.provider) && method.method !== 'full' ? 'float16' : 'float32';
+  const dtype: ComputeDType = method.method === 'full' ? 'float32' : graphComputeDType(o.provider);
 
   const memoryRequest = {
-    provider: o.provider === 'auto' || o.provider === undefined ? 'cpu' : o.provider,
+    provider: plannedProvider(o.provider),
     weightDType: backbone.weightDType,
     batch: config.batchSize,
     contextTokens: Math.min(config.maxLength, Math.max(...lengthsOf.flat())),

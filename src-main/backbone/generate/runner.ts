@@ -4,7 +4,7 @@
  * Decoding strategies (decoding.ts) and candidate scoring (scoring.ts) are built on `step`.
  */
 import type { ProviderChoice, ProviderName } from '../../engine/session.js';
-import { createSession, ort } from '../../engine/session.js';
+import { computeDtypeFor, createSession, ort } from '../../engine/session.js';
 import type { EngineSession } from '../../engine/session.js';
 import { serialize } from '../../engine/serialize.js';
 import type { LlamaConfig } from '../hf/config.js';
@@ -12,7 +12,7 @@ import { contextLimit } from '../hf/config.js';
 import { widenBf16Tensors } from '../hf/widen.js';
 import type { Backbone } from '../load.js';
 import { conversionCacheDir } from '../load.js';
-import { assertFits, availableCpuBytes, estimateMemory } from '../memory-plan.js';
+import { assertFits, availableCpuBytes, estimateMemory, plannedProvider } from '../memory-plan.js';
 import type { ComputeDType, GraphAdapter } from './inference-graph.js';
 import { buildInferenceGraph, PAST_KEY, PAST_VALUE, PRESENT_KEY, PRESENT_VALUE } from './inference-graph.js';
 
@@ -59,16 +59,17 @@ export interface RunnerOptions {
   readonly skipMemoryCheck?: boolean;
   /** Memory the plan must fit in (default: free RAM; GPU callers pass their device memory). */
   readonly availableBytes?: number;
-  /** Compute dtype (default: inferenceComputeDType(provider)). */
+  /** Compute dtype (default: graphComputeDType(provider)). */
   readonly dtype?: ComputeDType;
 }
 
 /**
- * The inference graph's compute dtype for a provider: float32 on CPU (and for 'auto', which may
- * fall back to it), float16 on a named GPU provider (half the weight and KV-cache memory).
+ * A graph's compute dtype for a provider choice (generation and training): float32 on CPU (and for
+ * 'auto', which may fall back to it), float16 on a named GPU provider (half the weight, activation
+ * and KV-cache memory), as the engine's computeDtypeFor says.
  */
-export function inferenceComputeDType(provider: ProviderChoice | undefined): ComputeDType {
-  return provider === undefined || provider === 'cpu' || provider === 'auto' ? 'float32' : 'float16';
+export function graphComputeDType(provider: ProviderChoice | undefined): ComputeDType {
+  return computeDtypeFor(plannedProvider(provider)) as ComputeDType;
 }
 
 const MASKED = -3.4028234663852886e38; // torch.finfo(float32).min, as transformers masks
@@ -91,10 +92,10 @@ export class BackboneRunner {
 
   static async create(backbone: Backbone, options: RunnerOptions = {}): Promise<BackboneRunner> {
     const c = backbone.config;
-    const dtype = options.dtype ?? inferenceComputeDType(options.provider);
+    const dtype = options.dtype ?? graphComputeDType(options.provider);
     if (!options.skipMemoryCheck) {
       const request = {
-        provider: options.provider === 'auto' || options.provider === undefined ? 'cpu' : options.provider,
+        provider: plannedProvider(options.provider),
         weightDType: backbone.weightDType,
         batch: options.batch ?? 1,
         contextTokens: options.contextTokens ?? Math.min(contextLimit(c), 2048),
