@@ -1,7 +1,17 @@
 /** Option parsers shared by the CLI's commands: each refuses a bad value naming what it must be. */
 import { InvalidArgumentError } from 'commander';
 
-import { PROVIDER_CHOICES, type ProviderChoice } from '../common/vocabulary.js';
+import { UserError } from '../common/errors.js';
+import {
+  isSplit,
+  isTaskType,
+  PROVIDER_CHOICES,
+  SPLITS,
+  TASK_TYPES,
+  type ProviderChoice,
+  type Split,
+  type TaskType,
+} from '../common/vocabulary.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -37,4 +47,24 @@ export function provider(value: string): ProviderChoice {
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** --split: one of the splits (absent stays absent). */
+export function parseSplit(value: string): Split;
+export function parseSplit(value: string | undefined): Split | undefined;
+export function parseSplit(value: string | undefined): Split | undefined {
+  if (value === undefined) return undefined;
+  if (!isSplit(value))
+    throw new UserError('INVALID_ARGUMENT', `--split must be one of ${SPLITS.join(', ')} (got "${value}").`);
+  return value;
+}
+
+/** --task: one of the task types (absent stays absent). */
+export function parseTaskType(value: string): TaskType;
+export function parseTaskType(value: string | undefined): TaskType | undefined;
+export function parseTaskType(value: string | undefined): TaskType | undefined {
+  if (value === undefined) return undefined;
+  if (!isTaskType(value))
+    throw new UserError('INVALID_ARGUMENT', `Unknown --task "${value}"; use one of ${TASK_TYPES.join(', ')}.`);
+  return value;
 }

@@ -149,6 +149,17 @@ export function listDatasets(store: Store, session: StoreSession): DatasetSummar
 export const EXPORT_FORMATS = ['jsonl', 'brat'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+/** A stored example as the tasks layer's plain value (no row id or position). */
+export function plainExample(e: StoredExample): Example {
+  return {
+    split: e.split,
+    ...(e.externalId !== null ? { externalId: e.externalId } : {}),
+    input: e.input as Example['input'],
+    target: e.target as Example['target'],
+    labels: e.labels,
+  };
+}
+
 /** Writes a dataset's examples out of the store (a JSONL file, or a BRAT folder per split); audited. */
 export interface ExportRequest {
   readonly name: string;
@@ -173,19 +184,12 @@ export async function exportDataset(
       `BRAT holds NER and RE annotations; "${request.name}" is a ${summary.taskType} dataset. Export it as jsonl.`,
     );
   }
-  const plain = (e: StoredExample): Example => ({
-    split: e.split,
-    ...(e.externalId !== null ? { externalId: e.externalId } : {}),
-    input: e.input as Example['input'],
-    target: e.target as Example['target'],
-    labels: e.labels,
-  });
   const query = request.split ? { split: request.split } : {};
   const perLabel = kShotPerLabel(summary.taskType);
   // A whole export streams page by page; a k-shot draw shuffles, so it reads the split(s) it draws from.
   const examples = request.kShot
-    ? sampleKShot(store.datasets.examples(summary.id, query).map(plain), { ...request.kShot, perLabel })
-    : mapIterable(store.datasets.iterateExamples(summary.id, query), plain);
+    ? sampleKShot(store.datasets.examples(summary.id, query).map(plainExample), { ...request.kShot, perLabel })
+    : mapIterable(store.datasets.iterateExamples(summary.id, query), plainExample);
   let count: number;
   if (request.format === 'jsonl') {
     await mkdir(path.dirname(path.resolve(request.out)), { recursive: true });

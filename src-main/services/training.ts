@@ -14,7 +14,6 @@ import type { ProviderChoice } from '../engine/index.js';
 import { generate } from '../backbone/generate/decoding.js';
 import { BackboneRunner } from '../backbone/generate/runner.js';
 import { sequenceScorer } from '../backbone/generate/scoring.js';
-import { parameterCount } from '../backbone/hf/config.js';
 import type { Backbone } from '../backbone/load.js';
 import { readDataset } from '../data/read-dataset.js';
 import { kShotPerLabel, sampleKShot } from '../data/splits.js';
@@ -27,10 +26,10 @@ import { train, type TaskPartRecord, type TrainProgress } from '../peft/trainer.
 import { predictClosedLabel } from '../tasks/closed-label.js';
 import { evaluate, headlineMetric, type Evaluation } from '../tasks/evaluate.js';
 import { frameExample, framePrompt, taskDefinition, type TaskConfig } from '../tasks/registry.js';
-import type { Example, Split, TaskInput, TaskTarget, TaskType } from '../tasks/types.js';
+import type { Example, Split, TaskTarget, TaskType } from '../tasks/types.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
-import { taskConfigOf } from './datasets.js';
+import { plainExample, taskConfigOf } from './datasets.js';
 
 /** A task's labelled examples as plain values, wherever they came from. */
 export interface TaskData {
@@ -73,13 +72,7 @@ export async function readTaskData(
   const { store, session } = await options.store();
   session.require('notes.read', 'train on a dataset');
   const dataset = store.datasets.get(source);
-  const examples = store.datasets.examples(dataset.id).map((e): Example => ({
-    split: e.split,
-    ...(e.externalId !== null && { externalId: e.externalId }),
-    input: e.input as TaskInput,
-    target: e.target as TaskTarget | null,
-    labels: e.labels,
-  }));
+  const examples = store.datasets.examples(dataset.id).map(plainExample);
   session.record('notes.read', 'datasets.train-read', {
     objectType: 'dataset',
     objectIds: [dataset.id],
@@ -107,7 +100,6 @@ export function fewShot(data: TaskData, k: number, draw: number): TaskData {
   const chosen = sampleKShot(train, { k, seed: draw, perLabel: kShotPerLabel(data.task.type) });
   return {
     ...data,
-    name: data.name,
     version: `${data.version}#k${k}d${draw}`,
     examples: [...chosen, ...data.examples.filter((e) => e.split !== 'train')],
   };
@@ -231,7 +223,6 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
         r.store.session.user.username,
       ).id
     : undefined;
-  const started = Date.now();
   let devMetric: string | undefined;
   try {
     const outcome = await train({
@@ -260,11 +251,11 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
       settings: r.method.settings,
       train: r.config,
       trainableParameters: outcome.trainableParameters,
-      trainableShare: outcome.trainableParameters / parameterCount(r.backbone.config),
+      trainableShare: outcome.trainableParameters / r.backbone.parameters,
       backbone: {
         name: r.backboneName,
         fingerprint: r.backbone.fingerprint(),
-        parameters: parameterCount(r.backbone.config),
+        parameters: r.backbone.parameters,
       },
       data: {
         name: all.map((d) => d.name).join('+'),
@@ -301,7 +292,7 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
     log.info('train-finished', {
       method: r.method.method,
       steps: outcome.steps,
-      seconds: Math.round((Date.now() - started) / 1000),
+      seconds: Math.round(outcome.seconds),
     });
     return { ...record, outDir: r.outDir };
   } catch (error) {

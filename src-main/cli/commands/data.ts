@@ -14,8 +14,6 @@ import {
   SPLITS,
   TASK_TYPES,
   isImportFormat,
-  isSplit,
-  isTaskType,
   type Split,
 } from '../../common/vocabulary.js';
 import { SOURCE_TASKS, importCommand, shellQuote } from '../../data/catalogue.js';
@@ -40,16 +38,8 @@ import { TASKS } from '../../tasks/registry.js';
 import type { RegisterCommands } from '../context.js';
 import { badFile, readLines } from '../../data/source.js';
 import { withInterruptSignal } from '../jobs.js';
-import { collect } from '../options.js';
+import { collect, parseSplit, parseTaskType } from '../options.js';
 import { formatTable } from '../output.js';
-
-function parseSplit(value: string | undefined): Split | undefined {
-  if (value === undefined) return undefined;
-  if (!isSplit(value)) {
-    throw new UserError('INVALID_ARGUMENT', `--split must be one of ${SPLITS.join(', ')} (got "${value}").`);
-  }
-  return value;
-}
 
 function parseFraction(value: string): number {
   const fraction = Number(value);
@@ -255,12 +245,9 @@ export const registerDataCommands: RegisterCommands = (program, context) => {
             `Unknown format "${format}"; use one of ${IMPORT_FORMATS.join(', ')}.`,
           );
         }
-        const task = options.task ?? (format === 'notes' ? NOTES_DEFAULT_TASK : undefined);
+        const task = parseTaskType(options.task ?? (format === 'notes' ? NOTES_DEFAULT_TASK : undefined));
         if (task === undefined) {
           throw new UserError('INVALID_ARGUMENT', `Give --task: one of ${TASK_TYPES.join(', ')}.`);
-        }
-        if (!isTaskType(task)) {
-          throw new UserError('INVALID_ARGUMENT', `Unknown --task "${task}"; use one of ${TASK_TYPES.join(', ')}.`);
         }
         const split = parseSplit(options.split);
         const seed = parseSeed(options.seed);

@@ -7,7 +7,6 @@
 import path from 'node:path';
 
 import { UserError } from '../../common/errors.js';
-import { parameterCount } from '../../backbone/hf/config.js';
 import { openBackbone } from '../../backbone/load.js';
 import { ProgressTracker } from '../../jobs/progress.js';
 import { TrainConfigSchema } from '../../peft/config.js';
@@ -28,11 +27,11 @@ import {
   type StoreAccess,
   type TaskData,
 } from '../../services/training.js';
-import { isTaskType, SPLITS, type Split, type TaskType } from '../../tasks/types.js';
+import type { Split } from '../../tasks/types.js';
 import type { CommandContext, RegisterCommands } from '../context.js';
 import { withInterruptSignal } from '../jobs.js';
 import { formatTable, type Output } from '../output.js';
-import { nonNegativeInt, positiveInt, provider, PROVIDERS } from '../options.js';
+import { nonNegativeInt, parseSplit, parseTaskType, positiveInt, provider, PROVIDERS } from '../options.js';
 import { addSchemaOptions, flagOf, parseSchemaFlags, schemaValues } from '../schema-options.js';
 import type { ProviderChoice } from '../../engine/session.js';
 
@@ -43,24 +42,11 @@ export function describeShare(trainable: number, total: number): string {
   return `${trainable.toLocaleString('en-US')} trainable = ${percent}% of ${total.toLocaleString('en-US')}`;
 }
 
-function taskOption(value: string | undefined): TaskType | undefined {
-  if (value === undefined) return undefined;
-  if (!isTaskType(value))
-    throw new UserError('INVALID_ARGUMENT', `--task must be one of ner, re, qa, nli, summarization.`);
-  return value;
-}
-
 function missingTask(source: string): never {
   throw new UserError(
     'INVALID_ARGUMENT',
     `${source} is a file: give its task with --task, in the order of the --data files.`,
   );
-}
-
-function splitOption(value: string): Split {
-  if (!(SPLITS as readonly string[]).includes(value))
-    throw new UserError('INVALID_ARGUMENT', `--split must be one of ${SPLITS.join(', ')}.`);
-  return value as Split;
 }
 
 /** The store, opened only when --data names a dataset (a file needs none). */
@@ -137,12 +123,12 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
         { backbone, backboneName: path.basename(path.resolve(flags.backbone)) },
         flagOf,
       );
-      const total = parameterCount(backbone.config);
+      const total = backbone.parameters;
       out.note(`${METHODS[methodName].title}: ${describeShare(trainableCount(method), total)} parameters.`);
-      const task = taskOption(flags.task);
+      const task = parseTaskType(flags.task);
       const all = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });
       const data = flags.k === undefined ? all : fewShot(all, flags.k, flags.draw);
-      const store = all.name === flags.data ? await storeAccess(context)() : undefined;
+      const store = isDataFile(flags.data) ? undefined : await storeAccess(context)();
       const summary = await withInterruptSignal(out, (signal) =>
         trainRun({
           backbone,
@@ -227,11 +213,11 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
       const files = [...(flags.task ?? [])];
       const sources: TaskData[] = [];
       for (const source of flags.data) {
-        const task = isDataFile(source) ? taskOption(files.shift() ?? missingTask(source)) : undefined;
+        const task = isDataFile(source) ? parseTaskType(files.shift() ?? missingTask(source)) : undefined;
         sources.push(await readTaskData(source, { ...(task && { task }), store: storeAccess(context) }));
       }
       out.note(
-        `Distilling ${sources.length} source tasks: ${describeShare(trainableCount(method), parameterCount(backbone.config))} parameters.`,
+        `Distilling ${sources.length} source tasks: ${describeShare(trainableCount(method), backbone.parameters)} parameters.`,
       );
       const summary = await withInterruptSignal(out, (signal) =>
         trainRun({
@@ -303,7 +289,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
     .requiredOption('--data <dataset|file>', 'a dataset in the store, or an exported .jsonl/.csv file (with --task)')
     .option('--adapter <dir>', 'run folder (clinprompt train --out) or PEFT adapter folder; none = zero-shot baseline')
     .option('--task <type>', 'the task a --data file holds: ner, re, qa, nli, summarization')
-    .option('--split <name>', 'split to evaluate: train, dev or test', splitOption, 'test')
+    .option('--split <name>', 'split to evaluate: train, dev or test', (v: string) => parseSplit(v), 'test')
     .option('--limit <n>', 'evaluate the first n examples only', positiveInt)
     .option('--out <dir>', 'where predictions and metrics go (default: the --adapter folder)')
     .option('--max-tokens <n>', 'new tokens per generated answer', positiveInt, 128)
@@ -325,7 +311,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
           throw new UserError('INVALID_ARGUMENT', 'Without --adapter, say where the predictions go with --out.');
         const base = openBackbone(flags.backbone);
         const { backbone, adapter } = flags.adapter ? openAdapter(flags.adapter, base) : { backbone: base };
-        const task = taskOption(flags.task);
+        const task = parseTaskType(flags.task);
         const data = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });
         const examples = splitOf(data, flags.split).slice(0, flags.limit);
         const run = await evaluateExamples(backbone, adapter, data.task, examples, {
