@@ -205,7 +205,6 @@ export function curveSpec(results: ExperimentResults, ks: readonly string[]): To
     axis: { labelAngle: 0 },
   } as const;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     background: 'white',
     data: { values: points },
     facet: { column: { field: 'taskType', type: 'nominal', title: 'task type' } },
