@@ -82,11 +82,11 @@ async function main(): Promise<void> {
     const tOptimizer = performance.now();
     const grads = method.trainables.map((tr) => out[model.gradientOutputs[tr.name]!]!.data as Float32Array);
     gradNorm = globalNorm(grads);
+    // as the trainer does it: the clipping factor applied inside the AdamW pass
     const clip = gradNorm > req.maxGradNorm ? req.maxGradNorm / gradNorm : 1;
-    if (clip !== 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! *= clip;
     adam.step += 1;
     method.trainables.forEach((tr, j) =>
-      adamWUpdate(adam, tr.name, values.get(tr.name)!, grads[j]!, req.lr, req.adamw, tr.decay),
+      adamWUpdate(adam, tr.name, values.get(tr.name)!, grads[j]!, req.lr, req.adamw, tr.decay, clip),
     );
     loss = Number(out[model.lossOutput]!.data[0]);
     if (k >= req.warmup) {
