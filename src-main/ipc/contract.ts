@@ -56,8 +56,8 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('train'),
-    /** Backbone folder. */
-    backbone: z.string().min(1),
+    /** Backbone folder (default: the embedded backbone). */
+    backbone: z.string().min(1).optional(),
     /** A task's examples as an exported .jsonl/.csv file (workers hold no store key). */
     data: z.string().min(1),
     task: z.enum(TASK_TYPES),

@@ -18,16 +18,19 @@ import { z } from 'zod';
 import { CancelledError, UserError } from '../common/errors.js';
 import { TASK_TYPES } from '../common/vocabulary.js';
 import type { ProviderChoice } from '../engine/index.js';
+import { embeddedBackboneDir } from '../backbone/embedded.js';
 import type { Backbone } from '../backbone/load.js';
 import { TrainConfigSchema } from '../peft/config.js';
 import type { TrainProgress } from '../peft/trainer.js';
 import { createMethod, METHODS } from '../peft/methods.js';
 import { removeCheckpoint } from '../peft/checkpoint.js';
-import { openAdapter, RUN_FILE } from '../peft/run-folder.js';
+import { openAdapter, readRunRecord, RUN_FILE } from '../peft/run-folder.js';
+import { SOURCE_TASKS } from '../data/catalogue.js';
 import { writeResults, type CellResult, type ResultFiles } from './experiment-results.js';
 import {
   evaluateExamples,
   fewShot,
+  readCatalogueData,
   readTaskData,
   splitOf,
   trainRun,
@@ -44,7 +47,13 @@ const TaskSourceSchema = z
     data: z
       .string()
       .min(1)
+      .optional()
       .describe('a dataset in the store, or an exported .jsonl/.csv file (relative to the config)'),
+    catalogue: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('instead of data: a public dataset of the catalogue (clinprompt data catalogue), read from sharedData'),
     task: z.enum(TASK_TYPES).optional().describe("a file's task: ner, re, qa, nli, summarization"),
     name: z
       .string()
@@ -52,7 +61,10 @@ const TaskSourceSchema = z
       .optional()
       .describe("the task's folder and table name (default: the dataset name or file name without extension)"),
   })
-  .strict();
+  .strict()
+  .refine((t) => (t.data === undefined) !== (t.catalogue === undefined), {
+    message: 'give either data or catalogue',
+  });
 
 const BudgetSchema = z
   .object({
@@ -65,7 +77,11 @@ const KSchema = z.union([z.number().int().nonnegative(), z.literal('full')]);
 
 export const ExperimentConfigSchema = z
   .object({
-    backbone: z.string().min(1).describe('backbone folder (relative to the config file)'),
+    backbone: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('backbone folder (relative to the config file; default: the embedded backbone)'),
     sources: z.array(TaskSourceSchema).default([]).describe('source tasks: one teacher each, distilled into P*'),
     targets: z.array(TaskSourceSchema).min(1).describe('target tasks, none of them a source'),
     methods: z.array(z.enum(EXPERIMENT_METHODS)).min(1).describe('methods compared: pt, mpt, lora, full'),
@@ -79,6 +95,16 @@ export const ExperimentConfigSchema = z
       .partialRecord(z.enum(EXPERIMENT_METHODS), BudgetSchema)
       .default({})
       .describe('per-method settings and training budget'),
+    metaPrompt: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('instead of sources: an already distilled meta-prompt (an mpt-distill run folder) that mpt adapts'),
+    sharedData: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('the public data folder catalogue tasks are read from (default: ../shared/data)'),
     teacher: BudgetSchema.default({}).describe('stage 1: the prompt-tuning teachers'),
     distill: BudgetSchema.default({}).describe('stage 2: distillation settings (rank, lambda, temperature) and budget'),
     devLimit: z.number().int().nonnegative().default(0).describe('dev examples scored during training (0: none)'),
@@ -90,14 +116,16 @@ export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
 type TaskSource = z.infer<typeof TaskSourceSchema>;
 type Budget = z.infer<typeof BudgetSchema>;
 
-/** A source or target with its resolved data path and its unique name. */
+/** A source or target with its resolved data path (or catalogue name) and its unique name. */
 export interface NamedTask extends TaskSource {
   readonly name: string;
 }
 
-export interface ResolvedExperiment extends Omit<ExperimentConfig, 'sources' | 'targets'> {
+export interface ResolvedExperiment extends Omit<ExperimentConfig, 'backbone' | 'sources' | 'targets' | 'sharedData'> {
+  readonly backbone: string;
   readonly sources: readonly NamedTask[];
   readonly targets: readonly NamedTask[];
+  readonly sharedData: string;
 }
 
 /** "targets[1].data" from a zod issue path. */
@@ -110,7 +138,15 @@ function invalid(field: string, message: string): never {
 }
 
 function taskName(t: TaskSource): string {
-  return t.name ?? path.basename(t.data).replace(/\.(jsonl|json|csv)$/i, '');
+  return t.name ?? t.catalogue ?? path.basename(t.data!).replace(/\.(jsonl|json|csv)$/i, '');
+}
+
+/** The task names a distilled meta-prompt was taught (its run record's data name, "a+b+c"). */
+export function metaPromptSources(dir: string): string[] {
+  const record = readRunRecord(dir);
+  if (!record || record.method !== 'mpt-distill')
+    invalid('metaPrompt', `${dir} is not a distilled meta-prompt (an mpt-distill run folder with run.json).`);
+  return record.data.name.split('+');
 }
 
 /**
@@ -130,19 +166,41 @@ export function resolveExperimentConfig(raw: unknown, baseDir: string): Resolved
   };
   const named = (field: string, list: readonly TaskSource[]): NamedTask[] =>
     list.map((t, i) => {
+      if (t.catalogue !== undefined) {
+        const entry = SOURCE_TASKS.find((e) => e.name === t.catalogue);
+        if (!entry)
+          invalid(
+            `${field}[${i}].catalogue`,
+            `"${t.catalogue}" is not in the catalogue (${SOURCE_TASKS.map((e) => e.name).join(', ')}).`,
+          );
+        return { ...t, task: entry.task, name: taskName(t) };
+      }
       // A task given means a file (a store dataset knows its own task).
-      if (t.task && !existsSync(path.resolve(baseDir, t.data)))
+      if (t.task && !existsSync(path.resolve(baseDir, t.data!)))
         invalid(`${field}[${i}].data`, `the file "${t.data}" does not exist (relative to the config file).`);
-      return { ...t, data: resolvePath(t.data), name: taskName(t) };
+      return { ...t, data: resolvePath(t.data!), name: taskName(t) };
     });
   const sources = named('sources', config.sources);
   const targets = named('targets', config.targets);
+  const metaPrompt = config.metaPrompt === undefined ? undefined : path.resolve(baseDir, config.metaPrompt);
+  const taught = metaPrompt ? metaPromptSources(metaPrompt) : [];
+  const same = (a: NamedTask, b: NamedTask) =>
+    a.name === b.name ||
+    (a.data !== undefined && a.data === b.data) ||
+    (a.catalogue !== undefined && a.catalogue === b.catalogue);
   for (const [i, target] of targets.entries()) {
-    const j = sources.findIndex((s) => s.data === target.data || s.name === target.name);
+    const field = `targets[${i}].${target.catalogue !== undefined ? 'catalogue' : 'data'}`;
+    const j = sources.findIndex((s) => same(s, target));
     if (j >= 0)
       invalid(
-        `targets[${i}].data`,
-        `"${config.targets[i]!.data}" is also sources[${j}]; a target must be a task the sources never taught.`,
+        field,
+        `"${target.catalogue ?? target.data}" is also sources[${j}]; a target must be a task the sources never taught.`,
+      );
+    // a run records a file's task as the file's name, a dataset or catalogue task by its name
+    if (taught.includes(target.name) || (target.data !== undefined && taught.includes(path.basename(target.data))))
+      invalid(
+        field,
+        `"${target.name}" is one of the meta-prompt's source tasks (${taught.join(', ')}); pick a task it never saw.`,
       );
   }
   for (const [field, list] of [
@@ -155,14 +213,23 @@ export function resolveExperimentConfig(raw: unknown, baseDir: string): Resolved
       seen.add(t.name);
     }
   }
-  if (config.methods.includes('mpt') && sources.length === 0)
-    invalid('sources', 'methods include mpt, which needs at least one source task to distil.');
+  if (metaPrompt && sources.length > 0)
+    invalid('metaPrompt', 'give either sources to distil or an already distilled meta-prompt, not both.');
+  if (config.methods.includes('mpt') && sources.length === 0 && !metaPrompt)
+    invalid('sources', 'methods include mpt, which needs at least one source task to distil (or a metaPrompt).');
   if (new Set(config.k).size !== config.k.length) invalid('k', 'each k value may appear once.');
   checkBudget('teacher', 'pt', config.teacher, {});
   checkBudget('distill', 'mpt-distill', config.distill, { teachers: ['(stage 1)'] });
   for (const method of config.methods)
     checkBudget(`budgets.${method}`, method, config.budgets[method], filledIn(method));
-  return { ...config, backbone: path.resolve(baseDir, config.backbone), sources, targets };
+  return {
+    ...config,
+    backbone: config.backbone === undefined ? embeddedBackboneDir() : path.resolve(baseDir, config.backbone),
+    sources,
+    targets,
+    ...(metaPrompt && { metaPrompt }),
+    sharedData: path.resolve(baseDir, config.sharedData ?? path.join(process.cwd(), '..', 'shared', 'data')),
+  };
 }
 
 /** Settings the experiment fills in itself (and which a config must not set). */
@@ -239,8 +306,8 @@ const DISTILL_ID = 'distill';
  */
 export function planExperiment(config: ResolvedExperiment, outDir: string): Cell[] {
   const cells: Cell[] = [];
-  const usesMpt = config.methods.includes('mpt');
-  if (usesMpt) {
+  const distills = config.methods.includes('mpt') && config.metaPrompt === undefined;
+  if (distills) {
     for (const source of config.sources) {
       const id = `teachers/${source.name}`;
       cells.push({ kind: 'teacher', id, dir: path.join(outDir, id), needs: [], source });
@@ -263,7 +330,7 @@ export function planExperiment(config: ResolvedExperiment, outDir: string): Cell
         const draws = k === 'full' ? 1 : config.draws;
         for (let draw = 0; draw < draws; draw++) {
           const id = `cells/${target.name}/${method}/k${k}-d${draw}`;
-          const needs = method === 'mpt' ? [DISTILL_ID] : [];
+          const needs = method === 'mpt' && distills ? [DISTILL_ID] : [];
           cells.push({ kind: 'adapt', id, dir: path.join(outDir, id), needs, target, method, k, draw });
         }
       }
@@ -318,8 +385,8 @@ export interface ExperimentSummary {
 
 /** What the config file says that changes a finished cell's meaning (a resume must not mix two). */
 function identity(config: ResolvedExperiment) {
-  const { backbone, sources, budgets, teacher, distill, devLimit, testLimit } = config;
-  return { backbone, sources, budgets, teacher, distill, devLimit, testLimit };
+  const { backbone, sources, metaPrompt, budgets, teacher, distill, devLimit, testLimit } = config;
+  return { backbone, sources, metaPrompt, budgets, teacher, distill, devLimit, testLimit };
 }
 
 const EXPERIMENT_FILE = 'experiment.json';
@@ -371,7 +438,12 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
   const tasks = new Map<string, Promise<TaskData>>();
   const readTask = (t: NamedTask) => {
     if (!tasks.has(t.name))
-      tasks.set(t.name, readTaskData(t.data, { ...(t.task && { task: t.task }), ...(r.store && { store: r.store }) }));
+      tasks.set(
+        t.name,
+        t.catalogue !== undefined
+          ? readCatalogueData(t.catalogue, config.sharedData)
+          : readTaskData(t.data!, { ...(t.task && { task: t.task }), ...(r.store && { store: r.store }) }),
+      );
     return tasks.get(t.name)!;
   };
   const ctx = { backbone: r.backbone, backboneName: r.backboneName };
@@ -440,7 +512,7 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
         ...common,
         method: createMethod(
           cell.method,
-          { ...budget?.settings, ...filledIn(cell.method, path.join(outDir, DISTILL_ID)) },
+          { ...budget?.settings, ...filledIn(cell.method, config.metaPrompt ?? path.join(outDir, DISTILL_ID)) },
           ctx,
           namer(`budgets.${cell.method}`),
         ),

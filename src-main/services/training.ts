@@ -29,6 +29,7 @@ import { frameExample, framePrompt, taskDefinition, type TaskConfig } from '../t
 import type { Example, Split, TaskTarget, TaskType } from '../tasks/types.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
+import { SOURCE_TASKS } from '../data/catalogue.js';
 import { plainExample, taskConfigOf } from './datasets.js';
 
 /** A task's labelled examples as plain values, wherever they came from. */
@@ -83,6 +84,31 @@ export async function readTaskData(
     version: `${dataset.id}:${dataset.createdAt}:${dataset.counts.total}`,
     task: taskConfigOf(dataset),
     examples,
+  };
+}
+
+/** A public dataset of the catalogue, read from the shared data folder as `clinprompt import` would. */
+export async function readCatalogueData(name: string, sharedDataDir: string): Promise<TaskData> {
+  const entry = SOURCE_TASKS.find((t) => t.name === name);
+  if (!entry) throw new UserError('NOT_FOUND', `"${name}" is not in the catalogue of public datasets.`);
+  const source = path.join(sharedDataDir, entry.path);
+  if (!existsSync(source))
+    throw new UserError(
+      'NOT_FOUND',
+      `The public dataset "${name}" is not at ${source}. Point the shared data folder at a copy of the public data.`,
+      { field: 'sharedData' },
+    );
+  const read = await readDataset(entry.format, source, {
+    task: entry.task,
+    ...(entry.mapping !== undefined && { mapping: entry.mapping }),
+    ...(entry.drawSplits && { drawSplits: true }),
+  });
+  const stat = statSync(source);
+  return {
+    name,
+    version: `catalogue:${name}:${stat.size}:${stat.mtimeMs}`,
+    task: { type: entry.task, labels: read.labelSet },
+    examples: read.examples,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 
+import { backboneOrDefault } from '../../backbone/embedded.js';
 import type { ExecutionProvider } from '../../backbone/memory-plan.js';
 import { EXECUTION_PROVIDERS } from '../../common/vocabulary.js';
 import { formatBytes } from '../../backbone/memory-plan.js';
@@ -21,7 +22,7 @@ import { formatTable } from '../output.js';
 import { collect, nonNegativeInt, nonNegativeNumber, positiveInt, provider, PROVIDERS } from '../options.js';
 
 interface GenerateFlags {
-  backbone: string;
+  backbone?: string;
   prompt: string;
   maxTokens: number;
   temperature: number;
@@ -46,7 +47,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
     .command('backbone')
     .description('Inspect and convert backbone model folders (Hugging Face or llama2.c)');
   backbone
-    .command('info <dir>')
+    .command('info [dir]')
     .description('Show architecture, parameters, dtype, fingerprint and memory estimate of a backbone folder')
     .option(
       '--context <tokens>',
@@ -59,9 +60,9 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
       estimateProvider,
       'cpu',
     )
-    .action((dir: string, opts: { context?: number; provider: ExecutionProvider }) => {
+    .action((dir: string | undefined, opts: { context?: number; provider: ExecutionProvider }) => {
       const info = backboneInfo({
-        backbone: dir,
+        backbone: backboneOrDefault(dir),
         provider: opts.provider,
         ...(opts.context !== undefined && { contextTokens: opts.context }),
       });
@@ -111,9 +112,9 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
   program
     .command('generate')
     .description('Generate text from a prompt with a backbone (greedy by default)')
-    .requiredOption(
+    .option(
       '--backbone <dir>',
-      'backbone folder: Hugging Face (config.json, *.safetensors, tokenizer.json) or llama2.c (model .bin + tok*.bin)',
+      'backbone folder: Hugging Face (config.json, *.safetensors, tokenizer.json) or llama2.c (model .bin + tok*.bin); default: the embedded backbone',
     )
     .requiredOption('--prompt <text>', 'the text to continue')
     .option(
@@ -142,7 +143,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
     .action(async (flags: GenerateFlags) => {
       const out = context.output;
       const result = await generateText({
-        backbone: flags.backbone,
+        backbone: backboneOrDefault(flags.backbone),
         prompt: flags.prompt,
         maxTokens: flags.maxTokens,
         temperature: flags.temperature,
@@ -165,7 +166,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
   program
     .command('score')
     .description('Log-likelihood of each candidate continuation after a prompt, in one batch (closed-label scoring)')
-    .requiredOption('--backbone <dir>', 'backbone folder (Hugging Face or llama2.c)')
+    .option('--backbone <dir>', 'backbone folder, Hugging Face or llama2.c (default: the embedded backbone)')
     .requiredOption('--prompt <text>', 'the text the candidates continue')
     .requiredOption(
       '--candidate <text>',
@@ -178,7 +179,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
     .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
     .action(
       async (flags: {
-        backbone: string;
+        backbone?: string;
         prompt: string;
         candidate: string[];
         adapter?: string;
@@ -186,7 +187,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
         threads?: number;
       }) => {
         const rows = await scoreCandidates({
-          backbone: flags.backbone,
+          backbone: backboneOrDefault(flags.backbone),
           prompt: flags.prompt,
           candidates: flags.candidate,
           ...(flags.adapter !== undefined && { adapter: flags.adapter }),

@@ -4,6 +4,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerBackboneCommands } from './backbone.js';
 import { registerDataCommands } from './data.js';
 import { registerExperimentCommands } from './experiment.js';
+import { registerPretrainCommands } from './pretrain.js';
 import { registerStoreCommands } from './store.js';
 import { registerTrainingCommands } from './training.js';
 import { registerUsersCommands } from './users.js';
@@ -12,6 +13,7 @@ import { registerUsersCommands } from './users.js';
 export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerAppCommands,
   registerBackboneCommands,
+  registerPretrainCommands,
   registerStoreCommands,
   registerUsersCommands,
   registerAuditCommands,

@@ -7,6 +7,7 @@
 import path from 'node:path';
 
 import { UserError } from '../../common/errors.js';
+import { backboneOrDefault } from '../../backbone/embedded.js';
 import { openBackbone } from '../../backbone/load.js';
 import { ProgressTracker } from '../../jobs/progress.js';
 import { TrainConfigSchema } from '../../peft/config.js';
@@ -54,7 +55,7 @@ function storeAccess(context: CommandContext): () => Promise<StoreAccess> {
   return async () => ({ store: await context.store(), session: await context.session() });
 }
 
-function progressPrinter(out: Output): (p: TrainProgress) => void {
+export function progressPrinter(out: Output): (p: TrainProgress) => void {
   const tracker = new ProgressTracker('train', 'train');
   return (p) => {
     const phase =
@@ -76,7 +77,7 @@ function progressPrinter(out: Output): (p: TrainProgress) => void {
 }
 
 interface CommonFlags {
-  backbone: string;
+  backbone?: string;
   data: string;
   task?: string;
   provider: ProviderChoice;
@@ -87,7 +88,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
     .command('train')
     .description('Train a prompt (pt), LoRA adapter (lora) or the whole model (full) on a task; resumable')
     .requiredOption('--method <name>', `training method: ${METHOD_NAMES.join(', ')}`)
-    .requiredOption('--backbone <dir>', 'backbone folder (Hugging Face or llama2.c)')
+    .option('--backbone <dir>', 'backbone folder, Hugging Face or llama2.c (default: the embedded backbone)')
     .requiredOption('--data <dataset|file>', 'a dataset in the store, or an exported .jsonl/.csv file (with --task)')
     .requiredOption('--out <dir>', 'run folder: adapter files, run.json, checkpoints; run again to resume')
     .option('--task <type>', 'the task a --data file holds: ner, re, qa, nli, summarization')
@@ -101,7 +102,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
       flags: CommonFlags & { method: string; out: string; k?: number; draw: number } & Record<string, unknown>,
     ) => {
       const out = context.output;
-      const backbone = openBackbone(flags.backbone);
+      const backbone = openBackbone(backboneOrDefault(flags.backbone));
       if (!(METHOD_NAMES as string[]).includes(flags.method))
         throw new UserError('INVALID_ARGUMENT', `--method must be one of ${METHOD_NAMES.join(', ')}.`);
       const methodName = flags.method as MethodName;
@@ -120,7 +121,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
       const method = createMethod(
         methodName,
         schemaValues(METHODS[methodName].schema as never, flags),
-        { backbone, backboneName: path.basename(path.resolve(flags.backbone)) },
+        { backbone, backboneName: path.basename(backboneOrDefault(flags.backbone)) },
         flagOf,
       );
       const total = backbone.parameters;
@@ -132,7 +133,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
       const summary = await withInterruptSignal(out, (signal) =>
         trainRun({
           backbone,
-          backboneName: path.basename(path.resolve(flags.backbone)),
+          backboneName: path.basename(backboneOrDefault(flags.backbone)),
           method,
           config,
           data,
@@ -178,7 +179,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
   const distillCommand = program
     .command('distill')
     .description('MPT stage 2: distil source-task teachers (prompt-tuning runs) into one meta-prompt and task updates')
-    .requiredOption('--backbone <dir>', 'backbone folder the teachers were trained on')
+    .option('--backbone <dir>', 'backbone folder the teachers were trained on (default: the embedded backbone)')
     .requiredOption('--teachers <dirs...>', 'prompt-tuning run folders (stage 1), one per source task')
     .requiredOption('--data <sources...>', "the source tasks, in the teachers' order: dataset names or exported files")
     .requiredOption('--out <dir>', 'run folder of the meta-prompt; run again to resume')
@@ -201,8 +202,8 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
           'INVALID_ARGUMENT',
           `Give one --data source per --teachers run (${flags.teachers.length} teachers, ${flags.data.length} sources).`,
         );
-      const backbone = openBackbone(flags.backbone);
-      const backboneName = path.basename(path.resolve(flags.backbone));
+      const backbone = openBackbone(backboneOrDefault(flags.backbone));
+      const backboneName = path.basename(backboneOrDefault(flags.backbone));
       const config = parseSchemaFlags(TrainConfigSchema, schemaValues(TrainConfigSchema, flags), 'Training');
       const method = createMethod(
         'mpt-distill',
@@ -285,7 +286,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
   program
     .command('eval')
     .description('Evaluate a trained run (or, without --adapter, the untrained backbone) with 95% bootstrap intervals')
-    .requiredOption('--backbone <dir>', 'backbone folder the run was trained on')
+    .option('--backbone <dir>', 'backbone folder the run was trained on (default: the embedded backbone)')
     .requiredOption('--data <dataset|file>', 'a dataset in the store, or an exported .jsonl/.csv file (with --task)')
     .option('--adapter <dir>', 'run folder (clinprompt train --out) or PEFT adapter folder; none = zero-shot baseline')
     .option('--task <type>', 'the task a --data file holds: ner, re, qa, nli, summarization')
@@ -309,7 +310,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
         const outDir = flags.out ?? flags.adapter;
         if (!outDir)
           throw new UserError('INVALID_ARGUMENT', 'Without --adapter, say where the predictions go with --out.');
-        const base = openBackbone(flags.backbone);
+        const base = openBackbone(backboneOrDefault(flags.backbone));
         const { backbone, adapter } = flags.adapter ? openAdapter(flags.adapter, base) : { backbone: base };
         const task = parseTaskType(flags.task);
         const data = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });

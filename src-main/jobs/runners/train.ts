@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 
+import { backboneOrDefault } from '../../backbone/embedded.js';
 import { openBackbone } from '../../backbone/load.js';
 import type { ParsedJobRequest } from '../../ipc/contract.js';
 import { TrainConfigSchema } from '../../peft/config.js';
@@ -16,8 +17,9 @@ export async function runTraining(
   request: Extract<ParsedJobRequest, { kind: 'train' }>,
   context: JobContext,
 ): Promise<TrainSummary> {
-  const backbone = openBackbone(request.backbone);
-  const backboneName = path.basename(path.resolve(request.backbone));
+  const backboneDir = backboneOrDefault(request.backbone);
+  const backbone = openBackbone(backboneDir);
+  const backboneName = path.basename(backboneDir);
   const method = createMethod(request.method, request.settings, { backbone, backboneName });
   const config = TrainConfigSchema.parse(request.train);
   const data = await readTaskData(request.data, { task: request.task });

@@ -26,7 +26,7 @@ import {
 import type { CellResult } from '../../../src-main/services/experiment-results.js';
 import { runCliCaptured } from '../../support/cli.js';
 import { writeLearnableNli, type NliVariant } from '../../support/learnable-task.js';
-import { REPO_ROOT } from '../../support/paths.js';
+import { REPO_ROOT, SHARED_DIR } from '../../support/paths.js';
 import { makeTempDir } from '../../support/temp.js';
 import { STORIES_DIR } from '../../support/tiny-llama.js';
 
@@ -215,6 +215,75 @@ describe('clinprompt experiment', () => {
       expect.arrayContaining(['run.json', 'adapter_model.safetensors', 'eval-test.json', CELL_RESULT]),
     );
     expect(cellFiles.filter((f) => f.startsWith('checkpoint'))).toEqual([]);
+  });
+
+  it('adapts an already distilled meta-prompt: no teachers, and never to one of its own source tasks', async () => {
+    const metaPrompt = path.join(dir('e2e'), 'distill'); // distilled from saw + had by the run above
+    const file = configFile('given-meta.json', {
+      sources: [],
+      metaPrompt,
+      targets: [nli('lost')],
+      methods: ['mpt'],
+      k: [2],
+      draws: 1,
+    });
+    const config = readExperimentConfig(file);
+    expect(planExperiment(config, dir('given-meta-out')).map((c) => c.id)).toEqual(['cells/lost/mpt/k2-d0']);
+    const run = await runCliCaptured(['--json', 'experiment', file, '--out', dir('given-meta-out')], env);
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    const cell = JSON.parse(
+      readFileSync(path.join(dir('given-meta-out'), 'cells/lost/mpt/k2-d0/run.json'), 'utf8'),
+    ) as {
+      settings: { meta: string };
+    };
+    expect(cell.settings.meta).toBe(metaPrompt);
+
+    expect(() =>
+      readExperimentConfig(configFile('taught.json', { sources: [], metaPrompt, targets: [nli('had')] })),
+    ).toThrow(/targets\[0\]\.data: "had" is one of the meta-prompt's source tasks \(saw\.jsonl, had\.jsonl\)/);
+    expect(() => readExperimentConfig(configFile('both.json', { metaPrompt }))).toThrow(
+      /metaPrompt: give either sources/,
+    );
+    expect(() =>
+      readExperimentConfig(configFile('not-meta.json', { sources: [], metaPrompt: dir('e2e/teachers/saw') })),
+    ).toThrow(/metaPrompt: .* is not a distilled meta-prompt/);
+  });
+
+  it('reads a public catalogue dataset as a target, as clinprompt import reads it', async () => {
+    const target = { catalogue: 'evidence-inference' };
+    const file = configFile('catalogue.json', {
+      sources: [],
+      targets: [target],
+      methods: ['pt'],
+      k: [0],
+      sharedData: path.join(SHARED_DIR, 'data'),
+      testLimit: 6,
+    });
+    const out = dir('catalogue-out');
+    const run = await runCliCaptured(['--json', 'experiment', file, '--out', out], env);
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    const result = JSON.parse(
+      readFileSync(path.join(out, 'cells/evidence-inference/zero-shot', CELL_RESULT), 'utf8'),
+    ) as CellResult;
+    expect(result).toMatchObject({ target: 'evidence-inference', taskType: 'nli', metric: 'accuracy' });
+    const predictions = readFileSync(
+      path.join(out, 'cells/evidence-inference/zero-shot/predictions-test.jsonl'),
+      'utf8',
+    );
+    expect(predictions.trim().split('\n')).toHaveLength(6);
+
+    expect(() =>
+      resolveExperimentConfig({ targets: [{ catalogue: 'mimic-iv' }], methods: ['pt'], backbone: 'b' }, tmp.dir),
+    ).toThrow(/targets\[0\]\.catalogue: "mimic-iv" is not in the catalogue/);
+    expect(() =>
+      resolveExperimentConfig({ targets: [{ catalogue: 'ddi', data: 'x' }], methods: ['pt'], backbone: 'b' }, tmp.dir),
+    ).toThrow(/targets\[0\]: give either data or catalogue/);
+    expect(() =>
+      resolveExperimentConfig(
+        { sources: [{ catalogue: 'ddi' }], targets: [{ catalogue: 'ddi' }], methods: ['pt'], backbone: 'b' },
+        tmp.dir,
+      ),
+    ).toThrow(/targets\[0\]\.catalogue: "ddi" is also sources\[0\]/);
   });
 
   it('takes a target from the encrypted store by its dataset name', async () => {

@@ -1,0 +1,46 @@
+/**
+ * Held-out perplexity: exp of the mean negative log-likelihood of every token after the first of
+ * each window (BOS + up to window - 1 text tokens, windows not overlapping), as language-model
+ * papers report it for a fixed context length.
+ */
+import type { BackboneRunner } from './runner.js';
+
+export interface PerplexityResult {
+  readonly perplexity: number;
+  /** Mean negative log-likelihood per predicted token (nats). */
+  readonly meanNll: number;
+  readonly tokens: number;
+}
+
+function negLogSoftmax(logits: Float32Array, offset: number, vocab: number, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]!);
+  let sum = 0;
+  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i]! - max);
+  return max + Math.log(sum) - logits[offset + id]!;
+}
+
+export async function perplexity(
+  runner: BackboneRunner,
+  texts: readonly string[],
+  window: number,
+): Promise<PerplexityResult> {
+  const tok = runner.backbone.tokenizer;
+  const bos = runner.config.bosTokenId;
+  const vocab = runner.config.vocabSize;
+  let nll = 0;
+  let tokens = 0;
+  for (const text of texts) {
+    const ids = tok.encode(text, { addSpecialTokens: false });
+    for (let start = 0; start < ids.length; start += window - 1) {
+      const row = [...(bos !== undefined ? [bos] : []), ...ids.slice(start, start + window - 1)];
+      if (row.length < 2) continue;
+      const positions = Array.from({ length: row.length - 1 }, (_, k) => k);
+      const out = await runner.step({ ids: [row], past: runner.emptyCache(1), logitPositions: [positions] });
+      positions.forEach((k) => (nll += negLogSoftmax(out.logits, k * vocab, vocab, row[k + 1]!)));
+      tokens += positions.length;
+    }
+  }
+  const meanNll = nll / tokens;
+  return { perplexity: Math.exp(meanNll), meanNll, tokens };
+}

@@ -1,0 +1,103 @@
+/**
+ * `clinprompt backbone pretrain`: rebuilds the embedded default backbone from its recipe
+ * (`npm run pretrain:backbone`). Thin: the work is in services/pretraining.ts; the model card is
+ * written from the run's record.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { UserError } from '../../common/errors.js';
+import type { ProviderChoice } from '../../engine/session.js';
+import type { PretrainRecipe } from '../../services/pretraining.js';
+import { pretrainBackbone, shipMetaPrompt } from '../../services/pretraining.js';
+import { PRETRAINING_RECORD, writeModelCard } from '../../services/model-card.js';
+import type { RegisterCommands } from '../context.js';
+import { withInterruptSignal } from '../jobs.js';
+import { formatDuration } from '../output.js';
+import { positiveInt, provider, PROVIDERS } from '../options.js';
+import { progressPrinter } from './training.js';
+
+interface PretrainFlags {
+  recipe: string;
+  out: string;
+  work: string;
+  sharedData: string;
+  provider: ProviderChoice;
+  threads?: number;
+  steps?: number;
+}
+
+function readRecipe(file: string): PretrainRecipe {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as PretrainRecipe;
+  } catch (error) {
+    throw new UserError('BAD_FILE', `--recipe ${file} is not a readable JSON recipe.`, { cause: error });
+  }
+}
+
+export const registerPretrainCommands: RegisterCommands = (program, context) => {
+  const backbone = program.commands.find((c) => c.name() === 'backbone')!;
+  backbone
+    .command('pretrain')
+    .description(
+      'Pretrain the embedded default backbone from scratch (tokenizer, model, held-out perplexity, model card); resumable: run the same command again after a stop',
+    )
+    .option('--recipe <file>', 'model shape, trainer settings and seed', 'native-models/recipe.json')
+    .option('--out <dir>', 'the finished Hugging Face folder', 'native-models/embedded')
+    .option(
+      '--work <dir>',
+      'tokenizer, initial model and checkpoints (resumable state, never shipped)',
+      'native-models/build/embedded',
+    )
+    .option('--shared-data <dir>', 'the public data folder', path.join('..', 'shared', 'data'))
+    .option('--steps <n>', "override the recipe's steps (a short trial run)", positiveInt)
+    .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
+    .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, provider, 'cpu')
+    .action(async (opts: PretrainFlags) => {
+      const out = context.output;
+      const base = readRecipe(opts.recipe);
+      const recipe: PretrainRecipe = {
+        ...base,
+        train: {
+          ...base.train,
+          ...(opts.steps !== undefined && { steps: opts.steps }),
+          ...(opts.threads !== undefined && { threads: opts.threads }),
+        },
+      };
+      const printTrain = progressPrinter(out);
+      const record = await withInterruptSignal(out, (signal) =>
+        pretrainBackbone({
+          recipe,
+          sharedDataDir: path.resolve(opts.sharedData),
+          workDir: path.resolve(opts.work),
+          outDir: path.resolve(opts.out),
+          provider: opts.provider,
+          signal,
+          onProgress: (p) => (p.phase === 'prepare' ? out.note(`${p.message}...`) : printTrain(p)),
+        }),
+      );
+      writeFileSync(path.join(opts.out, PRETRAINING_RECORD), JSON.stringify(record, null, 2) + '\n');
+      writeModelCard(opts.out);
+      out.result(
+        record,
+        (r) =>
+          `Pretrained ${r.parameters.toLocaleString('en-US')} parameters on ${r.tokensSeen.toLocaleString('en-US')} tokens in ${formatDuration(r.wallSeconds)}; held-out perplexity ${r.heldOut.perplexity.toFixed(2)}. Wrote ${opts.out}.`,
+      );
+    });
+
+  backbone
+    .command('ship-meta-prompt <distill-run>')
+    .description(
+      "Ship a meta-prompt distilled on the embedded backbone (an experiment's distill/ folder) beside it, and update its model card",
+    )
+    .option('--out <dir>', 'the embedded backbone folder', 'native-models/embedded')
+    .action((runDir: string, opts: { out: string }) => {
+      const record = shipMetaPrompt(path.resolve(runDir), path.resolve(opts.out));
+      writeModelCard(opts.out);
+      context.output.result(
+        { sources: record.tasks?.map((t) => t.name) ?? [], out: opts.out },
+        (r) =>
+          `Shipped the meta-prompt of ${r.sources.join(', ')} in ${opts.out}/meta-prompt and updated the model card.`,
+      );
+    });
+};

@@ -1,0 +1,123 @@
+/**
+ * The embedded backbone's model card (README.md in its folder), written from the records the
+ * pretraining (and, when present, the meta-prompt distillation) left beside the weights, so that
+ * every number on the card is the one measured.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { SHIPPED_META_PROMPT } from '../backbone/embedded.js';
+import type { RunRecord } from '../peft/run-folder.js';
+import { readRunRecord } from '../peft/run-folder.js';
+import type { PretrainRecord } from './pretraining.js';
+
+export const PRETRAINING_RECORD = 'pretraining.json';
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+function hours(seconds: number): string {
+  return seconds >= 3600 ? `${(seconds / 3600).toFixed(2)} h` : `${(seconds / 60).toFixed(1)} min`;
+}
+
+export function modelCardText(r: PretrainRecord, extra: readonly string[] = []): string {
+  const m = r.recipe.model;
+  const t = r.recipe.train;
+  const corpusRows = r.corpus.map((s) => `| ${s.name} | ${fmt(s.documents)} | ${fmt(s.characters)} |`);
+  return [
+    '# ClinPrompt embedded backbone',
+    '',
+    "A small LLaMA-architecture language model of clinical text, pretrained from scratch by ClinPrompt's own",
+    'engine (`npm run pretrain:backbone`), so that the app, its demo and its tests work out of the box on any',
+    'workstation without a download. **A demo backbone, not a clinical model**: it writes fluent-looking',
+    'clinical text but knows little medicine, makes things up, and must never inform care. Real deployments',
+    'point ClinPrompt at LLaMA 3.1 8B or Meditron3 8B.',
+    '',
+    '## Architecture',
+    '',
+    `| | |`,
+    `|---|---|`,
+    `| parameters | ${fmt(r.parameters)} (embedding tied with the output layer) |`,
+    `| layers / hidden / MLP | ${m.numLayers} / ${m.hiddenSize} / ${m.intermediateSize} (SwiGLU) |`,
+    `| heads / kv heads | ${m.numHeads} / ${m.numKvHeads} (grouped-query attention, RoPE theta 10000) |`,
+    `| context | ${m.maxPositions} tokens |`,
+    `| tokenizer | byte-level BPE, ${fmt(m.vocabSize)} tokens incl. LLaMA 3's special tokens and chat template, trained on the corpus below with Hugging Face tokenizers |`,
+    `| weights | float32, model.safetensors (Hugging Face layout: LlamaForCausalLM) |`,
+    '',
+    '## Data and licences',
+    '',
+    'Public text only, no patient data: the transcriptions of `corpus/mtsamples.txt` (mtsamples.com, research',
+    "use) and the text of the TRAIN splits (never dev or test) of the public source datasets in ClinPrompt's",
+    'catalogue (licences in `../shared/data/README.md`: CC BY 4.0, CC BY-NC 4.0 for DDI, MIT, ChemProt terms,',
+    'NLI4CT with no licence stated). Because of the DDI (non-commercial) and mtsamples terms, these weights are',
+    'for evaluation and research use.',
+    '',
+    '| source | documents | characters |',
+    '|---|---|---|',
+    ...corpusRows,
+    '',
+    `Held out for perplexity: ${fmt(r.heldOut.documents)} transcriptions (every 50th), ${fmt(r.heldOut.tokens)} tokens.`,
+    '',
+    '## Training',
+    '',
+    `${fmt(r.steps)} optimizer steps of ${t.batchSize ?? 8} windows of up to ${m.maxPositions} tokens (AdamW, peak learning`,
+    `rate ${t.lr}, ${t.schedule ?? 'linear'} decay after ${t.warmupSteps ?? 0} warm-up steps, weight decay ${t.weightDecay ?? 0}, betas`,
+    `${t.beta1 ?? 0.9}/${t.beta2 ?? 0.999}, clipping at ${t.maxGradNorm ?? 1}), seed ${r.recipe.seed}; ${fmt(r.trainWindows)} training windows.`,
+    `Tokens seen: ${fmt(r.tokensSeen)}. Wall time: ${hours(r.wallSeconds)} on ${r.hardware.cores} cores of ${r.hardware.cpu}`,
+    `(provider ${r.hardware.provider}). Training loss ${r.firstLoss?.toFixed(3)} at the first step, ${r.lastLoss?.toFixed(3)} at the last.`,
+    '',
+    '| step | mean training loss |',
+    '|---|---|',
+    ...r.lossCurve.map((p) => `| ${p.step} | ${p.loss.toFixed(3)} |`),
+    '',
+    '## Evaluation',
+    '',
+    `Held-out perplexity: **${r.heldOut.perplexity.toFixed(2)}** (windows of ${r.heldOut.window} tokens, BOS first, not overlapping).`,
+    '',
+    ...extra,
+    '## Limits',
+    '',
+    '- Tiny and briefly trained: it repeats itself, drifts off topic and invents findings, drugs and doses.',
+    "- English only; trained on transcription-style notes and biomedical abstracts, not on any hospital's notes.",
+    '- Soft prompts adapted on it show the method working end to end; their scores are far below what an 8B',
+    '  backbone reaches and say nothing about clinical usefulness.',
+    '',
+  ].join('\n');
+}
+
+/** The card's section on the shipped meta-prompt, from its run record. */
+export function metaPromptSection(meta: RunRecord): string[] {
+  const settings = meta.settings as { rank?: number; lambda?: number; temperature?: number };
+  const sources = meta.tasks ?? [];
+  return [
+    '## Shipped meta-prompt',
+    '',
+    `\`${SHIPPED_META_PROMPT}/\` holds a meta-prompt distilled on this backbone (multitask prompt tuning stages 1-2:`,
+    `one prompt-tuning teacher per source task, then P* and rank-${settings.rank ?? 1} task factors trained with`,
+    `KL + hidden-state distillation, lambda ${settings.lambda ?? 1}, temperature ${settings.temperature ?? 1}) in PEFT's`,
+    'MULTITASK_PROMPT_TUNING layout (adapter_config.json + adapter_model.safetensors) with its run record (run.json).',
+    `${fmt(meta.trainableParameters)} trainable parameters (${(meta.trainableShare * 100).toFixed(2)}% of the backbone);`,
+    `${fmt(meta.steps)} distillation steps in ${hours(meta.wallSeconds)}. \`clinprompt train --method mpt\` (and the demo) adapt it to a new task.`,
+    '',
+    '| source task (task id) | train examples | cross-entropy first -> last steps |',
+    '|---|---|---|',
+    ...sources.map(
+      (t, i) =>
+        `| ${t.name} (${i}) | ${fmt(t.train)} | ${(t.parts.first['ce'] ?? NaN).toFixed(3)} -> ${(t.parts.last['ce'] ?? NaN).toFixed(3)} |`,
+    ),
+    '',
+  ];
+}
+
+/** Writes README.md from the folder's records (and its meta-prompt's, once distilled). */
+export function writeModelCard(dir: string, extra: readonly string[] = []): void {
+  const record = JSON.parse(readFileSync(path.join(dir, PRETRAINING_RECORD), 'utf8')) as PretrainRecord;
+  const meta = readRunRecord(path.join(dir, SHIPPED_META_PROMPT));
+  writeFileSync(
+    path.join(dir, 'README.md'),
+    modelCardText(record, [...(meta ? metaPromptSection(meta) : []), ...extra]),
+  );
+}
+
+export function hasPretrainingRecord(dir: string): boolean {
+  return existsSync(path.join(dir, PRETRAINING_RECORD));
+}

@@ -1,0 +1,311 @@
+/**
+ * Pretraining the embedded default backbone from scratch with ClinPrompt's own engine: a byte-level
+ * BPE tokenizer learned on the corpus, a freshly initialised LLaMA-architecture model, then the
+ * full-training path (peft/full + the shared trainer) on language modelling, where every token of
+ * a text window carries loss. The work folder keeps the tokenizer, the initial model and the
+ * trainer's checkpoints, so a killed run started again with the same recipe continues where it
+ * stopped and ends with the same weights. The finished model is a standard Hugging Face folder.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { SOURCE_TASKS } from '../data/catalogue.js';
+import type { SourceTask } from '../data/catalogue.js';
+import { UserError } from '../common/errors.js';
+import type { ProviderChoice } from '../engine/index.js';
+import type { LlamaConfig } from '../backbone/hf/config.js';
+import { SHIPPED_META_PROMPT } from '../backbone/embedded.js';
+import { writeInitialModel } from '../backbone/hf/initial-weights.js';
+import { openBackbone } from '../backbone/load.js';
+import type { Backbone } from '../backbone/load.js';
+import { perplexity } from '../backbone/generate/perplexity.js';
+import { BackboneRunner } from '../backbone/generate/runner.js';
+import { SPECIAL_TOKENS, trainByteLevelBpe, writeTokenizerFiles } from '../backbone/tokenizer/bpe-training.js';
+import type { TrainingText } from '../peft/batches.js';
+import type { TrainConfig } from '../peft/config.js';
+import { TrainConfigSchema } from '../peft/config.js';
+import { FULL_MODEL_DIR } from '../peft/full/model.js';
+import { createMethod } from '../peft/methods.js';
+import type { RunRecord } from '../peft/run-folder.js';
+import { readRunRecord } from '../peft/run-folder.js';
+import type { TrainProgress } from '../peft/trainer.js';
+import { train } from '../peft/trainer.js';
+import type { PretrainingCorpus } from './pretraining-corpus.js';
+import { pretrainingCorpus } from './pretraining-corpus.js';
+
+/** The model's shape; the rest of the LLaMA config follows LLaMA 3's choices. */
+export interface PretrainModelShape {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  /** Context length (and the training window). */
+  readonly maxPositions: number;
+}
+
+export interface PretrainRecipe {
+  readonly model: PretrainModelShape;
+  /** Trainer settings (steps, batch, learning rate, schedule, ...); maxLength is the context. */
+  readonly train: Partial<TrainConfig>;
+  readonly seed: number;
+  /** Catalogue datasets whose train splits join the transcriptions (default: all of them). */
+  readonly datasets?: readonly string[];
+}
+
+export interface PretrainRequest {
+  readonly recipe: PretrainRecipe;
+  readonly sharedDataDir: string;
+  /** Tokenizer, initial model and checkpoints (resumable state; never shipped). */
+  readonly workDir: string;
+  /** The finished Hugging Face folder. */
+  readonly outDir: string;
+  readonly provider?: ProviderChoice;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: TrainProgress | { phase: 'prepare'; message: string }) => void;
+}
+
+export interface PretrainRecord {
+  readonly recipe: PretrainRecipe;
+  readonly parameters: number;
+  readonly corpus: PretrainingCorpus['sources'];
+  readonly trainWindows: number;
+  readonly tokensSeen: number;
+  readonly steps: number;
+  readonly resumedFromStep: number;
+  readonly wallSeconds: number;
+  readonly firstLoss: number | null;
+  readonly lastLoss: number | null;
+  /** Mean training loss per 5% of the run, for the model card's curve. */
+  readonly lossCurve: readonly { step: number; loss: number }[];
+  readonly heldOut: {
+    readonly documents: number;
+    readonly tokens: number;
+    readonly perplexity: number;
+    readonly window: number;
+  };
+  readonly hardware: { readonly cpu: string; readonly cores: number; readonly provider: string };
+}
+
+export function llamaConfigOf(shape: PretrainModelShape): LlamaConfig {
+  return {
+    architecture: 'llama',
+    vocabSize: shape.vocabSize,
+    hiddenSize: shape.hiddenSize,
+    intermediateSize: shape.intermediateSize,
+    numLayers: shape.numLayers,
+    numHeads: shape.numHeads,
+    numKvHeads: shape.numKvHeads,
+    headDim: shape.hiddenSize / shape.numHeads,
+    maxPositions: shape.maxPositions,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    ropeScaling: { type: 'default' },
+    tieWordEmbeddings: true, // at this size the embedding is most of the model
+    attentionBias: false,
+    bosTokenId: 0,
+    eosTokenIds: [1],
+    slidingWindow: undefined,
+    torchDtype: 'float32',
+  };
+}
+
+function catalogueDatasets(names: readonly string[] | undefined): readonly SourceTask[] {
+  if (names === undefined) return SOURCE_TASKS;
+  return names.map((name) => {
+    const entry = SOURCE_TASKS.find((t) => t.name === name);
+    if (!entry)
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `Recipe: datasets: "${name}" is not in the catalogue (${SOURCE_TASKS.map((t) => t.name).join(', ')}).`,
+      );
+    return entry;
+  });
+}
+
+/** Token ids of the special tokens, as bpe-training.ts lays them out. */
+const specialId = (token: string) => Object.values(SPECIAL_TOKENS).indexOf(token as never);
+
+function writeGenerationConfig(dir: string): void {
+  writeFileSync(
+    path.join(dir, 'generation_config.json'),
+    JSON.stringify(
+      {
+        bos_token_id: specialId(SPECIAL_TOKENS.bos),
+        eos_token_id: [specialId(SPECIAL_TOKENS.eos), specialId(SPECIAL_TOKENS.endOfTurn)],
+        pad_token_id: specialId(SPECIAL_TOKENS.pad),
+        do_sample: false,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+/**
+ * Cuts documents into training windows of at most `budget` tokens at line ends (a line longer
+ * than the budget is cut between tokens), as text: the trainer tokenizes texts itself.
+ */
+export function textWindows(backbone: Backbone, documents: readonly string[], budget: number): string[] {
+  const tok = backbone.tokenizer;
+  const windows: string[] = [];
+  for (const doc of documents) {
+    let current = '';
+    let used = 0;
+    const flush = () => {
+      if (current.trim().length > 0) windows.push(current);
+      current = '';
+      used = 0;
+    };
+    for (const line of doc.split('\n')) {
+      const text = current.length > 0 ? `\n${line}` : line;
+      const ids = tok.encode(text, { addSpecialTokens: false });
+      if (used + ids.length <= budget) {
+        current += text;
+        used += ids.length;
+        continue;
+      }
+      flush();
+      const lineIds = tok.encode(line, { addSpecialTokens: false });
+      for (let i = 0; i < lineIds.length; i += budget) {
+        const piece = lineIds.slice(i, i + budget);
+        if (piece.length === budget || i + budget < lineIds.length) windows.push(tok.decode(piece));
+        else {
+          current = tok.decode(piece);
+          used = piece.length;
+        }
+      }
+    }
+    flush();
+  }
+  return windows;
+}
+
+/** The trainer settings of a recipe, validated and complete. */
+export function pretrainTrainConfig(recipe: PretrainRecipe): TrainConfig {
+  return TrainConfigSchema.parse({ ...recipe.train, maxLength: recipe.model.maxPositions, seed: recipe.seed });
+}
+
+/** Steps 1..n grouped into `parts` spans, mean loss of each. */
+function lossCurve(losses: readonly number[], parts = 20): { step: number; loss: number }[] {
+  const size = Math.max(1, Math.ceil(losses.length / parts));
+  const out: { step: number; loss: number }[] = [];
+  for (let i = 0; i < losses.length; i += size) {
+    const span = losses.slice(i, i + size);
+    out.push({ step: i + span.length, loss: span.reduce((a, b) => a + b, 0) / span.length });
+  }
+  return out;
+}
+
+export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainRecord> {
+  const { recipe } = r;
+  const say = (message: string) => r.onProgress?.({ phase: 'prepare', message });
+  const config = llamaConfigOf(recipe.model);
+  const trainConfig = pretrainTrainConfig(recipe);
+  mkdirSync(r.workDir, { recursive: true });
+
+  say('reading the corpus');
+  const corpus = await pretrainingCorpus(r.sharedDataDir, catalogueDatasets(recipe.datasets));
+  const initDir = path.join(r.workDir, 'initial-model');
+  const recipeKey = createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 12);
+  const stamp = path.join(initDir, `recipe-${recipeKey}`);
+  if (!existsSync(stamp)) {
+    // a new recipe starts over: its tokenizer, initial weights and checkpoints all change
+    rmSync(r.workDir, { recursive: true, force: true });
+    mkdirSync(initDir, { recursive: true });
+    say(`training a ${recipe.model.vocabSize}-token byte-level BPE tokenizer`);
+    const corpusFile = path.join(r.workDir, 'corpus.txt');
+    writeFileSync(corpusFile, corpus.train.join('\n\n'));
+    writeTokenizerFiles(initDir, trainByteLevelBpe([corpusFile], recipe.model.vocabSize, recipe.model.maxPositions));
+    rmSync(corpusFile);
+    writeInitialModel(initDir, config, recipe.seed);
+    writeGenerationConfig(initDir);
+    writeFileSync(stamp, JSON.stringify(recipe, null, 2));
+  }
+  const backbone = openBackbone(initDir);
+
+  say('cutting the corpus into training windows');
+  // room for BOS and EOS, and for a window's text tokenizing a little differently on its own
+  const windows = textWindows(backbone, corpus.train, recipe.model.maxPositions - 8);
+  const texts: TrainingText[] = windows.map((target) => ({ prompt: '', target }));
+  const method = createMethod('full', {}, { backbone, backboneName: 'embedded (initial)' });
+  const runDir = path.join(r.workDir, 'run');
+  mkdirSync(runDir, { recursive: true });
+  const outcome = await train({
+    backbone,
+    method,
+    config: trainConfig,
+    tasks: [{ name: 'corpus', texts }],
+    runDir,
+    dataKey: createHash('sha256').update(windows.join('\u0000')).digest('hex'),
+    ...(r.provider && { provider: r.provider }),
+    ...(r.signal && { signal: r.signal }),
+    ...(r.onProgress && { onProgress: r.onProgress }),
+  });
+
+  say('writing the model folder');
+  const saveDir = path.join(r.workDir, 'final');
+  rmSync(saveDir, { recursive: true, force: true });
+  method.save(saveDir, outcome.values);
+  mkdirSync(r.outDir, { recursive: true });
+  for (const f of [
+    'config.json',
+    'model.safetensors',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'generation_config.json',
+  ])
+    copyFileSync(path.join(saveDir, FULL_MODEL_DIR, f), path.join(r.outDir, f));
+
+  say('measuring held-out perplexity');
+  const trained = openBackbone(r.outDir);
+  const runner = await BackboneRunner.create(trained, {
+    contextTokens: recipe.model.maxPositions,
+    ...(r.provider && { provider: r.provider }),
+  });
+  const window = recipe.model.maxPositions;
+  const heldOut = await perplexity(runner, corpus.heldOut, window);
+  const cpus = os.cpus();
+  return {
+    recipe,
+    parameters: trained.parameters,
+    corpus: corpus.sources,
+    trainWindows: windows.length,
+    tokensSeen: outcome.tokensSeen,
+    steps: outcome.steps,
+    resumedFromStep: outcome.resumedFromStep,
+    wallSeconds: outcome.seconds,
+    firstLoss: outcome.losses[0] ?? null,
+    lastLoss: outcome.losses.at(-1) ?? null,
+    lossCurve: lossCurve(outcome.losses),
+    heldOut: { documents: corpus.heldOut.length, tokens: heldOut.tokens, perplexity: heldOut.perplexity, window },
+    hardware: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, provider: outcome.provider },
+  };
+}
+
+/** The files of a distilled meta-prompt that ship (PEFT's adapter files and the run record). */
+const META_PROMPT_FILES = ['adapter_config.json', 'adapter_model.safetensors', 'run.json'];
+
+/**
+ * Ships a distilled meta-prompt (an mpt-distill run folder trained on this backbone) beside the
+ * embedded backbone, so that adaptation starts from it out of the box.
+ */
+export function shipMetaPrompt(runDir: string, backboneDir: string): RunRecord {
+  const record = readRunRecord(runDir);
+  if (!record || record.method !== 'mpt-distill')
+    throw new UserError('BAD_FILE', `${runDir} is not a finished mpt-distill run (no run.json of that method).`);
+  const backbone = openBackbone(backboneDir);
+  if (record.backbone.fingerprint !== backbone.fingerprint())
+    throw new UserError(
+      'BACKBONE_MISMATCH',
+      `${runDir} was distilled on ${record.backbone.name}, not on ${backboneDir}. Distil it on this backbone first.`,
+    );
+  const dest = path.join(backboneDir, SHIPPED_META_PROMPT);
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dest, { recursive: true });
+  for (const f of META_PROMPT_FILES) copyFileSync(path.join(runDir, f), path.join(dest, f));
+  return record;
+}
