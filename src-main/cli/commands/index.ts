@@ -4,6 +4,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerBackboneCommands } from './backbone.js';
 import { registerDataCommands } from './data.js';
 import { registerExperimentCommands } from './experiment.js';
+import { registerPackCommands } from './packs.js';
 import { registerStoreCommands } from './store.js';
 import { registerTrainingCommands } from './training.js';
 import { registerUsersCommands } from './users.js';
@@ -18,4 +19,5 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerDataCommands,
   registerTrainingCommands,
   registerExperimentCommands,
+  registerPackCommands,
 ];
