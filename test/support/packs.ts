@@ -3,7 +3,7 @@
  * run.json a training run writes, for the tiny backbone), and the corruptions the pack fuzz test
  * and its benchmark apply (bytes, truncation, member swaps, manifest edits, hostile containers).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { unzipSync, zipSync } from 'fflate';
@@ -12,6 +12,7 @@ import type { Backbone } from '../../src-main/backbone/load.js';
 import { seededRandom } from '../../src-main/common/random.js';
 import { loraAName, loraBName, writePeftAdapter } from '../../src-main/peft/adapter-folder.js';
 import { RUN_FILE, type RunRecord } from '../../src-main/peft/run-folder.js';
+import type { Store } from '../../src-main/store/store.js';
 
 export type FixtureMethod = 'pt' | 'mpt-distill' | 'lora';
 
@@ -157,7 +158,10 @@ export function corruptPack(pack: Buffer, i: number): { kind: Corruption; bytes:
   switch (kind) {
     case 'flip-bytes': {
       const bytes = Buffer.from(pack);
-      for (let k = 0, n = 1 + int(8); k < n; k++) bytes[int(bytes.length)] ^= 1 + int(255);
+      for (let k = 0, n = 1 + int(8); k < n; k++) {
+        const at = int(bytes.length);
+        bytes.writeUInt8(bytes.readUInt8(at) ^ (1 + int(255)), at);
+      }
       return { kind, bytes };
     }
     case 'truncate':
@@ -205,4 +209,20 @@ export function corruptPack(pack: Buffer, i: number): { kind: Corruption; bytes:
       // ~4 MB of zeros deflate to a few kB: a compression ratio no tensor file has
       return { kind, bytes: rezip({ ...members, 'adapter_model.safetensors': new Uint8Array(4 << 20) }, 9) };
   }
+}
+
+/** Everything a refused import must leave alone: row counts, the audit head, the blob files. */
+export function storeSnapshot(s: Store): string {
+  const count = (table: string) => s.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+  let blobs = '';
+  try {
+    blobs = readdirSync(s.paths.blobsDir).sort().join(',');
+  } catch {
+    // no blob file yet
+  }
+  return JSON.stringify({
+    tables: ['prompts', 'pack_exports', 'blobs', 'signing_keys', 'audit_log'].map(count),
+    head: s.db.prepare('SELECT max(seq) FROM audit_log').pluck().get(),
+    blobs,
+  });
 }

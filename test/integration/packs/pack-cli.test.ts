@@ -137,9 +137,10 @@ describe('clinprompt pack', () => {
     const audit = JSON.parse((await cli(B, 'audit', 'list', '--limit', '50')).stdout) as { action: string }[];
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['packs.key-trust', 'packs.import']));
 
-    // a tampered pack fails verify (exit 1) and import, naming the problem
+    // a tampered pack fails verify (exit 1), naming the problem
     const bytes = readFileSync(pack);
-    bytes[bytes.indexOf('prompt_embeddings')] ^= 0x20; // inside the tensors' member
+    const at = bytes.indexOf('prompt_embeddings'); // inside the tensors' member
+    bytes.writeUInt8(bytes.readUInt8(at) ^ 0x20, at);
     const tampered = path.join(tmp.dir, 'tampered.cpack');
     writeFileSync(tampered, bytes);
     const verifyTampered = await cli(B, 'pack', 'verify', tampered);

@@ -5,7 +5,7 @@
  * must each be refused with a UserError while the store stays exactly as it was
  * (bench/packs-fuzz.ts runs the same corruptions by the thousand).
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { unzipSync } from 'fflate';
@@ -26,7 +26,7 @@ import {
   writePackAsPeft,
 } from '../../../src-main/services/packs.js';
 import { initStore, type Store } from '../../../src-main/store/store.js';
-import { corruptPack, writeFakeRun } from '../../support/packs.js';
+import { corruptPack, storeSnapshot as snapshot, writeFakeRun } from '../../support/packs.js';
 import { makeTempDir } from '../../support/temp.js';
 import { writeTinyLlamaFolder } from '../../support/tiny-llama.js';
 
@@ -61,23 +61,6 @@ async function exportRun(method: 'pt' | 'mpt-distill' | 'lora', out: string, opt
   const dir = file(`run-${out.replace('.cpack', '')}`);
   writeFakeRun(dir, backbone, method, options);
   return exportPack(site, session(site), { source: dir, out: file(out) });
-}
-
-/** Everything a refused import must leave alone. */
-function snapshot(s: Store): string {
-  const count = (table: string) => s.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
-  const blobs = (() => {
-    try {
-      return readdirSync(s.paths.blobsDir).sort().join(',');
-    } catch {
-      return '';
-    }
-  })();
-  return JSON.stringify({
-    tables: ['prompts', 'pack_exports', 'blobs', 'signing_keys', 'audit_log'].map(count),
-    head: s.db.prepare('SELECT max(seq) FROM audit_log').pluck().get(),
-    blobs,
-  });
 }
 
 describe('prompt packs', () => {
