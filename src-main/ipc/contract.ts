@@ -371,6 +371,14 @@ export const requests = {
         out: PackFile,
         name: z.string().trim().min(1).max(100).optional(),
         confirmPhi: z.boolean().optional(),
+        /** A PEFT adapter folder without run.json: the backbone it fits and the task it serves. */
+        peft: z
+          .object({
+            backbone: z.string().trim().min(1, 'choose the backbone folder').max(4096),
+            task: z.enum(TASK_TYPES),
+            labels: z.array(z.string().trim().min(1).max(200)).max(1000).optional(),
+          })
+          .optional(),
       }),
     ]),
   ),

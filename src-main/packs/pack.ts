@@ -37,6 +37,8 @@ export interface PackSource {
   readonly record: RunRecord;
   readonly adapterConfig: Buffer;
   readonly adapterWeights: Buffer;
+  /** A PEFT adapter folder trained elsewhere: what it was trained on is unknown, so no data is listed. */
+  readonly fromPeftFolder?: boolean;
 }
 
 export interface PackIdentity {
@@ -85,9 +87,11 @@ export function packManifest(source: PackSource, identity: PackIdentity): PackMa
       examples: split === 'dev' ? record.data.dev : split === 'train' ? record.data.train : null,
       values: { ...values },
     })),
-    data: record.tasks
-      ? record.tasks.map((t) => ({ name: t.name, train: t.train, dev: 0 }))
-      : [{ name: record.data.name, train: record.data.train, dev: record.data.dev }],
+    data: source.fromPeftFolder
+      ? []
+      : record.tasks
+        ? record.tasks.map((t) => ({ name: t.name, train: t.train, dev: 0 }))
+        : [{ name: record.data.name, train: record.data.train, dev: record.data.dev }],
     trainableParameters: record.trainableParameters,
     trainableShare: record.trainableShare,
     hyperparameters: { settings: withoutLocalPaths(record.settings), train: withoutLocalPaths(record.train) },

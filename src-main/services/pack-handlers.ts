@@ -2,6 +2,8 @@
  * The prompt-pack requests of the IPC contract: the same use cases as `clinprompt pack`
  * (services/packs.ts), on the unlocked store.
  */
+import path from 'node:path';
+
 import { openBackbone } from '../backbone/load.js';
 import type { RequestHandlers } from '../ipc/contract.js';
 import {
@@ -31,13 +33,20 @@ export function packHandlers(store: StoreService): Pick<RequestHandlers, PackReq
     'packs.list': () => store.use((s, session) => listPacks(s, session)),
     'packs.inspect': async ({ file }) => inspectPack(file),
     'packs.verify': ({ file }) => store.use((s, session) => verifyPack(s, session, file)),
-    'packs.export': ({ source, out, name, confirmPhi }) =>
+    'packs.export': ({ source, out, name, confirmPhi, peft }) =>
       store.use((s, session) =>
         exportPack(s, session, {
           source,
           out,
           ...(name !== undefined && { name }),
           ...(confirmPhi !== undefined && { confirmPhi }),
+          ...(peft && {
+            peft: {
+              backbone: openBackbone(peft.backbone),
+              backboneName: path.basename(path.resolve(peft.backbone)),
+              task: { type: peft.task, labels: peft.labels ?? [] },
+            },
+          }),
         }),
       ),
     'packs.import': ({ file, backbone, allowUntrusted }) =>

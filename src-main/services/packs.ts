@@ -12,13 +12,18 @@ import path from 'node:path';
 
 import { UserError } from '../common/errors.js';
 import type { Backbone } from '../backbone/load.js';
-import type {
-  PackListing,
-  PackSignatureStatus as SignatureStatus,
-  PackVerificationView,
-} from '../ipc/contract.js';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, type PeftAdapter, writeMptAsPromptTuning } from '../peft/adapter-folder.js';
-import { openAdapter, readRunRecord } from '../peft/run-folder.js';
+import type { PackListing, PackSignatureStatus as SignatureStatus, PackVerificationView } from '../ipc/contract.js';
+import {
+  ADAPTER_CONFIG,
+  ADAPTER_WEIGHTS,
+  loadPeftAdapter,
+  PREFIX_TASK_COLS,
+  type PeftAdapter,
+  writeMptAsPromptTuning,
+} from '../peft/adapter-folder.js';
+import { openAdapter, readRunRecord, RUN_FILE, type RunRecord } from '../peft/run-folder.js';
+import type { TaskConfig } from '../tasks/registry.js';
+import { SafetensorsWeights } from '../backbone/hf/safetensors.js';
 import { PACK_LIMITS } from '../packs/container.js';
 import {
   PACK_EXTENSION,
@@ -145,6 +150,11 @@ export interface PackExportRequest {
   readonly name?: string;
   /** An informatics-admin confirms that the PHI scan's findings are not identifiers. */
   readonly confirmPhi?: boolean;
+  /**
+   * A PEFT adapter folder trained elsewhere (no run.json) says neither its backbone nor its task:
+   * the backbone it fits (checked by loading it) and the task it serves.
+   */
+  readonly peft?: { readonly backbone: Backbone; readonly backboneName: string; readonly task: TaskConfig };
 }
 
 export interface PackExportResult {
@@ -182,7 +192,7 @@ export async function exportPack(
     throw new UserError('INVALID_ARGUMENT', `must be a file name ending in ${PACK_EXTENSION}.`, { field: 'out' });
   if (existsSync(request.out))
     throw new UserError('ALREADY_EXISTS', `${request.out} already exists; choose a new file name.`, { field: 'out' });
-  const { source, runId } = packSource(store, request.source);
+  const { source, runId } = packSource(store, request);
   const name = request.name ?? `${source.record.data.name}-${source.record.method}`;
   const version = Math.max(0, ...store.prompts.list(name).map((p) => p.version)) + 1;
   const creator = { user: session.user.username, keyId: store.signingKeys.own()?.keyId ?? '0'.repeat(32) };
@@ -257,7 +267,8 @@ export async function exportPack(
 }
 
 /** A run folder's record and adapter files; a run id is looked up in the store (its folder must still hold its adapter). */
-function packSource(store: Store, source: string): { source: PackSource; runId?: number } {
+function packSource(store: Store, request: PackExportRequest): { source: PackSource; runId?: number } {
+  const source = request.source;
   let dir = source;
   let runId: number | undefined;
   if (/^\d+$/.test(source) && !existsSync(source)) {
@@ -269,9 +280,13 @@ function packSource(store: Store, source: string): { source: PackSource; runId?:
       });
     dir = String(run.config['outDir'] ?? '');
   }
-  const record = readRunRecord(dir);
+  const record = readRunRecord(dir) ?? (request.peft && peftFolderRecord(dir, request.peft, request.name));
   if (!record)
-    throw new UserError('NOT_FOUND', `${dir} is not a training run folder (it has no run.json).`, { field: 'source' });
+    throw new UserError(
+      'NOT_FOUND',
+      `${dir} is not a training run folder (it has no run.json). For a PEFT adapter folder, name its backbone and task.`,
+      { field: 'source' },
+    );
   const files = [ADAPTER_CONFIG, ADAPTER_WEIGHTS].map((f) => path.join(dir, f));
   for (const f of files)
     if (!existsSync(f))
@@ -288,8 +303,71 @@ function packSource(store: Store, source: string): { source: PackSource; runId?:
       );
   }
   return {
-    source: { record, adapterConfig: readFileSync(files[0]!), adapterWeights },
+    source: {
+      record,
+      adapterConfig: readFileSync(files[0]!),
+      adapterWeights,
+      ...(!existsSync(path.join(dir, RUN_FILE)) && { fromPeftFolder: true }),
+    },
     ...(runId !== undefined && { runId }),
+  };
+}
+
+const PEFT_METHODS: Readonly<Record<string, string>> = {
+  PROMPT_TUNING: 'pt',
+  MULTITASK_PROMPT_TUNING: 'mpt',
+  LORA: 'lora',
+};
+
+/**
+ * What a run.json would say of a PEFT adapter folder (Python's PEFT, another tool): its method
+ * from peft_type, its trained-value count from its tensors; the tensors must fit the backbone.
+ */
+function peftFolderRecord(dir: string, peft: NonNullable<PackExportRequest['peft']>, name?: string): RunRecord {
+  const adapter = loadPeftAdapter(dir, peft.backbone.config); // refuses tensors that do not fit
+  const config = JSON.parse(readFileSync(path.join(dir, ADAPTER_CONFIG), 'utf8')) as Record<string, unknown>;
+  const weights = new SafetensorsWeights([path.join(dir, ADAPTER_WEIGHTS)]);
+  const tasks = adapter.type === 'MULTITASK_PROMPT_TUNING' ? (weights.get(PREFIX_TASK_COLS).shape[0] ?? 1) : 1;
+  const trainable = [...weights.tensors.values()].reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+  const dataName = name ?? path.basename(path.resolve(dir));
+  const method = tasks > 1 ? 'mpt-distill' : PEFT_METHODS[adapter.type]!;
+  const settings = Object.fromEntries(
+    Object.entries(config).filter(([, v]) => typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string'),
+  );
+  return {
+    method,
+    settings,
+    train: {},
+    trainableParameters: trainable,
+    trainableShare: trainable / peft.backbone.parameters,
+    backbone: {
+      name: peft.backboneName,
+      fingerprint: peft.backbone.fingerprint(),
+      parameters: peft.backbone.parameters,
+    },
+    data: { name: dataName, version: '', task: tasks > 1 ? Array(tasks).fill(peft.task) : peft.task, train: 0, dev: 0 },
+    ...(tasks > 1 && {
+      tasks: Array.from({ length: tasks }, (_, k) => ({
+        name: `${dataName}-task-${k}`,
+        train: 0,
+        parts: { first: {}, last: {} },
+      })),
+    }),
+    seed: 0,
+    provider: '',
+    steps: 0,
+    totalSteps: 0,
+    resumedFromStep: 0,
+    stoppedEarly: false,
+    truncatedExamples: 0,
+    tokensSeen: 0,
+    wallSeconds: 0,
+    firstLoss: null,
+    lastLoss: null,
+    losses: [],
+    evaluations: [],
+    metrics: {},
+    bestStep: null,
   };
 }
 

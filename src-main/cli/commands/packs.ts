@@ -2,6 +2,9 @@
  * `clinprompt pack export|import|verify|inspect|list|peft` and `pack keys add|list|remove`: signed,
  * PHI-free prompt packs (services/packs.ts, docs/prompt-pack.md).
  */
+import path from 'node:path';
+
+import { UserError } from '../../common/errors.js';
 import { openBackbone } from '../../backbone/load.js';
 import {
   exportPack,
@@ -18,11 +21,20 @@ import {
 import type { CommandContext, RegisterCommands } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatTable } from '../output.js';
-import { nonNegativeInt } from '../options.js';
+import { nonNegativeInt, parseTaskType } from '../options.js';
 
 /** The store's trusted pack signers, for `--adapter <file.cpack>` (unlocks the store on first use). */
 export async function packTrust(context: CommandContext): Promise<ReadonlyMap<string, string>> {
   return trustedKeys(await context.store(), await context.session());
+}
+
+interface PackExportFlags {
+  out: string;
+  name?: string;
+  confirmPhiReviewed?: boolean;
+  backbone?: string;
+  task?: string;
+  labels?: string;
 }
 
 const percent = (share: number) => `${(100 * share).toPrecision(3)}%`;
@@ -35,19 +47,35 @@ export const registerPackCommands: RegisterCommands = (program, context) => {
   pack
     .command('export')
     .description("Pack a training run (a run folder or a run id from `runs list`), signed with this workstation's key")
-    .argument('<run>', 'a run folder (clinprompt train --out) or the id of a run in the store')
+    .argument('<run>', 'a run folder (clinprompt train --out), the id of a run in the store, or a PEFT adapter folder')
     .requiredOption('--out <file.cpack>', 'the pack file to write (must not exist)')
     .option('--name <name>', "the pack's name (default: <dataset>-<method>); each export of a name is a new version")
     .option(
       '--confirm-phi-reviewed',
       'informatics-admin only: export although the PHI scan flagged text you reviewed and found harmless (audited)',
     )
-    .action(async (run: string, flags: { out: string; name?: string; confirmPhiReviewed?: boolean }) => {
+    .option('--backbone <dir>', 'for a PEFT adapter folder without run.json: the backbone it was trained on')
+    .option('--task <type>', 'for a PEFT adapter folder: the task it serves (ner, re, qa, nli, summarization)')
+    .option('--labels <list>', 'for a PEFT adapter folder: its label set, comma-separated')
+    .action(async (run: string, flags: PackExportFlags) => {
+      const task = parseTaskType(flags.task);
+      if ((flags.backbone === undefined) !== (task === undefined))
+        throw new UserError('INVALID_ARGUMENT', 'A PEFT adapter folder needs both --backbone and --task.', {
+          field: flags.backbone === undefined ? 'backbone' : 'task',
+        });
       const result = await exportPack(await context.store(), await context.session(), {
         source: run,
         out: flags.out,
         ...(flags.name !== undefined && { name: flags.name }),
         ...(flags.confirmPhiReviewed && { confirmPhi: true }),
+        ...(flags.backbone !== undefined &&
+          task && {
+            peft: {
+              backbone: openBackbone(flags.backbone),
+              backboneName: path.basename(path.resolve(flags.backbone)),
+              task: { type: task, labels: flags.labels?.split(',').map((l) => l.trim()) ?? [] },
+            },
+          }),
       });
       context.output.result(
         result,

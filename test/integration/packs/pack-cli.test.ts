@@ -3,7 +3,7 @@
  * site B (a fresh store in another data folder) refuses it until its admin trusts A's key, then
  * imports it, and running it over the same notes gives exactly site A's outputs.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,5 +151,56 @@ describe('clinprompt pack', () => {
     const keyId = (JSON.parse(inspected.stdout) as { signature: { keyId: string } }).signature.keyId;
     expect((await cli(B, 'pack', 'keys', 'remove', keyId)).code).toBe(EXIT.ok);
     expect((await cli(B, 'pack', 'verify', pack)).code).toBe(EXIT.failed);
+  });
+
+  it("confirming a PHI finding and trusting keys are an informatics-admin's; a data scientist is refused", async () => {
+    const ds = { ...A, CLINPROMPT_USER: 'ds', CLINPROMPT_PASSPHRASE: 'data scientist passphrase' };
+    const added = await runCliCaptured(['users', 'add', 'ds', '--role', 'data-scientist'], {
+      ...A,
+      CLINPROMPT_NEW_PASSPHRASE: ds.CLINPROMPT_PASSPHRASE,
+    });
+    expect(added.code, added.stderr).toBe(EXIT.ok);
+    const phiRun = path.join(tmp.dir, 'run-phi');
+    cpSync(runDir, phiRun, { recursive: true });
+    const record = JSON.parse(readFileSync(path.join(phiRun, 'run.json'), 'utf8')) as { data: { task: object } };
+    record.data.task = { ...record.data.task, template: 'Mrs. Okafor (MRN 00482913): {{premise}} {{hypothesis}}' };
+    writeFileSync(path.join(phiRun, 'run.json'), JSON.stringify(record));
+
+    const stopped = await cli(ds, 'pack', 'export', phiRun, '--out', path.join(tmp.dir, 'phi.cpack'));
+    expect(stopped.code).toBe(EXIT.failed);
+    expect(stopped.stderr).toContain('name in tasks[0].template');
+    expect(stopped.stderr).toContain('record-number in tasks[0].template');
+    expect(stopped.stderr).not.toContain('Okafor');
+    const confirmed = await cli(
+      ds,
+      'pack',
+      'export',
+      phiRun,
+      '--out',
+      path.join(tmp.dir, 'phi.cpack'),
+      '--confirm-phi-reviewed',
+    );
+    expect(confirmed.code).toBe(EXIT.failed);
+    expect(confirmed.stderr).toContain('needs store.admin');
+    expect(existsSync(path.join(tmp.dir, 'phi.cpack'))).toBe(false);
+    expect((await cli(ds, 'pack', 'keys', 'add', pack, '--label', 'x')).stderr).toContain('needs store.admin');
+
+    const byAdmin = await cli(
+      A,
+      'pack',
+      'export',
+      phiRun,
+      '--out',
+      path.join(tmp.dir, 'phi.cpack'),
+      '--confirm-phi-reviewed',
+    );
+    expect(byAdmin.code, byAdmin.stderr).toBe(EXIT.ok);
+    const audit = JSON.parse((await cli(A, 'audit', 'list', '--limit', '10')).stdout) as {
+      action: string;
+      username: string;
+    }[];
+    expect(audit.map((e) => `${e.username} ${e.action}`)).toEqual(
+      expect.arrayContaining(['ds packs.export-stopped', 'ds permission.denied', 'admin packs.export']),
+    );
   });
 });

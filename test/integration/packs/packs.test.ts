@@ -5,7 +5,7 @@
  * must each be refused with a UserError while the store stays exactly as it was
  * (bench/packs-fuzz.ts runs the same corruptions by the thousand).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { unzipSync } from 'fflate';
@@ -231,6 +231,44 @@ describe('prompt packs', () => {
       backbone.config.numHeads * backbone.config.headDim,
       2,
     ]);
+  });
+
+  it('packs a PEFT adapter folder (no run.json) with its backbone and task, and gives it back byte for byte', async () => {
+    const peftDir = file('python-peft');
+    writeFakeRun(peftDir, backbone, 'lora', { seed: 11 });
+    rmSync(path.join(peftDir, 'run.json')); // as Python's save_pretrained leaves it
+    await expect(exportPack(site, session(site), { source: peftDir, out: file('no-task.cpack') })).rejects.toThrow(
+      /name its backbone and task/,
+    );
+    const exported = await exportPack(site, session(site), {
+      source: peftDir,
+      out: file('python.cpack'),
+      name: 'radiology-lora',
+      peft: { backbone, backboneName: 'tiny', task: { type: 'qa', labels: ['yes', 'no', 'maybe'] } },
+    });
+    const { manifest } = inspectPack(exported.file);
+    expect(manifest).toMatchObject({
+      method: 'lora',
+      peftType: 'LORA',
+      tasks: [{ name: 'radiology-lora', type: 'qa', labels: ['yes', 'no', 'maybe'] }],
+      data: [],
+      metrics: [],
+      backbone: { fingerprint: backbone.fingerprint() },
+    });
+    expect(manifest.trainableParameters).toBe(
+      2 * (2 * backbone.config.hiddenSize + backbone.config.numHeads * backbone.config.headDim * 2),
+    );
+    importPack(other, session(other), { file: exported.file, backbone });
+    const back = writePackAsPeft(exported.file, file('python-peft-back'));
+    for (const name of ['adapter_config.json', 'adapter_model.safetensors'])
+      expect(readFileSync(path.join(back.dir, name))).toEqual(readFileSync(path.join(peftDir, name)));
+    const viaPack = await openAdapterSource(exported.file, backbone, {
+      trustedKeys: async () => other.signingKeys.trusted(),
+    });
+    const direct = loadPeftAdapter(peftDir, backbone.config);
+    expect([...viaPack.adapter!.lora!.values()].map((w) => [...w.a, ...w.b])).toEqual(
+      [...direct.lora!.values()].map((w) => [...w.a, ...w.b]),
+    );
   });
 
   it('fuzz: 300 corrupted packs are each refused with a clear error and the store is never modified', () => {
