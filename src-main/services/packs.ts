@@ -275,9 +275,13 @@ function packSource(store: Store, request: PackExportRequest): { source: PackSou
     runId = Number(source);
     const run = store.runs.get(runId);
     if (run.status !== 'succeeded')
-      throw new UserError('INVALID_ARGUMENT', `Run ${runId} ${run.status}; only a finished run can be packed.`, {
-        field: 'source',
-      });
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `Run ${runId} has status ${run.status}; only a finished (succeeded) run can be packed.`,
+        {
+          field: 'source',
+        },
+      );
     dir = String(run.config['outDir'] ?? '');
   }
   const record = readRunRecord(dir) ?? (request.peft && peftFolderRecord(dir, request.peft, request.name));

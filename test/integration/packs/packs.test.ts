@@ -101,6 +101,24 @@ describe('prompt packs', () => {
     ]);
   });
 
+  it('exports a run recorded in the store by its id, if its folder still holds the recorded tensors', async () => {
+    const dir = file('run-by-id');
+    writeFakeRun(dir, backbone, 'pt', { dataName: 'by-id' });
+    const run = site.runs.start('train:pt', { outDir: dir }, [], 'admin');
+    const weights = readFileSync(path.join(dir, 'adapter_model.safetensors'));
+    site.runs.attachArtifact(run.id, 'adapter_model.safetensors', site.blobs.put('adapter', weights).id);
+    await expect(exportPack(site, session(site), { source: String(run.id), out: file('id.cpack') })).rejects.toThrow(
+      /only a finished run/,
+    );
+    site.runs.finish(run.id, 'succeeded');
+    const exported = await exportPack(site, session(site), { source: String(run.id), out: file('id.cpack') });
+    expect(exported).toMatchObject({ name: 'by-id-pt', method: 'pt' });
+    writeFakeRun(dir, backbone, 'pt', { dataName: 'by-id', seed: 99 }); // retrained in place
+    await expect(exportPack(site, session(site), { source: String(run.id), out: file('id-2.cpack') })).rejects.toThrow(
+      /no longer holds the tensors/,
+    );
+  });
+
   it('is refused by another site until its admin trusts the key; then it imports and runs identically', async () => {
     const packFile = file('pt.cpack');
     const before = snapshot(other);
