@@ -12,7 +12,13 @@ import path from 'node:path';
 
 import { UserError } from '../common/errors.js';
 import type { Backbone } from '../backbone/load.js';
-import type { PackListing, PackSignatureStatus as SignatureStatus, PackVerificationView } from '../ipc/contract.js';
+import type {
+  PackExportView,
+  PackImportView,
+  PackListing,
+  PackSignatureStatus as SignatureStatus,
+  PackVerificationView,
+} from '../ipc/contract.js';
 import {
   ADAPTER_CONFIG,
   ADAPTER_WEIGHTS,
@@ -157,19 +163,6 @@ export interface PackExportRequest {
   readonly peft?: { readonly backbone: Backbone; readonly backboneName: string; readonly task: TaskConfig };
 }
 
-export interface PackExportResult {
-  readonly file: string;
-  readonly id: string;
-  readonly name: string;
-  readonly version: number;
-  readonly method: string;
-  readonly keyId: string;
-  readonly sha256: string;
-  readonly bytes: number;
-  /** Findings an admin confirmed (empty when the scan found nothing). */
-  readonly confirmedFindings: readonly PhiFinding[];
-}
-
 /** The text of a manifest a person or a dataset supplied, scanned for identifiers. */
 export function scanManifest(manifest: PackManifest): PhiFinding[] {
   return [
@@ -186,7 +179,7 @@ export async function exportPack(
   store: Store,
   session: StoreSession,
   request: PackExportRequest,
-): Promise<PackExportResult> {
+): Promise<PackExportView> {
   session.require('packs.export', 'export a pack');
   if (!isPackFile(request.out))
     throw new UserError('INVALID_ARGUMENT', `must be a file name ending in ${PACK_EXTENSION}.`, { field: 'out' });
@@ -387,18 +380,8 @@ export interface PackImportRequest {
   readonly allowUntrusted?: boolean;
 }
 
-export interface PackImportResult {
-  readonly promptId: number;
-  readonly id: string;
-  readonly name: string;
-  readonly version: number;
-  readonly method: string;
-  readonly signature: SignatureStatus;
-  readonly keyId: string | null;
-}
-
 /** Verifies a pack completely, then records it (the pack's bytes, encrypted) in the store. */
-export function importPack(store: Store, session: StoreSession, request: PackImportRequest): PackImportResult {
+export function importPack(store: Store, session: StoreSession, request: PackImportRequest): PackImportView {
   session.require('packs.import', 'import a pack');
   const file = request.file;
   const bytes = readPackFile(file); // read once: what is checked is what is stored

@@ -36,21 +36,11 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
+const evalRun = (env: NodeJS.ProcessEnv, adapter: string, out: string) =>
+  cli(env, ...['eval', '--backbone', backbone, '--data', data, '--task', 'nli'], '--adapter', adapter, '--out', out);
+
 async function evalWith(env: NodeJS.ProcessEnv, adapter: string, out: string): Promise<string> {
-  const run = await cli(
-    env,
-    'eval',
-    '--backbone',
-    backbone,
-    '--data',
-    data,
-    '--task',
-    'nli',
-    '--adapter',
-    adapter,
-    '--out',
-    out,
-  );
+  const run = await evalRun(env, adapter, out);
   expect(run.code, run.stderr).toBe(EXIT.ok);
   return readFileSync(path.join(out, 'predictions-test.jsonl'), 'utf8');
 }
@@ -96,24 +86,7 @@ describe('clinprompt pack', () => {
     const refused = await cli(B, 'pack', 'import', pack, '--backbone', backbone);
     expect(refused.code).toBe(EXIT.failed);
     expect(refused.stderr).toContain('does not trust');
-    expect(
-      (
-        await cli(
-          B,
-          'eval',
-          '--backbone',
-          backbone,
-          '--data',
-          data,
-          '--task',
-          'nli',
-          '--adapter',
-          pack,
-          '--out',
-          path.join(tmp.dir, 'refused'),
-        )
-      ).code,
-    ).toBe(EXIT.failed);
+    expect((await evalRun(B, pack, path.join(tmp.dir, 'refused'))).code).toBe(EXIT.failed);
 
     expect((await cli(B, 'pack', 'keys', 'add', pack, '--label', 'site A')).code).toBe(EXIT.ok);
     expect((await cli(B, 'pack', 'verify', pack)).code).toBe(EXIT.ok);

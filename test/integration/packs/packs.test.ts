@@ -108,7 +108,7 @@ describe('prompt packs', () => {
     const weights = readFileSync(path.join(dir, 'adapter_model.safetensors'));
     site.runs.attachArtifact(run.id, 'adapter_model.safetensors', site.blobs.put('adapter', weights).id);
     await expect(exportPack(site, session(site), { source: String(run.id), out: file('id.cpack') })).rejects.toThrow(
-      /only a finished run/,
+      /has status running; only a finished/,
     );
     site.runs.finish(run.id, 'succeeded');
     const exported = await exportPack(site, session(site), { source: String(run.id), out: file('id.cpack') });
