@@ -392,6 +392,17 @@ export const requests = {
       }),
     ]),
   ),
+  /** Writes a pack's adapter as a PEFT folder (MPT optionally as PROMPT_TUNING for one task). */
+  'packs.peft': request<{ readonly dir: string; readonly peftType: string }>()(
+    z.tuple([
+      z.object({
+        file: PackFile,
+        out: z.string().trim().min(1, 'choose a new folder').max(4096),
+        promptTuning: z.boolean().optional(),
+        taskId: z.number().int().nonnegative().optional(),
+      }),
+    ]),
+  ),
   /** The signing keys: this workstation's own, trusted and removed ones. */
   'packs.keys.list': request<readonly SigningKeyView[]>()(z.tuple([])),
   /** Trusts a public key (admin; audited). */

@@ -15,6 +15,7 @@ import {
   removeSigningKey,
   trustSigningKey,
   verifyPack,
+  writePackAsPeft,
 } from './packs.js';
 import type { StoreService } from './store-service.js';
 
@@ -24,6 +25,7 @@ type PackRequests =
   | 'packs.verify'
   | 'packs.export'
   | 'packs.import'
+  | 'packs.peft'
   | 'packs.keys.list'
   | 'packs.keys.add'
   | 'packs.keys.remove';
@@ -57,6 +59,11 @@ export function packHandlers(store: StoreService): Pick<RequestHandlers, PackReq
           ...(allowUntrusted !== undefined && { allowUntrusted }),
         }),
       ),
+    'packs.peft': async ({ file, out, promptTuning, taskId }) =>
+      writePackAsPeft(file, out, {
+        ...(promptTuning !== undefined && { promptTuning }),
+        ...(taskId !== undefined && { taskId }),
+      }),
     'packs.keys.list': () => store.use((s, session) => listSigningKeys(s, session)),
     'packs.keys.add': (request) => store.use((s, session) => trustSigningKey(s, session, request)),
     'packs.keys.remove': ({ keyId }) => store.use((s, session) => removeSigningKey(s, session, keyId)),

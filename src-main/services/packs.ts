@@ -185,6 +185,10 @@ export async function exportPack(
     throw new UserError('INVALID_ARGUMENT', `must be a file name ending in ${PACK_EXTENSION}.`, { field: 'out' });
   if (existsSync(request.out))
     throw new UserError('ALREADY_EXISTS', `${request.out} already exists; choose a new file name.`, { field: 'out' });
+  if (!existsSync(path.dirname(path.resolve(request.out))))
+    throw new UserError('NOT_FOUND', `the folder ${path.dirname(path.resolve(request.out))} does not exist.`, {
+      field: 'out',
+    });
   const { source, runId } = packSource(store, request);
   const name = request.name ?? `${source.record.data.name}-${source.record.method}`;
   const version = Math.max(0, ...store.prompts.list(name).map((p) => p.version)) + 1;

@@ -69,6 +69,20 @@ describe('pack requests', () => {
     });
     expect(value<PackVerificationView>(await call('packs.verify', { file }))).toMatchObject({ ok: true });
     expect(value<PackListing[]>(await call('packs.list')).map((p) => p.name)).toEqual(['nli-demo-lora']);
+    expect(value(await call('packs.peft', { file, out: path.join(tmp.dir, 'peft') }))).toEqual({
+      dir: path.join(tmp.dir, 'peft'),
+      peftType: 'LORA',
+    });
+    expect(await call('packs.peft', { file, out: path.join(tmp.dir, 'pt'), promptTuning: true })).toMatchObject({
+      ok: false,
+      error: { code: 'UNSUPPORTED', field: 'promptTuning' },
+    });
+    expect(
+      await call('packs.export', {
+        source: path.join(tmp.dir, 'run'),
+        out: path.join(tmp.dir, 'no', 'such', 'x.cpack'),
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', field: 'out' } });
     const [own] = value<SigningKeyView[]>(await call('packs.keys.list'));
     expect(own).toMatchObject({ own: true, trusted: true, keyId: exported.keyId });
     expect(await call('packs.keys.remove', { keyId: exported.keyId })).toMatchObject({

@@ -42,6 +42,7 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'packs.verify',
       'packs.export',
       'packs.import',
+      'packs.peft',
       'packs.keys.list',
       'packs.keys.add',
       'packs.keys.remove',
