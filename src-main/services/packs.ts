@@ -40,6 +40,7 @@ import {
   signManifest,
   signatureValid,
   type PackManifest,
+  type PackSignature,
 } from '../packs/manifest.js';
 import {
   loadPackAdapter,
@@ -115,10 +116,7 @@ function checkBackbone(file: string, manifest: PackManifest, backbone: Backbone)
 }
 
 /** The workstation's own signing key, made (and audited) on first use. */
-function ownKey(
-  store: Store,
-  session: StoreSession,
-): { keyId: string; sign: (bytes: Buffer) => OpenedPack['signature'] } {
+function ownKey(store: Store, session: StoreSession): { keyId: string; sign: (bytes: Buffer) => PackSignature } {
   let own = store.signingKeys.own();
   if (!own) {
     const pair = generateKeyPairSync('ed25519');
@@ -213,7 +211,7 @@ export async function exportPack(
   const key = ownKey(store, session);
   const manifest = { ...draft, creator: { ...creator, keyId: key.keyId } };
   const json = manifestBytes(manifest);
-  const bytes = writePack(json, key.sign(json)!, source);
+  const bytes = writePack(json, key.sign(json), source);
   const sha256 = sha256Hex(bytes);
   const file = path.resolve(request.out);
   await writeAuditedExport(

@@ -36,13 +36,18 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
-const evalRun = (env: NodeJS.ProcessEnv, adapter: string, out: string) =>
-  cli(env, ...['eval', '--backbone', backbone, '--data', data, '--task', 'nli'], '--adapter', adapter, '--out', out);
+/** `clinprompt eval` over the test split of `source` (the file, or a dataset in the env's store). */
+const evalRun = (env: NodeJS.ProcessEnv, adapter: string, out: string, source = data) =>
+  cli(env, 'eval', '--backbone', backbone, '--data', source, '--task', 'nli', '--adapter', adapter, '--out', out);
 
-async function evalWith(env: NodeJS.ProcessEnv, adapter: string, out: string): Promise<string> {
-  const run = await evalRun(env, adapter, out);
+/** The outputs, in order (ids differ between a file and a store dataset). */
+async function outputsOf(env: NodeJS.ProcessEnv, adapter: string, out: string, source = data): Promise<string[]> {
+  const run = await evalRun(env, adapter, out, source);
   expect(run.code, run.stderr).toBe(EXIT.ok);
-  return readFileSync(path.join(out, 'predictions-test.jsonl'), 'utf8');
+  return readFileSync(path.join(out, 'predictions-test.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { output: string }).output);
 }
 
 describe('clinprompt pack', () => {
@@ -98,9 +103,13 @@ describe('clinprompt pack', () => {
     expect(keys).toMatchObject([{ label: 'site A', trusted: true }]);
 
     // the same notes, the same outputs: site A's run folder, site A's pack, site B's pack
-    const atA = await evalWith(A, runDir, path.join(tmp.dir, 'eval-a'));
-    expect(await evalWith(A, pack, path.join(tmp.dir, 'eval-a-pack'))).toBe(atA);
-    expect(await evalWith(B, pack, path.join(tmp.dir, 'eval-b'))).toBe(atA);
+    const atA = await outputsOf(A, runDir, path.join(tmp.dir, 'eval-a'));
+    expect(atA).toHaveLength(6);
+    expect(await outputsOf(A, pack, path.join(tmp.dir, 'eval-a-pack'))).toEqual(atA);
+    // site B's own copy of the notes, in its own encrypted store
+    const importedNotes = await cli(B, 'import', 'jsonl', data, '--task', 'nli', '--name', 'ward-notes');
+    expect(importedNotes.code, importedNotes.stderr).toBe(EXIT.ok);
+    expect(await outputsOf(B, pack, path.join(tmp.dir, 'eval-b'), 'ward-notes')).toEqual(atA);
     const generate = (env: NodeJS.ProcessEnv, adapter: string) =>
       cli(env, 'generate', '--backbone', backbone, '--prompt', 'Premise:', '--max-tokens', '8', '--adapter', adapter);
     const textA = JSON.parse((await generate(A, runDir)).stdout) as { text: string };
