@@ -15,7 +15,7 @@ import { applyChatTemplate } from '../backbone/tokenizer/chat-template.js';
 import { UserError } from '../common/errors.js';
 import type { ProviderChoice, ProviderName } from '../engine/session.js';
 import type { PeftAdapter } from '../peft/adapter-folder.js';
-import { openAdapterSource } from './packs.js';
+import { openAdapterSource, type PackAccess } from './packs.js';
 
 export { DEFAULT_MAX_TOKENS };
 
@@ -45,8 +45,8 @@ interface RunRequest {
   readonly backbone: string;
   /** A training run folder, a PEFT adapter folder (prompt tuning, multitask prompt tuning, LoRA) or a prompt pack. */
   readonly adapter?: string;
-  /** The signing keys a prompt pack must be signed by (asked only when `adapter` is a pack). */
-  readonly trustedKeys?: () => Promise<ReadonlyMap<string, string>>;
+  /** The store's signers and packs (asked only when `adapter` is a pack). */
+  readonly packs?: () => Promise<PackAccess>;
   /** Which task of a multitask prompt-tuning adapter (default 0). */
   readonly taskId?: number;
   readonly threads?: number;
@@ -127,7 +127,7 @@ async function withAdapter(
   if (!request.adapter) return { backbone };
   return openAdapterSource(request.adapter, backbone, {
     ...(request.taskId !== undefined && { taskId: request.taskId }),
-    ...(request.trustedKeys && { trustedKeys: request.trustedKeys }),
+    ...(request.packs && { packs: request.packs }),
   });
 }
 

@@ -569,28 +569,67 @@ export function removeSigningKey(store: Store, session: StoreSession, keyId: str
 // packs as adapters, and as PEFT folders
 // ---------------------------------------------------------------------------------------------
 
-/** The keys a pack opened with `--adapter` must be signed by (the store's trusted keys). */
-export function trustedKeys(store: Store, session: StoreSession): Map<string, string> {
+/** What running a pack needs from the store: the trusted signers, and the packs it holds. */
+export interface PackAccess {
+  /** keyId -> public key (SPKI DER, base64) of the signers a pack file must be signed by. */
+  readonly trusted: ReadonlyMap<string, string>;
+  /** The bytes of a pack in the store, by name and store version (default: the newest). */
+  stored(name: string, version?: number): Buffer;
+}
+
+export function packAccess(store: Store, session: StoreSession): PackAccess {
   session.require('prompts.run', 'run a prompt pack');
-  return store.signingKeys.trusted();
+  return {
+    trusted: store.signingKeys.trusted(),
+    stored(name, version) {
+      const versions = store.prompts.list(name).filter((p) => typeof p.meta['packId'] === 'string');
+      const prompt = version === undefined ? versions.at(-1) : versions.find((p) => p.version === version);
+      if (!prompt)
+        throw new UserError(
+          'NOT_FOUND',
+          `The store holds no pack ${name}${version === undefined ? '' : ` version ${version}`} (see pack list).`,
+          { field: 'adapter' },
+        );
+      return store.prompts.weights(prompt.id);
+    },
+  };
+}
+
+/** `--adapter pack:<name>[@<version>]`: a pack exported from or imported into the store. */
+const STORED_PACK = /^pack:(.+?)(?:@(\d+))?$/;
+
+/** A pack file or a pack in the store, rather than a folder. */
+export function isPackAdapter(source: string): boolean {
+  return isPackFile(source) || STORED_PACK.test(source);
 }
 
 /**
- * What `--adapter <source>` means: a run or PEFT folder (peft/run-folder.ts), or a pack file,
- * which must be intact, signed by a trusted key and made for this backbone.
+ * What `--adapter <source>` means: a run or PEFT folder (peft/run-folder.ts); a pack file, which
+ * must be intact, signed by a trusted key and made for this backbone; or `pack:<name>[@version]`,
+ * a pack in the store (trusted, or allowed by an admin, when it was imported: it is not judged
+ * again, so removing a key does not stop packs already imported).
  */
 export async function openAdapterSource(
   source: string,
   backbone: Backbone,
-  options: { taskId?: number; trustedKeys?: () => Promise<ReadonlyMap<string, string>> } = {},
+  options: { taskId?: number; packs?: () => Promise<PackAccess> } = {},
 ): Promise<{ backbone: Backbone; adapter?: PeftAdapter }> {
   const taskOption = options.taskId !== undefined ? { taskId: options.taskId } : {};
-  if (!isPackFile(source)) return openAdapter(source, backbone, taskOption);
-  const pack = readPack(readPackFile(source, 'adapter'), source);
-  if (!options.trustedKeys)
-    throw new UserError('UNSUPPORTED', 'A prompt pack needs the store (its trusted keys) here.', { field: 'adapter' });
-  const judged = judgeSignature(pack, await options.trustedKeys());
-  if (judged.status !== 'trusted') refuseUntrusted(source, judged);
+  const stored = STORED_PACK.exec(source);
+  if (!stored && !isPackFile(source)) return openAdapter(source, backbone, taskOption);
+  if (!options.packs)
+    throw new UserError('UNSUPPORTED', 'A prompt pack needs the store (its trusted keys and packs) here.', {
+      field: 'adapter',
+    });
+  const access = await options.packs();
+  let pack: OpenedPack;
+  if (stored) {
+    pack = readPack(access.stored(stored[1]!, stored[2] === undefined ? undefined : Number(stored[2])), source);
+  } else {
+    pack = readPack(readPackFile(source, 'adapter'), source);
+    const judged = judgeSignature(pack, access.trusted);
+    if (judged.status !== 'trusted') refuseUntrusted(source, judged);
+  }
   checkBackbone(source, pack.manifest, backbone);
   return { backbone, adapter: loadPackAdapter(pack, backbone.config, taskOption) };
 }

@@ -12,20 +12,21 @@ import {
   inspectPack,
   listPacks,
   listSigningKeys,
+  packAccess,
   removeSigningKey,
-  trustedKeys,
   trustSigningKey,
   verifyPack,
   writePackAsPeft,
+  type PackAccess,
 } from '../../services/packs.js';
 import type { CommandContext, RegisterCommands } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatTable } from '../output.js';
 import { nonNegativeInt, parseTaskType } from '../options.js';
 
-/** The store's trusted pack signers, for `--adapter <file.cpack>` (unlocks the store on first use). */
-export async function packTrust(context: CommandContext): Promise<ReadonlyMap<string, string>> {
-  return trustedKeys(await context.store(), await context.session());
+/** The store's signers and packs, for `--adapter <file.cpack | pack:name>` (unlocks the store on first use). */
+export async function storePacks(context: CommandContext): Promise<PackAccess> {
+  return packAccess(await context.store(), await context.session());
 }
 
 interface PackExportFlags {

@@ -12,7 +12,7 @@ import { ProgressTracker } from '../../jobs/progress.js';
 import { TrainConfigSchema } from '../../peft/config.js';
 import { createMethod, METHOD_NAMES, METHODS, type MethodName } from '../../peft/methods.js';
 import { addRunMetrics, readRunRecord } from '../../peft/run-folder.js';
-import { isPackFile, openAdapterSource } from '../../services/packs.js';
+import { isPackAdapter, openAdapterSource } from '../../services/packs.js';
 import type { TrainProgress } from '../../peft/trainer.js';
 import { trainableCount } from '../../peft/trainer.js';
 import { MptDistillConfigSchema } from '../../peft/mpt/config.js';
@@ -30,7 +30,7 @@ import {
 } from '../../services/training.js';
 import type { Split } from '../../tasks/types.js';
 import type { CommandContext, RegisterCommands } from '../context.js';
-import { packTrust } from './packs.js';
+import { storePacks } from './packs.js';
 import { withInterruptSignal } from '../jobs.js';
 import { formatTable, type Output } from '../output.js';
 import { nonNegativeInt, parseSplit, parseTaskType, positiveInt, provider, PROVIDERS } from '../options.js';
@@ -290,8 +290,8 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
     .requiredOption('--backbone <dir>', 'backbone folder the run was trained on')
     .requiredOption('--data <dataset|file>', 'a dataset in the store, or an exported .jsonl/.csv file (with --task)')
     .option(
-      '--adapter <dir|file.cpack>',
-      'run folder (clinprompt train --out), PEFT adapter folder or trusted prompt pack; none = zero-shot baseline',
+      '--adapter <dir|file.cpack|pack:name>',
+      'run folder (clinprompt train --out), PEFT adapter folder, trusted prompt pack file, or pack:<name>[@version] from the store; none = zero-shot baseline',
     )
     .option('--task <type>', 'the task a --data file holds: ner, re, qa, nli, summarization')
     .option('--split <name>', 'split to evaluate: train, dev or test', (v: string) => parseSplit(v), 'test')
@@ -311,7 +311,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
           threads?: number;
         },
       ) => {
-        const outDir = flags.out ?? (flags.adapter && !isPackFile(flags.adapter) ? flags.adapter : undefined);
+        const outDir = flags.out ?? (flags.adapter && !isPackAdapter(flags.adapter) ? flags.adapter : undefined);
         if (!outDir)
           throw new UserError(
             'INVALID_ARGUMENT',
@@ -319,7 +319,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
           );
         const base = openBackbone(flags.backbone);
         const { backbone, adapter } = flags.adapter
-          ? await openAdapterSource(flags.adapter, base, { trustedKeys: () => packTrust(context) })
+          ? await openAdapterSource(flags.adapter, base, { packs: () => storePacks(context) })
           : { backbone: base };
         const task = parseTaskType(flags.task);
         const data = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });

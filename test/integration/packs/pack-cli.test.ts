@@ -110,10 +110,12 @@ describe('clinprompt pack', () => {
     const importedNotes = await cli(B, 'import', 'jsonl', data, '--task', 'nli', '--name', 'ward-notes');
     expect(importedNotes.code, importedNotes.stderr).toBe(EXIT.ok);
     expect(await outputsOf(B, pack, path.join(tmp.dir, 'eval-b'), 'ward-notes')).toEqual(atA);
+    // and the copy the import keeps in site B's store, without the file
+    expect(await outputsOf(B, 'pack:nli-entailment', path.join(tmp.dir, 'eval-b-store'), 'ward-notes')).toEqual(atA);
     const generate = (env: NodeJS.ProcessEnv, adapter: string) =>
       cli(env, 'generate', '--backbone', backbone, '--prompt', 'Premise:', '--max-tokens', '8', '--adapter', adapter);
     const textA = JSON.parse((await generate(A, runDir)).stdout) as { text: string };
-    const textB = JSON.parse((await generate(B, pack)).stdout) as { text: string };
+    const textB = JSON.parse((await generate(B, 'pack:nli-entailment@1')).stdout) as { text: string };
     expect(textB.text).toBe(textA.text);
 
     const audit = JSON.parse((await cli(B, 'audit', 'list', '--limit', '50')).stdout) as { action: string }[];
@@ -129,10 +131,12 @@ describe('clinprompt pack', () => {
     expect(verifyTampered.code).toBe(EXIT.failed);
     expect(JSON.parse(verifyTampered.stdout)).toMatchObject({ ok: false, intact: false });
 
-    // removing the key stops verification again
+    // removing the key stops the file from verifying or running; the imported copy still runs
     const keyId = (JSON.parse(inspected.stdout) as { signature: { keyId: string } }).signature.keyId;
     expect((await cli(B, 'pack', 'keys', 'remove', keyId)).code).toBe(EXIT.ok);
     expect((await cli(B, 'pack', 'verify', pack)).code).toBe(EXIT.failed);
+    expect((await generate(B, pack)).code).toBe(EXIT.failed);
+    expect(JSON.parse((await generate(B, 'pack:nli-entailment')).stdout)).toMatchObject({ text: textA.text });
   });
 
   it("confirming a PHI finding and trusting keys are an informatics-admin's; a data scientist is refused", async () => {

@@ -21,6 +21,7 @@ import {
   inspectPack,
   listPacks,
   openAdapterSource,
+  packAccess,
   trustSigningKey,
   verifyPack,
   writePackAsPeft,
@@ -138,7 +139,7 @@ describe('prompt packs', () => {
     );
 
     const fromPack = await openAdapterSource(packFile, backbone, {
-      trustedKeys: async () => other.signingKeys.trusted(),
+      packs: async () => packAccess(other, session(other)),
     });
     const fromRun = loadPeftAdapter(file('run-pt'), backbone.config);
     expect(fromPack.adapter!.prompt!.embeddings).toEqual(fromRun.prompt!.embeddings);
@@ -237,7 +238,7 @@ describe('prompt packs', () => {
     // and the pack, the MPT folder and the PT folder all give task 1 the same prompt
     const viaPack = await openAdapterSource(mptPack, backbone, {
       taskId: 1,
-      trustedKeys: async () => site.signingKeys.trusted(),
+      packs: async () => packAccess(site, session(site)),
     });
     expect(viaPack.adapter!.prompt!.embeddings).toEqual(loadPeftAdapter(pt.dir, backbone.config).prompt!.embeddings);
 
@@ -281,7 +282,7 @@ describe('prompt packs', () => {
     for (const name of ['adapter_config.json', 'adapter_model.safetensors'])
       expect(readFileSync(path.join(back.dir, name))).toEqual(readFileSync(path.join(peftDir, name)));
     const viaPack = await openAdapterSource(exported.file, backbone, {
-      trustedKeys: async () => other.signingKeys.trusted(),
+      packs: async () => packAccess(other, session(other)),
     });
     const direct = loadPeftAdapter(peftDir, backbone.config);
     expect([...viaPack.adapter!.lora!.values()].map((w) => [...w.a, ...w.b])).toEqual(
