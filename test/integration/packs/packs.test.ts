@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SafetensorsWeights } from '../../../src-main/backbone/hf/safetensors.js';
 import { openBackbone, type Backbone } from '../../../src-main/backbone/load.js';
+import { readContainer } from '../../../src-main/packs/container.js';
 import { UserError } from '../../../src-main/common/errors.js';
 import { loadPeftAdapter } from '../../../src-main/peft/adapter-folder.js';
 import {
@@ -290,7 +291,7 @@ describe('prompt packs', () => {
     );
   });
 
-  it('fuzz: 300 corrupted packs are each refused with a clear error and the store is never modified', () => {
+  it('fuzz: 300 corrupted packs are each refused with a clear error (import, verify, inspect) and the store is never modified', () => {
     // The genuine pack is already in `other`, so a corruption that changes nothing the pack is
     // checked for would meet ALREADY_EXISTS rather than a second import.
     const genuine = readFileSync(file('pt.cpack'));
@@ -308,6 +309,16 @@ describe('prompt packs', () => {
       }
       expect(error, `case ${i} (${kind}) was imported`).toBeInstanceOf(UserError);
       expect((error as UserError).message.length, `case ${i}`).toBeGreaterThan(10);
+      // "already in the store" only for a container whose members are all still the genuine ones
+      if ((error as UserError).code === 'ALREADY_EXISTS')
+        expect(readContainer(bytes, target), `case ${i} (${kind}) accepted`).toEqual(readContainer(genuine, 'genuine'));
+      // verify reports and inspect refuses, neither crashes
+      expect(verifyPack(other, session(other), target).file, `case ${i}`).toBe(target);
+      try {
+        inspectPack(target);
+      } catch (e) {
+        expect(e, `case ${i} (${kind}) inspect`).toBeInstanceOf(UserError);
+      }
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     }
     expect(snapshot(other)).toBe(before);
