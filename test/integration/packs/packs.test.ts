@@ -291,6 +291,32 @@ describe('prompt packs', () => {
     );
   });
 
+  it.each([
+    ['pt', 'PROMPT_TUNING', 1],
+    ['mpt-distill', 'MULTITASK_PROMPT_TUNING', 2],
+  ] as const)('packs a PEFT %s folder too, and runs it as the folder runs', async (method, peftType, tasks) => {
+    const peftDir = file(`python-${method}`);
+    writeFakeRun(peftDir, backbone, method, { seed: 12 });
+    rmSync(path.join(peftDir, 'run.json'));
+    const exported = await exportPack(site, session(site), {
+      source: peftDir,
+      out: file(`python-${method}.cpack`),
+      peft: { backbone, backboneName: 'tiny', task: { type: 'nli', labels: [] } },
+    });
+    const { manifest } = inspectPack(exported.file);
+    expect(manifest).toMatchObject({ method, peftType });
+    expect(manifest.tasks).toHaveLength(tasks);
+    for (let task = 0; task < tasks; task++) {
+      const viaPack = await openAdapterSource(exported.file, backbone, {
+        taskId: task,
+        packs: async () => packAccess(site, session(site)),
+      });
+      expect(viaPack.adapter!.prompt!.embeddings).toEqual(
+        loadPeftAdapter(peftDir, backbone.config, { taskId: task }).prompt!.embeddings,
+      );
+    }
+  });
+
   it('fuzz: 300 corrupted packs are each refused with a clear error (import, verify, inspect) and the store is never modified', () => {
     // The genuine pack is already in `other`, so a corruption that changes nothing the pack is
     // checked for would meet ALREADY_EXISTS rather than a second import.
