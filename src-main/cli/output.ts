@@ -61,6 +61,9 @@ const SETTING_WORDS: Readonly<Record<string, string>> = {
   path: '<path>',
   devFraction: '--dev-from-train',
   candidates: '--candidate',
+  file: '<file>',
+  source: '<run>',
+  key: '<key>',
 };
 
 /** How the CLI names a request setting (UserError.field): `name` -> `--name`, `taskId` -> `--task-id`. */

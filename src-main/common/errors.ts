@@ -23,6 +23,10 @@ export type ErrorCode =
   | 'LOCKED'
   | 'PERMISSION_DENIED'
   | 'BACKBONE_MISMATCH'
+  /** A prompt pack whose signer is not trusted here (or that is unsigned). */
+  | 'UNTRUSTED'
+  /** Text leaving the workstation looks like it holds an identifier (packs/phi-scan.ts). */
+  | 'PHI_SUSPECTED'
   | 'OUT_OF_MEMORY'
   | 'DISK_FULL'
   | 'CANCELLED'

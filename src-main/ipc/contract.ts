@@ -231,6 +231,79 @@ export const DatasetImportSchema = z.object({
 });
 export type DatasetImportRequest = z.input<typeof DatasetImportSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Prompt packs (services/packs.ts, docs/prompt-pack.md)
+// ---------------------------------------------------------------------------------------------
+
+export type PackSignatureStatus = 'trusted' | 'untrusted' | 'unsigned' | 'invalid';
+
+export interface PackListing {
+  readonly promptId: number;
+  readonly name: string;
+  readonly version: number;
+  readonly method: string;
+  /** 'export' (made here) or 'import'. */
+  readonly source: string;
+  readonly packId: string;
+  readonly keyId: string | null;
+  readonly trusted: boolean;
+  readonly taskTypes: readonly string[];
+  readonly backboneFingerprint: string;
+  readonly createdAt: string;
+}
+
+export interface PackVerificationView {
+  readonly ok: boolean;
+  readonly file: string;
+  readonly intact: boolean;
+  readonly signature: PackSignatureStatus | null;
+  readonly keyId: string | null;
+  readonly name: string | null;
+  readonly version: number | null;
+  readonly problem: string | null;
+}
+
+export interface PackInspectionView {
+  /** The manifest as docs/prompt-pack.md describes it. */
+  readonly manifest: Readonly<Record<string, unknown>> & { readonly name: string; readonly version: number };
+  readonly signature: { readonly keyId: string; readonly valid: boolean; readonly publicKey: string } | null;
+}
+
+export interface PackExportView {
+  readonly file: string;
+  readonly id: string;
+  readonly name: string;
+  readonly version: number;
+  readonly method: string;
+  readonly keyId: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly confirmedFindings: readonly { readonly field: string; readonly kind: string; readonly offset: number }[];
+}
+
+export interface PackImportView {
+  readonly promptId: number;
+  readonly id: string;
+  readonly name: string;
+  readonly version: number;
+  readonly method: string;
+  readonly signature: PackSignatureStatus;
+  readonly keyId: string | null;
+}
+
+export interface SigningKeyView {
+  readonly keyId: string;
+  readonly publicKey: string;
+  readonly label: string;
+  readonly own: boolean;
+  readonly trusted: boolean;
+  readonly addedAt: string;
+  readonly addedBy: string;
+  readonly removedAt: string | null;
+}
+
+const PackFile = z.string().trim().min(1, 'choose a .cpack file').max(4096);
+
 const Passphrase = z.string().min(1, 'enter the passphrase').max(1024);
 
 // ---------------------------------------------------------------------------------------------
@@ -284,6 +357,62 @@ export const requests = {
   ),
   /** The public source tasks and how each is imported. */
   'datasets.catalogue': request<readonly SourceTaskListing[]>()(z.tuple([])),
+  /** Packs exported from and imported into the store. */
+  'packs.list': request<readonly PackListing[]>()(z.tuple([])),
+  /** A pack's manifest and signer, read without the store; BAD_FILE for a damaged pack. */
+  'packs.inspect': request<PackInspectionView>()(z.tuple([z.object({ file: PackFile })])),
+  /** Intact and signed by a trusted key (ok), or why not. */
+  'packs.verify': request<PackVerificationView>()(z.tuple([z.object({ file: PackFile })])),
+  /** Packs a run (folder or run id); PHI_SUSPECTED stops it until an admin confirms (confirmPhi). */
+  'packs.export': request<PackExportView>()(
+    z.tuple([
+      z.object({
+        source: z.string().trim().min(1, 'choose a run').max(4096),
+        out: PackFile,
+        name: z.string().trim().min(1).max(100).optional(),
+        confirmPhi: z.boolean().optional(),
+        /** A PEFT adapter folder without run.json: the backbone it fits and the task it serves. */
+        peft: z
+          .object({
+            backbone: z.string().trim().min(1, 'choose the backbone folder').max(4096),
+            task: z.enum(TASK_TYPES),
+            labels: z.array(z.string().trim().min(1).max(200)).max(1000).optional(),
+          })
+          .optional(),
+      }),
+    ]),
+  ),
+  /** Verifies and records a pack for the given backbone; UNTRUSTED unless an admin allows it. */
+  'packs.import': request<PackImportView>()(
+    z.tuple([
+      z.object({
+        file: PackFile,
+        backbone: z.string().trim().min(1, 'choose the backbone folder').max(4096),
+        allowUntrusted: z.boolean().optional(),
+      }),
+    ]),
+  ),
+  /** Writes a pack's adapter as a PEFT folder (MPT optionally as PROMPT_TUNING for one task). */
+  'packs.peft': request<{ readonly dir: string; readonly peftType: string }>()(
+    z.tuple([
+      z.object({
+        file: PackFile,
+        out: z.string().trim().min(1, 'choose a new folder').max(4096),
+        promptTuning: z.boolean().optional(),
+        taskId: z.number().int().nonnegative().optional(),
+      }),
+    ]),
+  ),
+  /** The signing keys: this workstation's own, trusted and removed ones. */
+  'packs.keys.list': request<readonly SigningKeyView[]>()(z.tuple([])),
+  /** Trusts a public key (admin; audited). */
+  'packs.keys.add': request<SigningKeyView>()(
+    z.tuple([z.object({ key: z.string().trim().min(1).max(4096), label: z.string().trim().min(1).max(200) })]),
+  ),
+  /** Stops trusting a key (admin; audited). */
+  'packs.keys.remove': request<SigningKeyView>()(
+    z.tuple([z.object({ keyId: z.string().regex(/^[0-9a-f]{32}$/, 'a key id from the key list') })]),
+  ),
   /** The OS file or folder chooser (desktop app only; elsewhere UNSUPPORTED). Null when cancelled. */
   'dialogs.pickPath': request<{ readonly path: string | null }>()(
     z.tuple([z.object({ kind: z.enum(['file', 'folder']) })]),

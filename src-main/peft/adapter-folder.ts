@@ -41,16 +41,7 @@ const LORA_KEY = /^base_model\.model\.(.+)\.lora_A\.weight$/;
 
 export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { taskId?: number } = {}): PeftAdapter {
   const configFile = path.join(dir, ADAPTER_CONFIG);
-  if (!existsSync(configFile))
-    throw new UserError('NOT_FOUND', `${dir} has no adapter_config.json: it is not a PEFT adapter or run folder.`, {
-      field: 'adapter',
-    });
-  let ac: Record<string, unknown>;
-  try {
-    ac = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  } catch {
-    throw new UserError('BAD_FILE', `${configFile} is not valid JSON.`);
-  }
+  const ac = readAdapterConfig(dir);
   const weightsFile = path.join(dir, ADAPTER_WEIGHTS);
   if (!existsSync(weightsFile))
     throw new UserError(
@@ -61,18 +52,7 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
   const d = config.hiddenSize;
   const type = ac['peft_type'];
   if (type === 'PROMPT_TUNING') return { type, prompt: softPrompt(w.readFloat32(PROMPT_EMBEDDINGS), d) };
-  if (type === 'MULTITASK_PROMPT_TUNING') {
-    const cols = w.get(PREFIX_TASK_COLS); // (tasks, L, r)
-    const [tasks, L, r] = cols.shape as [number, number, number];
-    const task = options.taskId ?? 0;
-    if (!Number.isInteger(task) || task < 0 || task >= tasks)
-      throw new UserError('INVALID_ARGUMENT', `must be 0..${tasks - 1} for this adapter (got ${task}).`, {
-        field: 'taskId',
-      });
-    const u = w.readFloat32(PREFIX_TASK_COLS).subarray(task * L * r, (task + 1) * L * r);
-    const v = w.readFloat32(PREFIX_TASK_ROWS).subarray(task * r * d, (task + 1) * r * d);
-    return { type, prompt: mptTaskPrompt(w.readFloat32(PROMPT_EMBEDDINGS), u, v, r, d) };
-  }
+  if (type === 'MULTITASK_PROMPT_TUNING') return { type, prompt: mptTaskPromptOf(w, d, options.taskId ?? 0) };
   if (type === 'LORA') {
     const rank = ac['r'];
     const alpha = ac['lora_alpha'];
@@ -108,6 +88,68 @@ export function loadPeftAdapter(dir: string, config: LlamaConfig, options: { tas
     'UNSUPPORTED',
     `${configFile}: peft_type ${JSON.stringify(type)} is not supported at inference (PROMPT_TUNING, MULTITASK_PROMPT_TUNING, LORA).`,
   );
+}
+
+/** Task `task`'s prompt P^_k = P* o (u_k v_k^T) from MPT tensors (PEFT's layout). */
+function mptTaskPromptOf(w: SafetensorsWeights, d: number, task: number): SoftPrompt {
+  const cols = w.get(PREFIX_TASK_COLS); // (tasks, L, r)
+  const [tasks, L, r] = cols.shape as [number, number, number];
+  if (!Number.isInteger(task) || task < 0 || task >= tasks)
+    throw new UserError('INVALID_ARGUMENT', `must be 0..${tasks - 1} for this adapter (got ${task}).`, {
+      field: 'taskId',
+    });
+  const u = w.readFloat32(PREFIX_TASK_COLS).subarray(task * L * r, (task + 1) * L * r);
+  const v = w.readFloat32(PREFIX_TASK_ROWS).subarray(task * r * d, (task + 1) * r * d);
+  return mptTaskPrompt(w.readFloat32(PROMPT_EMBEDDINGS), u, v, r, d);
+}
+
+/**
+ * Task `task` of a MULTITASK_PROMPT_TUNING folder as a PROMPT_TUNING folder, with the task prompt
+ * P* o (u v^T) computed: any PEFT version (and anything that reads PEFT's prompt tuning) loads it.
+ */
+export function writeMptAsPromptTuning(dir: string, outDir: string, task: number): void {
+  const ac = readAdapterConfig(dir);
+  if (ac['peft_type'] !== 'MULTITASK_PROMPT_TUNING')
+    throw new UserError(
+      'UNSUPPORTED',
+      `${dir} is not a multitask prompt-tuning adapter (peft_type ${String(ac['peft_type'])}).`,
+    );
+  const w = new SafetensorsWeights([path.join(dir, ADAPTER_WEIGHTS)]);
+  const [L, d] = w.get(PROMPT_EMBEDDINGS).shape as [number, number];
+  const prompt = mptTaskPromptOf(w, d, task);
+  const keep = [
+    'base_model_name_or_path',
+    'num_attention_heads',
+    'num_layers',
+    'num_transformer_submodules',
+    'task_type',
+  ];
+  writePeftAdapter(
+    outDir,
+    {
+      ...Object.fromEntries(keep.filter((k) => k in ac).map((k) => [k, ac[k]])),
+      num_virtual_tokens: L,
+      peft_type: 'PROMPT_TUNING',
+      prompt_tuning_init: 'RANDOM',
+      prompt_tuning_init_text: null,
+      token_dim: d,
+      tokenizer_name_or_path: null,
+    },
+    [{ name: PROMPT_EMBEDDINGS, shape: [L, d], data: prompt.embeddings }],
+  );
+}
+
+function readAdapterConfig(dir: string): Record<string, unknown> {
+  const configFile = path.join(dir, ADAPTER_CONFIG);
+  if (!existsSync(configFile))
+    throw new UserError('NOT_FOUND', `${dir} has no adapter_config.json: it is not a PEFT adapter or run folder.`, {
+      field: 'adapter',
+    });
+  try {
+    return JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  } catch {
+    throw new UserError('BAD_FILE', `${configFile} is not valid JSON.`);
+  }
 }
 
 /** PEFT's file names (peft/utils/constants.py). */

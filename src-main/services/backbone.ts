@@ -15,7 +15,7 @@ import { applyChatTemplate } from '../backbone/tokenizer/chat-template.js';
 import { UserError } from '../common/errors.js';
 import type { ProviderChoice, ProviderName } from '../engine/session.js';
 import type { PeftAdapter } from '../peft/adapter-folder.js';
-import { openAdapter } from '../peft/run-folder.js';
+import { openAdapterSource, type PackAccess } from './packs.js';
 
 export { DEFAULT_MAX_TOKENS };
 
@@ -43,8 +43,10 @@ export function convertBackbone(
 /** Settings shared by generation and scoring. */
 interface RunRequest {
   readonly backbone: string;
-  /** A training run folder or a PEFT adapter folder (prompt tuning, multitask prompt tuning, LoRA). */
+  /** A training run folder, a PEFT adapter folder (prompt tuning, multitask prompt tuning, LoRA) or a prompt pack. */
   readonly adapter?: string;
+  /** The store's signers and packs (asked only when `adapter` is a pack). */
+  readonly packs?: () => Promise<PackAccess>;
   /** Which task of a multitask prompt-tuning adapter (default 0). */
   readonly taskId?: number;
   readonly threads?: number;
@@ -70,7 +72,7 @@ export interface GenerateOutcome extends GenerateResult {
 }
 
 export async function generateText(request: GenerateRequest): Promise<GenerateOutcome> {
-  const { backbone, adapter } = withAdapter(request, openBackbone(request.backbone));
+  const { backbone, adapter } = await withAdapter(request, openBackbone(request.backbone));
   // chat templates write their own BOS, as transformers' apply_chat_template does
   const text = request.chat
     ? applyChatTemplate(backbone.tokenizer.config, [{ role: 'user', content: request.prompt }], {
@@ -107,7 +109,7 @@ export interface CandidateScore {
 export async function scoreCandidates(request: ScoreRequest): Promise<CandidateScore[]> {
   if (request.candidates.length === 0)
     throw new UserError('INVALID_ARGUMENT', 'Give at least one continuation to score.', { field: 'candidates' });
-  const { backbone, adapter } = withAdapter(request, openBackbone(request.backbone));
+  const { backbone, adapter } = await withAdapter(request, openBackbone(request.backbone));
   return withRunner(backbone, request, adapter, { batch: request.candidates.length }, async (runner) => {
     const scores = await scoreContinuations(runner, request.prompt, request.candidates, { prompt: adapter?.prompt });
     return request.candidates.map((candidate, k) => ({ candidate, logLikelihood: scores[k]! }));
@@ -118,9 +120,15 @@ export async function scoreCandidates(request: ScoreRequest): Promise<CandidateS
  * The backbone to run and the adapter to apply: a full fine-tuning run folder brings its own
  * weights (peft/run-folder.ts); other adapters change the prompt or the graph.
  */
-function withAdapter(request: RunRequest, backbone: Backbone): { backbone: Backbone; adapter?: PeftAdapter } {
+async function withAdapter(
+  request: RunRequest,
+  backbone: Backbone,
+): Promise<{ backbone: Backbone; adapter?: PeftAdapter }> {
   if (!request.adapter) return { backbone };
-  return openAdapter(request.adapter, backbone, request.taskId !== undefined ? { taskId: request.taskId } : {});
+  return openAdapterSource(request.adapter, backbone, {
+    ...(request.taskId !== undefined && { taskId: request.taskId }),
+    ...(request.packs && { packs: request.packs }),
+  });
 }
 
 /** Runs `work` on a runner for `backbone` (with the adapter's graph change) and releases it. */

@@ -10,6 +10,7 @@ import { JobManager } from '../jobs/job-manager.js';
 import type { WorkerLauncher } from '../jobs/protocol.js';
 import { launchThreadWorker } from '../jobs/thread-transport.js';
 import { datasetHandlers } from './dataset-handlers.js';
+import { packHandlers } from './pack-handlers.js';
 import { StoreService, type StoreServiceOptions } from './store-service.js';
 
 /** The OS file/folder chooser; resolves undefined when the person cancels. */
@@ -60,6 +61,7 @@ export function createServices(options: ServiceOptions = {}): Services {
     'store.unlock': (request) => store.unlock(request),
     'store.lock': () => store.lock(),
     ...datasetHandlers(store),
+    ...packHandlers(store),
     'dialogs.pickPath': async (request) => {
       if (!pickPath) {
         throw new UserError('UNSUPPORTED', 'No file chooser here: type the path of the file or folder instead.');

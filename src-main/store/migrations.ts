@@ -175,6 +175,26 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'the OS login beside the store user in the audit log',
     up: (db) => db.exec('ALTER TABLE audit_log ADD COLUMN os_user TEXT'),
   },
+  {
+    version: 6,
+    name: 'pack signing keys: the workstation own key and the keys it trusts',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE signing_keys (
+          id INTEGER PRIMARY KEY,
+          key_id TEXT NOT NULL UNIQUE,
+          public_key TEXT NOT NULL,
+          label TEXT NOT NULL,
+          own INTEGER NOT NULL DEFAULT 0 CHECK (own IN (0, 1)),
+          private_blob_id TEXT REFERENCES blobs (id),
+          trusted INTEGER NOT NULL CHECK (trusted IN (0, 1)),
+          added_at TEXT NOT NULL,
+          added_by TEXT NOT NULL,
+          removed_at TEXT,
+          removed_by TEXT
+        ) STRICT;
+      `),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'prompts.run',
   'models.train',
   'packs.export',
+  'packs.import',
   'runs.read',
   'users.manage',
   'audit.read',
@@ -38,7 +39,7 @@ export const ROLE_PERMISSIONS: Record<Role, { readonly summary: string; readonly
       permissions: ['notes.read', 'annotations.write'],
     },
     'data-scientist': {
-      summary: 'imports datasets, trains prompts, evaluates and exports PHI-free packs',
+      summary: 'imports datasets, trains prompts, evaluates, exports PHI-free packs and imports trusted ones',
       permissions: PERMISSIONS.filter((p) => !ADMIN_ONLY.includes(p)),
     },
     'informatics-admin': {

@@ -47,6 +47,7 @@ import { DatasetsRepository } from './repositories/datasets.js';
 import { NotesRepository } from './repositories/notes.js';
 import { PromptsRepository } from './repositories/prompts.js';
 import { RunsRepository } from './repositories/runs.js';
+import { SigningKeysRepository } from './repositories/signing-keys.js';
 import { checkUsername, UsersRepository } from './repositories/users.js';
 import { StoreSession } from './session.js';
 import { checkUnlockAllowed, recordUnlockFailure, takeUnauditedFailures } from './unlock-failures.js';
@@ -354,6 +355,9 @@ export class Store {
   }
   get prompts(): PromptsRepository {
     return new PromptsRepository(this.db, this.blobs);
+  }
+  get signingKeys(): SigningKeysRepository {
+    return new SigningKeysRepository(this.db, this.blobs);
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   scoreCandidates,
 } from '../../services/backbone.js';
 import type { RegisterCommands } from '../context.js';
+import { storePacks } from './packs.js';
 import { formatTable } from '../output.js';
 import { collect, nonNegativeInt, nonNegativeNumber, positiveInt, provider, PROVIDERS } from '../options.js';
 
@@ -136,8 +137,8 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
     )
     .option('--chat', "wrap the prompt as one user message with the model's chat template (tokenizer_config.json)")
     .option(
-      '--adapter <dir>',
-      'a run folder (clinprompt train --out) or PEFT adapter folder: prompt tuning, multitask prompt tuning, LoRA or full fine-tuning',
+      '--adapter <dir|file.cpack|pack:name>',
+      'a run folder (clinprompt train --out), PEFT adapter folder, trusted prompt pack file, or pack:<name>[@version] from the store: prompt tuning, multitask prompt tuning, LoRA or full fine-tuning',
     )
     .option('--task-id <n>', 'which task of a multitask prompt-tuning adapter (default 0)', nonNegativeInt)
     .action(async (flags: GenerateFlags) => {
@@ -152,7 +153,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
         stop: flags.stop,
         provider: flags.provider,
         ...(flags.chat !== undefined && { chat: flags.chat }),
-        ...(flags.adapter !== undefined && { adapter: flags.adapter }),
+        ...(flags.adapter !== undefined && { adapter: flags.adapter, packs: () => storePacks(context) }),
         ...(flags.taskId !== undefined && { taskId: flags.taskId }),
         ...(flags.threads !== undefined && { threads: flags.threads }),
       });
@@ -174,7 +175,10 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
       collect,
       [],
     )
-    .option('--adapter <dir>', 'a run folder (clinprompt train --out) or PEFT adapter folder to apply')
+    .option(
+      '--adapter <dir|file.cpack|pack:name>',
+      'a run folder (clinprompt train --out), PEFT adapter folder, trusted prompt pack file, or pack:<name>[@version] from the store to apply',
+    )
     .option('--task-id <n>', 'which task of a multitask prompt-tuning adapter (default 0)', nonNegativeInt)
     .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
     .action(
@@ -190,7 +194,7 @@ export const registerBackboneCommands: RegisterCommands = (program, context) => 
           backbone: backboneOrDefault(flags.backbone),
           prompt: flags.prompt,
           candidates: flags.candidate,
-          ...(flags.adapter !== undefined && { adapter: flags.adapter }),
+          ...(flags.adapter !== undefined && { adapter: flags.adapter, packs: () => storePacks(context) }),
           ...(flags.taskId !== undefined && { taskId: flags.taskId }),
           ...(flags.threads !== undefined && { threads: flags.threads }),
         });

@@ -5,6 +5,7 @@ import { registerBackboneCommands } from './backbone.js';
 import { registerDataCommands } from './data.js';
 import { registerExperimentCommands } from './experiment.js';
 import { registerPretrainCommands } from './pretrain.js';
+import { registerPackCommands } from './packs.js';
 import { registerStoreCommands } from './store.js';
 import { registerTrainingCommands } from './training.js';
 import { registerUsersCommands } from './users.js';
@@ -20,4 +21,5 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerDataCommands,
   registerTrainingCommands,
   registerExperimentCommands,
+  registerPackCommands,
 ];

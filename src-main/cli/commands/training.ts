@@ -12,7 +12,8 @@ import { openBackbone } from '../../backbone/load.js';
 import { ProgressTracker } from '../../jobs/progress.js';
 import { TrainConfigSchema } from '../../peft/config.js';
 import { createMethod, METHOD_NAMES, METHODS, type MethodName } from '../../peft/methods.js';
-import { addRunMetrics, openAdapter, readRunRecord } from '../../peft/run-folder.js';
+import { addRunMetrics, readRunRecord } from '../../peft/run-folder.js';
+import { isPackAdapter, openAdapterSource } from '../../services/packs.js';
 import type { TrainProgress } from '../../peft/trainer.js';
 import { trainableCount } from '../../peft/trainer.js';
 import { MptDistillConfigSchema } from '../../peft/mpt/config.js';
@@ -30,6 +31,7 @@ import {
 } from '../../services/training.js';
 import type { Split } from '../../tasks/types.js';
 import type { CommandContext, RegisterCommands } from '../context.js';
+import { storePacks } from './packs.js';
 import { withInterruptSignal } from '../jobs.js';
 import { formatTable, type Output } from '../output.js';
 import { nonNegativeInt, parseSplit, parseTaskType, positiveInt, provider, PROVIDERS } from '../options.js';
@@ -288,7 +290,10 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
     .description('Evaluate a trained run (or, without --adapter, the untrained backbone) with 95% bootstrap intervals')
     .option('--backbone <dir>', 'backbone folder the run was trained on (default: the embedded backbone)')
     .requiredOption('--data <dataset|file>', 'a dataset in the store, or an exported .jsonl/.csv file (with --task)')
-    .option('--adapter <dir>', 'run folder (clinprompt train --out) or PEFT adapter folder; none = zero-shot baseline')
+    .option(
+      '--adapter <dir|file.cpack|pack:name>',
+      'run folder (clinprompt train --out), PEFT adapter folder, trusted prompt pack file, or pack:<name>[@version] from the store; none = zero-shot baseline',
+    )
     .option('--task <type>', 'the task a --data file holds: ner, re, qa, nli, summarization')
     .option('--split <name>', 'split to evaluate: train, dev or test', (v: string) => parseSplit(v), 'test')
     .option('--limit <n>', 'evaluate the first n examples only', positiveInt)
@@ -307,11 +312,16 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
           threads?: number;
         },
       ) => {
-        const outDir = flags.out ?? flags.adapter;
+        const outDir = flags.out ?? (flags.adapter && !isPackAdapter(flags.adapter) ? flags.adapter : undefined);
         if (!outDir)
-          throw new UserError('INVALID_ARGUMENT', 'Without --adapter, say where the predictions go with --out.');
+          throw new UserError(
+            'INVALID_ARGUMENT',
+            'Without a run folder as --adapter, say where the predictions go with --out.',
+          );
         const base = openBackbone(backboneOrDefault(flags.backbone));
-        const { backbone, adapter } = flags.adapter ? openAdapter(flags.adapter, base) : { backbone: base };
+        const { backbone, adapter } = flags.adapter
+          ? await openAdapterSource(flags.adapter, base, { packs: () => storePacks(context) })
+          : { backbone: base };
         const task = parseTaskType(flags.task);
         const data = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });
         const examples = splitOf(data, flags.split).slice(0, flags.limit);
