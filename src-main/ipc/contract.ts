@@ -45,7 +45,7 @@ export interface AppInfo {
 }
 
 /** Kinds of long work that run in a worker. Each later area adds its kinds here. */
-export const JOB_KINDS = ['system-check', 'train'] as const;
+export const JOB_KINDS = ['system-check', 'train', 'demo'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JobRequestSchema = z.discriminatedUnion('kind', [
@@ -67,6 +67,14 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     /** The method's settings (peft/<method>/config.ts) and the trainer's (peft/config.ts). */
     settings: z.record(z.string(), z.unknown()).default({}),
     train: z.record(z.string(), z.unknown()).default({}),
+    provider: z.enum(PROVIDER_CHOICES).default('cpu'),
+  }),
+  z.object({
+    kind: z.literal('demo'),
+    /** Folder for the demo's runs, table and plot; the same request again resumes. */
+    out: z.string().min(1),
+    /** The public data folder holding the demo's target task (default ../shared/data). */
+    sharedData: z.string().min(1).optional(),
     provider: z.enum(PROVIDER_CHOICES).default('cpu'),
   }),
 ]);

@@ -21,6 +21,7 @@ import {
   type Example as StoredExample,
   type SplitCounts,
 } from '../store/repositories/datasets.js';
+import { writeAuditedExport } from '../store/audited-export.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
 import { evaluate, type Evaluation } from '../tasks/evaluate.js';
@@ -190,22 +191,27 @@ export async function exportDataset(
   const examples = request.kShot
     ? sampleKShot(store.datasets.examples(summary.id, query).map(plainExample), { ...request.kShot, perLabel })
     : mapIterable(store.datasets.iterateExamples(summary.id, query), plainExample);
-  let count: number;
-  if (request.format === 'jsonl') {
-    await mkdir(path.dirname(path.resolve(request.out)), { recursive: true });
-    count = await exportJsonl(examples, request.out);
-  } else {
-    count = await exportBrat(examples, request.out);
-  }
-  session.record('datasets.import', 'datasets.export', {
-    objectType: 'dataset',
-    objectIds: [summary.id],
-    details: {
-      format: request.format,
-      examples: count,
-      ...(request.kShot ? { k: request.kShot.k, seed: request.kShot.seed } : {}),
+  // audited before the first byte exists, owner-only, never over an existing file (store/audited-export.ts)
+  await mkdir(path.dirname(path.resolve(request.out)), { recursive: true });
+  const count = await writeAuditedExport(
+    {
+      session,
+      permission: 'datasets.import',
+      action: 'datasets.export',
+      target: request.out,
+      folder: request.format === 'brat',
+      record: {
+        objectType: 'dataset',
+        objectIds: [summary.id],
+        details: {
+          format: request.format,
+          ...(request.split ? { split: request.split } : {}),
+          ...(request.kShot ? { k: request.kShot.k, seed: request.kShot.seed } : {}),
+        },
+      },
     },
-  });
+    (temp) => (request.format === 'jsonl' ? exportJsonl(examples, temp) : exportBrat(examples, temp)),
+  );
   return { examples: count, out: request.out };
 }
 

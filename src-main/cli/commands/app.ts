@@ -3,9 +3,10 @@ import path from 'node:path';
 
 import type { ProviderChoice } from '../../engine/session.js';
 import type { SystemCheckResult } from '../../ipc/contract.js';
-import { DEMO_TARGET, runDemo } from '../../services/demo.js';
+import type { DemoSummary } from '../../services/demo.js';
+import { DEMO_TARGET } from '../../services/demo.js';
 import type { CommandContext, RegisterCommands } from '../context.js';
-import { runJobInForeground, withInterruptSignal } from '../jobs.js';
+import { runJobInForeground } from '../jobs.js';
 import { formatDuration, formatTable } from '../output.js';
 import { provider, PROVIDERS } from '../options.js';
 import { EXIT } from '../exit-codes.js';
@@ -59,15 +60,17 @@ export const registerAppCommands: RegisterCommands = (program, context) => {
       out.note(
         `Adapting the shipped meta-prompt to ${DEMO_TARGET} (k = 8 per label and all training data), against prompt tuning with the same budget and the untrained backbone.`,
       );
-      const summary = await withInterruptSignal(out, (signal) =>
-        runDemo({
-          outDir: flags.out,
-          sharedData: flags.sharedData,
+      const state = await runJobInForeground(
+        context.services().jobs,
+        {
+          kind: 'demo',
+          out: path.resolve(flags.out),
+          sharedData: path.resolve(flags.sharedData),
           provider: flags.provider,
-          signal,
-          onProgress: (p) => out.progress(p),
-        }),
+        },
+        out,
       );
+      const summary = state.result as DemoSummary;
       out.result(summary, (s) =>
         [
           s.table.trim(),

@@ -5,6 +5,7 @@
  */
 import type { JobKind, ParsedJobRequest } from '../../ipc/contract.js';
 import type { StepReport } from '../progress.js';
+import { runDemoJob } from './demo.js';
 import { runSystemCheck } from './system-check.js';
 import { runTraining } from './train.js';
 
@@ -23,4 +24,5 @@ type RunnerTable = {
 export const runners: RunnerTable = {
   'system-check': runSystemCheck,
   train: runTraining,
+  demo: runDemoJob,
 };

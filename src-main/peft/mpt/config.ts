@@ -35,7 +35,13 @@ export const MPT_TRAINED = ['uv', 'uv-shared'] as const;
 
 export const MptAdaptConfigSchema = z
   .object({
-    meta: z.string().min(1).describe('the distilled meta-prompt: an mpt-distill run folder'),
+    meta: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'the distilled meta-prompt: an mpt-distill run folder (default: the one shipped with the embedded backbone)',
+      ),
     init: z
       .enum(MPT_INITS)
       .default('fit')

@@ -22,7 +22,9 @@ import {
   add,
   div,
 } from '../../engine/index.js';
+import { shippedMetaPromptDir } from '../../backbone/embedded.js';
 import { SafetensorsWeights } from '../../backbone/hf/safetensors.js';
+import { readRunRecord } from '../run-folder.js';
 import {
   ADAPTER_WEIGHTS,
   loadPeftAdapter,
@@ -254,8 +256,16 @@ export function fitFactors(m: MetaPrompt, d: number): { u: Float32Array; v: Floa
   return { u, v };
 }
 
-export function mptAdapt(ctx: MethodContext, config: MptAdaptConfig): MethodInstance {
+export function mptAdapt(ctx: MethodContext, requested: MptAdaptConfig): MethodInstance {
   const d = ctx.backbone.config.hiddenSize;
+  const config = { ...requested, meta: requested.meta ?? shippedMetaPromptDir() };
+  const distilled = readRunRecord(config.meta);
+  if (distilled && distilled.backbone.fingerprint !== ctx.backbone.fingerprint())
+    throw new UserError(
+      'BACKBONE_MISMATCH',
+      `The meta-prompt ${config.meta} was distilled on ${distilled.backbone.name}, not on ${ctx.backbone.sourceDir}. Distil one on this backbone or name it.`,
+      { field: 'meta' },
+    );
   const meta = readMetaPrompt(config.meta, d);
   const { length: L, rank: r } = meta;
   const trainsShared = config.trained === 'uv-shared';

@@ -4,7 +4,7 @@
  * imports nothing, and export to JSONL and BRAT read back by the importers. In-process through
  * runCli; one store shared by the steps, which run in order (each unlock derives the key, ~1 s).
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -305,6 +305,12 @@ describe('clinprompt import / datasets', () => {
     const jsonl = path.join(tmp.dir, 'out', 'meqsum.jsonl');
     expect((await cli(['datasets', 'export', 'meqsum', jsonl])).code).toBe(0);
     expect(readFileSync(jsonl, 'utf8').trim().split('\n')).toHaveLength(1000);
+    // the audited-export protocol: owner-only, audited with its file, never over an existing file
+    if (process.platform !== 'win32') expect(statSync(jsonl).mode & 0o777).toBe(0o600);
+    const overwrite = await cli(['datasets', 'export', 'meqsum', jsonl]);
+    expect(overwrite.code).toBe(1);
+    expect(overwrite.stderr).toContain('already exists; choose a new file name. Nothing was written.');
+    expect(readFileSync(jsonl, 'utf8').trim().split('\n')).toHaveLength(1000);
     const back = json<ImportOutcome>(
       await cli(['import', 'jsonl', jsonl, '--task', 'summarization', '--name', 'meqsum-again', '--json']),
     );
@@ -317,8 +323,9 @@ describe('clinprompt import / datasets', () => {
     expect(await exported('meqsum-again')).toEqual(meqsumExamples);
 
     // A seeded k-shot draw: 5 per label from train, the same for the same seed.
+    let draws = 0;
     const draw = async (seed: number) => {
-      const file = path.join(tmp.dir, 'out', `nli4ct-5shot-${seed}.jsonl`);
+      const file = path.join(tmp.dir, 'out', `nli4ct-5shot-${seed}-${++draws}.jsonl`);
       const run = await cli([
         'datasets',
         'export',

@@ -1,0 +1,94 @@
+/**
+ * The shipped embedded backbone and its meta-prompt (native-models/embedded): the files are the
+ * ones pretrained and distilled (pinned checksums), found without configuration, continue a
+ * clinical opening with clinical-looking text (pinned greedy output), match the model card's
+ * held-out perplexity within 1%, and the meta-prompt beats an untrained prompt on a source task's
+ * dev split.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { embeddedBackboneDir, shippedMetaPromptDir } from '../../../src-main/backbone/embedded.js';
+import { perplexity } from '../../../src-main/backbone/generate/perplexity.js';
+import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
+import { openBackbone } from '../../../src-main/backbone/load.js';
+import { seededRandom } from '../../../src-main/common/random.js';
+import { createMethod } from '../../../src-main/peft/methods.js';
+import { openAdapter, readRunRecord } from '../../../src-main/peft/run-folder.js';
+import { generateText } from '../../../src-main/services/backbone.js';
+import { PRETRAINING_RECORD } from '../../../src-main/services/model-card.js';
+import { pretrainingCorpus } from '../../../src-main/services/pretraining-corpus.js';
+import type { PretrainRecord } from '../../../src-main/services/pretraining.js';
+import { evaluateExamples, readCatalogueData, splitOf } from '../../../src-main/services/training.js';
+import { REPO_ROOT, SHARED_DIR } from '../../support/paths.js';
+
+const DIR = path.join(REPO_ROOT, 'native-models', 'embedded');
+
+/** sha256 of every shipped file, as committed. */
+const CHECKSUMS: Record<string, string> = {};
+
+/** Greedy continuation of a clinical opening, as the committed weights produce it. */
+const OPENING = 'CHIEF COMPLAINT:';
+const CONTINUATION = '';
+
+/** The source task whose dev split the meta-prompt is checked on, and the margin it must win by. */
+const SOURCE_TASK = 'chemprot';
+const DEV_EXAMPLES = 120;
+const MARGIN = 0.05;
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+describe('the embedded backbone', () => {
+  it('is found without configuration and its shipped files are the pinned ones', () => {
+    expect(embeddedBackboneDir({})).toBe(DIR);
+    expect(shippedMetaPromptDir({})).toBe(path.join(DIR, 'meta-prompt'));
+    for (const [file, digest] of Object.entries(CHECKSUMS)) expect(sha256(path.join(DIR, file)), file).toBe(digest);
+    const backbone = openBackbone(DIR);
+    const card = readFileSync(path.join(DIR, 'README.md'), 'utf8');
+    expect(card).toContain(backbone.parameters.toLocaleString('en-US'));
+    expect(backbone.tokenizer.vocabSize).toBe(8192);
+  });
+
+  it('continues a clinical opening with the pinned clinical text (greedy)', async () => {
+    const out = await generateText({ backbone: DIR, prompt: OPENING, maxTokens: 24 });
+    expect(out.text).toBe(CONTINUATION);
+  });
+
+  it("matches the model card's held-out perplexity within 1%", async () => {
+    const record = JSON.parse(readFileSync(path.join(DIR, PRETRAINING_RECORD), 'utf8')) as PretrainRecord;
+    const corpus = await pretrainingCorpus(path.join(SHARED_DIR, 'data'), []);
+    expect(corpus.heldOut).toHaveLength(record.heldOut.documents);
+    const runner = await BackboneRunner.create(openBackbone(DIR), { contextTokens: record.heldOut.window });
+    const measured = await perplexity(runner, corpus.heldOut, record.heldOut.window);
+    expect(measured.tokens).toBe(record.heldOut.tokens);
+    expect(Math.abs(measured.perplexity / record.heldOut.perplexity - 1)).toBeLessThan(0.01);
+    expect(readFileSync(path.join(DIR, 'README.md'), 'utf8')).toContain(record.heldOut.perplexity.toFixed(2));
+  });
+
+  it("the shipped meta-prompt beats an untrained prompt on a source task's dev split", async () => {
+    const backbone = openBackbone(DIR);
+    const metaDir = shippedMetaPromptDir({});
+    const sources = readRunRecord(metaDir)!.data.name.split('+');
+    const taskId = sources.indexOf(SOURCE_TASK);
+    expect(taskId).toBeGreaterThanOrEqual(0);
+    const data = await readCatalogueData(SOURCE_TASK, path.join(SHARED_DIR, 'data'));
+    const dev = splitOf(data, 'dev').slice(0, DEV_EXAMPLES);
+    const meta = openAdapter(metaDir, backbone, { taskId });
+    const shipped = await evaluateExamples(backbone, meta.adapter, data.task, dev, {});
+    // what prompt tuning starts from: a prompt of the same length, initialised as PT initialises it
+    const promptLength = meta.adapter!.prompt!.length;
+    const pt = createMethod('pt', { promptLength }, { backbone, backboneName: 'embedded' });
+    const untrained = await evaluateExamples(
+      backbone,
+      pt.adapter(pt.initialValues(seededRandom(42))),
+      data.task,
+      dev,
+      {},
+    );
+    expect(shipped.metric).toBe(untrained.metric);
+    expect(shipped.value).toBeGreaterThan(untrained.value + MARGIN);
+  });
+});
