@@ -5,11 +5,15 @@
  */
 import type { JobKind, ParsedJobRequest } from '../../ipc/contract.js';
 import type { StepReport } from '../progress.js';
+import type { JobInputs } from '../protocol.js';
+import { runEvaluation } from './evaluate.js';
 import { runSystemCheck } from './system-check.js';
 import { runTraining } from './train.js';
 
 export interface JobContext {
   readonly jobId: string;
+  /** What the host handed over in memory (a store dataset's examples). */
+  readonly inputs: JobInputs;
   /** Aborted when the user cancels; long loops call `throwIfCancelled()` between steps. */
   readonly signal: AbortSignal;
   throwIfCancelled(): void;
@@ -23,4 +27,5 @@ type RunnerTable = {
 export const runners: RunnerTable = {
   'system-check': runSystemCheck,
   train: runTraining,
+  evaluate: runEvaluation,
 };
