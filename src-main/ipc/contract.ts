@@ -99,6 +99,8 @@ export interface JobProgress {
   readonly step: number;
   readonly totalSteps: number;
   readonly loss?: number;
+  /** The dev metric as measured during training (the task's headline metric). */
+  readonly metric?: number;
   readonly tokensPerSecond?: number;
   /** Estimated seconds left, from the observed step rate. */
   readonly etaSeconds?: number;

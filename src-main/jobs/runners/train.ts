@@ -39,6 +39,7 @@ export async function runTraining(
         totalSteps: p.totalSteps,
         ...(p.loss !== undefined && { loss: p.loss }),
         ...(p.tokens !== undefined && { tokens: p.tokens }),
+        ...(p.metric !== undefined && { metric: p.metric }),
       }),
   });
 }
