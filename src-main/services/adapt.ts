@@ -14,6 +14,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { z } from 'zod';
 
 import { backboneOrDefault, EMBEDDED_BACKBONE_NAME, SHIPPED_META_PROMPT } from '../backbone/embedded.js';
+import { formatBytes } from '../backbone/memory-plan.js';
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import {
@@ -21,12 +22,14 @@ import {
   type AdaptMethod,
   type AdaptOptionsView,
   type BackboneView,
+  type EvaluationView,
   type RequestHandlers,
   type SettingView,
 } from '../ipc/contract.js';
 import type { JobManager } from '../jobs/job-manager.js';
 import { TrainConfigSchema, type TrainConfig } from '../peft/config.js';
 import { METHODS } from '../peft/methods.js';
+import { addRunMetrics } from '../peft/run-folder.js';
 import { backboneInfo } from './backbone.js';
 import { renderCurveSvg } from './experiment-results.js';
 import type { StoreService } from './store-service.js';
@@ -36,6 +39,7 @@ import {
   recordRun,
   splitOf,
   startRunRecord,
+  type StoreAccess,
   type TaskData,
   type TrainSummary,
 } from './training.js';
@@ -70,31 +74,64 @@ export function adaptHandlers(
 ): Pick<RequestHandlers, AdaptRequests> {
   /** Train jobs whose run the store records when they finish. */
   const pending = new Map<string, { runId: number; outDir: string }>();
+  /** Evaluate jobs whose metrics go into their run folder's record, as `clinprompt eval` writes them. */
+  const evaluating = new Map<string, string>();
   jobs.subscribe({
     onDidFinish: (state) => {
+      const evaluated = evaluating.get(state.jobId);
+      evaluating.delete(state.jobId);
+      if (evaluated !== undefined && state.status === 'succeeded') {
+        const view = state.result as EvaluationView;
+        addRunMetrics(evaluated, { [view.split]: Object.fromEntries(view.adapted.map((m) => [m.name, m.estimate])) });
+      }
       const run = pending.get(state.jobId);
       if (!run) return;
       pending.delete(state.jobId);
-      store
-        .use((s, session) =>
-          state.status === 'succeeded'
-            ? recordRun({ store: s, session }, run.runId, state.result as TrainSummary, run.outDir)
-            : finishRunRecord({ store: s, session }, run.runId, state.error),
-        )
-        // A store locked meanwhile keeps the run folder; the record stays open (no note text in the log).
-        .catch((error: unknown) => log.warn('run not recorded', { runId: run.runId, error }));
+      unrecorded.push((access) =>
+        state.status === 'succeeded'
+          ? recordRun(access, run.runId, state.result as TrainSummary, run.outDir)
+          : finishRunRecord(access, run.runId, state.error),
+      );
+      void flush();
     },
   });
+
+  /**
+   * Records of finished runs not yet in the store: training often outlasts the auto-lock, so a
+   * record waits for the next unlocked request instead of being lost.
+   */
+  const unrecorded: ((access: StoreAccess) => void)[] = [];
+  async function flush(): Promise<void> {
+    while (unrecorded.length > 0) {
+      try {
+        await store.use((s, session) => unrecorded[0]!({ store: s, session }));
+      } catch (error) {
+        if ((error as { code?: string }).code === 'LOCKED') return;
+        log.warn('run not recorded', { error }); // codes and ids only: no note text reaches a record's error
+      }
+      unrecorded.shift();
+    }
+  }
 
   const readDataset = (name: string): Promise<TaskData> =>
     store.use((s, session) => readTaskData(name, { store: async () => ({ store: s, session }) }));
 
   return {
     'backbone.describe': async ({ backbone }) => describe(backbone),
-    'adapt.options': async ({ backbone }) => options(describe(backbone)),
+    'adapt.options': async ({ backbone }) => {
+      await flush();
+      return options(describe(backbone));
+    },
     'adapt.start': async ({ backbone, dataset, method, train }) => {
+      await flush();
       const config = trainConfig(train);
       const view = describe(backbone);
+      if (!view.fits)
+        throw new UserError(
+          'OUT_OF_MEMORY',
+          `Adapting a prompt on ${view.name} needs about ${formatBytes(view.trainingBytes)}, but only ${formatBytes(view.availableBytes)} is free. Close other programs or choose a smaller backbone.`,
+          { field: 'backbone' },
+        );
       const settings = method === 'mpt' ? { meta: metaPromptOrRefuse(view) } : {};
       const data = await readDataset(dataset);
       if (splitOf(data, 'train').length === 0)
@@ -127,16 +164,19 @@ export function adaptHandlers(
       return state;
     },
     'adapt.evaluate': async ({ backbone, dataset, run }) => {
+      await flush();
       const data = await readDataset(dataset);
       const split = splitOf(data, 'test').length > 0 ? 'test' : 'dev';
       if (splitOf(data, split).length === 0)
         throw new UserError('NOT_FOUND', `"${data.name}" has no labelled dev or test examples to evaluate on.`, {
           field: 'dataset',
         });
-      return jobs.start(
+      const state = jobs.start(
         { kind: 'evaluate', backbone: backboneOrDefault(backbone), data: data.name, task: data.task.type, run, split },
         { data },
       );
+      evaluating.set(state.jobId, run);
+      return state;
     },
     'charts.loss': async ({ losses, totalSteps }) => ({ svg: await renderCurveSvg(lossCurveSpec(losses, totalSteps)) }),
   };

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { AdaptRunView, EvaluationView, JobState } from '../../../src-main/ipc/contract.js';
+import { readRunRecord } from '../../../src-main/peft/run-folder.js';
 import { createServices } from '../../../src-main/services/index.js';
 import { writeLearnableNli } from '../../support/learnable-task.js';
 import { makeTempDir } from '../../support/temp.js';
@@ -109,6 +110,52 @@ describe('adaptation requests', () => {
       expect(e.adaptedCorrect).toBe(e.adapted === e.gold);
     }
     expect(accuracy.estimate).toBeCloseTo(view.examples.filter((e) => e.adaptedCorrect).length / 12, 10);
+    // The test metrics join the run's record, as `clinprompt eval` writes them.
+    await expect
+      .poll(() => (readRunRecord(run.outDir)?.metrics as Record<string, Record<string, number>>)['test']?.['accuracy'])
+      .toBe(accuracy.estimate);
+  });
+
+  it('resumes a cancelled run after the app restarts, from the same request', async () => {
+    const request = {
+      backbone,
+      dataset: 'happy-nli',
+      method: 'lora',
+      train: { steps: 20, batchSize: 2, checkpointEvery: 2 },
+    } as const;
+    const first = await h['adapt.start'](request);
+    await new Promise<void>((resolve) => {
+      const stop = services.jobs.subscribe({
+        onDidProgress: (p) => p.jobId === first.jobId && p.step >= 3 && (stop(), resolve()),
+      });
+    });
+    await h['jobs.cancel'](first.jobId);
+    const restarted = createServices({ dataDir: services.info.dataDir, store: { scrypt: { N: 2 ** 14, r: 8, p: 1 } } });
+    try {
+      await restarted.store.unlock({ passphrase: 'adapt service passphrase' });
+      const again = await restarted.jobs.wait((await restarted.handlers['adapt.start'](request)).jobId);
+      expect(again.status).toBe('succeeded');
+      expect((again.result as AdaptRunView).resumedFromStep).toBeGreaterThanOrEqual(2);
+    } finally {
+      await restarted.dispose();
+    }
+  });
+
+  it('records a run that finished while the store was locked once it is unlocked again', async () => {
+    const before = await services.store.use((s) => s.runs.list().length);
+    const job = await h['adapt.start']({
+      backbone,
+      dataset: 'happy-nli',
+      method: 'pt',
+      train: { steps: 4, batchSize: 2 },
+    });
+    await services.store.lock();
+    expect((await services.jobs.wait(job.jobId)).status).toBe('succeeded');
+    await services.store.unlock({ passphrase: 'adapt service passphrase' });
+    await h['adapt.options']({ backbone });
+    const runs = await services.store.use((s) => s.runs.list());
+    expect(runs).toHaveLength(before + 1);
+    expect(runs[0]).toMatchObject({ kind: 'train:pt', status: 'succeeded' });
   });
 
   it('draws the loss curve as an SVG document', async () => {
