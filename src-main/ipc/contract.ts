@@ -14,6 +14,7 @@ import type { SerializedError } from '../common/errors.js';
 import {
   IMPORT_FORMATS,
   PROVIDER_CHOICES,
+  SPLITS,
   TASK_TYPES,
   type ImportFormat,
   type JobStatus,
@@ -45,7 +46,7 @@ export interface AppInfo {
 }
 
 /** Kinds of long work that run in a worker. Each later area adds its kinds here. */
-export const JOB_KINDS = ['system-check', 'train', 'demo'] as const;
+export const JOB_KINDS = ['system-check', 'train', 'evaluate', 'demo'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JobRequestSchema = z.discriminatedUnion('kind', [
@@ -58,7 +59,10 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     kind: z.literal('train'),
     /** Backbone folder (default: the embedded backbone). */
     backbone: z.string().min(1).optional(),
-    /** A task's examples as an exported .jsonl/.csv file (workers hold no store key). */
+    /**
+     * A task's examples as an exported .jsonl/.csv file, or the name of the store dataset whose
+     * examples the host hands to the worker in memory (workers hold no store key).
+     */
     data: z.string().min(1),
     task: z.enum(TASK_TYPES),
     /** Run folder; the same request again resumes from its checkpoint. */
@@ -67,6 +71,19 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     /** The method's settings (peft/<method>/config.ts) and the trainer's (peft/config.ts). */
     settings: z.record(z.string(), z.unknown()).default({}),
     train: z.record(z.string(), z.unknown()).default({}),
+    provider: z.enum(PROVIDER_CHOICES).default('cpu'),
+  }),
+  z.object({
+    kind: z.literal('evaluate'),
+    backbone: z.string().min(1).optional(),
+    /** As for `train`: an exported file, or a store dataset's name when the host hands the examples over. */
+    data: z.string().min(1),
+    task: z.enum(TASK_TYPES),
+    /** The trained run folder, scored beside the untrained backbone. */
+    run: z.string().min(1),
+    split: z.enum(SPLITS).default('test'),
+    /** At most this many examples of the split (the wizard keeps evaluation short). */
+    limit: z.number().int().positive().max(100_000).default(200),
     provider: z.enum(PROVIDER_CHOICES).default('cpu'),
   }),
   z.object({
@@ -90,6 +107,8 @@ export interface JobProgress {
   readonly step: number;
   readonly totalSteps: number;
   readonly loss?: number;
+  /** The dev metric as measured during training (the task's headline metric). */
+  readonly metric?: number;
   readonly tokensPerSecond?: number;
   /** Estimated seconds left, from the observed step rate. */
   readonly etaSeconds?: number;
@@ -310,6 +329,112 @@ export interface SigningKeyView {
   readonly removedAt: string | null;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Backbone, adaptation and evaluation (services/adapt.ts): what the wizard's steps show
+// ---------------------------------------------------------------------------------------------
+
+/** A backbone folder in plain words: what it is, where it runs, how much memory it needs. */
+export interface BackboneView {
+  readonly folder: string;
+  /** The folder's name, or "embedded" for the embedded default. */
+  readonly name: string;
+  readonly embedded: boolean;
+  readonly architecture: string;
+  readonly parameters: number;
+  /** Where it runs ("this computer's processor (CPU)"). */
+  readonly provider: string;
+  readonly contextTokens: number;
+  /** Estimated bytes to run it (inference) and to adapt a prompt on it (training, batch 1). */
+  readonly inferenceBytes: number;
+  readonly trainingBytes: number;
+  readonly availableBytes: number;
+  /** Whether adapting a prompt fits in the available memory. */
+  readonly fits: boolean;
+  /** The shipped meta-prompt (an mpt-distill run folder) beside the embedded backbone, when there is one. */
+  readonly metaPrompt: string | null;
+}
+
+/** The adaptation methods the wizard offers. */
+export const ADAPT_METHODS = ['mpt', 'pt', 'lora'] as const;
+export type AdaptMethod = (typeof ADAPT_METHODS)[number];
+
+/** One training setting of the form, from the trainer's schema (peft/config.ts). */
+export interface SettingView {
+  readonly key: string;
+  readonly label: string;
+  readonly help: string;
+  readonly kind: 'integer' | 'number' | 'boolean' | 'choice';
+  readonly choices?: readonly string[];
+  readonly default?: number | boolean | string;
+  /** Shown first; the others sit in the "advanced" section. */
+  readonly basic: boolean;
+}
+
+export interface AdaptOptionsView {
+  readonly methods: readonly {
+    readonly method: AdaptMethod;
+    readonly title: string;
+    readonly summary: string;
+    /** Why it cannot be chosen (MPT without a meta-prompt), or null. */
+    readonly unavailable: string | null;
+  }[];
+  /** The method chosen unless the user picks another: MPT when a meta-prompt exists. */
+  readonly defaultMethod: AdaptMethod;
+  readonly settings: readonly SettingView[];
+}
+
+/** What the wizard reads of a succeeded `train` job's result (a part of the run record). */
+export interface AdaptRunView {
+  /** The run folder. */
+  readonly outDir: string;
+  readonly method: string;
+  readonly steps: number;
+  readonly totalSteps: number;
+  readonly trainableParameters: number;
+  readonly trainableShare: number;
+  readonly losses: readonly number[];
+  readonly resumedFromStep: number;
+}
+
+export interface MetricView {
+  readonly name: string;
+  readonly estimate: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/** One evaluated example: the note's input, the gold answer and each model's output. */
+export interface EvaluatedExampleView {
+  readonly id: string;
+  readonly input: string;
+  readonly gold: string;
+  readonly adapted: string;
+  readonly baseline: string;
+  readonly adaptedCorrect: boolean;
+  readonly baselineCorrect: boolean;
+}
+
+/** Result of the `evaluate` job: the adapted prompt against the untrained backbone on one split. */
+export interface EvaluationView {
+  readonly split: Split;
+  readonly n: number;
+  readonly headline: string;
+  readonly confidence: number;
+  readonly adapted: readonly MetricView[];
+  readonly baseline: readonly MetricView[];
+  /** Per label or entity type (precision, recall, F1), when the task's metric has one. */
+  readonly perLabel: readonly {
+    readonly label: string;
+    readonly adapted: { readonly precision: number; readonly recall: number; readonly f1: number } | null;
+    readonly baseline: { readonly precision: number; readonly recall: number; readonly f1: number } | null;
+  }[];
+  readonly unparseable: { readonly adapted: number; readonly baseline: number };
+  readonly examples: readonly EvaluatedExampleView[];
+}
+
+const BackboneFolder = z.string().trim().min(1, 'choose the backbone folder').max(4096);
+const DatasetName = z.string().trim().min(1, 'choose a dataset').max(100);
+
 const PackFile = z.string().trim().min(1, 'choose a .cpack file').max(4096);
 
 const Passphrase = z.string().min(1, 'enter the passphrase').max(1024);
@@ -420,6 +545,39 @@ export const requests = {
   /** Stops trusting a key (admin; audited). */
   'packs.keys.remove': request<SigningKeyView>()(
     z.tuple([z.object({ keyId: z.string().regex(/^[0-9a-f]{32}$/, 'a key id from the key list') })]),
+  ),
+  /** Name, size, provider and memory estimate of a backbone folder (default: the embedded one). */
+  'backbone.describe': request<BackboneView>()(z.tuple([z.object({ backbone: BackboneFolder.optional() })])),
+  /** The methods and training settings the Adapt step offers for a backbone. */
+  'adapt.options': request<AdaptOptionsView>()(z.tuple([z.object({ backbone: BackboneFolder.optional() })])),
+  /**
+   * Trains a prompt on a store dataset in a worker (a `train` job); the same request again resumes
+   * a cancelled run from its checkpoint. The run is recorded in the store when it finishes.
+   */
+  'adapt.start': request<JobState>()(
+    z.tuple([
+      z.object({
+        backbone: BackboneFolder.optional(),
+        dataset: DatasetName,
+        method: z.enum(ADAPT_METHODS),
+        /** The trainer's settings (peft/config.ts); omitted ones take their defaults. */
+        train: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+      }),
+    ]),
+  ),
+  /** Scores a finished run and the untrained backbone on the dataset's test split (an `evaluate` job). */
+  'adapt.evaluate': request<JobState>()(
+    z.tuple([
+      z.object({
+        backbone: BackboneFolder.optional(),
+        dataset: DatasetName,
+        run: z.string().trim().min(1, 'train a prompt first').max(4096),
+      }),
+    ]),
+  ),
+  /** A loss curve drawn by vega-lite, as an SVG document (the page's CSP allows no chart code that evaluates strings). */
+  'charts.loss': request<{ readonly svg: string }>()(
+    z.tuple([z.object({ losses: z.array(z.number()).max(100_000), totalSteps: z.number().int().nonnegative() })]),
   ),
   /** The OS file or folder chooser (desktop app only; elsewhere UNSUPPORTED). Null when cancelled. */
   'dialogs.pickPath': request<{ readonly path: string | null }>()(

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { UserError } from '../common/errors.js';
 import type { JobProgress, JobRequest, JobState, ParsedJobRequest } from '../ipc/contract.js';
 import { JobRequestSchema } from '../ipc/contract.js';
-import type { WorkerLauncher, WorkerToHost, WorkerTransport } from './protocol.js';
+import type { JobInputs, WorkerLauncher, WorkerToHost, WorkerTransport } from './protocol.js';
 
 /** How long a cancelled job may take to stop by itself before its worker is killed. */
 const CANCEL_GRACE_MS = 5_000;
@@ -36,7 +36,7 @@ export class JobManager {
     return () => this.#listeners.delete(listeners);
   }
 
-  start(request: JobRequest): JobState {
+  start(request: JobRequest, inputs: JobInputs = {}): JobState {
     const parsed: ParsedJobRequest = JobRequestSchema.parse(request);
     const jobId = randomUUID();
     const worker = this.launch();
@@ -76,7 +76,7 @@ export class JobManager {
         },
       }),
     );
-    worker.post({ type: 'start', jobId, request: parsed });
+    worker.post({ type: 'start', jobId, request: parsed, inputs });
     return job.state;
   }
 

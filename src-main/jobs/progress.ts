@@ -7,6 +7,8 @@ export interface StepReport {
   readonly loss?: number;
   /** Tokens processed in this step, for the tokens/s figure. */
   readonly tokens?: number;
+  /** The dev metric, when this report is an evaluation. */
+  readonly metric?: number;
 }
 
 /**
@@ -43,6 +45,7 @@ export class ProgressTracker {
       step: step.step,
       totalSteps: step.totalSteps,
       ...(step.loss !== undefined && { loss: step.loss }),
+      ...(step.metric !== undefined && { metric: step.metric }),
       ...(this.#tokensPerSecond !== undefined && { tokensPerSecond: this.#tokensPerSecond }),
       ...(this.#secondsPerStep !== undefined && { etaSeconds: remaining * this.#secondsPerStep }),
     };

@@ -1,8 +1,18 @@
 /** Messages between the job host (main process or CLI) and a job worker. One worker runs one job. */
 import type { JobProgress, ParsedJobRequest, SerializedError } from '../ipc/contract.js';
+import type { TaskData } from '../services/training.js';
+
+/**
+ * What the host gives a job besides its request: a store dataset's examples, read by the host
+ * (which holds the store key) and passed in memory, so no note text is written to a file.
+ */
+export interface JobInputs {
+  readonly data?: TaskData;
+}
 
 export type HostToWorker =
-  { readonly type: 'start'; readonly jobId: string; readonly request: ParsedJobRequest } | { readonly type: 'cancel' };
+  | { readonly type: 'start'; readonly jobId: string; readonly request: ParsedJobRequest; readonly inputs: JobInputs }
+  | { readonly type: 'cancel' };
 
 export type WorkerToHost =
   | { readonly type: 'progress'; readonly progress: JobProgress }

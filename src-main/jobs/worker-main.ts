@@ -8,7 +8,7 @@ import { CancelledError, serializeError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import type { ParsedJobRequest } from '../ipc/contract.js';
 import { ProgressTracker } from './progress.js';
-import type { HostToWorker, WorkerToHost } from './protocol.js';
+import type { HostToWorker, JobInputs, WorkerToHost } from './protocol.js';
 import { runners, type JobContext } from './runners/index.js';
 
 interface Port {
@@ -32,10 +32,17 @@ function connect(): Port {
   return { post: (m) => port.postMessage(m), onMessage: (l) => port.on('message', l), close: () => port.close() };
 }
 
-async function run(port: Port, jobId: string, request: ParsedJobRequest, controller: AbortController): Promise<void> {
+async function run(
+  port: Port,
+  jobId: string,
+  request: ParsedJobRequest,
+  inputs: JobInputs,
+  controller: AbortController,
+): Promise<void> {
   const tracker = new ProgressTracker(jobId, request.kind);
   const context: JobContext = {
     jobId,
+    inputs,
     signal: controller.signal,
     throwIfCancelled: () => {
       if (controller.signal.aborted) throw new CancelledError();
@@ -62,6 +69,6 @@ port.onMessage((message) => {
   if (message.type === 'cancel') controller.abort();
   else if (!started) {
     started = true;
-    void run(port, message.jobId, message.request, controller);
+    void run(port, message.jobId, message.request, message.inputs, controller);
   }
 });

@@ -9,6 +9,7 @@ import type { AppInfo, EventSink, RequestHandlers } from '../ipc/contract.js';
 import { JobManager } from '../jobs/job-manager.js';
 import type { WorkerLauncher } from '../jobs/protocol.js';
 import { launchThreadWorker } from '../jobs/thread-transport.js';
+import { adaptHandlers } from './adapt.js';
 import { datasetHandlers } from './dataset-handlers.js';
 import { packHandlers } from './pack-handlers.js';
 import { StoreService, type StoreServiceOptions } from './store-service.js';
@@ -62,6 +63,7 @@ export function createServices(options: ServiceOptions = {}): Services {
     'store.lock': () => store.lock(),
     ...datasetHandlers(store),
     ...packHandlers(store),
+    ...adaptHandlers(store, jobs, info.dataDir),
     'dialogs.pickPath': async (request) => {
       if (!pickPath) {
         throw new UserError('UNSUPPORTED', 'No file chooser here: type the path of the file or folder instead.');

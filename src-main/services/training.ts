@@ -242,12 +242,13 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
   const dev = all.length === 1 ? splitOf(data, 'dev').slice(0, r.devLimit ?? 200) : [];
   mkdirSync(r.outDir, { recursive: true });
   const runId = r.store
-    ? r.store.store.runs.start(
-        `train:${r.method.method}`,
-        { method: r.method.method, settings: r.method.settings, train: r.config, outDir: r.outDir },
-        all.map((d) => r.store!.store.datasets.get(d.name).id),
-        r.store.session.user.username,
-      ).id
+    ? startRunRecord(
+        r.store,
+        r.method,
+        r.config,
+        r.outDir,
+        all.map((d) => d.name),
+      )
     : undefined;
   let devMetric: string | undefined;
   try {
@@ -322,10 +323,31 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
     });
     return { ...record, outDir: r.outDir };
   } catch (error) {
-    if (r.store && runId !== undefined)
-      r.store.store.runs.finish(runId, (error as { code?: string }).code === 'CANCELLED' ? 'cancelled' : 'failed');
+    if (r.store && runId !== undefined) finishRunRecord(r.store, runId, error);
     throw error;
   }
+}
+
+/** Opens the store's record of a training run (running until recorded or finished). */
+export function startRunRecord(
+  access: StoreAccess,
+  method: Pick<MethodInstance, 'method' | 'settings'>,
+  config: TrainConfig,
+  outDir: string,
+  datasets: readonly string[],
+): number {
+  const { store, session } = access;
+  return store.runs.start(
+    `train:${method.method}`,
+    { method: method.method, settings: method.settings, train: config, outDir },
+    datasets.map((name) => store.datasets.get(name).id),
+    session.user.username,
+  ).id;
+}
+
+/** Closes a run's record that did not finish: cancelled (its checkpoint kept) or failed. */
+export function finishRunRecord(access: StoreAccess, runId: number, error: unknown): void {
+  access.store.runs.finish(runId, (error as { code?: string }).code === 'CANCELLED' ? 'cancelled' : 'failed');
 }
 
 /** A task's loss terms over the run: the means of its first and of its last steps (up to five, never overlapping). */
@@ -343,7 +365,7 @@ function summarizeParts(records: readonly TaskPartRecord[]): {
 }
 
 /** Stores the run's record, loss curve, metrics and trained tensors (encrypted like every blob). */
-function recordRun(access: StoreAccess, runId: number, record: RunRecord, outDir: string): void {
+export function recordRun(access: StoreAccess, runId: number, record: RunRecord, outDir: string): void {
   const { store } = access;
   record.losses.forEach((loss, i) => store.runs.recordMetrics(runId, i + 1, { loss }));
   for (const e of record.evaluations) store.runs.recordMetrics(runId, e.step, { dev: e.value });

@@ -5,12 +5,16 @@
  */
 import type { JobKind, ParsedJobRequest } from '../../ipc/contract.js';
 import type { StepReport } from '../progress.js';
+import type { JobInputs } from '../protocol.js';
+import { runEvaluation } from './evaluate.js';
 import { runDemoJob } from './demo.js';
 import { runSystemCheck } from './system-check.js';
 import { runTraining } from './train.js';
 
 export interface JobContext {
   readonly jobId: string;
+  /** What the host handed over in memory (a store dataset's examples). */
+  readonly inputs: JobInputs;
   /** Aborted when the user cancels; long loops call `throwIfCancelled()` between steps. */
   readonly signal: AbortSignal;
   throwIfCancelled(): void;
@@ -24,5 +28,6 @@ type RunnerTable = {
 export const runners: RunnerTable = {
   'system-check': runSystemCheck,
   train: runTraining,
+  evaluate: runEvaluation,
   demo: runDemoJob,
 };

@@ -22,7 +22,7 @@ export async function runTraining(
   const backboneName = path.basename(backboneDir);
   const method = createMethod(request.method, request.settings, { backbone, backboneName });
   const config = TrainConfigSchema.parse(request.train);
-  const data = await readTaskData(request.data, { task: request.task });
+  const data = context.inputs.data ?? (await readTaskData(request.data, { task: request.task }));
   return trainRun({
     backbone,
     backboneName,
@@ -39,6 +39,7 @@ export async function runTraining(
         totalSteps: p.totalSteps,
         ...(p.loss !== undefined && { loss: p.loss }),
         ...(p.tokens !== undefined && { tokens: p.tokens }),
+        ...(p.metric !== undefined && { metric: p.metric }),
       }),
   });
 }

@@ -12,6 +12,9 @@ export const FIELD_LABELS = {
   path: 'File or folder',
   mapping: 'Column mapping',
   passphrase: 'Passphrase',
+  backbone: 'Model folder',
+  dataset: 'Dataset',
+  method: 'Method',
 } as const;
 
 /** An error as the app shows it: the field's label first when one setting was wrong. */

@@ -9,10 +9,11 @@ export interface WizardStep {
 
 export const WIZARD_STEPS: readonly WizardStep[] = [
   { id: 'workstation', title: 'Workstation', summary: 'Check this computer and where data is kept', available: true },
+  { id: 'backbone', title: 'Backbone', summary: 'Choose the language model to adapt', available: true },
   { id: 'import', title: 'Import notes', summary: 'Bring in local notes and annotations', available: true },
   { id: 'label', title: 'Label examples', summary: 'Label a few examples of the task', available: false },
-  { id: 'adapt', title: 'Adapt', summary: 'Adapt the shared meta-prompt to the task', available: false },
-  { id: 'evaluate', title: 'Evaluate', summary: 'Score the prompt on held-out notes', available: false },
+  { id: 'adapt', title: 'Adapt', summary: 'Adapt the shared meta-prompt to the task', available: true },
+  { id: 'evaluate', title: 'Evaluate', summary: 'Score the prompt on held-out notes', available: true },
   { id: 'run', title: 'Run', summary: 'Run the prompt over new notes', available: false },
   { id: 'export', title: 'Export pack', summary: 'Export a signed, PHI-free prompt pack', available: false },
 ];

@@ -1,0 +1,294 @@
+/**
+ * The wizard's Backbone and Adapt requests: describe a backbone in plain words, offer the
+ * adaptation methods and the trainer's settings, train a prompt on a store dataset in a worker and
+ * score it beside the untrained backbone. The host reads the dataset from the store (audited) and
+ * hands its examples to the worker in memory: workers hold no store key, and no note text is
+ * written to a temporary file. The run folder holds only tensors and the run record; the run is
+ * recorded in the store when its job finishes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+import type { TopLevelSpec } from 'vega-lite';
+import { z } from 'zod';
+
+import { backboneOrDefault, EMBEDDED_BACKBONE_NAME, SHIPPED_META_PROMPT } from '../backbone/embedded.js';
+import { formatBytes } from '../backbone/memory-plan.js';
+import { UserError } from '../common/errors.js';
+import { log } from '../common/log.js';
+import {
+  ADAPT_METHODS,
+  type AdaptMethod,
+  type AdaptOptionsView,
+  type BackboneView,
+  type EvaluationView,
+  type RequestHandlers,
+  type SettingView,
+} from '../ipc/contract.js';
+import type { JobManager } from '../jobs/job-manager.js';
+import { TrainConfigSchema, type TrainConfig } from '../peft/config.js';
+import { METHODS } from '../peft/methods.js';
+import { addRunMetrics } from '../peft/run-folder.js';
+import { backboneInfo } from './backbone.js';
+import { renderCurveSvg } from './experiment-results.js';
+import type { StoreService } from './store-service.js';
+import {
+  finishRunRecord,
+  readTaskData,
+  recordRun,
+  splitOf,
+  startRunRecord,
+  type StoreAccess,
+  type TaskData,
+  type TrainSummary,
+} from './training.js';
+
+/** The trainer's settings in the wizard's words; those not listed stay at their defaults. */
+const SETTING_LABELS: Readonly<Partial<Record<keyof TrainConfig, string>>> = {
+  epochs: 'Epochs',
+  steps: 'Training steps',
+  lr: 'Learning rate',
+  batchSize: 'Examples per batch',
+  maxLength: 'Tokens per example',
+  gradAccumulation: 'Gradient accumulation',
+  warmupSteps: 'Warm-up steps',
+  schedule: 'Learning-rate schedule',
+  weightDecay: 'Weight decay',
+  maxGradNorm: 'Gradient clipping norm',
+  groupByLength: 'Group examples by length',
+  evalEvery: 'Evaluate every N steps',
+  patience: 'Early-stopping patience',
+  checkpointEvery: 'Checkpoint every N steps',
+  seed: 'Random seed',
+  threads: 'CPU threads',
+};
+const BASIC_SETTINGS: readonly string[] = ['epochs', 'steps', 'lr'];
+
+type AdaptRequests = 'backbone.describe' | 'adapt.options' | 'adapt.start' | 'adapt.evaluate' | 'charts.loss';
+
+export function adaptHandlers(
+  store: StoreService,
+  jobs: JobManager,
+  dataDir: string,
+): Pick<RequestHandlers, AdaptRequests> {
+  /** Train jobs whose run the store records when they finish. */
+  const pending = new Map<string, { runId: number; outDir: string }>();
+  /** Evaluate jobs whose metrics go into their run folder's record, as `clinprompt eval` writes them. */
+  const evaluating = new Map<string, string>();
+  jobs.subscribe({
+    onDidFinish: (state) => {
+      const evaluated = evaluating.get(state.jobId);
+      evaluating.delete(state.jobId);
+      if (evaluated !== undefined && state.status === 'succeeded') {
+        const view = state.result as EvaluationView;
+        addRunMetrics(evaluated, { [view.split]: Object.fromEntries(view.adapted.map((m) => [m.name, m.estimate])) });
+      }
+      const run = pending.get(state.jobId);
+      if (!run) return;
+      pending.delete(state.jobId);
+      unrecorded.push((access) =>
+        state.status === 'succeeded'
+          ? recordRun(access, run.runId, state.result as TrainSummary, run.outDir)
+          : finishRunRecord(access, run.runId, state.error),
+      );
+      void flush();
+    },
+  });
+
+  /**
+   * Records of finished runs not yet in the store: training often outlasts the auto-lock, so a
+   * record waits for the next unlocked request instead of being lost.
+   */
+  const unrecorded: ((access: StoreAccess) => void)[] = [];
+  async function flush(): Promise<void> {
+    while (unrecorded.length > 0) {
+      try {
+        await store.use((s, session) => unrecorded[0]!({ store: s, session }));
+      } catch (error) {
+        if ((error as { code?: string }).code === 'LOCKED') return;
+        log.warn('run not recorded', { error }); // codes and ids only: no note text reaches a record's error
+      }
+      unrecorded.shift();
+    }
+  }
+
+  const readDataset = (name: string): Promise<TaskData> =>
+    store.use((s, session) => readTaskData(name, { store: async () => ({ store: s, session }) }));
+
+  return {
+    'backbone.describe': async ({ backbone }) => describe(backbone),
+    'adapt.options': async ({ backbone }) => {
+      await flush();
+      return options(describe(backbone));
+    },
+    'adapt.start': async ({ backbone, dataset, method, train }) => {
+      await flush();
+      const config = trainConfig(train);
+      const view = describe(backbone);
+      if (!view.fits)
+        throw new UserError(
+          'OUT_OF_MEMORY',
+          `Adapting a prompt on ${view.name} needs about ${formatBytes(view.trainingBytes)}, but only ${formatBytes(view.availableBytes)} is free. Close other programs or choose a smaller backbone.`,
+          { field: 'backbone' },
+        );
+      const settings = method === 'mpt' ? { meta: metaPromptOrRefuse(view) } : {};
+      const data = await readDataset(dataset);
+      if (splitOf(data, 'train').length === 0)
+        throw new UserError('NOT_FOUND', `"${data.name}" has no labelled train examples to learn from.`, {
+          field: 'dataset',
+        });
+      const key = JSON.stringify([view.folder, data.name, data.version, method, config]);
+      const outDir = path.join(
+        dataDir,
+        'runs',
+        `${method}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`,
+      );
+      const runId = await store.use((s, session) =>
+        startRunRecord({ store: s, session }, { method, settings }, config, outDir, [data.name]),
+      );
+      const state = jobs.start(
+        {
+          kind: 'train',
+          backbone: view.folder,
+          data: data.name,
+          task: data.task.type,
+          out: outDir,
+          method,
+          settings,
+          train,
+        },
+        { data },
+      );
+      pending.set(state.jobId, { runId, outDir });
+      return state;
+    },
+    'adapt.evaluate': async ({ backbone, dataset, run }) => {
+      await flush();
+      const data = await readDataset(dataset);
+      const split = splitOf(data, 'test').length > 0 ? 'test' : 'dev';
+      if (splitOf(data, split).length === 0)
+        throw new UserError('NOT_FOUND', `"${data.name}" has no labelled dev or test examples to evaluate on.`, {
+          field: 'dataset',
+        });
+      const state = jobs.start(
+        { kind: 'evaluate', backbone: backboneOrDefault(backbone), data: data.name, task: data.task.type, run, split },
+        { data },
+      );
+      evaluating.set(state.jobId, run);
+      return state;
+    },
+    'charts.loss': async ({ losses, totalSteps }) => ({ svg: await renderCurveSvg(lossCurveSpec(losses, totalSteps)) }),
+  };
+}
+
+/** Where it runs, in words a clinician reads. The wizard trains on the CPU. */
+const CPU_WORDS = "this computer's processor (CPU)";
+
+function describe(folder: string | undefined): BackboneView {
+  const dir = backboneOrDefault(folder);
+  const info = backboneInfo({ backbone: dir, provider: 'cpu' });
+  const meta = path.join(dir, SHIPPED_META_PROMPT);
+  return {
+    folder: info.folder,
+    name: folder === undefined ? EMBEDDED_BACKBONE_NAME : path.basename(info.folder),
+    embedded: folder === undefined,
+    architecture: info.architecture,
+    parameters: info.parameters,
+    provider: CPU_WORDS,
+    contextTokens: info.memory.contextTokens,
+    inferenceBytes: info.memory.plan.totalBytes,
+    trainingBytes: info.memory.training.totalBytes,
+    availableBytes: info.availableBytes,
+    fits: info.memory.training.totalBytes <= info.availableBytes,
+    metaPrompt: existsSync(meta) ? meta : null,
+  };
+}
+
+function metaPromptOrRefuse(view: BackboneView): string {
+  if (view.metaPrompt === null)
+    throw new UserError(
+      'NOT_FOUND',
+      `The backbone ${view.name} has no shipped meta-prompt, so multitask prompt tuning cannot start from one. Choose prompt tuning or LoRA.`,
+      { field: 'method' },
+    );
+  return view.metaPrompt;
+}
+
+function options(view: BackboneView): AdaptOptionsView {
+  const methods = ADAPT_METHODS.map((method) => ({
+    method,
+    title: METHODS[method].title,
+    summary: METHODS[method].summary,
+    unavailable: method === 'mpt' && view.metaPrompt === null ? `${view.name} has no shipped meta-prompt` : null,
+  }));
+  const defaultMethod: AdaptMethod = view.metaPrompt === null ? 'pt' : 'mpt';
+  return { methods, defaultMethod, settings: settingViews() };
+}
+
+interface JsonSchemaField {
+  readonly type?: string;
+  readonly enum?: readonly string[];
+  readonly default?: number | boolean | string;
+  readonly description?: string;
+}
+
+/** The trainer's settings with their defaults and help text, from the one schema (peft/config.ts). */
+export function settingViews(): SettingView[] {
+  const properties = (
+    z.toJSONSchema(TrainConfigSchema, { io: 'input' }) as { properties: Record<string, JsonSchemaField> }
+  ).properties;
+  return Object.entries(SETTING_LABELS).map(([key, label]) => {
+    const p = properties[key]!;
+    const kind = p.enum ? 'choice' : p.type === 'integer' ? 'integer' : p.type === 'boolean' ? 'boolean' : 'number';
+    return {
+      key,
+      label,
+      help: helpText(p.description ?? ''),
+      kind,
+      ...(p.enum && { choices: p.enum }),
+      ...(p.default !== undefined && { default: p.default }),
+      basic: BASIC_SETTINGS.includes(key),
+    };
+  });
+}
+
+/** The schema's help names CLI flags (`--epochs`); the wizard names its own fields. */
+function helpText(description: string): string {
+  return description.replace(/--([a-z-]+)/g, (flag, name: string) => {
+    const key = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TrainConfig;
+    const label = SETTING_LABELS[key];
+    return label ? `"${label}"` : flag;
+  });
+}
+
+/** The trainer's settings, refused with the field's label when one is out of range. */
+function trainConfig(train: Record<string, unknown>): TrainConfig {
+  const parsed = TrainConfigSchema.safeParse(train);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const key = String(issue.path[0] ?? '');
+  const label = SETTING_LABELS[key as keyof TrainConfig] ?? key;
+  throw new UserError('INVALID_ARGUMENT', `${label}: ${issue.message}.`);
+}
+
+/** The loss curve: training loss per step, the x axis spanning the whole run so progress shows. */
+function lossCurveSpec(losses: readonly number[], totalSteps: number): TopLevelSpec {
+  return {
+    background: 'white',
+    width: 520,
+    height: 200,
+    data: { values: losses.map((loss, i) => ({ step: i + 1, loss })) },
+    mark: { type: 'line', point: losses.length <= 60, color: '#1f5f8b' },
+    encoding: {
+      x: {
+        field: 'step',
+        type: 'quantitative',
+        title: 'training step',
+        scale: { domain: [1, Math.max(2, totalSteps, losses.length)] },
+        axis: { tickMinStep: 1 },
+      },
+      y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
+    },
+  };
+}

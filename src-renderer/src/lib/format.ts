@@ -1,0 +1,23 @@
+/** Numbers as the wizard writes them for people: sizes, parameter counts, metrics. */
+
+export function bytesInWords(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+export function countInWords(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} billion`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} million`;
+  if (n >= 1e3) return `${Math.round(n / 1e3)} thousand`;
+  return String(n);
+}
+
+/** A metric in [0, 1] as a percentage with one decimal. */
+export function percent(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}

@@ -1,0 +1,77 @@
+/**
+ * What the clinician chose and produced so far, kept above the steps so that it survives moving
+ * between them and an auto-lock: the backbone, the Adapt form, the training and evaluation jobs
+ * and the loss curve as it is measured.
+ */
+import type {
+  AdaptMethod,
+  AdaptRunView,
+  BackboneView,
+  ClinPromptApi,
+  EvaluationView,
+  JobState,
+} from '../../../src-main/ipc/contract.js';
+import { JobsState } from './jobs.svelte.js';
+
+export class WizardState {
+  readonly jobs: JobsState;
+  /** The model folder typed or chosen; undefined means the embedded default. */
+  backboneFolder = $state<string | undefined>();
+  backbone = $state<BackboneView | undefined>();
+  /** The Backbone form as left: which kind of model, and the folder typed. */
+  backboneSource = $state<'embedded' | 'folder'>('embedded');
+  folderInput = $state('');
+  /** Why the embedded backbone cannot be used here (missing from this installation). */
+  embeddedProblem = $state<string | undefined>();
+  dataset = $state('');
+  method = $state<AdaptMethod | undefined>();
+  /** The Adapt form's settings as typed; empty means the schema's default. */
+  train = $state<Record<string, string | number | boolean | null | undefined>>({});
+  trainJobId = $state<string | undefined>();
+  evaluateJobId = $state<string | undefined>();
+  /** Training loss per step (index step - 1), across a cancel and its resume. */
+  losses = $state<number[]>([]);
+  /** The dev metric each time training measured it. */
+  devMetrics = $state<{ step: number; value: number }[]>([]);
+
+  constructor(api: ClinPromptApi) {
+    this.jobs = new JobsState(api);
+    api.on('jobs.onDidProgress', (p) => {
+      if (p.jobId !== this.trainJobId) return;
+      if (p.loss !== undefined && p.step > 0) this.losses[p.step - 1] = p.loss;
+      if (p.metric !== undefined) this.devMetrics.push({ step: p.step, value: p.metric });
+    });
+  }
+
+  get trainJob(): JobState | undefined {
+    return this.trainJobId === undefined ? undefined : this.jobs.byId[this.trainJobId];
+  }
+
+  /** The finished run the Evaluate step scores. */
+  get run(): AdaptRunView | undefined {
+    const job = this.trainJob;
+    return job?.status === 'succeeded' ? (job.result as AdaptRunView) : undefined;
+  }
+
+  get evaluateJob(): JobState | undefined {
+    return this.evaluateJobId === undefined ? undefined : this.jobs.byId[this.evaluateJobId];
+  }
+
+  get evaluation(): EvaluationView | undefined {
+    const job = this.evaluateJob;
+    return job?.status === 'succeeded' ? (job.result as EvaluationView) : undefined;
+  }
+
+  /** A new backbone invalidates what was trained on the old one. */
+  chooseBackbone(view: BackboneView, folder: string | undefined): void {
+    if (this.backbone?.folder !== view.folder) {
+      this.trainJobId = undefined;
+      this.evaluateJobId = undefined;
+      this.losses = [];
+      this.devMetrics = [];
+      this.method = undefined;
+    }
+    this.backbone = view;
+    this.backboneFolder = folder;
+  }
+}

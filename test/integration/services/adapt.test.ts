@@ -1,0 +1,166 @@
+/**
+ * The wizard's Adapt and Evaluate requests against the real services: a store dataset trained on
+ * in a worker that holds no store key (the host hands its examples over in memory), the run
+ * recorded in the encrypted store, a cancelled run resumed by the same request, and the trained
+ * prompt scored beside the untrained backbone with intervals and per-example outputs.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import type { AdaptRunView, EvaluationView, JobState } from '../../../src-main/ipc/contract.js';
+import { readRunRecord } from '../../../src-main/peft/run-folder.js';
+import { createServices } from '../../../src-main/services/index.js';
+import { writeLearnableNli } from '../../support/learnable-task.js';
+import { makeTempDir } from '../../support/temp.js';
+import { STORIES_DIR } from '../../support/tiny-llama.js';
+
+const tmp = makeTempDir('clinprompt-adapt-');
+const services = createServices({ dataDir: path.join(tmp.dir, 'home'), store: { scrypt: { N: 2 ** 14, r: 8, p: 1 } } });
+afterAll(async () => {
+  await services.dispose();
+  tmp.cleanup();
+});
+// The real stories260K (512 positions): room for prompt tuning's 100 virtual tokens.
+const backbone = STORIES_DIR;
+const h = services.handlers;
+
+async function finished(state: JobState): Promise<JobState> {
+  return services.jobs.wait(state.jobId);
+}
+
+describe('adaptation requests', () => {
+  it('describes a backbone folder in plain words and refuses a missing one naming the field', async () => {
+    const view = await h['backbone.describe']({ backbone });
+    expect(view).toMatchObject({
+      name: 'stories260K',
+      embedded: false,
+      architecture: 'llama',
+      fits: true,
+      metaPrompt: null,
+    });
+    expect(view.parameters).toBeGreaterThan(1000);
+    expect(view.provider).toMatch(/CPU/);
+    expect(view.trainingBytes).toBeGreaterThan(view.inferenceBytes);
+    await expect(h['backbone.describe']({ backbone: path.join(tmp.dir, 'nowhere') })).rejects.toThrow(/does not exist/);
+    const options = await h['adapt.options']({ backbone });
+    expect(options.defaultMethod).toBe('pt'); // no meta-prompt beside this backbone
+    expect(options.methods.find((m) => m.method === 'mpt')?.unavailable).toMatch(/no shipped meta-prompt/);
+    const epochs = options.settings.find((s) => s.key === 'epochs')!;
+    expect(epochs).toMatchObject({ default: 3, basic: true, kind: 'number' });
+    expect(options.settings.find((s) => s.key === 'steps')?.help).toBe(
+      'optimizer steps to run (default: from "Epochs")',
+    );
+  });
+
+  it('trains on a store dataset, resumes after a cancel, records the run, and evaluates against the backbone', async () => {
+    await services.store.setUp({ passphrase: 'adapt service passphrase' });
+    const file = writeLearnableNli(path.join(tmp.dir, 'nli.jsonl'), { train: 24, dev: 0, test: 12 });
+    await h['datasets.import']({ format: 'jsonl', path: file, task: 'nli', name: 'happy-nli' });
+    await expect(h['adapt.start']({ backbone, dataset: 'happy-nli', method: 'mpt', train: {} })).rejects.toThrow(
+      /no shipped meta-prompt/,
+    );
+    await expect(h['adapt.start']({ backbone, dataset: 'happy-nli', method: 'pt', train: { lr: -1 } })).rejects.toThrow(
+      /^Learning rate: /,
+    );
+
+    const request = {
+      backbone,
+      dataset: 'happy-nli',
+      method: 'pt',
+      train: { steps: 30, batchSize: 2, checkpointEvery: 2, promptLength: 4 },
+    } as const;
+    // promptLength belongs to the method, not the trainer: refused by name
+    await expect(h['adapt.start'](request)).rejects.toThrow(/promptLength/);
+    const { promptLength: _, ...train } = request.train;
+    const first = await h['adapt.start']({ ...request, train });
+    await new Promise<void>((resolve) => {
+      const stop = services.jobs.subscribe({
+        onDidProgress: (p) => p.jobId === first.jobId && p.step >= 3 && (stop(), resolve()),
+      });
+    });
+    expect((await h['jobs.cancel'](first.jobId)).status).toBe('cancelled');
+    const second = await finished(await h['adapt.start']({ ...request, train }));
+    expect(second.status).toBe('succeeded');
+    const run = second.result as AdaptRunView;
+    expect(run.resumedFromStep).toBeGreaterThanOrEqual(2);
+    expect(run.steps).toBe(30);
+    expect(run.losses.length).toBeGreaterThan(0);
+    expect(path.dirname(run.outDir)).toBe(path.join(services.info.dataDir, 'runs'));
+    // No note text beside the tensors: the run folder holds the adapter, checkpoint and record only.
+    for (const f of readdirSync(run.outDir)) expect(f).toMatch(/\.(json|safetensors)$/);
+
+    await expect
+      .poll(() => services.store.use((s) => s.runs.list().map((r) => r.status)))
+      .toEqual(['succeeded', 'cancelled']);
+
+    const evaluated = await finished(await h['adapt.evaluate']({ backbone, dataset: 'happy-nli', run: run.outDir }));
+    expect(evaluated.status).toBe('succeeded');
+    const view = evaluated.result as EvaluationView;
+    expect(view).toMatchObject({ split: 'test', n: 12, headline: 'accuracy', confidence: 0.95 });
+    const accuracy = view.adapted.find((m) => m.name === 'accuracy')!;
+    expect(accuracy.low).toBeLessThanOrEqual(accuracy.estimate);
+    expect(accuracy.high).toBeGreaterThanOrEqual(accuracy.estimate);
+    expect(view.baseline.map((m) => m.name)).toEqual(view.adapted.map((m) => m.name));
+    expect(view.examples).toHaveLength(12);
+    for (const e of view.examples) {
+      expect(e.input).toMatch(/^premise: .*\nhypothesis: /);
+      expect(['entailment', 'contradiction']).toContain(e.gold);
+      expect(e.adaptedCorrect).toBe(e.adapted === e.gold);
+    }
+    expect(accuracy.estimate).toBeCloseTo(view.examples.filter((e) => e.adaptedCorrect).length / 12, 10);
+    // The test metrics join the run's record, as `clinprompt eval` writes them.
+    await expect
+      .poll(() => (readRunRecord(run.outDir)?.metrics as Record<string, Record<string, number>>)['test']?.['accuracy'])
+      .toBe(accuracy.estimate);
+  });
+
+  it('resumes a cancelled run after the app restarts, from the same request', async () => {
+    const request = {
+      backbone,
+      dataset: 'happy-nli',
+      method: 'lora',
+      train: { steps: 20, batchSize: 2, checkpointEvery: 2 },
+    } as const;
+    const first = await h['adapt.start'](request);
+    await new Promise<void>((resolve) => {
+      const stop = services.jobs.subscribe({
+        onDidProgress: (p) => p.jobId === first.jobId && p.step >= 3 && (stop(), resolve()),
+      });
+    });
+    await h['jobs.cancel'](first.jobId);
+    const restarted = createServices({ dataDir: services.info.dataDir, store: { scrypt: { N: 2 ** 14, r: 8, p: 1 } } });
+    try {
+      await restarted.store.unlock({ passphrase: 'adapt service passphrase' });
+      const again = await restarted.jobs.wait((await restarted.handlers['adapt.start'](request)).jobId);
+      expect(again.status).toBe('succeeded');
+      expect((again.result as AdaptRunView).resumedFromStep).toBeGreaterThanOrEqual(2);
+    } finally {
+      await restarted.dispose();
+    }
+  });
+
+  it('records a run that finished while the store was locked once it is unlocked again', async () => {
+    const before = await services.store.use((s) => s.runs.list().length);
+    const job = await h['adapt.start']({
+      backbone,
+      dataset: 'happy-nli',
+      method: 'pt',
+      train: { steps: 4, batchSize: 2 },
+    });
+    await services.store.lock();
+    expect((await services.jobs.wait(job.jobId)).status).toBe('succeeded');
+    await services.store.unlock({ passphrase: 'adapt service passphrase' });
+    await h['adapt.options']({ backbone });
+    const runs = await services.store.use((s) => s.runs.list());
+    expect(runs).toHaveLength(before + 1);
+    expect(runs[0]).toMatchObject({ kind: 'train:pt', status: 'succeeded' });
+  });
+
+  it('draws the loss curve as an SVG document', async () => {
+    const { svg } = await h['charts.loss']({ losses: [2, 1.5, 1.2, 1.1], totalSteps: 10 });
+    expect(svg).toMatch(/^<svg[^>]*>/);
+    expect(svg).toContain('training loss');
+  });
+});
