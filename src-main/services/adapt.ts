@@ -7,7 +7,7 @@
  * recorded in the store when its job finishes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { TopLevelSpec } from 'vega-lite';
@@ -122,9 +122,8 @@ export function adaptHandlers(
       await flush();
       return options(describe(backbone));
     },
-    'adapt.start': async ({ backbone, dataset, method, train }) => {
+    'adapt.start': async ({ backbone, dataset, method, train: requested }) => {
       await flush();
-      const config = trainConfig(train);
       const view = describe(backbone);
       if (!view.fits)
         throw new UserError(
@@ -132,7 +131,13 @@ export function adaptHandlers(
           `Adapting a prompt on ${view.name} needs about ${formatBytes(view.trainingBytes)}, but only ${formatBytes(view.availableBytes)} is free. Close other programs or choose a smaller backbone.`,
           { field: 'backbone' },
         );
-      const settings = method === 'mpt' ? { meta: metaPromptOrRefuse(view) } : {};
+      const { settings, virtualTokens } = methodSettings(method, view);
+      // the prompt's virtual tokens and the example share the backbone's context
+      const train = {
+        ...requested,
+        maxLength: Math.min(trainConfig(requested).maxLength, view.contextTokens - virtualTokens),
+      };
+      const config = trainConfig(train);
       const data = await readDataset(dataset);
       if (splitOf(data, 'train').length === 0)
         throw new UserError('NOT_FOUND', `"${data.name}" has no labelled train examples to learn from.`, {
@@ -203,6 +208,34 @@ function describe(folder: string | undefined): BackboneView {
     fits: info.memory.training.totalBytes <= info.availableBytes,
     metaPrompt: existsSync(meta) ? meta : null,
   };
+}
+
+/** A meta-prompt's length in virtual tokens (PEFT's adapter_config.json). */
+function virtualTokensOf(metaPrompt: string): number {
+  return (
+    JSON.parse(readFileSync(path.join(metaPrompt, 'adapter_config.json'), 'utf8')) as { num_virtual_tokens: number }
+  ).num_virtual_tokens;
+}
+
+/**
+ * The method's settings for a wizard run: MPT from the shipped meta-prompt; prompt tuning with as
+ * many virtual tokens as that meta-prompt (a fair comparison), else PEFT's usual 100, at most a
+ * quarter of the context of a small backbone.
+ */
+function methodSettings(
+  method: string,
+  view: BackboneView,
+): { settings: Record<string, unknown>; virtualTokens: number } {
+  if (method === 'mpt') {
+    const meta = metaPromptOrRefuse(view);
+    return { settings: { meta }, virtualTokens: virtualTokensOf(meta) };
+  }
+  if (method === 'pt') {
+    const promptLength =
+      view.metaPrompt !== null ? virtualTokensOf(view.metaPrompt) : Math.min(100, Math.floor(view.contextTokens / 4));
+    return { settings: { promptLength }, virtualTokens: promptLength };
+  }
+  return { settings: {}, virtualTokens: 0 };
 }
 
 function metaPromptOrRefuse(view: BackboneView): string {
