@@ -7,6 +7,7 @@
  * so it resumes cell by cell when run again with the same output folder.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 import { embeddedBackboneDir, shippedMetaPromptDir } from '../backbone/embedded.js';
@@ -66,6 +67,7 @@ export async function runDemo(r: DemoRequest): Promise<DemoSummary> {
     outDir: path.resolve(r.outDir),
     backbone: openBackbone(config.backbone),
     backboneName: path.basename(config.backbone),
+    threads: availableParallelism(), // onnxruntime alone takes physical cores only
     ...(r.provider && { provider: r.provider }),
     ...(r.signal && { signal: r.signal }),
     ...(r.onProgress && { onProgress: r.onProgress }),

@@ -354,6 +354,8 @@ export interface ExperimentRequest {
   readonly backboneName: string;
   /** Cells run at once (default 1). */
   readonly parallel?: number;
+  /** CPU threads per cell (training and evaluation) unless a budget sets its own (default: onnxruntime's choice). */
+  readonly threads?: number;
   readonly provider?: ProviderChoice;
   /** Reaches store datasets named as sources or targets. */
   readonly store?: () => Promise<StoreAccess>;
@@ -386,7 +388,22 @@ export interface ExperimentSummary {
 /** What the config file says that changes a finished cell's meaning (a resume must not mix two). */
 function identity(config: ResolvedExperiment) {
   const { backbone, sources, metaPrompt, budgets, teacher, distill, devLimit, testLimit } = config;
-  return { backbone, sources, metaPrompt, budgets, teacher, distill, devLimit, testLimit };
+  // CPU threads change the speed, not the results (the trainer's run key leaves them out too)
+  const results = (b: Budget | undefined) => {
+    if (!b?.train) return b;
+    const { threads: _threads, ...train } = b.train;
+    return { ...b, train };
+  };
+  return {
+    backbone,
+    sources,
+    metaPrompt,
+    budgets: Object.fromEntries(Object.entries(budgets).map(([m, b]) => [m, results(b)])),
+    teacher: results(teacher),
+    distill: results(distill),
+    devLimit,
+    testLimit,
+  };
 }
 
 const EXPERIMENT_FILE = 'experiment.json';
@@ -463,13 +480,16 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
     return test;
   };
 
+  const trainSettings = (train: Record<string, unknown>) =>
+    TrainConfigSchema.parse({ ...(r.threads !== undefined && { threads: r.threads }), ...train });
+
   const runCell = async (cell: Cell): Promise<void> => {
     if (r.signal?.aborted) throw new CancelledError();
     if (cell.kind === 'teacher') {
       await trainRun({
         ...common,
         method: createMethod('pt', config.teacher.settings ?? {}, ctx, namer('teacher')),
-        config: TrainConfigSchema.parse(config.teacher.train ?? {}),
+        config: trainSettings(config.teacher.train ?? {}),
         data: await readTask(cell.source),
         outDir: cell.dir,
         onProgress: cellProgress(cell),
@@ -483,7 +503,7 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
           ctx,
           namer('distill'),
         ),
-        config: TrainConfigSchema.parse(config.distill.train ?? {}),
+        config: trainSettings(config.distill.train ?? {}),
         data: await Promise.all(config.sources.map(readTask)),
         outDir: cell.dir,
         onProgress: cellProgress(cell),
@@ -491,6 +511,7 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
     } else if (cell.kind === 'zero-shot') {
       const data = await readTask(cell.target);
       const run = await evaluateExamples(r.backbone, undefined, data.task, await testOf(cell.target), {
+        ...(r.threads !== undefined && { threads: r.threads }),
         ...(r.provider && { provider: r.provider }),
       });
       writeEvaluation(cell.dir, 'test', run);
@@ -516,13 +537,14 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
           ctx,
           namer(`budgets.${cell.method}`),
         ),
-        config: TrainConfigSchema.parse(budget?.train ?? {}),
+        config: trainSettings(budget?.train ?? {}),
         data: cell.k === 'full' ? all : fewShot(all, cell.k, cell.draw),
         outDir: cell.dir,
         onProgress: cellProgress(cell),
       });
       const opened = openAdapter(cell.dir, r.backbone);
       const run = await evaluateExamples(opened.backbone, opened.adapter, all.task, await testOf(cell.target), {
+        ...(r.threads !== undefined && { threads: r.threads }),
         ...(r.provider && { provider: r.provider }),
       });
       writeEvaluation(cell.dir, 'test', run);

@@ -28,11 +28,19 @@ import { REPO_ROOT, SHARED_DIR } from '../../support/paths.js';
 const DIR = path.join(REPO_ROOT, 'native-models', 'embedded');
 
 /** sha256 of every shipped file, as committed. */
-const CHECKSUMS: Record<string, string> = {};
+const CHECKSUMS: Record<string, string> = {
+  'config.json': 'e33ca51ba8b09d12bb42aa3d3f4c81126660bf204debc051fa06c8beed72d7ea',
+  'model.safetensors': '352fbe1a29abe59bb54b073b2ec96a9abf320b6f711f97b11c7f7494cbd8cb81',
+  'tokenizer.json': '323d192705d03851488bbffdc6f5411de74ddc01f7cde885c6fd4b01eeae2631',
+  'tokenizer_config.json': 'a9d3eb9caf4a80114860593b042dfbaeaf5b11ebcd99c8f08ab558b7e7e8d6a9',
+  'generation_config.json': 'a565dd187e8f7fbc5a557bd24715d095833b43514bec34467b016cd152442de3',
+  'pretraining.json': '34581f25b59a44e76981833a1244a223d7061a918ec6a747ddda4e5383f56840',
+};
 
 /** Greedy continuation of a clinical opening, as the committed weights produce it. */
 const OPENING = 'CHIEF COMPLAINT:';
-const CONTINUATION = '';
+const CONTINUATION =
+  " The patient is a history of the patient's history of the patient's history of the patient.\nALLERGIES: The patient";
 
 /** The source task whose dev split the meta-prompt is checked on, and the margin it must win by. */
 const SOURCE_TASK = 'chemprot';
