@@ -13,6 +13,7 @@
  */
 import { ort } from '../engine/index.js';
 import { seededRandom, shuffled } from '../common/random.js';
+import { cutMiddle } from '../backbone/generate/context-fit.js';
 
 /** One example as plain values: the framed prompt and the target text that continues it. */
 export interface TrainingText {
@@ -29,9 +30,6 @@ export interface TokenizedExample {
 export interface Tokenizer {
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
 }
-
-/** Tokens kept from the end of a cut prompt: the task's answer cue ("...Answer:") must survive. */
-const PROMPT_TAIL = 24;
 
 /**
  * Tokenizes examples; an example longer than maxLength keeps at most half of it for the target
@@ -54,9 +52,7 @@ export function tokenizeExamples(
     if (head.length + answer.length > maxLength) {
       truncated++;
       answer = answer.slice(0, Math.min(answer.length, Math.floor(maxLength / 2)));
-      const budget = maxLength - answer.length;
-      const tail = Math.min(PROMPT_TAIL, Math.floor(budget / 4));
-      head = [...head.slice(0, budget - tail), ...head.slice(head.length - tail)];
+      head = cutMiddle(head, maxLength - answer.length);
     }
     return { ids: [...head, ...answer], targetStart: head.length };
   });

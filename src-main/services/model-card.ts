@@ -78,8 +78,10 @@ export function modelCardText(r: PretrainRecord, extra: readonly string[] = []):
     '',
     '- Tiny and briefly trained: it repeats itself, drifts off topic and invents findings, drugs and doses.',
     "- English only; trained on transcription-style notes and biomedical abstracts, not on any hospital's notes.",
-    '- Soft prompts adapted on it show the method working end to end; their scores are far below what an 8B',
-    '  backbone reaches and say nothing about clinical usefulness.',
+    '- Soft prompts barely move a backbone this small (prompt tuning needs scale, Lester et al. 2021): adapted',
+    "  prompts learn the answer's form (the shipped meta-prompt makes MedMCQA's gold answers more likely than",
+    '  an untrained prompt does) but not the tasks: accuracies stay near chance. The demo shows the whole job',
+    '  working end to end; its scores say nothing about what an 8B backbone reaches, nor about clinical use.',
     '',
   ].join('\n');
 }

@@ -10,6 +10,7 @@
 import { UserError } from '../../common/errors.js';
 import { ort } from '../../engine/session.js';
 import { contextLimit } from '../hf/config.js';
+import { cutMiddle } from './context-fit.js';
 import type { BackboneRunner, KvCache, SoftPrompt } from './runner.js';
 
 /**
@@ -80,16 +81,20 @@ export async function scoreContinuations(
   const tok = runner.backbone.tokenizer;
   const vocab = runner.config.vocabSize;
   const addSpecialTokens = options.addSpecialTokens ?? true;
-  const { promptIds, candidateIds } = continuationIds((t) => tok.encode(t, { addSpecialTokens }), prompt, candidates);
-  if (promptIds.length === 0)
+  const ids = continuationIds((t) => tok.encode(t, { addSpecialTokens }), prompt, candidates);
+  const { candidateIds } = ids;
+  if (ids.promptIds.length === 0)
     throw new UserError('INVALID_ARGUMENT', 'Scoring needs a non-empty prompt (this tokenizer adds no BOS token).');
   const width = Math.max(...candidateIds.map((c) => c.length));
-  const needed = (options.prompt?.length ?? 0) + promptIds.length + width;
-  if (needed > contextLimit(runner.config))
+  const limit = contextLimit(runner.config);
+  const room = limit - (options.prompt?.length ?? 0) - width;
+  if (room < 8)
     throw new UserError(
       'INVALID_ARGUMENT',
-      `The prompt and its longest candidate take ${needed} tokens; this backbone takes at most ${contextLimit(runner.config)}. Shorten the input.`,
+      `The soft prompt and the longest candidate take ${limit - room} of this backbone's ${limit} tokens, leaving no room for the text. Shorten the candidates.`,
     );
+  // a long note loses its middle, as in training (context-fit.ts)
+  const promptIds = cutMiddle(ids.promptIds, room);
   // the prompt (with BOS) predicts each candidate's first token from its last position
   const head = await runner.step({ ids: [promptIds], prompt: options.prompt, past: runner.emptyCache(1) });
   const firstLogits = head.logits; // (1, 1, vocab)

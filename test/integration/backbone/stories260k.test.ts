@@ -128,7 +128,15 @@ describe('stories260K (real llama2.c model)', () => {
     }
     expect(batched.every((v) => v < 0)).toBe(true);
     const long = 'Lily and Tom played. '.repeat(120); // > 512 tokens
-    await expect(scoreContinuations(runner, long, [' yes'])).rejects.toThrow(/takes at most 512\. Shorten the input/);
+    // a prompt longer than the context loses its middle, as in training: the start and the answer
+    // cue (the last tokens) decide, whatever the middle said
+    const end = ' Then they went home and had a nap.'.repeat(4);
+    const [a] = await scoreContinuations(runner, `${long} The dog barked.${end}`, [' yes']);
+    const [b] = await scoreContinuations(runner, `${long} The cat sat on a mat.${end}`, [' yes']);
+    const [c] = await scoreContinuations(runner, `${long} The dog barked. Then they ran to the park.`, [' yes']);
+    expect(Number.isFinite(a)).toBe(true);
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
     await expect(generate(runner, long)).rejects.toThrow(/takes at most 512\. Shorten the prompt/);
     // through the tasks layer's closed-label chooser
     const choice = await chooseLabel(sequenceScorer(runner), prompt, ['Tom', 'Lily', 'Ben']);
