@@ -63,6 +63,19 @@ describe('wizard: workstation step', () => {
     await app.screenshot('workstation-cancelled');
   });
 
+  it('starts the demo ("try it") as a job with progress, and cancels it cleanly', async () => {
+    const { page } = app;
+    await expect.poll(() => page.getByTestId('data-dir').textContent(), POLL).toBe(home.dir);
+    await page.getByRole('button', { name: 'Try it on a public task' }).click();
+    const demo = page.locator('.try .job');
+    await expect.poll(() => demo.locator('.phase').textContent(), POLL).toMatch(/^starting$|cells\//);
+    await app.screenshot('workstation-try-it');
+    await demo.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => demo.locator('.status').textContent(), POLL).toBe('cancelled');
+    expect(await page.getByRole('button', { name: 'Try it on a public task' }).isEnabled()).toBe(true);
+    expect(app.consoleErrors).toEqual([]);
+  });
+
   // What the real preload exposes (window.clinprompt only, no Node) is tested on the built preload
   // itself: test/integration/shell/preload.test.ts. Here the page talks to the harness's bridge.
   it('refuses requests that are not in the contract and arguments the contract forbids', async () => {
