@@ -22,6 +22,8 @@ interface LiveJob {
   state: JobState;
   readonly worker: WorkerTransport;
   readonly finished: Promise<JobState>;
+  /** The user asked it to stop: a worker killed after the grace period was cancelled, not crashed. */
+  cancelRequested: boolean;
 }
 
 export class JobManager {
@@ -43,7 +45,7 @@ export class JobManager {
     let state: JobState = { jobId, kind: parsed.kind, status: 'running', startedAt: new Date().toISOString() };
     let settle!: (s: JobState) => void;
     const finished = new Promise<JobState>((resolve) => (settle = resolve));
-    const job: LiveJob = { state, worker, finished };
+    const job: LiveJob = { state, worker, finished, cancelRequested: false };
     this.#jobs.set(jobId, job);
 
     const finish = (patch: Partial<JobState>): void => {
@@ -68,13 +70,23 @@ export class JobManager {
       }
     });
     worker.onExit((code) =>
-      finish({
-        status: 'failed',
-        error: {
-          code: 'WORKER_FAILED',
-          message: `The worker stopped unexpectedly (exit code ${code}). Nothing was saved from this run; start it again.`,
-        },
-      }),
+      finish(
+        job.cancelRequested
+          ? {
+              status: 'cancelled',
+              error: {
+                code: 'CANCELLED',
+                message: 'Cancelled. Finished steps and checkpoints are kept; start it again to resume.',
+              },
+            }
+          : {
+              status: 'failed',
+              error: {
+                code: 'WORKER_FAILED',
+                message: `The worker stopped unexpectedly (exit code ${code}). Nothing was saved from this run; start it again.`,
+              },
+            },
+      ),
     );
     worker.post({ type: 'start', jobId, request: parsed, inputs });
     return job.state;
@@ -89,6 +101,7 @@ export class JobManager {
         `Job ${jobId} has already ${job.state.status}; there is nothing to cancel.`,
       );
     }
+    job.cancelRequested = true;
     job.worker.post({ type: 'cancel' });
     const timer = setTimeout(() => job.worker.kill(), CANCEL_GRACE_MS);
     try {

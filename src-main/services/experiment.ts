@@ -513,6 +513,7 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
       const run = await evaluateExamples(r.backbone, undefined, data.task, await testOf(cell.target), {
         ...(r.threads !== undefined && { threads: r.threads }),
         ...(r.provider && { provider: r.provider }),
+        ...(r.signal && { signal: r.signal }),
       });
       writeEvaluation(cell.dir, 'test', run);
       writeCellResult(cell.dir, {
@@ -546,6 +547,7 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
       const run = await evaluateExamples(opened.backbone, opened.adapter, all.task, await testOf(cell.target), {
         ...(r.threads !== undefined && { threads: r.threads }),
         ...(r.provider && { provider: r.provider }),
+        ...(r.signal && { signal: r.signal }),
       });
       writeEvaluation(cell.dir, 'test', run);
       writeCellResult(cell.dir, {

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { UserError } from '../common/errors.js';
+import { CancelledError, UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import type { ProviderChoice } from '../engine/index.js';
 import { generate } from '../backbone/generate/decoding.js';
@@ -158,6 +158,8 @@ export interface EvaluateOptions {
   /** New tokens per generated answer (free-text tasks). */
   readonly maxTokens?: number;
   readonly seed?: number;
+  /** Stops between examples (CancelledError). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -185,6 +187,7 @@ export async function evaluateExamples(
   const predictions: Prediction[] = [];
   try {
     for (const [i, e] of examples.entries()) {
+      if (options.signal?.aborted) throw new CancelledError();
       const closed = definition.closedLabels(e.input, task.labels);
       const output =
         closed && closed.length > 0

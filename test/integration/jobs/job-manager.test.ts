@@ -51,6 +51,16 @@ describe('JobManager with worker threads', () => {
     expect(done.error).toMatchObject({ code: 'WORKER_FAILED', message: expect.stringMatching(/exit code 3/) });
   });
 
+  it('a job that ignores its cancel is stopped after the grace period and reported as cancelled', async () => {
+    manager = new JobManager(() =>
+      launchThreadWorker(new URL('../../support/fixtures/stubborn-worker.mjs', import.meta.url)),
+    );
+    const started = manager.start({ kind: 'system-check' });
+    const state = await manager.cancel(started.jobId);
+    expect(state.status).toBe('cancelled');
+    expect(state.error?.code).toBe('CANCELLED');
+  });
+
   it('rejects unknown job ids', async () => {
     manager = new JobManager(() => launchThreadWorker());
     expect(() => manager.get('nope')).toThrow(/No job with id nope/);
