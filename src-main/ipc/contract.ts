@@ -150,6 +150,8 @@ export interface StoreState {
   readonly username: string;
   /** The store user's role, once unlocked. */
   readonly role?: string;
+  /** The role in the words the app shows ("Informatics administrator"). */
+  readonly roleTitle?: string;
   /** How the existing store's key is protected (empty while absent). */
   readonly protections: readonly StoreProtection[];
   /** Locked: the OS keychain or safeStorage can unlock it, no passphrase needed. */

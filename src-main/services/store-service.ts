@@ -13,6 +13,7 @@ import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import type { StoreProtection, StoreState } from '../ipc/contract.js';
 import { DEFAULT_IDLE_LOCK_MS } from '../store/auto-lock.js';
+import { roleTitle } from '../store/permissions.js';
 import { chooseDesktopProtection } from '../store/keys/desktop-protection.js';
 import type { KeychainBackend } from '../store/keys/keychain.js';
 import { readKeyring, wrappersOf, type KeySources, type WrapMethods } from '../store/keys/keyring.js';
@@ -96,7 +97,7 @@ export class StoreService {
         protections.some(
           (p) => (p === 'keychain' && this.options.keychain) || (p === 'safe-storage' && this.options.safeStorage),
         ),
-      ...(store && this.#role ? { role: this.#role } : {}),
+      ...(store && this.#role ? { role: this.#role, roleTitle: roleTitle(this.#role) } : {}),
     };
   }
 

@@ -28,29 +28,41 @@ const ADMIN_ONLY: readonly Permission[] = ['users.manage', 'audit.read', 'store.
 export const ROLES = ['clinician', 'annotator', 'data-scientist', 'informatics-admin', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const ROLE_PERMISSIONS: Record<Role, { readonly summary: string; readonly permissions: readonly Permission[] }> =
-  {
-    clinician: {
-      summary: 'reads and imports notes, labels them, runs adapted prompts over them',
-      permissions: ['notes.read', 'notes.import', 'annotations.write', 'prompts.run', 'runs.read'],
-    },
-    annotator: {
-      summary: 'reads notes and labels them',
-      permissions: ['notes.read', 'annotations.write'],
-    },
-    'data-scientist': {
-      summary: 'imports datasets, trains prompts, evaluates, exports PHI-free packs and imports trusted ones',
-      permissions: PERMISSIONS.filter((p) => !ADMIN_ONLY.includes(p)),
-    },
-    'informatics-admin': {
-      summary: 'everything, including users, key rotation, backup and restore',
-      permissions: PERMISSIONS,
-    },
-    auditor: {
-      summary: 'reads and verifies the audit log and run history; no note text',
-      permissions: ['audit.read', 'runs.read'],
-    },
-  };
+export const ROLE_PERMISSIONS: Record<
+  Role,
+  { readonly title: string; readonly summary: string; readonly permissions: readonly Permission[] }
+> = {
+  clinician: {
+    title: 'Clinician',
+    summary: 'reads and imports notes, labels them, runs adapted prompts over them',
+    permissions: ['notes.read', 'notes.import', 'annotations.write', 'prompts.run', 'runs.read'],
+  },
+  annotator: {
+    title: 'Annotator',
+    summary: 'reads notes and labels them',
+    permissions: ['notes.read', 'annotations.write'],
+  },
+  'data-scientist': {
+    title: 'Data scientist',
+    summary: 'imports datasets, trains prompts, evaluates, exports PHI-free packs and imports trusted ones',
+    permissions: PERMISSIONS.filter((p) => !ADMIN_ONLY.includes(p)),
+  },
+  'informatics-admin': {
+    title: 'Informatics administrator',
+    summary: 'everything, including users, key rotation, backup and restore',
+    permissions: PERMISSIONS,
+  },
+  auditor: {
+    title: 'Auditor',
+    summary: 'reads and verifies the audit log and run history; no note text',
+    permissions: ['audit.read', 'runs.read'],
+  },
+};
+
+/** A role in the words the app shows; an unknown id as it is. */
+export function roleTitle(role: string): string {
+  return isRole(role) ? ROLE_PERMISSIONS[role].title : role;
+}
 
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);

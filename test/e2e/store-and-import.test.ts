@@ -56,7 +56,7 @@ describe('wizard: encrypted store and dataset import', () => {
     await page.getByRole('button', { name: 'Set up encrypted store' }).click();
     await expect
       .poll(() => page.getByTestId('session').textContent(), POLL)
-      .toMatch(/informatics-admin · store unlocked/);
+      .toMatch(/Informatics administrator · store unlocked/);
 
     await page.getByRole('button', { name: /Import notes/ }).click();
     await expect.poll(() => page.getByText('No datasets yet').count(), POLL).toBe(1);
