@@ -139,6 +139,20 @@ export function writeMptAsPromptTuning(dir: string, outDir: string, task: number
   );
 }
 
+/** The virtual tokens of a prompt adapter folder (PT or MPT): adapter_config.json's num_virtual_tokens. */
+export function virtualTokensOf(dir: string): number {
+  const n = readAdapterConfig(dir)['num_virtual_tokens'];
+  if (typeof n !== 'number')
+    throw new UserError(
+      'BAD_FILE',
+      `${dir}/${ADAPTER_CONFIG} names no num_virtual_tokens: it is not a prompt adapter.`,
+      {
+        field: 'adapter',
+      },
+    );
+  return n;
+}
+
 function readAdapterConfig(dir: string): Record<string, unknown> {
   const configFile = path.join(dir, ADAPTER_CONFIG);
   if (!existsSync(configFile))

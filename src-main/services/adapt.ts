@@ -7,7 +7,7 @@
  * recorded in the store when its job finishes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import type { TopLevelSpec } from 'vega-lite';
@@ -27,6 +27,7 @@ import {
   type SettingView,
 } from '../ipc/contract.js';
 import type { JobManager } from '../jobs/job-manager.js';
+import { virtualTokensOf } from '../peft/adapter-folder.js';
 import { TrainConfigSchema, type TrainConfig } from '../peft/config.js';
 import { METHODS } from '../peft/methods.js';
 import { addRunMetrics } from '../peft/run-folder.js';
@@ -208,13 +209,6 @@ function describe(folder: string | undefined): BackboneView {
     fits: info.memory.training.totalBytes <= info.availableBytes,
     metaPrompt: existsSync(meta) ? meta : null,
   };
-}
-
-/** A meta-prompt's length in virtual tokens (PEFT's adapter_config.json). */
-function virtualTokensOf(metaPrompt: string): number {
-  return (
-    JSON.parse(readFileSync(path.join(metaPrompt, 'adapter_config.json'), 'utf8')) as { num_virtual_tokens: number }
-  ).num_virtual_tokens;
 }
 
 /**

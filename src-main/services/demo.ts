@@ -12,6 +12,7 @@ import path from 'node:path';
 
 import { embeddedBackboneDir, shippedMetaPromptDir } from '../backbone/embedded.js';
 import { openBackbone } from '../backbone/load.js';
+import { virtualTokensOf } from '../peft/adapter-folder.js';
 import type { ProviderChoice } from '../engine/index.js';
 import type { ExperimentProgress, ExperimentSummary, ResolvedExperiment } from './experiment.js';
 import { resolveExperimentConfig, runExperiment } from './experiment.js';
@@ -41,9 +42,7 @@ export interface DemoSummary extends ExperimentSummary {
 
 export function demoConfig(sharedData: string, env: NodeJS.ProcessEnv = process.env): ResolvedExperiment {
   const metaPrompt = shippedMetaPromptDir(env);
-  const promptLength = (
-    JSON.parse(readFileSync(path.join(metaPrompt, 'adapter_config.json'), 'utf8')) as { num_virtual_tokens: number }
-  ).num_virtual_tokens;
+  const promptLength = virtualTokensOf(metaPrompt);
   return resolveExperimentConfig(
     {
       backbone: embeddedBackboneDir(env),

@@ -480,6 +480,11 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
     return test;
   };
 
+  const evaluation = {
+    ...(r.threads !== undefined && { threads: r.threads }),
+    ...(r.provider && { provider: r.provider }),
+    ...(r.signal && { signal: r.signal }),
+  };
   const trainSettings = (train: Record<string, unknown>) =>
     TrainConfigSchema.parse({ ...(r.threads !== undefined && { threads: r.threads }), ...train });
 
@@ -510,11 +515,7 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
       });
     } else if (cell.kind === 'zero-shot') {
       const data = await readTask(cell.target);
-      const run = await evaluateExamples(r.backbone, undefined, data.task, await testOf(cell.target), {
-        ...(r.threads !== undefined && { threads: r.threads }),
-        ...(r.provider && { provider: r.provider }),
-        ...(r.signal && { signal: r.signal }),
-      });
+      const run = await evaluateExamples(r.backbone, undefined, data.task, await testOf(cell.target), evaluation);
       writeEvaluation(cell.dir, 'test', run);
       writeCellResult(cell.dir, {
         target: cell.target.name,
@@ -544,11 +545,13 @@ export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSum
         onProgress: cellProgress(cell),
       });
       const opened = openAdapter(cell.dir, r.backbone);
-      const run = await evaluateExamples(opened.backbone, opened.adapter, all.task, await testOf(cell.target), {
-        ...(r.threads !== undefined && { threads: r.threads }),
-        ...(r.provider && { provider: r.provider }),
-        ...(r.signal && { signal: r.signal }),
-      });
+      const run = await evaluateExamples(
+        opened.backbone,
+        opened.adapter,
+        all.task,
+        await testOf(cell.target),
+        evaluation,
+      );
       writeEvaluation(cell.dir, 'test', run);
       writeCellResult(cell.dir, {
         target: cell.target.name,

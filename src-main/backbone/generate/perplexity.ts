@@ -4,20 +4,13 @@
  * papers report it for a fixed context length.
  */
 import type { BackboneRunner } from './runner.js';
+import { logSoftmaxAt } from './scoring.js';
 
 export interface PerplexityResult {
   readonly perplexity: number;
   /** Mean negative log-likelihood per predicted token (nats). */
   readonly meanNll: number;
   readonly tokens: number;
-}
-
-function negLogSoftmax(logits: Float32Array, offset: number, vocab: number, id: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]!);
-  let sum = 0;
-  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i]! - max);
-  return max + Math.log(sum) - logits[offset + id]!;
 }
 
 export async function perplexity(
@@ -37,7 +30,7 @@ export async function perplexity(
       if (row.length < 2) continue;
       const positions = Array.from({ length: row.length - 1 }, (_, k) => k);
       const out = await runner.step({ ids: [row], past: runner.emptyCache(1), logitPositions: [positions] });
-      positions.forEach((k) => (nll += negLogSoftmax(out.logits, k * vocab, vocab, row[k + 1]!)));
+      positions.forEach((k) => (nll -= logSoftmaxAt(out.logits, k * vocab, vocab, row[k + 1]!)));
       tokens += positions.length;
     }
   }

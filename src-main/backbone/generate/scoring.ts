@@ -59,7 +59,8 @@ function repeatCache(cache: KvCache, batch: number): KvCache {
   return { batch, length: cache.length, keys: cache.keys.map(repeat), values: cache.values.map(repeat) };
 }
 
-function logSoftmaxAt(logits: Float32Array, offset: number, vocab: number, id: number): number {
+/** log softmax(logits[offset .. offset + vocab))[id], stably. */
+export function logSoftmaxAt(logits: Float32Array, offset: number, vocab: number, id: number): number {
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]!);
   let sum = 0;

@@ -10,6 +10,7 @@
  * "merge the adjacent pair whose result scores highest" is BPE with merges ranked by that score.
  */
 import type { Llama2cVocab } from './tokenizer.js';
+import { bosPostProcessor, specialAddedTokens } from '../tokenizer/tokenizer-json.js';
 
 const SPACE = '▁';
 const SPECIAL = ['<unk>', '<s>', '</s>'] as const;
@@ -46,15 +47,7 @@ export function llama2cTokenizerJson(vocab: Llama2cVocab): Record<string, unknow
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL.map((content, id) => ({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
+    added_tokens: specialAddedTokens(SPECIAL),
     normalizer: {
       type: 'Sequence',
       normalizers: [
@@ -63,17 +56,7 @@ export function llama2cTokenizerJson(vocab: Llama2cVocab): Record<string, unknow
       ],
     },
     pre_tokenizer: null,
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: '<s>', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '<s>', type_id: 1 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-      ],
-      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
-    },
+    post_processor: bosPostProcessor('<s>', SPECIAL.indexOf('<s>')),
     decoder: {
       type: 'Sequence',
       decoders: [

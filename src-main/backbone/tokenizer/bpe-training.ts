@@ -17,6 +17,7 @@ import path from 'node:path';
 import type * as Tokenizers from 'tokenizers';
 
 import { UserError } from '../../common/errors.js';
+import { bosPostProcessor, specialAddedTokens } from './tokenizer-json.js';
 
 /** LLaMA 3's names, so chat templates written for it read naturally. */
 export const SPECIAL_TOKENS = {
@@ -113,29 +114,11 @@ export function trainByteLevelBpe(files: readonly string[], vocabSize: number, m
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: specials.map((content, id) => ({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
+    added_tokens: specialAddedTokens(specials),
     normalizer: null,
     pre_tokenizer: byteLevel,
     // like LLaMA 3: <|begin_of_text|> before every sequence
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: SPECIAL_TOKENS.bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: SPECIAL_TOKENS.bos, type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: SPECIAL_TOKENS.bos, type_id: 1 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-      ],
-      special_tokens: { [SPECIAL_TOKENS.bos]: { id: SPECIAL_TOKENS.bos, ids: [bosId], tokens: [SPECIAL_TOKENS.bos] } },
-    },
+    post_processor: bosPostProcessor(SPECIAL_TOKENS.bos, bosId),
     decoder: byteLevel,
     model: {
       type: 'BPE',
