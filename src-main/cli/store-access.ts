@@ -9,7 +9,8 @@ import os from 'node:os';
 import { UserError } from '../common/errors.js';
 import { loadKeytar, type KeychainBackend } from '../store/keys/keychain.js';
 import { readKeyring, wrappersOf, type KeySources } from '../store/keys/keyring.js';
-import { openStore, storePaths, type Store } from '../store/store.js';
+import { auditSinkFromEnv } from '../store/audit-sink.js';
+import { openStore, storePaths, type Store, type StoreOptions } from '../store/store.js';
 import type { CliIo } from './output.js';
 import { readPassphrase, takeSecretVariable } from './passphrase.js';
 
@@ -42,13 +43,21 @@ export async function cliKeySources(
   };
 }
 
+/** Store options every CLI command takes from its environment (the audit head's external copy). */
+export function cliStoreOptions(io: CliIo): StoreOptions {
+  return { auditSink: auditSinkFromEnv(io.env) };
+}
+
 /** Opens and unlocks the store for one CLI command. */
 export async function unlockStoreForCli(
   io: CliIo,
   dataDir: string,
 ): Promise<{ store: Store; passphraseUsed(): string | undefined }> {
   const sources = await cliKeySources(io, dataDir);
-  const store = await openStore(dataDir, sources, sources.keychain ? { keychain: sources.keychain } : {});
+  const store = await openStore(dataDir, sources, {
+    ...cliStoreOptions(io),
+    ...(sources.keychain ? { keychain: sources.keychain } : {}),
+  });
   return { store, passphraseUsed: sources.passphraseUsed };
 }
 

@@ -17,6 +17,7 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 
 import { UserError } from '../common/errors.js';
 import { open, seal, type Sealed } from './keys/aead.js';
+import type { AuditSinkConfig } from './audit-sink.js';
 import { whenBusy, type Db } from './sqlite.js';
 
 const WRAP_INFO = 'clinprompt audit key wrap v1';
@@ -33,6 +34,8 @@ export interface AuditKey {
   readonly headFile?: string;
   /** The OS login of the process that holds the connection, recorded beside the store user. */
   readonly osUser?: string;
+  /** Where the head is also copied off the store's folder, and read back from (audit-sink.ts). */
+  readonly external?: { readonly storeId: string; readonly config: AuditSinkConfig };
 }
 
 const attached = new WeakMap<Db, AuditKey>();

@@ -8,7 +8,9 @@
  * - the newest MAC is kept in `meta` (audit_head), so cutting entries off the end is detected;
  * - the head is also checkpointed outside the database, in a MAC-signed file beside it
  *   (`audit-head.json`), written after each commit: rolling the whole database file back to an
- *   older copy, or truncating the tail and rewriting audit_head, leaves the log behind the file.
+ *   older copy, or truncating the tail and rewriting audit_head, leaves the log behind the file;
+ * - when configured, each new head is also copied off the machine's store folder (syslog, the
+ *   Windows Event Log, a file: audit-sink.ts), which catches both files put back together.
  *
  * Entries hold ids, counts and codes, never note text (details are for non-PHI facts only).
  */
@@ -18,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { nodeErrorCode } from '../common/errors.js';
 import { replaceFileAtomically } from './atomic-file.js';
 import { auditKeyOf, type AuditKey } from './audit-key.js';
+import { headLine, readBackFile, readExternalHeads, sendHead } from './audit-sink.js';
 import { whenBusy, type Db } from './sqlite.js';
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -53,6 +56,8 @@ export interface AuditVerification {
   /** The first entry whose link does not hold, and why (only when !ok). */
   readonly firstBadSeq?: number;
   readonly problem?: string;
+  /** The newest head found in the copy off the store's folder (audit-sink.ts), when one was read. */
+  readonly externalSeq?: number;
 }
 
 /** A stored row of `audit_log`, as SQLite returns it. */
@@ -125,7 +130,7 @@ function readCheckpoint(file: string, key: AuditKey): HeadCheckpoint | 'missing'
   return parsed as HeadCheckpoint;
 }
 
-/** Replaces the head file atomically (temp file, fsync, rename). */
+/** Replaces the head file atomically (temp file, fsync, rename), and sends the head to the configured sink. */
 function writeCheckpoint(file: string, key: AuditKey, head: { seq: number; hash: string }): void {
   const at = new Date().toISOString();
   const checkpoint: HeadCheckpoint = {
@@ -135,6 +140,29 @@ function writeCheckpoint(file: string, key: AuditKey, head: { seq: number; hash:
     mac: checkpointMac(key, head.seq, head.hash, at),
   };
   replaceFileAtomically(file, JSON.stringify(checkpoint) + '\n');
+  const external = key.external;
+  if (external?.config.sink && checkpoint.seq > 0) {
+    sendHead(
+      external.config.sink,
+      headLine(external.storeId, { seq: checkpoint.seq, link: checkpoint.hash, at, mac: checkpoint.mac }),
+    );
+  }
+}
+
+/**
+ * The heads copied off the store's folder that this store signed (others are ignored: see
+ * audit-sink.ts), by entry number; undefined when no copy is configured or readable.
+ */
+function externalHeads(key: AuditKey): { file: string; heads: Map<number, string> } | undefined {
+  const file = key.external && readBackFile(key.external.config);
+  if (!key.external || file === undefined) return undefined;
+  const lines = readExternalHeads(file, key.external.storeId);
+  if (lines === 'unreadable') return undefined;
+  const heads = new Map<number, string>();
+  for (const line of lines) {
+    if (sameHex(checkpointMac(key, line.seq, line.link, line.at), line.mac)) heads.set(line.seq, line.link);
+  }
+  return { file, heads };
 }
 
 function head(db: Db): { seq: number; hash: string } {
@@ -233,6 +261,8 @@ export class AuditLog {
     });
     const checkpoint = this.#key.headFile === undefined ? undefined : readCheckpoint(this.#key.headFile, this.#key);
     let checkpointedLink: string | undefined;
+    const external = externalHeads(this.#key);
+    let externalMismatch: number | undefined;
     for (const row of this.db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
       if (row.seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing`);
       if (row.prev_hash !== expectedPrev)
@@ -243,6 +273,8 @@ export class AuditLog {
       expectedSeq += 1;
       entries += 1;
       if (typeof checkpoint === 'object' && row.seq === checkpoint.seq) checkpointedLink = row.hash;
+      const copied = external?.heads.get(row.seq);
+      if (copied !== undefined && copied !== row.hash) externalMismatch ??= row.seq;
     }
     const triggers = this.db
       .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`)
@@ -279,6 +311,20 @@ export class AuditLog {
     }
     if (typeof checkpoint === 'object' && checkpoint.seq > 0 && checkpointedLink !== checkpoint.hash) {
       return fail(checkpoint.seq, `entry ${checkpoint.seq} differs from the one checkpointed outside the database`);
+    }
+    if (external) {
+      const newest = Math.max(0, ...external.heads.keys());
+      if (newest > entries) {
+        return fail(
+          entries + 1,
+          `the log ends at entry ${entries} but its copy in ${external.file} records entry ${newest}: ` +
+            'the database and its head file were rolled back to older copies, or entries were removed from the end',
+        );
+      }
+      if (externalMismatch !== undefined) {
+        return fail(externalMismatch, `entry ${externalMismatch} differs from its copy in ${external.file}`);
+      }
+      return { ok: true, entries, headSeq: recorded.seq, externalSeq: newest };
     }
     return { ok: true, entries, headSeq: recorded.seq };
   }

@@ -7,8 +7,8 @@
  *   3. the content is written into the temp file, fsynced;
  *   4. it is linked into place (never over an existing file), the temp name removed.
  * A failure after step 2 removes the temp file and audits the failure, so the log never shows an
- * export that left nothing behind without saying so. Windows: the file inherits the folder's ACL
- * (mode bits do not apply there); choose an export folder only its owner can read.
+ * export that left nothing behind without saying so. Windows ignores the mode: step 1 also gives
+ * the temp file an owner-only ACL (owner-only.ts), which the linked name shares.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -26,6 +26,7 @@ import path from 'node:path';
 
 import { UserError } from '../common/errors.js';
 import { fsyncDir } from './atomic-file.js';
+import { restrictToOwner } from './owner-only.js';
 import type { Permission } from './permissions.js';
 import type { ActionRecord, StoreSession } from './session.js';
 
@@ -57,6 +58,12 @@ export async function writeAuditedExport<T>(
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   if (request.folder) mkdirSync(temp, { mode: 0o700 });
   else closeSync(openSync(temp, 'wx', 0o600));
+  try {
+    restrictToOwner(temp, request.folder === true); // Windows: mode bits do not apply (owner-only.ts)
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
   const details = { ...request.record?.details, file: target };
   try {
     request.session.record(request.permission, request.action, { ...request.record, details });

@@ -24,6 +24,7 @@ import {
   prepareAuditKeyRotation,
 } from './audit-key.js';
 import { AuditLog } from './audit.js';
+import { auditSinkFromEnv, type AuditSinkConfig } from './audit-sink.js';
 import { AutoLock } from './auto-lock.js';
 import { generateDataKey, wipe } from './keys/data-key.js';
 import {
@@ -87,6 +88,8 @@ export interface StoreOptions {
   readonly keychain?: KeychainBackend;
   /** The OS login of this process, recorded beside the store user in every audit entry (default: os.userInfo()). */
   readonly osUser?: string;
+  /** Where the audit head is copied off the store's folder (default: CLINPROMPT_AUDIT_SINK, audit-sink.ts). */
+  readonly auditSink?: AuditSinkConfig;
 }
 
 export interface InitOptions extends StoreOptions {
@@ -304,7 +307,12 @@ export class Store {
     this.#key = key;
     this.#keyring = keyring;
     const osUser = options.osUser ?? os.userInfo().username;
-    attachAuditKey(db, { ...openAuditKey(db, key), headFile: paths.auditHeadFile, osUser });
+    attachAuditKey(db, {
+      ...openAuditKey(db, key),
+      headFile: paths.auditHeadFile,
+      osUser,
+      external: { storeId: keyring.storeId, config: options.auditSink ?? auditSinkFromEnv() },
+    });
     if (options.autoLockMs !== undefined) {
       this.#autoLock = new AutoLock(options.autoLockMs, () => {
         this.lock();

@@ -7,7 +7,8 @@ import { formatTable } from '../output.js';
 
 export const renderAuditVerification = (r: AuditVerification): string =>
   r.ok
-    ? `Audit log intact: ${r.entries} entries, chain and head verified.`
+    ? `Audit log intact: ${r.entries} entries, chain and head verified` +
+      (r.externalSeq === undefined ? '.' : `, and its copy off the store's folder (up to entry ${r.externalSeq}).`)
     : `AUDIT LOG TAMPERED: ${r.problem} (first bad entry ${r.firstBadSeq}; ${r.entries} entries verified before it).`;
 
 export const registerAuditCommands: RegisterCommands = (program, context) => {

@@ -10,7 +10,7 @@ import type { CommandContext, RegisterCommands } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatTable } from '../output.js';
 import { readPassphrase, takeSecretVariable } from '../passphrase.js';
-import { cliActor, readSecret, unlockStoreForCli } from '../store-access.js';
+import { cliActor, cliStoreOptions, readSecret, unlockStoreForCli } from '../store-access.js';
 import { renderAuditVerification } from './audit.js';
 
 interface ProtectOptions {
@@ -76,6 +76,7 @@ export const registerStoreCommands: RegisterCommands = (program, context) => {
     .action(async (options: ProtectOptions & { admin?: string }) => {
       const protect = await protectFromOptions(context, options);
       const created = await initStore(context.dataDir, {
+        ...cliStoreOptions(context.io),
         protect,
         admin: { username: options.admin ?? cliActor(context.io) },
       });
@@ -174,6 +175,7 @@ export const registerStoreCommands: RegisterCommands = (program, context) => {
         backupPassphrase,
         protect,
         cliActor(context.io),
+        cliStoreOptions(context.io),
       );
       context.adoptStore(restored);
       context.output.result(

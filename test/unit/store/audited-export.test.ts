@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { writeAuditedExport } from '../../../src-main/store/audited-export.js';
+import { ownerOnlyAclArgs, restrictToOwner } from '../../../src-main/store/owner-only.js';
 import { StoreSession } from '../../../src-main/store/session.js';
 import { initStore, type Store } from '../../../src-main/store/store.js';
 import { FAST_SCRYPT, PASSPHRASE, PLANTED_PHI, tempDir, type TempDir } from './helpers.js';
@@ -96,5 +97,31 @@ describe('audited exports', () => {
     ).rejects.toThrow(expect.objectContaining({ code: 'PERMISSION_DENIED' }) as Error);
     expect(readdirSync(tmp.dir).sort()).toEqual(['home', 'taken.jsonl']);
     expect(readFileSync(`${tmp.dir}/taken.jsonl`, 'utf8')).toBe('mine');
+  });
+});
+
+describe('owner-only ACLs on Windows (icacls; only the arguments can be checked here)', () => {
+  it("removes inherited entries and grants the account alone full control, inherited by a folder's files", () => {
+    expect(ownerOnlyAclArgs('C:\\out\\x.jsonl', 'WARD\\ana', false)).toEqual([
+      'C:\\out\\x.jsonl',
+      '/inheritance:r',
+      '/grant:r',
+      'WARD\\ana:F',
+    ]);
+    expect(ownerOnlyAclArgs('C:\\out\\brat', 'WARD\\ana', true).at(-1)).toBe('WARD\\ana:(OI)(CI)F');
+  });
+
+  it('on POSIX leaves the creation mode in charge and runs nothing', () => {
+    const tmp = tempDir();
+    try {
+      const file = path.join(tmp.dir, 'x');
+      writeFileSync(file, '', { mode: 0o600 });
+      restrictToOwner(file, false, 'linux');
+      expect(mode(file)).toBe(0o600);
+      // on win32 it runs icacls, which this machine lacks: a clear refusal, not a silent pass
+      expect(() => restrictToOwner(file, false, 'win32')).toThrow(/readable by .+ only \(icacls is missing\)/);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
