@@ -31,6 +31,7 @@ import { virtualTokensOf } from '../peft/adapter-folder.js';
 import { TrainConfigSchema, type TrainConfig } from '../peft/config.js';
 import { METHODS } from '../peft/methods.js';
 import { addRunMetrics } from '../peft/run-folder.js';
+import type { Permission } from '../store/permissions.js';
 import { backboneInfo } from './backbone.js';
 import { renderCurveSvg } from './experiment-results.js';
 import type { StoreService } from './store-service.js';
@@ -114,6 +115,9 @@ export function adaptHandlers(
     }
   }
 
+  // checked before any note text is read for the job
+  const allowed = (permission: Permission, action: string): Promise<void> =>
+    store.use((_s, session) => session.require(permission, action));
   const readDataset = (name: string): Promise<TaskData> =>
     store.use((s, session) => readTaskData(name, { store: async () => ({ store: s, session }) }));
 
@@ -125,6 +129,7 @@ export function adaptHandlers(
     },
     'adapt.start': async ({ backbone, dataset, method, train: requested }) => {
       await flush();
+      await allowed('models.train', 'train a prompt');
       const view = describe(backbone);
       if (!view.fits)
         throw new UserError(
@@ -171,6 +176,7 @@ export function adaptHandlers(
     },
     'adapt.evaluate': async ({ backbone, dataset, run }) => {
       await flush();
+      await allowed('prompts.run', 'run an adapted prompt over a dataset');
       const data = await readDataset(dataset);
       const split = splitOf(data, 'test').length > 0 ? 'test' : 'dev';
       if (splitOf(data, split).length === 0)

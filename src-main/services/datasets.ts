@@ -52,7 +52,9 @@ export async function importDatasetFiles(
   session: StoreSession,
   request: ImportRequest,
 ): Promise<ImportOutcome> {
-  session.require('datasets.import', 'import a dataset');
+  // Plain notes (no labels) are what a clinician brings to run prompts over; labelled data is a data scientist's.
+  const permission = request.format === 'notes' ? 'notes.import' : 'datasets.import';
+  session.require(permission, request.format === 'notes' ? 'import notes' : `import a ${request.format} dataset`);
   // Fail before reading a large source; the store checks again inside its transaction.
   if (store.datasets.list().some((d) => d.name === request.name)) {
     throw new UserError('ALREADY_EXISTS', `A dataset named "${request.name}" already exists; choose another name.`, {
@@ -75,7 +77,7 @@ export async function importDatasetFiles(
   };
   let finished: { labelSet: string[]; report: DatasetReport } | undefined;
   const result = await session.performAsync(
-    'datasets.import',
+    permission,
     'datasets.import',
     (db) =>
       new DatasetsRepository(db).importDatasetStream(
@@ -111,6 +113,7 @@ export async function importDatasetFiles(
 
 /** Deletes a dataset and its examples; audited. */
 export function deleteDataset(store: Store, session: StoreSession, name: string): { name: string; examples: number } {
+  session.require('datasets.delete', 'delete a dataset');
   const summary = store.datasets.get(name);
   session.perform(
     'datasets.delete',

@@ -340,6 +340,7 @@ export function startRunRecord(
   datasets: readonly string[],
 ): number {
   const { store, session } = access;
+  session.require('models.train', 'train a prompt');
   return store.runs.start(
     `train:${method.method}`,
     { method: method.method, settings: method.settings, train: config, outDir },
