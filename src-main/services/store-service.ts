@@ -2,9 +2,9 @@
  * The desktop app's encrypted store lifecycle: first-run set-up, unlock, lock (on request, after
  * inactivity, on quit) and the person acting, for the IPC contract (store/README.md, "Rules for
  * callers"). The acting person is the workstation login, as in the CLI, and must be a user of
- * the store. The key is protected by the OS keychain or Electron safeStorage when one is usable
- * (chooseDesktopProtection), else by a passphrase; the shell hands both in as ports, so this
- * module runs, and is tested, under plain Node.
+ * the store. The key is protected by the person's passphrase and, when one is usable, also by the
+ * OS keychain or Electron safeStorage (chooseDesktopProtection) for one-click unlocks; the shell
+ * hands both in as ports, so this module runs, and is tested, under plain Node.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -101,22 +101,30 @@ export class StoreService {
     };
   }
 
-  /** Creates the store with the workstation login as its first informatics-admin, and unlocks it. */
+  /**
+   * Creates the store with the workstation login as its first informatics-admin, and unlocks it.
+   * A passphrase is always set: the keychain or safeStorage, when usable, also wraps the key for
+   * one-click unlocks after a restart or a Lock, but after an idle lock only the passphrase shows
+   * that the person is still the one at the keyboard (see `#reauthenticate`).
+   */
   setUp(request: { passphrase?: string | undefined }): Promise<StoreState> {
     return this.#exclusive(async () => {
-      let protect: WrapMethods;
-      if (request.passphrase !== undefined) {
-        protect = { passphrase: request.passphrase, ...(this.options.scrypt ? { scrypt: this.options.scrypt } : {}) };
-      } else {
-        const choice = await chooseDesktopProtection(this.#ports());
-        if (!choice.protect) {
-          throw new UserError(
-            'INVALID_ARGUMENT',
-            `${choice.reason ?? ''} Choose a passphrase (at least 12 characters) to protect the store.`.trim(),
-          );
-        }
-        protect = choice.protect;
+      const choice = await chooseDesktopProtection(this.#ports());
+      if (request.passphrase === undefined) {
+        throw new UserError(
+          'INVALID_ARGUMENT',
+          choice.protect
+            ? 'Choose a passphrase (at least 12 characters) as well: after inactivity the store asks for it, ' +
+                'because the keychain cannot tell you from whoever sits down at this workstation.'
+            : `${choice.reason ?? ''} Choose a passphrase (at least 12 characters) to protect the store.`.trim(),
+          { field: 'passphrase' },
+        );
       }
+      const protect: WrapMethods = {
+        ...choice.protect,
+        passphrase: request.passphrase,
+        ...(this.options.scrypt ? { scrypt: this.options.scrypt } : {}),
+      };
       this.#store = await initStore(this.options.dataDir, {
         ...this.#storeOptions(),
         protect,

@@ -169,18 +169,30 @@ describe('wizard: encrypted store and dataset import', () => {
     expect(picked).toEqual(['folder']);
   });
 
-  it('keeps the key in safeStorage when it encrypts: no passphrase to set up, one click to unlock', async () => {
+  it('keeps the key in safeStorage too: one click after Lock, the passphrase again after inactivity', async () => {
     const { app, page } = await open({
       store: { safeStorage: safeStorageDouble('gnome_libsecret'), autoLockMs: 5_000 },
     });
-    await expect.poll(() => page.getByText('no passphrase to type').count(), POLL).toBe(1);
-    expect(await page.getByLabel('Passphrase', { exact: true }).count()).toBe(0);
+    await expect.poll(() => page.getByText('also kept in this computer’s secure storage').count(), POLL).toBe(1);
     await app.screenshot('store-setup-safe-storage');
+    await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await page.getByLabel('Passphrase again').fill(PASSPHRASE);
     await page.getByRole('button', { name: 'Set up encrypted store' }).click();
     await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/store unlocked/);
-    expect((await app.services.store.status()).protections).toEqual(['safe-storage']);
+    expect((await app.services.store.status()).protections).toEqual(['safe-storage', 'passphrase']);
 
+    // idle: safeStorage would open it for anyone at this OS session, so the passphrase is asked for
     await expect.poll(() => page.getByTestId('lock-reason').count(), POLL).toBe(1);
+    await expect.poll(() => page.getByLabel('Store passphrase').count(), POLL).toBe(1);
+    expect(await page.getByRole('button', { name: 'Unlock' }).isDisabled()).toBe(true);
+    await app.screenshot('auto-locked-safe-storage');
+    await page.getByLabel('Store passphrase').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/store unlocked/);
+
+    // a Lock on request: one click
+    await page.getByRole('button', { name: 'Lock' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'The store is locked' }).count(), POLL).toBe(1);
     expect(await page.getByLabel('Store passphrase').count()).toBe(0);
     await page.getByRole('button', { name: 'Unlock' }).click();
     await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/store unlocked/);

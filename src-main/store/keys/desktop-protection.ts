@@ -1,7 +1,7 @@
 /**
- * Which protection the desktop app gives a new store's key without asking for a passphrase: the OS
- * keychain when it answers, else Electron safeStorage when its backend really encrypts (never
- * Linux's "basic_text"), else none, and the app must ask the user for a passphrase.
+ * Which protection the desktop app gives a new store's key besides the person's passphrase (the
+ * one-click unlock): the OS keychain when it answers, else Electron safeStorage when its backend
+ * really encrypts (never Linux's "basic_text"), else none, and the passphrase alone protects it.
  */
 import { KEYCHAIN_SERVICE, keychainCall, type KeychainBackend } from './keychain.js';
 import type { WrapMethods } from './keyring.js';

@@ -21,3 +21,8 @@ export function countInWords(n: number): string {
 export function percent(x: number): string {
   return `${(100 * x).toFixed(1)}%`;
 }
+
+/** The idle lock's delay in words: "15 minutes", "5 seconds". */
+export function idleInWords(seconds: number): string {
+  return seconds >= 60 ? `${Math.round(seconds / 60)} minutes` : `${seconds} seconds`;
+}

@@ -25,8 +25,8 @@ export class StoreStatus {
     this.current = await this.#api['store.getStatus']();
   }
 
-  async setUp(passphrase?: string): Promise<void> {
-    this.current = await this.#api['store.setUp'](passphrase === undefined ? {} : { passphrase });
+  async setUp(passphrase: string): Promise<void> {
+    this.current = await this.#api['store.setUp']({ passphrase });
   }
 
   async unlock(passphrase?: string): Promise<void> {

@@ -30,15 +30,15 @@ describe.skipIf(skip)('store service with the OS keychain (gnome-keyring)', () =
     return { services, call };
   }
 
-  it('sets up with the keychain, no passphrase, and unlocks by itself after a lock and a restart', async () => {
+  it('sets up with the keychain and a passphrase, and unlocks by itself after a lock and a restart', async () => {
     const first = app();
     expect(await first.call<StoreState>('store.getStatus')).toMatchObject({
       state: 'absent',
       automaticProtection: 'keychain',
     });
-    expect(await first.call<StoreState>('store.setUp', {})).toMatchObject({
+    expect(await first.call<StoreState>('store.setUp', { passphrase: 'dr ada passphrase' })).toMatchObject({
       state: 'unlocked',
-      protections: ['keychain'],
+      protections: ['keychain', 'passphrase'],
       role: 'informatics-admin',
     });
     expect(await first.call<StoreState>('store.lock')).toMatchObject({

@@ -123,11 +123,7 @@ describe('store service: first run, unlock, lock', () => {
 
   it('after an automatic lock asks for the passphrase again, even where safeStorage could unlock alone', async () => {
     const { call, services } = setUpServices({ autoLockMs: 600, safeStorage: safeStorageDouble('gnome_libsecret') });
-    value(await call('store.setUp', {}));
-    // the person also has a passphrase of their own
-    await services.store.use((store, session) =>
-      store.setCredential(USER, { passphrase: PASSPHRASE, scrypt: FAST_SCRYPT }, session),
-    );
+    value(await call('store.setUp', { passphrase: PASSPHRASE }));
     await expect.poll(async () => (await services.store.status()).state, { timeout: 5_000 }).toBe('locked');
     expect(value<StoreState>(await call('store.getStatus'))).toMatchObject({
       protections: ['safe-storage', 'passphrase'],
@@ -176,9 +172,18 @@ describe('store service: first run, unlock, lock', () => {
       state: 'absent',
       automaticProtection: 'safe-storage',
     });
-    expect(value<StoreState>(await call('store.setUp', {}))).toMatchObject({
+    // a passphrase is set too: the one thing an idle lock can ask for
+    expect(await call('store.setUp', {})).toMatchObject({
+      ok: false,
+      error: {
+        code: 'INVALID_ARGUMENT',
+        field: 'passphrase',
+        message: /Choose a passphrase \(at least 12 characters\) as well: after inactivity the store asks for it/,
+      },
+    });
+    expect(value<StoreState>(await call('store.setUp', { passphrase: PASSPHRASE }))).toMatchObject({
       state: 'unlocked',
-      protections: ['safe-storage'],
+      protections: ['safe-storage', 'passphrase'],
     });
     value(await call('store.lock'));
     expect(value<StoreState>(await call('store.getStatus'))).toMatchObject({

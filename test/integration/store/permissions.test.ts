@@ -9,6 +9,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { NOTES_DEFAULT_TASK } from '../../../src-main/data/importers/notes.js';
 import { createServices } from '../../../src-main/services/index.js';
 import type { DatasetSummary } from '../../../src-main/store/repositories/datasets.js';
 import { runCliCaptured } from '../../support/cli.js';
@@ -103,7 +104,9 @@ describe('permissions enforced where the actions happen', () => {
     const annotator = await open('ann');
     try {
       const h = annotator.handlers;
-      await expect(h['datasets.import']({ format: 'notes', path: notes, name: 'ward-2' })).rejects.toThrow(
+      await expect(
+        h['datasets.import']({ format: 'notes', path: notes, task: NOTES_DEFAULT_TASK, name: 'ward-2' }),
+      ).rejects.toThrow(
         expect.objectContaining({
           code: 'PERMISSION_DENIED',
           message: expect.stringContaining('"ann" (role annotator) may not import notes') as string,
