@@ -12,6 +12,7 @@ import os from 'node:os';
 import { UserError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import type { StoreProtection, StoreState } from '../ipc/contract.js';
+import { auditSinkFromEnv } from '../store/audit-sink.js';
 import { DEFAULT_IDLE_LOCK_MS } from '../store/auto-lock.js';
 import { roleTitle } from '../store/permissions.js';
 import { chooseDesktopProtection } from '../store/keys/desktop-protection.js';
@@ -221,6 +222,7 @@ export class StoreService {
 
   #storeOptions(): StoreOptions {
     return {
+      auditSink: auditSinkFromEnv(), // a bad CLINPROMPT_AUDIT_SINK stops here, before any file is touched
       autoLockMs: this.autoLockMs,
       onDidLock: () => this.#close('inactivity'),
       ...(this.options.keychain ? { keychain: this.options.keychain } : {}),

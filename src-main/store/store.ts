@@ -24,7 +24,7 @@ import {
   prepareAuditKeyRotation,
 } from './audit-key.js';
 import { AuditLog } from './audit.js';
-import { auditSinkFromEnv, type AuditSinkConfig } from './audit-sink.js';
+import type { AuditSinkConfig } from './audit-sink.js';
 import { AutoLock } from './auto-lock.js';
 import { generateDataKey, wipe } from './keys/data-key.js';
 import {
@@ -88,7 +88,7 @@ export interface StoreOptions {
   readonly keychain?: KeychainBackend;
   /** The OS login of this process, recorded beside the store user in every audit entry (default: os.userInfo()). */
   readonly osUser?: string;
-  /** Where the audit head is copied off the store's folder (default: CLINPROMPT_AUDIT_SINK, audit-sink.ts). */
+  /** Where the audit head is copied off the store's folder (front ends pass auditSinkFromEnv(); default none). */
   readonly auditSink?: AuditSinkConfig;
 }
 
@@ -311,7 +311,7 @@ export class Store {
       ...openAuditKey(db, key),
       headFile: paths.auditHeadFile,
       osUser,
-      external: { storeId: keyring.storeId, config: options.auditSink ?? auditSinkFromEnv() },
+      external: { storeId: keyring.storeId, config: options.auditSink ?? {} },
     });
     if (options.autoLockMs !== undefined) {
       this.#autoLock = new AutoLock(options.autoLockMs, () => {
