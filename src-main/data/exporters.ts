@@ -2,7 +2,8 @@
  * Exporters, so labels made in the app can leave it: BRAT standoff (one .txt + .ann per example,
  * https://brat.nlplab.org/standoff.html; discontinuous mentions as "START END;START END",
  * relations, events and attributes) and JSONL (one `{ id, split, input, target, labels }` per
- * line, which the JSONL importer reads back without a mapping). Written example by example.
+ * line, which the JSONL importer reads back without a mapping). Written example by example. CSV
+ * lines (RFC 4180) for tables such as results.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -94,4 +95,14 @@ export async function exportBrat(examples: Iterable<Example> | AsyncIterable<Exa
     n++;
   }
   return n;
+}
+
+/** One CSV record (RFC 4180): a field holding a comma, quote or line break is quoted, its quotes doubled. */
+export function csvLine(fields: readonly (string | number)[]): string {
+  return fields
+    .map((value) => {
+      const text = String(value);
+      return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+    })
+    .join(',');
 }

@@ -46,7 +46,7 @@ export interface AppInfo {
 }
 
 /** Kinds of long work that run in a worker. Each later area adds its kinds here. */
-export const JOB_KINDS = ['system-check', 'train', 'evaluate', 'demo'] as const;
+export const JOB_KINDS = ['system-check', 'train', 'evaluate', 'predict', 'demo'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JobRequestSchema = z.discriminatedUnion('kind', [
@@ -84,6 +84,18 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     split: z.enum(SPLITS).default('test'),
     /** At most this many examples of the split (the wizard keeps evaluation short). */
     limit: z.number().int().positive().max(100_000).default(200),
+    provider: z.enum(PROVIDER_CHOICES).default('cpu'),
+  }),
+  z.object({
+    kind: z.literal('predict'),
+    backbone: z.string().min(1).optional(),
+    /** As for `train`: an exported file, or a store dataset's name when the host hands the notes over. */
+    data: z.string().min(1),
+    task: z.enum(TASK_TYPES),
+    /** The trained run folder whose prompt runs over the notes. */
+    run: z.string().min(1),
+    /** At most this many notes, in the dataset's order. */
+    limit: z.number().int().positive().max(100_000).default(10_000),
     provider: z.enum(PROVIDER_CHOICES).default('cpu'),
   }),
   z.object({
@@ -434,6 +446,63 @@ export interface EvaluationView {
   readonly examples: readonly EvaluatedExampleView[];
 }
 
+/** A mention the prompt found, as a character range of the note's text (start -1: not found in it). */
+export interface EntityView {
+  readonly start: number;
+  readonly end: number;
+  readonly type: string;
+  readonly text: string;
+}
+
+/** One note the Run step ran the prompt over, and its answer as the task's parser read it. */
+export interface NoteResultView {
+  readonly id: string;
+  readonly split: Split;
+  /** The note's fields (text; premise and hypothesis; question, context and options; source). */
+  readonly input: Readonly<Record<string, string>>;
+  /** What the model wrote (for closed labels: the label it scored highest). */
+  readonly output: string;
+  /** False when the output could not be read as an answer of the task. */
+  readonly ok: boolean;
+  /** Lines of the output that could not be used. */
+  readonly problems: readonly string[];
+  /** NER: the mentions, as ranges of `input.text`. */
+  readonly entities?: readonly EntityView[];
+  /** RE over a whole text: head ; type ; tail. */
+  readonly relations?: readonly { readonly head: EntityView; readonly type: string; readonly tail: EntityView }[];
+  /** QA, NLI, RE with a given pair: the label or answer; summarisation: the summary. */
+  readonly answer?: string;
+}
+
+/** Result of the `predict` job: a trained prompt run over a dataset's notes. */
+export interface NoteRunView {
+  readonly task: TaskType;
+  readonly dataset: string;
+  /** The run folder of the prompt. */
+  readonly run: string;
+  readonly n: number;
+  readonly unparseable: number;
+  readonly results: readonly NoteResultView[];
+}
+
+/** How the Run step's results leave the app: one JSON object per note, a spreadsheet, or BRAT standoff (NER, RE). */
+export const RESULT_FORMATS = ['jsonl', 'csv', 'brat'] as const;
+export type ResultFormat = (typeof RESULT_FORMATS)[number];
+
+/** What exporting a run as a pack will write, shown before anything is written. */
+export interface PackPreviewView {
+  readonly name: string;
+  readonly version: number;
+  readonly method: string;
+  readonly tasks: readonly { readonly name: string; readonly type: TaskType; readonly labels: readonly string[] }[];
+  readonly backbone: string;
+  readonly trainableParameters: number;
+  /** What the PHI scan found in the pack's text: where, and what kind; never the text itself. */
+  readonly findings: readonly { readonly field: string; readonly kind: string; readonly offset: number }[];
+  /** Who signs it: the store user and this workstation's key (null until its first export makes one). */
+  readonly signer: { readonly user: string; readonly keyId: string | null };
+}
+
 const BackboneFolder = z.string().trim().min(1, 'choose the backbone folder').max(4096);
 const DatasetName = z.string().trim().min(1, 'choose a dataset').max(100);
 
@@ -517,6 +586,15 @@ export const requests = {
       }),
     ]),
   ),
+  /** What exporting a run as a pack would write: name, version, tasks, PHI scan findings and signer. Writes nothing. */
+  'packs.preview': request<PackPreviewView>()(
+    z.tuple([
+      z.object({
+        source: z.string().trim().min(1, 'choose a run').max(4096),
+        name: z.string().trim().min(1).max(100).optional(),
+      }),
+    ]),
+  ),
   /** Verifies and records a pack for the given backbone; UNTRUSTED unless an admin allows it. */
   'packs.import': request<PackImportView>()(
     z.tuple([
@@ -574,6 +652,26 @@ export const requests = {
         backbone: BackboneFolder.optional(),
         dataset: DatasetName,
         run: z.string().trim().min(1, 'train a prompt first').max(4096),
+      }),
+    ]),
+  ),
+  /** Runs a trained prompt over a store dataset's notes in a worker (a `predict` job). */
+  'notes.run': request<JobState>()(
+    z.tuple([
+      z.object({
+        backbone: BackboneFolder.optional(),
+        dataset: DatasetName,
+        run: z.string().trim().min(1, 'train a prompt first').max(4096),
+      }),
+    ]),
+  ),
+  /** Writes a finished `predict` job's results to a new file (audited, owner-only): JSONL, CSV, or a BRAT folder. */
+  'notes.export': request<{ readonly file: string; readonly notes: number; readonly format: ResultFormat }>()(
+    z.tuple([
+      z.object({
+        jobId: JobId,
+        format: z.enum(RESULT_FORMATS),
+        out: z.string().trim().min(1, 'choose a new file name').max(4096),
       }),
     ]),
   ),

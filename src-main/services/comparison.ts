@@ -10,6 +10,7 @@ import { openAdapter } from '../peft/run-folder.js';
 import type { Evaluation } from '../tasks/evaluate.js';
 import { frameExample } from '../tasks/registry.js';
 import type { Example, Split, TaskTarget } from '../tasks/types.js';
+import { inputFields } from './note-run.js';
 import { evaluateExamples, type EvaluateOptions, type TaskData } from './training.js';
 
 export interface CompareRequest extends EvaluateOptions {
@@ -81,9 +82,8 @@ function goldText(data: TaskData, e: Example): string {
 
 /** The example's input fields, one per line, for reading beside the answers. */
 function inputText(e: Example): string {
-  return Object.entries(e.input)
-    .filter(([, v]) => typeof v === 'string' || Array.isArray(v))
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(' | ') : String(v)}`)
+  return Object.entries(inputFields(e))
+    .map(([k, v]) => `${k}: ${v}`)
     .join('\n');
 }
 

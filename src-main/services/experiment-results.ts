@@ -12,6 +12,8 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
+import { csvLine } from '../data/exporters.js';
+
 /** One finished adaptation cell's test result. */
 export interface CellResult {
   readonly target: string;
@@ -143,11 +145,6 @@ export function resultsMarkdown(results: ExperimentResults, ks: readonly string[
   return lines.join('\n') + '\n';
 }
 
-function csvField(value: string | number): string {
-  const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /** CSV: one line per target (or AVERAGE), method and k, with the method's trainable parameters. */
 export function resultsCsv(results: ExperimentResults): string {
   const header = [
@@ -164,7 +161,7 @@ export function resultsCsv(results: ExperimentResults): string {
   ];
   const lines = results.rows.map((r) => {
     const p = results.parameters.find((q) => q.method === r.method);
-    return [
+    return csvLine([
       r.target,
       r.taskType,
       r.method,
@@ -175,9 +172,7 @@ export function resultsCsv(results: ExperimentResults): string {
       r.draws,
       p?.trainableParameters ?? 0,
       p?.trainableShare ?? 0,
-    ]
-      .map(csvField)
-      .join(',');
+    ]);
   });
   return [header.join(','), ...lines].join('\n') + '\n';
 }

@@ -11,6 +11,7 @@ import type { WorkerLauncher } from '../jobs/protocol.js';
 import { launchThreadWorker } from '../jobs/thread-transport.js';
 import { adaptHandlers } from './adapt.js';
 import { datasetHandlers } from './dataset-handlers.js';
+import { noteRunHandlers } from './note-run-handlers.js';
 import { packHandlers } from './pack-handlers.js';
 import { StoreService, type StoreServiceOptions } from './store-service.js';
 
@@ -64,6 +65,7 @@ export function createServices(options: ServiceOptions = {}): Services {
     ...datasetHandlers(store),
     ...packHandlers(store),
     ...adaptHandlers(store, jobs, info.dataDir),
+    ...noteRunHandlers(store, jobs),
     'dialogs.pickPath': async (request) => {
       if (!pickPath) {
         throw new UserError('UNSUPPORTED', 'No file chooser here: type the path of the file or folder instead.');

@@ -12,6 +12,7 @@ import {
   inspectPack,
   listPacks,
   listSigningKeys,
+  previewPackExport,
   removeSigningKey,
   trustSigningKey,
   verifyPack,
@@ -23,6 +24,7 @@ type PackRequests =
   | 'packs.list'
   | 'packs.inspect'
   | 'packs.verify'
+  | 'packs.preview'
   | 'packs.export'
   | 'packs.import'
   | 'packs.peft'
@@ -35,6 +37,8 @@ export function packHandlers(store: StoreService): Pick<RequestHandlers, PackReq
     'packs.list': () => store.use((s, session) => listPacks(s, session)),
     'packs.inspect': async ({ file }) => inspectPack(file),
     'packs.verify': ({ file }) => store.use((s, session) => verifyPack(s, session, file)),
+    'packs.preview': ({ source, name }) =>
+      store.use((s, session) => previewPackExport(s, session, { source, ...(name !== undefined && { name }) })),
     'packs.export': ({ source, out, name, confirmPhi, peft }) =>
       store.use((s, session) =>
         exportPack(s, session, {

@@ -16,6 +16,7 @@ import type {
   PackExportView,
   PackImportView,
   PackListing,
+  PackPreviewView,
   PackSignatureStatus as SignatureStatus,
   PackVerificationView,
 } from '../ipc/contract.js';
@@ -187,12 +188,7 @@ export async function exportPack(
     throw new UserError('NOT_FOUND', `the folder ${path.dirname(path.resolve(request.out))} does not exist.`, {
       field: 'out',
     });
-  const { source, runId } = packSource(store, request);
-  const name = request.name ?? `${source.record.data.name}-${source.record.method}`;
-  const version = Math.max(0, ...store.prompts.list(name).map((p) => p.version)) + 1;
-  const creator = { user: session.user.username, keyId: store.signingKeys.own()?.keyId ?? '0'.repeat(32) };
-  const draft = packManifest(source, { name, version, creator });
-  const findings = scanManifest(draft);
+  const { source, runId, name, version, creator, draft, findings } = draftPack(store, session, request);
   if (findings.length > 0 && !request.confirmPhi) {
     session.record('packs.export', 'packs.export-stopped', {
       details: {
@@ -261,8 +257,41 @@ export async function exportPack(
   };
 }
 
+/** The pack a run would become, before it is signed: its manifest and what the PHI scan finds in it. */
+function draftPack(store: Store, session: StoreSession, request: Omit<PackExportRequest, 'out' | 'confirmPhi'>) {
+  const { source, runId } = packSource(store, request);
+  const name = request.name ?? `${source.record.data.name}-${source.record.method}`;
+  const version = Math.max(0, ...store.prompts.list(name).map((p) => p.version)) + 1;
+  const creator = { user: session.user.username, keyId: store.signingKeys.own()?.keyId ?? '0'.repeat(32) };
+  const draft = packManifest(source, { name, version, creator });
+  return { source, runId, name, version, creator, draft, findings: scanManifest(draft) };
+}
+
+/** What `exportPack` would write, shown before it writes: the manifest's gist, the PHI findings, the signer. */
+export function previewPackExport(
+  store: Store,
+  session: StoreSession,
+  request: Omit<PackExportRequest, 'out' | 'confirmPhi'>,
+): PackPreviewView {
+  session.require('packs.export', 'export a pack');
+  const { draft, findings } = draftPack(store, session, request);
+  return {
+    name: draft.name,
+    version: draft.version,
+    method: draft.method,
+    tasks: draft.tasks.map((t) => ({ name: t.name, type: t.type, labels: t.labels })),
+    backbone: draft.backbone.name,
+    trainableParameters: draft.trainableParameters,
+    findings,
+    signer: { user: draft.creator.user, keyId: store.signingKeys.own()?.keyId ?? null },
+  };
+}
+
 /** A run folder's record and adapter files; a run id is looked up in the store (its folder must still hold its adapter). */
-function packSource(store: Store, request: PackExportRequest): { source: PackSource; runId?: number } {
+function packSource(
+  store: Store,
+  request: Omit<PackExportRequest, 'out' | 'confirmPhi'>,
+): { source: PackSource; runId?: number } {
   const source = request.source;
   let dir = source;
   let runId: number | undefined;

@@ -27,6 +27,7 @@ import { predictClosedLabel } from '../tasks/closed-label.js';
 import { evaluate, headlineMetric, type Evaluation } from '../tasks/evaluate.js';
 import { frameExample, framePrompt, taskDefinition, type TaskConfig } from '../tasks/registry.js';
 import type { Example, Split, TaskTarget, TaskType } from '../tasks/types.js';
+import type { Permission } from '../store/permissions.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
 import { SOURCE_TASKS } from '../data/catalogue.js';
@@ -70,11 +71,28 @@ export async function readTaskData(
   }
   if (!options.store)
     throw new UserError('NOT_FOUND', `${source} is neither a data file nor a dataset name this command can reach.`);
-  const { store, session } = await options.store();
-  session.require('notes.read', 'train on a dataset');
-  const dataset = store.datasets.get(source);
+  return readStoreData(await options.store(), source, TRAINING_READ);
+}
+
+/** Why a dataset's examples leave the store: the permission it takes, the audit action, the words for a refusal. */
+export interface DataUse {
+  readonly permission: Permission;
+  readonly action: string;
+  readonly purpose: string;
+}
+const TRAINING_READ: DataUse = {
+  permission: 'notes.read',
+  action: 'datasets.train-read',
+  purpose: 'train on a dataset',
+};
+
+/** A store dataset's examples as plain values, the read audited for its use. */
+export function readStoreData(access: StoreAccess, name: string, use: DataUse): TaskData {
+  const { store, session } = access;
+  session.require(use.permission, use.purpose);
+  const dataset = store.datasets.get(name);
   const examples = store.datasets.examples(dataset.id).map(plainExample);
-  session.record('notes.read', 'datasets.train-read', {
+  session.record(use.permission, use.action, {
     objectType: 'dataset',
     objectIds: [dataset.id],
     details: { examples: examples.length },
@@ -175,6 +193,34 @@ export async function evaluateExamples(
   options: EvaluateOptions = {},
 ): Promise<EvaluationRun> {
   if (examples.length === 0) throw new UserError('NOT_FOUND', 'There are no labelled examples to evaluate on.');
+  const predictions = await predictExamples(backbone, adapter, task, examples, options);
+  const items = examples.map((e, i) => ({
+    input: e.input,
+    target: e.target as TaskTarget,
+    output: predictions[i]!.output,
+  }));
+  const evaluation = evaluate(task, items, { seed: options.seed ?? 13 });
+  const metric = headlineMetric(evaluation);
+  return { evaluation, metric, value: evaluation.metrics[metric]!.estimate, predictions };
+}
+
+export interface PredictOptions extends EvaluateOptions {
+  /** After each example: how many are done, of how many. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * The one inference path over examples, labelled or not (evaluation, the wizard's Run step):
+ * closed labels by scoring each label's log-likelihood, free answers by greedy generation. The
+ * outputs are raw text; the task's parser reads them back.
+ */
+export async function predictExamples(
+  backbone: Backbone,
+  adapter: PeftAdapter | undefined,
+  task: TaskConfig,
+  examples: readonly Example[],
+  options: PredictOptions = {},
+): Promise<Prediction[]> {
   const definition = taskDefinition(task.type);
   const runner = await BackboneRunner.create(backbone, {
     ...(options.provider && { provider: options.provider }),
@@ -183,7 +229,6 @@ export async function evaluateExamples(
     batch: Math.max(1, ...examples.map((e) => definition.closedLabels(e.input, task.labels)?.length ?? 1)),
   });
   const scorer = sequenceScorer(runner, { prompt: adapter?.prompt });
-  const items = [];
   const predictions: Prediction[] = [];
   try {
     for (const [i, e] of examples.entries()) {
@@ -198,15 +243,13 @@ export async function evaluateExamples(
                 maxTokens: options.maxTokens ?? 128,
               })
             ).text;
-      items.push({ input: e.input, target: e.target as TaskTarget, output });
       predictions.push({ id: e.externalId ?? String(i + 1), output });
+      options.onProgress?.(i + 1, examples.length);
     }
   } finally {
     await runner.release();
   }
-  const evaluation = evaluate(task, items, { seed: options.seed ?? 13 });
-  const metric = headlineMetric(evaluation);
-  return { evaluation, metric, value: evaluation.metrics[metric]!.estimate, predictions };
+  return predictions;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type { StepReport } from '../progress.js';
 import type { JobInputs } from '../protocol.js';
 import { runEvaluation } from './evaluate.js';
 import { runDemoJob } from './demo.js';
+import { runPrediction } from './predict.js';
 import { runSystemCheck } from './system-check.js';
 import { runTraining } from './train.js';
 
@@ -29,5 +30,6 @@ export const runners: RunnerTable = {
   'system-check': runSystemCheck,
   train: runTraining,
   evaluate: runEvaluation,
+  predict: runPrediction,
   demo: runDemoJob,
 };

@@ -15,6 +15,11 @@ export const FIELD_LABELS = {
   backbone: 'Model folder',
   dataset: 'Dataset',
   method: 'Method',
+  adapter: 'Prompt',
+  source: 'Prompt',
+  out: 'Save as',
+  file: 'Pack file',
+  key: 'Pack file',
 } as const;
 
 /** An error as the app shows it: the field's label first when one setting was wrong. */

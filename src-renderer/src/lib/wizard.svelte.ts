@@ -1,7 +1,8 @@
 /**
  * What the clinician chose and produced so far, kept above the steps so that it survives moving
  * between them and an auto-lock: the backbone, the Adapt form, the training and evaluation jobs
- * and the loss curve as it is measured.
+ * and the loss curve as it is measured, the Run step's job and export form, the Export step's
+ * pack forms.
  */
 import type {
   AdaptMethod,
@@ -10,6 +11,13 @@ import type {
   ClinPromptApi,
   EvaluationView,
   JobState,
+  NoteRunView,
+  PackExportView,
+  PackImportView,
+  PackInspectionView,
+  PackPreviewView,
+  PackVerificationView,
+  ResultFormat,
 } from '../../../src-main/ipc/contract.js';
 import { JobsState } from './jobs.svelte.js';
 
@@ -33,6 +41,22 @@ export class WizardState {
   losses = $state<number[]>([]);
   /** The dev metric each time training measured it. */
   devMetrics = $state<{ step: number; value: number }[]>([]);
+  /** Run step: the dataset of notes, the `predict` job, and the results export form. */
+  notesDataset = $state('');
+  predictJobId = $state<string | undefined>();
+  resultsFormat = $state<ResultFormat>('jsonl');
+  resultsOut = $state('');
+  resultsWritten = $state<{ file: string; notes: number } | undefined>();
+  /** Export step: the pack about to be written (checked first), the one written, and a pack being imported. */
+  packName = $state('');
+  packOut = $state('');
+  packPreview = $state<PackPreviewView | undefined>();
+  phiReviewed = $state(false);
+  packWritten = $state<PackExportView | undefined>();
+  importFile = $state('');
+  importChecked = $state<{ inspection: PackInspectionView; verification: PackVerificationView } | undefined>();
+  allowUntrusted = $state(false);
+  imported = $state<PackImportView | undefined>();
 
   constructor(api: ClinPromptApi) {
     this.jobs = new JobsState(api);
@@ -62,11 +86,22 @@ export class WizardState {
     return job?.status === 'succeeded' ? (job.result as EvaluationView) : undefined;
   }
 
+  get predictJob(): JobState | undefined {
+    return this.predictJobId === undefined ? undefined : this.jobs.byId[this.predictJobId];
+  }
+
+  get noteRun(): NoteRunView | undefined {
+    const job = this.predictJob;
+    return job?.status === 'succeeded' ? (job.result as NoteRunView) : undefined;
+  }
+
   /** A new backbone invalidates what was trained on the old one. */
   chooseBackbone(view: BackboneView, folder: string | undefined): void {
     if (this.backbone?.folder !== view.folder) {
       this.trainJobId = undefined;
       this.evaluateJobId = undefined;
+      this.predictJobId = undefined;
+      this.packPreview = undefined;
       this.losses = [];
       this.devMetrics = [];
       this.method = undefined;

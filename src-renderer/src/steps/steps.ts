@@ -14,6 +14,6 @@ export const WIZARD_STEPS: readonly WizardStep[] = [
   { id: 'label', title: 'Label examples', summary: 'Label a few examples of the task', available: false },
   { id: 'adapt', title: 'Adapt', summary: 'Adapt the shared meta-prompt to the task', available: true },
   { id: 'evaluate', title: 'Evaluate', summary: 'Score the prompt on held-out notes', available: true },
-  { id: 'run', title: 'Run', summary: 'Run the prompt over new notes', available: false },
-  { id: 'export', title: 'Export pack', summary: 'Export a signed, PHI-free prompt pack', available: false },
+  { id: 'run', title: 'Run', summary: 'Run the prompt over new notes', available: true },
+  { id: 'export', title: 'Export pack', summary: 'Export a signed, PHI-free prompt pack', available: true },
 ];

@@ -12,6 +12,7 @@ import type {
   PackExportView,
   PackInspectionView,
   PackListing,
+  PackPreviewView,
   PackVerificationView,
   SigningKeyView,
 } from '../../../src-main/ipc/contract.js';
@@ -57,12 +58,24 @@ describe('pack requests', () => {
     });
     expect(phi).toMatchObject({ ok: false, error: { code: 'PHI_SUSPECTED' } });
     expect(JSON.stringify(phi)).not.toContain('jane.doe');
+    // The preview shows the same findings (where and what kind, never the text) and writes nothing.
+    const phiPreview = value<PackPreviewView>(await call('packs.preview', { source: path.join(tmp.dir, 'run-phi') }));
+    expect(phiPreview.findings.map((f) => f.kind)).toContain('email');
+    expect(JSON.stringify(phiPreview.findings)).not.toContain('jane.doe');
+    const preview = value<PackPreviewView>(await call('packs.preview', { source: path.join(tmp.dir, 'run') }));
+    expect(preview).toMatchObject({ name: 'nli-demo-lora', version: 1, method: 'lora', findings: [] });
+    expect(preview.signer.keyId).toBeNull(); // no pack exported yet: the key is made by the first export
+    expect(value<PackListing[]>(await call('packs.list'))).toEqual([]);
 
     const file = path.join(tmp.dir, 'lora.cpack');
     const exported = value<PackExportView>(
       await call('packs.export', { source: path.join(tmp.dir, 'run'), out: file }),
     );
     expect(exported).toMatchObject({ method: 'lora', version: 1 });
+    expect(value<PackPreviewView>(await call('packs.preview', { source: path.join(tmp.dir, 'run') }))).toMatchObject({
+      version: 2,
+      signer: { keyId: exported.keyId },
+    });
     expect(value<PackInspectionView>(await call('packs.inspect', { file })).manifest).toMatchObject({
       peftType: 'LORA',
       name: 'nli-demo-lora',
