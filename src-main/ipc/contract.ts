@@ -503,6 +503,75 @@ export interface PackPreviewView {
   readonly signer: { readonly user: string; readonly keyId: string | null };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The Task and Label steps (services/task-setup.ts, services/labelling.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** A task type as the Task step offers it: its default template and the fields a template may use. */
+export interface TaskTypeView {
+  readonly type: TaskType;
+  readonly title: string;
+  readonly defaultTemplate: string;
+  readonly requiredFields: readonly string[];
+  readonly knownFields: readonly string[];
+  /** A label set to start from when the dataset has none. */
+  readonly defaultLabels: readonly string[];
+  /** Whether the Label step can label this type in this version. */
+  readonly labelled: boolean;
+}
+
+/** The first example of a dataset framed with an edited template, or why the template is unusable. */
+export interface TemplatePreviewView {
+  readonly prompt: string | null;
+  readonly problem: string | null;
+}
+
+/** A label made in the app: a span of `LabelItemView.text`, or (start null) the whole example. */
+export interface LabelMarkView {
+  readonly id: number;
+  readonly label: string;
+  readonly start: number | null;
+  readonly end: number | null;
+  /** A summary's text. */
+  readonly value?: string;
+}
+
+/** One example to label: its fields, the text spans refer to, the labels it may get, those it has. */
+export interface LabelItemView {
+  readonly exampleId: number;
+  readonly externalId: string | null;
+  readonly fields: Readonly<Record<string, string>>;
+  readonly text: string;
+  readonly choices: readonly string[];
+  readonly marks: readonly LabelMarkView[];
+}
+
+/** The examples of a dataset to label, and the dataset the labels become train examples of. */
+export interface LabelSessionView {
+  readonly source: string;
+  readonly labelledDataset: string;
+  /** Train examples the labelled dataset holds so far. */
+  readonly labelled: number;
+  readonly items: readonly LabelItemView[];
+}
+
+/** An example's marks after a label was added or undone, and the new count of labelled examples. */
+export interface LabelChangeView {
+  readonly exampleId: number;
+  readonly marks: readonly LabelMarkView[];
+  readonly labelled: number;
+  /** Undo: what was taken back (null when there was nothing to undo). */
+  readonly undone?: LabelMarkView | null;
+}
+
+/** The Task step's choices as they reach main: type, label set and (edited) template. */
+export const TaskSetupSchema = z.object({
+  type: z.enum(TASK_TYPES),
+  labels: z.array(z.string().trim().min(1, 'a label cannot be empty').max(200)).max(1000),
+  template: z.string().max(20_000).optional(),
+});
+export type TaskSetup = z.input<typeof TaskSetupSchema>;
+
 const BackboneFolder = z.string().trim().min(1, 'choose the backbone folder').max(4096);
 const DatasetName = z.string().trim().min(1, 'choose a dataset').max(100);
 
@@ -642,9 +711,47 @@ export const requests = {
         method: z.enum(ADAPT_METHODS),
         /** The trainer's settings (peft/config.ts); omitted ones take their defaults. */
         train: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+        /** The Task step's label set and template, instead of the dataset's own. */
+        task: TaskSetupSchema.pick({ labels: true, template: true }).optional(),
+        /** MPT from an imported multitask pack instead of the shipped meta-prompt. */
+        startPack: z
+          .object({ name: z.string().trim().min(1).max(100), version: z.number().int().positive() })
+          .optional(),
       }),
     ]),
   ),
+  /** The task types with their default templates and fields (the Task step). */
+  'tasks.types': request<readonly TaskTypeView[]>()(z.tuple([])),
+  /** The dataset's first example framed with the task set-up, or the template's problem. */
+  'tasks.preview': request<TemplatePreviewView>()(
+    z.tuple([TaskSetupSchema.extend({ template: z.string().max(20_000), dataset: DatasetName.optional() })]),
+  ),
+  /** The unlabelled examples of a dataset to label, with the labels made on them so far. */
+  'labels.items': request<LabelSessionView>()(
+    z.tuple([
+      z.object({
+        dataset: DatasetName,
+        type: z.enum(TASK_TYPES),
+        limit: z.number().int().positive().max(1000).default(200),
+      }),
+    ]),
+  ),
+  /** Saves one label (needs annotations.write); the example becomes a train example of the labelled dataset. */
+  'labels.add': request<LabelChangeView>()(
+    z.tuple([
+      z.object({
+        dataset: DatasetName,
+        task: TaskSetupSchema,
+        exampleId: z.number().int().positive(),
+        label: z.string().trim().min(1, 'choose a label').max(200),
+        start: z.number().int().nonnegative().optional(),
+        end: z.number().int().nonnegative().optional(),
+        summary: z.string().max(100_000).optional(),
+      }),
+    ]),
+  ),
+  /** Takes back the newest label this person made on the dataset. */
+  'labels.undo': request<LabelChangeView>()(z.tuple([z.object({ dataset: DatasetName, task: TaskSetupSchema })])),
   /** Scores a finished run and the untrained backbone on the dataset's test split (an `evaluate` job). */
   'adapt.evaluate': request<JobState>()(
     z.tuple([

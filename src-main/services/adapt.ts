@@ -32,7 +32,9 @@ import { TrainConfigSchema, type TrainConfig } from '../peft/config.js';
 import { METHODS } from '../peft/methods.js';
 import { addRunMetrics } from '../peft/run-folder.js';
 import type { Permission } from '../store/permissions.js';
+import { templateFor } from '../tasks/registry.js';
 import { backboneInfo } from './backbone.js';
+import { packAsMetaPrompt } from './packs.js';
 import { renderCurveSvg } from './experiment-results.js';
 import type { StoreService } from './store-service.js';
 import {
@@ -121,13 +123,30 @@ export function adaptHandlers(
   const readDataset = (name: string): Promise<TaskData> =>
     store.use((s, session) => readTaskData(name, { store: async () => ({ store: s, session }) }));
 
+  /** MPT from an imported multitask pack (the Task step's starting point) instead of the shipped meta-prompt. */
+  async function packStart(
+    method: AdaptMethod,
+    pack: { name: string; version: number },
+  ): Promise<{ settings: Record<string, unknown>; virtualTokens: number }> {
+    if (method !== 'mpt')
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        'An imported pack is a starting point for multitask prompt tuning only.',
+        {
+          field: 'startPack',
+        },
+      );
+    const meta = await store.use((s, session) => packAsMetaPrompt(s, session, { ...pack, dataDir }));
+    return { settings: { meta }, virtualTokens: virtualTokensOf(meta) };
+  }
+
   return {
     'backbone.describe': async ({ backbone }) => describe(backbone),
     'adapt.options': async ({ backbone }) => {
       await flush();
       return options(describe(backbone));
     },
-    'adapt.start': async ({ backbone, dataset, method, train: requested }) => {
+    'adapt.start': async ({ backbone, dataset, method, train: requested, task, startPack }) => {
       await flush();
       await allowed('models.train', 'train a prompt');
       const view = describe(backbone);
@@ -137,19 +156,20 @@ export function adaptHandlers(
           `Adapting a prompt on ${view.name} needs about ${formatBytes(view.trainingBytes)}, but only ${formatBytes(view.availableBytes)} is free. Close other programs or choose a smaller backbone.`,
           { field: 'backbone' },
         );
-      const { settings, virtualTokens } = methodSettings(method, view);
+      const { settings, virtualTokens } =
+        startPack === undefined ? methodSettings(method, view) : await packStart(method, startPack);
       // the prompt's virtual tokens and the example share the backbone's context
       const train = {
         ...requested,
         maxLength: Math.min(trainConfig(requested).maxLength, view.contextTokens - virtualTokens),
       };
       const config = trainConfig(train);
-      const data = await readDataset(dataset);
+      const data = withTaskSetup(await readDataset(dataset), task);
       if (splitOf(data, 'train').length === 0)
         throw new UserError('NOT_FOUND', `"${data.name}" has no labelled train examples to learn from.`, {
           field: 'dataset',
         });
-      const key = JSON.stringify([view.folder, data.name, data.version, method, config]);
+      const key = JSON.stringify([view.folder, data.name, data.version, method, config, data.task, settings]);
       const outDir = path.join(
         dataDir,
         'runs',
@@ -192,6 +212,29 @@ export function adaptHandlers(
     },
     'charts.loss': async ({ losses, totalSteps }) => ({ svg: await renderCurveSvg(lossCurveSpec(losses, totalSteps)) }),
   };
+}
+
+/**
+ * The Task step's label set and template in place of the dataset's own: the template is checked,
+ * and the label set must keep every label the examples carry.
+ */
+function withTaskSetup(
+  data: TaskData,
+  setup: { labels: string[]; template?: string | undefined } | undefined,
+): TaskData {
+  if (setup === undefined) return data;
+  const labels = setup.labels.length > 0 ? setup.labels : data.task.labels;
+  const used = new Set(data.examples.flatMap((e) => (e.target === null ? [] : e.labels)));
+  const missing = [...used].filter((l) => !labels.includes(l));
+  if (missing.length > 0)
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `"${data.name}" has examples labelled ${missing.join(', ')}: add them to the label set in the Task step.`,
+      { field: 'labels' },
+    );
+  const task = { type: data.task.type, labels, ...(setup.template !== undefined && { template: setup.template }) };
+  templateFor(task); // a broken template is refused before a worker starts
+  return { ...data, task };
 }
 
 /** Where it runs, in words a clinician reads. The wizard trains on the CPU. */

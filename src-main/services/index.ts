@@ -11,9 +11,11 @@ import type { WorkerLauncher } from '../jobs/protocol.js';
 import { launchThreadWorker } from '../jobs/thread-transport.js';
 import { adaptHandlers } from './adapt.js';
 import { datasetHandlers } from './dataset-handlers.js';
+import { labelHandlers } from './labelling.js';
 import { noteRunHandlers } from './note-run-handlers.js';
 import { packHandlers } from './pack-handlers.js';
 import { StoreService, type StoreServiceOptions } from './store-service.js';
+import { taskHandlers } from './task-setup.js';
 
 /** The OS file/folder chooser; resolves undefined when the person cancels. */
 export type PathPicker = (request: { kind: 'file' | 'folder' }) => Promise<string | undefined>;
@@ -66,6 +68,8 @@ export function createServices(options: ServiceOptions = {}): Services {
     ...packHandlers(store),
     ...adaptHandlers(store, jobs, info.dataDir),
     ...noteRunHandlers(store, jobs),
+    ...taskHandlers(store),
+    ...labelHandlers(store),
     'dialogs.pickPath': async (request) => {
       if (!pickPath) {
         throw new UserError('UNSUPPORTED', 'No file chooser here: type the path of the file or folder instead.');

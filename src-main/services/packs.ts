@@ -6,7 +6,7 @@
  * the backbone's fingerprint, the tensors against the backbone; only then the store is written.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -696,4 +696,39 @@ export function writePackAsPeft(
     rmSync(staging, { recursive: true, force: true });
   }
   return { dir: outDir, peftType: 'PROMPT_TUNING' };
+}
+
+/**
+ * A multitask pack in the store as the starting point of an adaptation (the Task step's "imported
+ * pack"): its adapter written once, PHI-free, as a meta-prompt folder that `mpt` starts from.
+ */
+export function packAsMetaPrompt(
+  store: Store,
+  session: StoreSession,
+  request: { name: string; version: number; dataDir: string },
+): string {
+  session.require('models.train', 'train a prompt');
+  const prompt = store.prompts
+    .list(request.name)
+    .find((p) => p.version === request.version && typeof p.meta['packId'] === 'string');
+  if (!prompt)
+    throw new UserError('NOT_FOUND', `The store holds no pack ${request.name} version ${request.version}.`, {
+      field: 'startPack',
+    });
+  const pack = readPack(store.prompts.weights(prompt.id), request.name);
+  if (pack.manifest.peftType !== 'MULTITASK_PROMPT_TUNING')
+    throw new UserError(
+      'UNSUPPORTED',
+      `${request.name} is a ${pack.manifest.peftType} pack; only a multitask prompt-tuning pack can be the starting point. Choose the shipped meta-prompt or start from scratch.`,
+      { field: 'startPack' },
+    );
+  const dir = path.join(request.dataDir, 'starts', `${pack.manifest.id}-v${pack.manifest.version}`);
+  if (!existsSync(dir)) {
+    const staging = `${dir}.partial`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    writeAdapterFolder(pack, staging);
+    renameSync(staging, dir);
+  }
+  return dir;
 }

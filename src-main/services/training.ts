@@ -99,7 +99,8 @@ export function readStoreData(access: StoreAccess, name: string, use: DataUse): 
   });
   return {
     name: dataset.name,
-    version: `${dataset.id}:${dataset.createdAt}:${dataset.counts.total}`,
+    // a dataset labelled in the app changes in place: its revision counts the changes
+    version: `${dataset.id}:${dataset.createdAt}:${dataset.counts.total}${typeof dataset.meta['revision'] === 'number' ? `:r${dataset.meta['revision']}` : ''}`,
     task: taskConfigOf(dataset),
     examples,
   };

@@ -29,7 +29,7 @@ describe('wizard: workstation step', () => {
     const { page } = app;
     await expect.poll(() => page.getByTestId('data-dir').textContent(), POLL).toBe(home.dir);
     await expect.poll(() => page.getByRole('button', { name: /Import notes/ }).isEnabled(), POLL).toBe(true);
-    expect(await page.getByRole('button', { name: /Label examples/ }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: /Label examples/ }).isEnabled()).toBe(true);
     expect(await page.getByRole('button', { name: /Workstation/ }).getAttribute('aria-current')).toBe('step');
     await app.screenshot('workstation-initial');
     expect(app.consoleErrors).toEqual([]);

@@ -78,17 +78,18 @@ export class AnnotationsRepository {
     const rows = this.db
       .prepare('SELECT * FROM annotations WHERE note_id = ? ORDER BY start, id')
       .all(noteId) as AnnotationRow[];
-    return rows.map((r) => ({
-      id: r.id,
-      noteId: r.note_id,
-      taskType: r.task_type,
-      label: r.label,
-      start: r.start,
-      end: r.end,
-      value: fromJson(r.value),
-      createdAt: r.created_at,
-      createdBy: r.created_by,
-    }));
+    return rows.map(toAnnotation);
+  }
+
+  /** The newest annotation `createdBy` made on a note of `collection` (what undo takes back). */
+  lastBy(collection: string, createdBy: string): Annotation | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT a.* FROM annotations a JOIN notes n ON n.id = a.note_id
+         WHERE n.collection = ? AND a.created_by = ? ORDER BY a.id DESC LIMIT 1`,
+      )
+      .get(collection, createdBy) as AnnotationRow | undefined;
+    return row && toAnnotation(row);
   }
 
   delete(id: number): void {
@@ -96,4 +97,18 @@ export class AnnotationsRepository {
       throw new UserError('NOT_FOUND', `No annotation with id ${id}.`);
     }
   }
+}
+
+function toAnnotation(r: AnnotationRow): Annotation {
+  return {
+    id: r.id,
+    noteId: r.note_id,
+    taskType: r.task_type,
+    label: r.label,
+    start: r.start,
+    end: r.end,
+    value: fromJson(r.value),
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+  };
 }

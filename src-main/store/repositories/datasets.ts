@@ -326,6 +326,15 @@ export class DatasetsRepository {
     return this.#summary(row);
   }
 
+  /** One example of a dataset by its row id; NOT_FOUND if the dataset has no such example. */
+  example(datasetId: number, exampleId: number): Example {
+    this.#requireExists(datasetId);
+    const row = this.db.prepare('SELECT * FROM examples WHERE dataset_id = ? AND id = ?').get(datasetId, exampleId) as
+      ExampleRow | undefined;
+    if (!row) throw new UserError('NOT_FOUND', `The dataset has no example with id ${exampleId}.`);
+    return toExample(row);
+  }
+
   /** Examples in import order (split, then position), optionally one split and one page. */
   examples(datasetId: number, query: ExampleQuery = {}): Example[] {
     this.#requireExists(datasetId);
@@ -365,6 +374,70 @@ export class DatasetsRepository {
         after = (rows.at(-1) as ExampleRow).position;
       }
     }
+  }
+
+  /**
+   * Writes one example of a dataset that is built up a label at a time (labelled in the app): it
+   * replaces the example of the same split and external id, or comes after the split's last one.
+   * The dataset's `revision` counts these changes, so a run trained before them is not resumed.
+   */
+  putExample(datasetId: number, example: NewExample & { readonly externalId: string }): void {
+    const summary = this.get(datasetId);
+    validateExample(example, new Set(summary.labelSet), `Example (id ${example.externalId})`);
+    const values = [
+      toJson(example.input, 'The example input'),
+      toJson(example.target, 'The example target'),
+      toJson(example.labels, 'The example labels'),
+    ];
+    const updated = this.db
+      .prepare(
+        'UPDATE examples SET input = ?, target = ?, labels = ? WHERE dataset_id = ? AND split = ? AND external_id = ?',
+      )
+      .run(...values, datasetId, example.split, example.externalId).changes;
+    if (updated === 0) {
+      const next = this.db
+        .prepare('SELECT coalesce(max(position) + 1, 0) FROM examples WHERE dataset_id = ? AND split = ?')
+        .pluck()
+        .get(datasetId, example.split) as number;
+      this.db
+        .prepare(
+          `INSERT INTO examples (dataset_id, split, position, external_id, input, target, labels) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(datasetId, example.split, next, example.externalId, ...values);
+    }
+    this.#revise(summary);
+  }
+
+  /** Removes the example of a split with this external id (its last label was undone); no-op if absent. */
+  removeExample(datasetId: number, split: Split, externalId: string): void {
+    const summary = this.get(datasetId);
+    this.db
+      .prepare('DELETE FROM examples WHERE dataset_id = ? AND split = ? AND external_id = ?')
+      .run(datasetId, split, externalId);
+    this.#revise(summary);
+  }
+
+  /** Replaces the label set and metadata; refused when an example carries a label the new set lacks. */
+  updateTask(datasetId: number, change: Pick<NewDataset, 'labelSet' | 'meta'>): void {
+    const summary = this.get(datasetId);
+    const used = new Set(SPLITS.flatMap((s) => Object.keys(summary.labelCounts[s])));
+    const missing = [...used].filter((l) => !change.labelSet.includes(l));
+    if (missing.length > 0)
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `Examples of "${summary.name}" are labelled ${missing.join(', ')}: keep those labels in the label set or undo those labels first.`,
+        { field: 'labels' },
+      );
+    this.db
+      .prepare('UPDATE datasets SET label_set = ?, meta = ? WHERE id = ?')
+      .run(toJson(change.labelSet, 'The label set'), toJson(change.meta ?? {}, 'The dataset metadata'), datasetId);
+  }
+
+  #revise(summary: DatasetSummary): void {
+    const revision = typeof summary.meta['revision'] === 'number' ? summary.meta['revision'] : 0;
+    this.db
+      .prepare('UPDATE datasets SET meta = ? WHERE id = ?')
+      .run(toJson({ ...summary.meta, revision: revision + 1 }, 'The dataset metadata'), summary.id);
   }
 
   /** Renames a dataset; NOT_FOUND if there is none, ALREADY_EXISTS if the new name is taken. */

@@ -88,6 +88,14 @@ export class NotesRepository {
     return toNote(row);
   }
 
+  /** The note of a collection with this external id, if there is one. */
+  find(collection: string, externalId: string): Note | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM notes WHERE collection = ? AND external_id = ?')
+      .get(collection, externalId) as NoteRow | undefined;
+    return row && toNote(row);
+  }
+
   list(collection: string, page: { limit?: number; offset?: number } = {}): Note[] {
     const rows = this.db
       .prepare('SELECT * FROM notes WHERE collection = ? ORDER BY id LIMIT ? OFFSET ?')

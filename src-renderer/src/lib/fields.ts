@@ -20,6 +20,12 @@ export const FIELD_LABELS = {
   out: 'Save as',
   file: 'Pack file',
   key: 'Pack file',
+  type: 'Task type',
+  labels: 'Label set',
+  label: 'Label',
+  summary: 'Summary',
+  start: 'Selection',
+  startPack: 'Starting point',
 } as const;
 
 /** An error as the app shows it: the field's label first when one setting was wrong. */

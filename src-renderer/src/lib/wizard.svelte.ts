@@ -18,6 +18,8 @@ import type {
   PackPreviewView,
   PackVerificationView,
   ResultFormat,
+  TaskSetup,
+  TaskType,
 } from '../../../src-main/ipc/contract.js';
 import { JobsState } from './jobs.svelte.js';
 
@@ -57,6 +59,16 @@ export class WizardState {
   importChecked = $state<{ inspection: PackInspectionView; verification: PackVerificationView } | undefined>();
   allowUntrusted = $state(false);
   imported = $state<PackImportView | undefined>();
+  /** Task step: the type, the dataset it is set up on, its label set and template, and where adaptation starts. */
+  taskType = $state<TaskType | undefined>();
+  taskDataset = $state('');
+  taskLabels = $state<string[]>([]);
+  template = $state('');
+  start = $state<'shipped' | 'pack' | 'scratch'>('shipped');
+  startPack = $state<{ name: string; version: number } | undefined>();
+  /** Label step: how many examples the person means to label, and the dataset their labels make. */
+  labelK = $state(5);
+  labelledDataset = $state('');
 
   constructor(api: ClinPromptApi) {
     this.jobs = new JobsState(api);
@@ -93,6 +105,12 @@ export class WizardState {
   get noteRun(): NoteRunView | undefined {
     const job = this.predictJob;
     return job?.status === 'succeeded' ? (job.result as NoteRunView) : undefined;
+  }
+
+  /** The Task step's choices as the Label and Adapt requests take them. */
+  get taskSetup(): TaskSetup | undefined {
+    if (this.taskType === undefined) return undefined;
+    return { type: this.taskType, labels: [...this.taskLabels], template: this.template };
   }
 
   /** A new backbone invalidates what was trained on the old one. */

@@ -1,0 +1,63 @@
+/** The Label step's widget logic (src-renderer/src/lib/labelling.ts): keys, highlighted runs, progress. */
+import { describe, expect, it } from 'vitest';
+
+import {
+  choiceKeys,
+  isUndoKey,
+  labelForKey,
+  progress,
+  segments,
+  spanKeys,
+} from '../../../src-renderer/src/lib/labelling.js';
+
+const plain = { ctrlKey: false, metaKey: false, altKey: false };
+
+describe('labelling widgets', () => {
+  it('gives closed labels the keys 1..n and entity types a free letter each', () => {
+    const keys = choiceKeys(['entailment', 'neutral', 'contradiction']);
+    expect([...keys]).toEqual([
+      ['1', 'entailment'],
+      ['2', 'neutral'],
+      ['3', 'contradiction'],
+    ]);
+    expect(labelForKey(keys, { ...plain, key: '3' })).toBe('contradiction');
+    expect(labelForKey(keys, { ...plain, key: '4' })).toBeUndefined();
+    // a modifier belongs to the browser (Ctrl+1 switches tabs), never to a label
+    expect(labelForKey(keys, { ...plain, key: '1', ctrlKey: true })).toBeUndefined();
+
+    const spans = spanKeys(['problem', 'procedure', 'test', 'treatment', 'uzu']);
+    expect(Object.fromEntries(spans)).toEqual({ p: 'problem', r: 'procedure', t: 'test', e: 'treatment', '1': 'uzu' });
+    expect(labelForKey(spans, { ...plain, key: 'P' })).toBe('problem');
+  });
+
+  it('undo is Ctrl/Cmd+Z or U', () => {
+    expect(isUndoKey({ ...plain, key: 'z', ctrlKey: true })).toBe(true);
+    expect(isUndoKey({ ...plain, key: 'z', metaKey: true })).toBe(true);
+    expect(isUndoKey({ ...plain, key: 'u' })).toBe(true);
+    expect(isUndoKey({ ...plain, key: 'z' })).toBe(false);
+  });
+
+  it('cuts the text into plain and highlighted runs that add up to the text', () => {
+    const text = 'Fever and cough since Monday.';
+    const runs = segments(text, [
+      { id: 2, label: 'problem', start: 10, end: 15 },
+      { id: 1, label: 'problem', start: 0, end: 5 },
+      { id: 3, label: 'note', start: null, end: null },
+      { id: 4, label: 'test', start: 12, end: 21 }, // overlaps "cough": shown from where it ends
+    ]);
+    expect(runs.map((r) => [r.text, r.label ?? null])).toEqual([
+      ['Fever', 'problem'],
+      [' and ', null],
+      ['cough', 'problem'],
+      [' since', 'test'],
+      [' Monday.', null],
+    ]);
+    expect(runs.map((r) => r.text).join('')).toBe(text);
+    expect(segments('', [])).toEqual([{ start: 0, end: 0, text: '' }]);
+  });
+
+  it('counts progress towards k', () => {
+    expect(progress(2, 5)).toEqual({ text: '2 of 5 examples labelled', share: 0.4 });
+    expect(progress(6, 5)).toEqual({ text: '6 of 5 examples labelled: enough to adapt', share: 1 });
+  });
+});
