@@ -726,12 +726,12 @@ export const requests = {
   'tasks.preview': request<TemplatePreviewView>()(
     z.tuple([TaskSetupSchema.extend({ template: z.string().max(20_000), dataset: DatasetName.optional() })]),
   ),
-  /** The unlabelled examples of a dataset to label, with the labels made on them so far. */
+  /** The unlabelled examples of a dataset to label (choices from the Task step's labels), with their labels so far. */
   'labels.items': request<LabelSessionView>()(
     z.tuple([
       z.object({
         dataset: DatasetName,
-        type: z.enum(TASK_TYPES),
+        task: TaskSetupSchema,
         limit: z.number().int().positive().max(1000).default(200),
       }),
     ]),

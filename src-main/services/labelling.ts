@@ -83,11 +83,12 @@ function labelledCount(datasets: DatasetsRepository, source: string): number {
 export function labelItems(
   store: Store,
   session: StoreSession,
-  request: { dataset: string; type: TaskType; limit: number },
+  request: { dataset: string; task: TaskSetup; limit: number },
 ): LabelSessionView {
   session.require('notes.read', 'read notes to label them');
+  const { type, labels } = request.task;
   const source = store.datasets.get(request.dataset);
-  checkTask(source, request.type);
+  checkTask(source, type);
   const items: LabelItemView[] = [];
   for (const e of store.datasets.iterateExamples(source.id)) {
     if (items.length >= request.limit) break;
@@ -98,8 +99,8 @@ export function labelItems(
       exampleId: e.id,
       externalId: e.externalId,
       fields: inputFields({ split: e.split, input, target: null, labels: [] }),
-      text: labelledText(request.type, input),
-      choices: labelChoices(request.type, input, source.labelSet),
+      text: labelledText(type, input),
+      choices: labelChoices(type, input, labels),
       marks: marksOf(store.annotations, note?.id).map(markView),
     });
   }

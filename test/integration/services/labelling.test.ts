@@ -41,11 +41,12 @@ describe('labelling in the app', () => {
     writeFileSync(notes, rows.join('\n') + '\n');
     await h['datasets.import']({ format: 'jsonl', path: notes, task: 'nli', name: 'ward' });
 
-    const session = await h['labels.items']({ dataset: 'ward', type: 'nli' });
+    const session = await h['labels.items']({ dataset: 'ward', task: NLI });
     expect(session).toMatchObject({ source: 'ward', labelledDataset: 'ward-labelled', labelled: 0 });
     expect(session.items).toHaveLength(3);
     const [a, b] = session.items;
     expect(a!.fields['premise']).toMatch(/was very/);
+    expect(a!.choices).toEqual(NLI.labels); // the Task step's labels: notes bring none
 
     await h['labels.add']({ dataset: 'ward', task: NLI, exampleId: a!.exampleId, label: 'entailment' });
     await h['labels.add']({ dataset: 'ward', task: NLI, exampleId: a!.exampleId, label: 'contradiction' });
@@ -86,7 +87,7 @@ describe('labelling in the app', () => {
       expect(data.version).toMatch(/:r\d+$/);
     });
     // the source notes are unchanged: still unlabelled, still listed with their marks
-    const again = await h['labels.items']({ dataset: 'ward', type: 'nli' });
+    const again = await h['labels.items']({ dataset: 'ward', task: NLI });
     expect(again.items.map((i) => i.marks.map((m) => m.label))).toEqual([['entailment', 'contradiction'], [], []]);
   });
 
@@ -95,7 +96,7 @@ describe('labelling in the app', () => {
     mkdirSync(folder);
     writeFileSync(path.join(folder, 'a.txt'), 'Febrile overnight, started ceftriaxone.');
     await h['datasets.import']({ format: 'notes', path: folder, task: 'ner', name: 'ner-ward' });
-    const [item] = (await h['labels.items']({ dataset: 'ner-ward', type: 'ner' })).items;
+    const [item] = (await h['labels.items']({ dataset: 'ner-ward', task: NER })).items;
     const change = await h['labels.add']({
       dataset: 'ner-ward',
       task: NER,
@@ -113,7 +114,7 @@ describe('labelling in the app', () => {
         labels: ['treatment'],
       });
     });
-    await expect(h['labels.items']({ dataset: 'ner-ward', type: 're' })).rejects.toMatchObject({
+    await expect(h['labels.items']({ dataset: 'ner-ward', task: { type: 're', labels: [] } })).rejects.toMatchObject({
       code: 'UNSUPPORTED',
       field: 'type',
     });
@@ -131,7 +132,7 @@ describe('labelling in the app', () => {
     const before = await services.store.use((store) =>
       store.db.prepare('SELECT count(*) FROM annotations').pluck().get(),
     );
-    const exampleId = (await h['labels.items']({ dataset: 'ward', type: 'nli' })).items[2]!.exampleId;
+    const exampleId = (await h['labels.items']({ dataset: 'ward', task: NLI })).items[2]!.exampleId;
     const auditor = createServices({ dataDir: home, store: { username: 'aud', scrypt: FAST_SCRYPT } });
     try {
       await auditor.store.unlock({ passphrase: 'auditor passphrase' });
