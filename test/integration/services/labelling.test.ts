@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import type { TaskSetup } from '../../../src-main/ipc/contract.js';
 import { createServices } from '../../../src-main/services/index.js';
 import { addUser } from '../../../src-main/services/store-admin.js';
 import { readStoreData } from '../../../src-main/services/training.js';
@@ -30,6 +31,7 @@ const NLI = {
   template: 'P: {{premise}} H: {{hypothesis}} ({{labels}})',
 };
 const NER = { type: 'ner' as const, labels: ['problem', 'treatment'] };
+const items = (dataset: string, task: TaskSetup) => h['labels.items']({ dataset, task, limit: 200 });
 
 describe('labelling in the app', () => {
   it('saves labels as they are made, makes train examples of them, undoes the last one', async () => {
@@ -41,7 +43,7 @@ describe('labelling in the app', () => {
     writeFileSync(notes, rows.join('\n') + '\n');
     await h['datasets.import']({ format: 'jsonl', path: notes, task: 'nli', name: 'ward' });
 
-    const session = await h['labels.items']({ dataset: 'ward', task: NLI });
+    const session = await items('ward', NLI);
     expect(session).toMatchObject({ source: 'ward', labelledDataset: 'ward-labelled', labelled: 0 });
     expect(session.items).toHaveLength(3);
     const [a, b] = session.items;
@@ -87,7 +89,7 @@ describe('labelling in the app', () => {
       expect(data.version).toMatch(/:r\d+$/);
     });
     // the source notes are unchanged: still unlabelled, still listed with their marks
-    const again = await h['labels.items']({ dataset: 'ward', task: NLI });
+    const again = await items('ward', NLI);
     expect(again.items.map((i) => i.marks.map((m) => m.label))).toEqual([['entailment', 'contradiction'], [], []]);
   });
 
@@ -96,7 +98,7 @@ describe('labelling in the app', () => {
     mkdirSync(folder);
     writeFileSync(path.join(folder, 'a.txt'), 'Febrile overnight, started ceftriaxone.');
     await h['datasets.import']({ format: 'notes', path: folder, task: 'ner', name: 'ner-ward' });
-    const [item] = (await h['labels.items']({ dataset: 'ner-ward', task: NER })).items;
+    const [item] = (await items('ner-ward', NER)).items;
     const change = await h['labels.add']({
       dataset: 'ner-ward',
       task: NER,
@@ -114,7 +116,7 @@ describe('labelling in the app', () => {
         labels: ['treatment'],
       });
     });
-    await expect(h['labels.items']({ dataset: 'ner-ward', task: { type: 're', labels: [] } })).rejects.toMatchObject({
+    await expect(items('ner-ward', { type: 're', labels: [] })).rejects.toMatchObject({
       code: 'UNSUPPORTED',
       field: 'type',
     });
@@ -132,7 +134,7 @@ describe('labelling in the app', () => {
     const before = await services.store.use((store) =>
       store.db.prepare('SELECT count(*) FROM annotations').pluck().get(),
     );
-    const exampleId = (await h['labels.items']({ dataset: 'ward', task: NLI })).items[2]!.exampleId;
+    const exampleId = (await items('ward', NLI)).items[2]!.exampleId;
     const auditor = createServices({ dataDir: home, store: { username: 'aud', scrypt: FAST_SCRYPT } });
     try {
       await auditor.store.unlock({ passphrase: 'auditor passphrase' });

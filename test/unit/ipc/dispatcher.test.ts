@@ -55,6 +55,11 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'notes.export',
       'charts.loss',
       'dialogs.pickPath',
+      'tasks.types',
+      'tasks.preview',
+      'labels.items',
+      'labels.add',
+      'labels.undo',
     ),
     ...overrides,
   };
