@@ -410,6 +410,27 @@ export interface AdaptRunView {
   readonly resumedFromStep: number;
 }
 
+/**
+ * A finished adaptation run recorded in the store whose run folder is still there: what the Run
+ * and Export steps offer to choose from, also after a restart (services/finished-runs.ts).
+ */
+export interface RunListing {
+  readonly runId: number;
+  /** The run folder. */
+  readonly outDir: string;
+  readonly method: string;
+  readonly task: TaskType;
+  /** The dataset it was trained on. */
+  readonly dataset: string;
+  readonly finishedAt: string;
+  readonly startedBy: string;
+  readonly steps: number;
+  /** The backbone it was trained on: its name, and its folder when the store recorded one. */
+  readonly backbone: { readonly name: string; readonly folder: string | null };
+  /** The task's headline metric as last measured: on the test split when evaluated, else on dev during training. */
+  readonly metric: { readonly name: string; readonly split: string; readonly value: number } | null;
+}
+
 export interface MetricView {
   readonly name: string;
   readonly estimate: number;
@@ -645,6 +666,8 @@ export const requests = {
       }),
     ]),
   ),
+  /** The finished adaptation runs in the store, newest first, for the Run and Export steps to choose from. */
+  'runs.list': request<readonly RunListing[]>()(z.tuple([])),
   /** Scores a finished run and the untrained backbone on the dataset's test split (an `evaluate` job). */
   'adapt.evaluate': request<JobState>()(
     z.tuple([

@@ -51,6 +51,7 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'adapt.options',
       'adapt.start',
       'adapt.evaluate',
+      'runs.list',
       'notes.run',
       'notes.export',
       'charts.loss',
