@@ -176,6 +176,27 @@ export interface StoreState {
   readonly autoLockSeconds: number;
 }
 
+/** A user of the store as the Users screen shows them (services/user-handlers.ts). */
+export interface UserView {
+  readonly username: string;
+  readonly displayName: string;
+  readonly role: string;
+  /** The role in the words the app shows ("Informatics administrator"). */
+  readonly roleTitle: string;
+  /** False once removed: their credentials are revoked; they stay in the audit history. */
+  readonly active: boolean;
+  readonly createdAt: string;
+  /** The person acting (the workstation login). */
+  readonly you: boolean;
+}
+
+/** A role the Users screen offers, with what it may do in plain words. */
+export interface RoleView {
+  readonly role: string;
+  readonly title: string;
+  readonly summary: string;
+}
+
 export type SplitCountsView = Readonly<Record<Split, number>> & { readonly total: number };
 
 /** A stored dataset: names, counts and labels only (no note text). */
@@ -531,6 +552,9 @@ const PackFile = z.string().trim().min(1, 'choose a .cpack file').max(4096);
 
 const Passphrase = z.string().min(1, 'enter the passphrase').max(1024);
 
+const Username = z.string().trim().min(1, 'enter the username').max(64);
+const RoleName = z.string().trim().min(1, 'choose a role').max(40);
+
 // ---------------------------------------------------------------------------------------------
 // Requests: name -> argument schema (validated in main) and result type (phantom)
 // ---------------------------------------------------------------------------------------------
@@ -568,6 +592,23 @@ export const requests = {
   'store.unlock': request<StoreState>()(z.tuple([z.object({ passphrase: Passphrase.optional() })])),
   /** Closes the database and wipes the key from memory. */
   'store.lock': request<StoreState>()(z.tuple([])),
+  /** The store's users with their roles, and the roles there are (informatics administrators only). */
+  'users.list': request<{ readonly users: readonly UserView[]; readonly roles: readonly RoleView[] }>()(z.tuple([])),
+  /** Adds a user with a role and a first passphrase of their own (audited; informatics administrators only). */
+  'users.add': request<UserView>()(
+    z.tuple([
+      z.object({
+        username: Username,
+        role: RoleName,
+        displayName: z.string().trim().max(200).optional(),
+        passphrase: Passphrase,
+      }),
+    ]),
+  ),
+  /** Changes a user's role (audited); the last informatics administrator keeps theirs. */
+  'users.setRole': request<UserView>()(z.tuple([z.object({ username: Username, role: RoleName })])),
+  /** Removes a user's access: disabled, every credential revoked, their audit history kept (audited). */
+  'users.remove': request<UserView>()(z.tuple([z.object({ username: Username })])),
   /** The datasets in the store with their counts per split and label. */
   'datasets.list': request<readonly DatasetListing[]>()(z.tuple([])),
   /** Imports files into the store (all or nothing); a malformed file names file and line. */

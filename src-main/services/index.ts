@@ -14,6 +14,7 @@ import { datasetHandlers } from './dataset-handlers.js';
 import { noteRunHandlers } from './note-run-handlers.js';
 import { packHandlers } from './pack-handlers.js';
 import { StoreService, type StoreServiceOptions } from './store-service.js';
+import { userHandlers } from './user-handlers.js';
 
 /** The OS file/folder chooser; resolves undefined when the person cancels. */
 export type PathPicker = (request: { kind: 'file' | 'folder' }) => Promise<string | undefined>;
@@ -62,6 +63,7 @@ export function createServices(options: ServiceOptions = {}): Services {
     'store.setUp': (request) => store.setUp(request),
     'store.unlock': (request) => store.unlock(request),
     'store.lock': () => store.lock(),
+    ...userHandlers(store),
     ...datasetHandlers(store),
     ...packHandlers(store),
     ...adaptHandlers(store, jobs, info.dataDir),

@@ -27,7 +27,11 @@ describe('wizard: run over notes and export a pack', () => {
   });
   /** This workstation's app, its store unlocked. */
   const openSiteA = () =>
-    openRenderer({ dataDir: path.join(home.dir, 'a'), store: { scrypt: FAST_SCRYPT }, openStoreWith: 'run over notes e2e' });
+    openRenderer({
+      dataDir: path.join(home.dir, 'a'),
+      store: { scrypt: FAST_SCRYPT },
+      openStoreWith: 'run over notes e2e',
+    });
 
   it('runs a trained prompt over new notes, saves the results, exports a signed pack and imports one from elsewhere', async () => {
     const app = await openSiteA();
@@ -187,7 +191,9 @@ describe('wizard: run over notes and export a pack', () => {
       expect(await prompt.locator('option').allTextContents()).toEqual([
         expect.stringMatching(/^pt for nli on "happy-nli", \d+ \w+ \d{4}, \d\d:\d\d: not evaluated$/),
       ]);
-      expect(await page.getByTestId('prompt-run').textContent()).toMatch(/Trained 4 steps by .* on the backbone stories260K/);
+      expect(await page.getByTestId('prompt-run').textContent()).toMatch(
+        /Trained 4 steps by .* on the backbone stories260K/,
+      );
       expect(await page.getByLabel('Notes', { exact: true }).inputValue()).toBe('ward-notes');
       expect(await accessibilityProblems(page)).toEqual([]);
       await page.getByRole('button', { name: 'Run over 3 notes' }).click();

@@ -20,6 +20,9 @@ export const FIELD_LABELS = {
   out: 'Save as',
   file: 'Pack file',
   key: 'Pack file',
+  username: 'Username',
+  role: 'Role',
+  displayName: 'Full name',
 } as const;
 
 /** An error as the app shows it: the field's label first when one setting was wrong. */
