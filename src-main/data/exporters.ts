@@ -3,7 +3,7 @@
  * https://brat.nlplab.org/standoff.html; discontinuous mentions as "START END;START END",
  * relations, events and attributes) and JSONL (one `{ id, split, input, target, labels }` per
  * line, which the JSONL importer reads back without a mapping). Written example by example. CSV
- * lines (RFC 4180) for tables such as results.
+ * lines (RFC 4180, guarded against formula injection) for tables such as results.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -97,11 +97,21 @@ export async function exportBrat(examples: Iterable<Example> | AsyncIterable<Exa
   return n;
 }
 
-/** One CSV record (RFC 4180): a field holding a comma, quote or line break is quoted, its quotes doubled. */
+/**
+ * A text cell a spreadsheet would run as a formula: OWASP's "CSV Injection" list (=, +, -, @, tab,
+ * carriage return). Model output and note text are not ours to trust, so such a cell is written
+ * with a leading apostrophe, which spreadsheets show as text; numbers are written as numbers.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV record (RFC 4180): a field holding a comma, quote or line break is quoted, its quotes
+ * doubled; a text field that starts like a formula gets a leading apostrophe first.
+ */
 export function csvLine(fields: readonly (string | number)[]): string {
   return fields
     .map((value) => {
-      const text = String(value);
+      const text = typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : String(value);
       return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
     })
     .join(',');

@@ -176,6 +176,27 @@ export interface StoreState {
   readonly autoLockSeconds: number;
 }
 
+/** A user of the store as the Users screen shows them (services/user-handlers.ts). */
+export interface UserView {
+  readonly username: string;
+  readonly displayName: string;
+  readonly role: string;
+  /** The role in the words the app shows ("Informatics administrator"). */
+  readonly roleTitle: string;
+  /** False once removed: their credentials are revoked; they stay in the audit history. */
+  readonly active: boolean;
+  readonly createdAt: string;
+  /** The person acting (the workstation login). */
+  readonly you: boolean;
+}
+
+/** A role the Users screen offers, with what it may do in plain words. */
+export interface RoleView {
+  readonly role: string;
+  readonly title: string;
+  readonly summary: string;
+}
+
 export type SplitCountsView = Readonly<Record<Split, number>> & { readonly total: number };
 
 /** A stored dataset: names, counts and labels only (no note text). */
@@ -410,6 +431,27 @@ export interface AdaptRunView {
   readonly resumedFromStep: number;
 }
 
+/**
+ * A finished adaptation run recorded in the store whose run folder is still there: what the Run
+ * and Export steps offer to choose from, also after a restart (services/finished-runs.ts).
+ */
+export interface RunListing {
+  readonly runId: number;
+  /** The run folder. */
+  readonly outDir: string;
+  readonly method: string;
+  readonly task: TaskType;
+  /** The dataset it was trained on. */
+  readonly dataset: string;
+  readonly finishedAt: string;
+  readonly startedBy: string;
+  readonly steps: number;
+  /** The backbone it was trained on: its name, and its folder when the store recorded one. */
+  readonly backbone: { readonly name: string; readonly folder: string | null };
+  /** The task's headline metric as last measured: on the test split when evaluated, else on dev during training. */
+  readonly metric: { readonly name: string; readonly split: string; readonly value: number } | null;
+}
+
 export interface MetricView {
   readonly name: string;
   readonly estimate: number;
@@ -579,6 +621,9 @@ const PackFile = z.string().trim().min(1, 'choose a .cpack file').max(4096);
 
 const Passphrase = z.string().min(1, 'enter the passphrase').max(1024);
 
+const Username = z.string().trim().min(1, 'enter the username').max(64);
+const RoleName = z.string().trim().min(1, 'choose a role').max(40);
+
 // ---------------------------------------------------------------------------------------------
 // Requests: name -> argument schema (validated in main) and result type (phantom)
 // ---------------------------------------------------------------------------------------------
@@ -616,6 +661,23 @@ export const requests = {
   'store.unlock': request<StoreState>()(z.tuple([z.object({ passphrase: Passphrase.optional() })])),
   /** Closes the database and wipes the key from memory. */
   'store.lock': request<StoreState>()(z.tuple([])),
+  /** The store's users with their roles, and the roles there are (informatics administrators only). */
+  'users.list': request<{ readonly users: readonly UserView[]; readonly roles: readonly RoleView[] }>()(z.tuple([])),
+  /** Adds a user with a role and a first passphrase of their own (audited; informatics administrators only). */
+  'users.add': request<UserView>()(
+    z.tuple([
+      z.object({
+        username: Username,
+        role: RoleName,
+        displayName: z.string().trim().max(200).optional(),
+        passphrase: Passphrase,
+      }),
+    ]),
+  ),
+  /** Changes a user's role (audited); the last informatics administrator keeps theirs. */
+  'users.setRole': request<UserView>()(z.tuple([z.object({ username: Username, role: RoleName })])),
+  /** Removes a user's access: disabled, every credential revoked, their audit history kept (audited). */
+  'users.remove': request<UserView>()(z.tuple([z.object({ username: Username })])),
   /** The datasets in the store with their counts per split and label. */
   'datasets.list': request<readonly DatasetListing[]>()(z.tuple([])),
   /** Imports files into the store (all or nothing); a malformed file names file and line. */
@@ -752,6 +814,8 @@ export const requests = {
   ),
   /** Takes back the newest label this person made on the dataset. */
   'labels.undo': request<LabelChangeView>()(z.tuple([z.object({ dataset: DatasetName, task: TaskSetupSchema })])),
+  /** The finished adaptation runs in the store, newest first, for the Run and Export steps to choose from. */
+  'runs.list': request<readonly RunListing[]>()(z.tuple([])),
   /** Scores a finished run and the untrained backbone on the dataset's test split (an `evaluate` job). */
   'adapt.evaluate': request<JobState>()(
     z.tuple([

@@ -35,6 +35,7 @@ import type { Permission } from '../store/permissions.js';
 import { templateFor } from '../tasks/registry.js';
 import { backboneInfo } from './backbone.js';
 import { packAsMetaPrompt } from './packs.js';
+import { listFinishedRuns } from './finished-runs.js';
 import { renderCurveSvg } from './experiment-results.js';
 import type { StoreService } from './store-service.js';
 import {
@@ -69,7 +70,8 @@ const SETTING_LABELS: Readonly<Partial<Record<keyof TrainConfig, string>>> = {
 };
 const BASIC_SETTINGS: readonly string[] = ['epochs', 'steps', 'lr'];
 
-type AdaptRequests = 'backbone.describe' | 'adapt.options' | 'adapt.start' | 'adapt.evaluate' | 'charts.loss';
+type AdaptRequests =
+  'backbone.describe' | 'adapt.options' | 'adapt.start' | 'runs.list' | 'adapt.evaluate' | 'charts.loss';
 
 export function adaptHandlers(
   store: StoreService,
@@ -176,7 +178,7 @@ export function adaptHandlers(
         `${method}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`,
       );
       const runId = await store.use((s, session) =>
-        startRunRecord({ store: s, session }, { method, settings }, config, outDir, [data.name]),
+        startRunRecord({ store: s, session }, { method, settings }, config, outDir, [data.name], view.folder),
       );
       const state = jobs.start(
         {
@@ -193,6 +195,10 @@ export function adaptHandlers(
       );
       pending.set(state.jobId, { runId, outDir });
       return state;
+    },
+    'runs.list': async () => {
+      await flush(); // a run that finished while the store was locked is listed too
+      return store.use(listFinishedRuns);
     },
     'adapt.evaluate': async ({ backbone, dataset, run }) => {
       await flush();

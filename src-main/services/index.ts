@@ -16,6 +16,7 @@ import { noteRunHandlers } from './note-run-handlers.js';
 import { packHandlers } from './pack-handlers.js';
 import { StoreService, type StoreServiceOptions } from './store-service.js';
 import { taskHandlers } from './task-setup.js';
+import { userHandlers } from './user-handlers.js';
 
 /** The OS file/folder chooser; resolves undefined when the person cancels. */
 export type PathPicker = (request: { kind: 'file' | 'folder' }) => Promise<string | undefined>;
@@ -64,6 +65,7 @@ export function createServices(options: ServiceOptions = {}): Services {
     'store.setUp': (request) => store.setUp(request),
     'store.unlock': (request) => store.unlock(request),
     'store.lock': () => store.lock(),
+    ...userHandlers(store),
     ...datasetHandlers(store),
     ...packHandlers(store),
     ...adaptHandlers(store, jobs, info.dataDir),

@@ -121,11 +121,7 @@ export class StoreService {
           { field: 'passphrase' },
         );
       }
-      const protect: WrapMethods = {
-        ...choice.protect,
-        passphrase: request.passphrase,
-        ...(this.options.scrypt ? { scrypt: this.options.scrypt } : {}),
-      };
+      const protect: WrapMethods = { ...choice.protect, ...this.passphraseCredential(request.passphrase) };
       this.#store = await initStore(this.options.dataDir, {
         ...this.#storeOptions(),
         protect,
@@ -178,6 +174,11 @@ export class StoreService {
       log.info('store-unlocked', { protections: kinds });
       return this.status();
     });
+  }
+
+  /** A passphrase credential at this app's scrypt cost (tests choose a cheaper, still accepted, one). */
+  passphraseCredential(passphrase: string): WrapMethods {
+    return { passphrase, ...(this.options.scrypt ? { scrypt: this.options.scrypt } : {}) };
   }
 
   /** Closes the database and wipes the key; the next use needs an unlock. */

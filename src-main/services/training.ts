@@ -295,6 +295,7 @@ export async function trainRun(r: TrainRequest): Promise<TrainSummary> {
         r.config,
         r.outDir,
         all.map((d) => d.name),
+        r.backbone.sourceDir,
       )
     : undefined;
   let devMetric: string | undefined;
@@ -382,12 +383,14 @@ export function startRunRecord(
   config: TrainConfig,
   outDir: string,
   datasets: readonly string[],
+  /** The backbone folder, so that the run can be used again after a restart (services/finished-runs.ts). */
+  backbone?: string,
 ): number {
   const { store, session } = access;
   session.require('models.train', 'train a prompt');
   return store.runs.start(
     `train:${method.method}`,
-    { method: method.method, settings: method.settings, train: config, outDir },
+    { method: method.method, settings: method.settings, train: config, outDir, ...(backbone && { backbone }) },
     datasets.map((name) => store.datasets.get(name).id),
     session.user.username,
   ).id;

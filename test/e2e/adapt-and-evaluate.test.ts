@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { embeddedBackboneDir } from '../../src-main/backbone/embedded.js';
+import { accessibilityProblems } from '../support/axe.js';
 import { closeBrowser, openRenderer } from '../support/renderer-harness.js';
 import { writeLearnableNli } from '../support/learnable-task.js';
 import { makeTempDir } from '../support/temp.js';
@@ -60,6 +61,7 @@ describe('wizard: backbone, adapt and evaluate', () => {
       expect(await info.textContent()).toMatch(/processor \(CPU\)/);
       expect(await page.getByTestId('backbone-fits').textContent()).toBe("Fits in this computer's memory.");
       await app.screenshot('wizard-backbone');
+      expect(await accessibilityProblems(page)).toEqual([]);
 
       // 2. Import notes -> Adapt with the next actions.
       await page.getByRole('button', { name: 'Next: Import notes' }).click();
@@ -93,6 +95,7 @@ describe('wizard: backbone, adapt and evaluate', () => {
       );
       expect(await page.getByTestId('loss-chart').textContent()).toMatch(/Training loss over \d+ of 40 steps/);
       await app.screenshot('wizard-adapt-done');
+      expect(await accessibilityProblems(page)).toEqual([]);
 
       // 3. Evaluate.
       await page.getByRole('button', { name: 'Next: Evaluate' }).press('Enter');
@@ -112,6 +115,7 @@ describe('wizard: backbone, adapt and evaluate', () => {
         expect(adapted!.replace(/\s*✗ wrong$/, '').trim() !== gold!.trim()).toBe(wrong);
       }
       await app.screenshot('wizard-evaluate');
+      expect(await accessibilityProblems(page)).toEqual([]);
 
       // State survives moving between steps: back to Adapt and Backbone, nothing is lost.
       await page.getByRole('button', { name: '← Adapt' }).click();

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import type { AdaptRunView } from '../../src-main/ipc/contract.js';
 import { createServices } from '../../src-main/services/index.js';
+import { accessibilityProblems } from '../support/axe.js';
 import { learnableNliRows, writeLearnableNli } from '../support/learnable-task.js';
 import { closeBrowser, openRenderer } from '../support/renderer-harness.js';
 import { makeTempDir } from '../support/temp.js';
@@ -24,13 +25,16 @@ describe('wizard: run over notes and export a pack', () => {
     await closeBrowser();
     home.cleanup();
   });
-
-  it('runs a trained prompt over new notes, saves the results, exports a signed pack and imports one from elsewhere', async () => {
-    const app = await openRenderer({
+  /** This workstation's app, its store unlocked. */
+  const openSiteA = () =>
+    openRenderer({
       dataDir: path.join(home.dir, 'a'),
       store: { scrypt: FAST_SCRYPT },
       openStoreWith: 'run over notes e2e',
     });
+
+  it('runs a trained prompt over new notes, saves the results, exports a signed pack and imports one from elsewhere', async () => {
+    const app = await openSiteA();
     try {
       const { page } = app;
       const h = app.services.handlers;
@@ -63,6 +67,8 @@ describe('wizard: run over notes and export a pack', () => {
       await expect.poll(focused, POLL).toBe('Run');
       expect(await page.getByRole('main').count()).toBe(1);
       expect(await page.getByLabel('Notes', { exact: true }).inputValue()).toBe('ward-notes');
+      // the prompt is the one this session trained, chosen among the store's finished runs
+      await expect.poll(() => page.getByLabel('Prompt', { exact: true }).inputValue(), POLL).toBe(run.outDir);
       await page.getByRole('button', { name: 'Run over 3 notes' }).click();
       await expect
         .poll(() => page.getByTestId('run-summary').textContent(), POLL)
@@ -71,6 +77,7 @@ describe('wizard: run over notes and export a pack', () => {
       expect(answers).toHaveLength(3);
       for (const a of answers) expect(a).toMatch(/^Answer: (entailment|contradiction)$/);
       await app.screenshot('wizard-run');
+      expect(await accessibilityProblems(page)).toEqual([]);
 
       // Save as JSONL, then as CSV: real files that parse, one record per note.
       await page.getByRole('button', { name: 'Save results' }).click();
@@ -110,6 +117,7 @@ describe('wizard: run over notes and export a pack', () => {
       expect(await page.getByTestId('pack-signer').textContent()).toMatch(/made when the first pack is exported/);
       expect(await page.getByLabel('Pack name').inputValue()).toBe('happy-nli-pt');
       await app.screenshot('wizard-export-preview');
+      expect(await accessibilityProblems(page)).toEqual([]);
       await page.getByRole('button', { name: 'Export signed pack' }).click();
       await expect
         .poll(() => page.getByTestId('pack-written').textContent(), POLL)
@@ -141,6 +149,7 @@ describe('wizard: run over notes and export a pack', () => {
       expect(await page.getByTestId('import-signature').getAttribute('data-status')).toBe('untrusted');
       expect(await page.getByRole('button', { name: 'Import pack' }).isDisabled()).toBe(true);
       await app.screenshot('wizard-import-check');
+      expect(await accessibilityProblems(page)).toEqual([]);
       await page.getByRole('button', { name: 'Trust this signer' }).click();
       await expect.poll(() => page.getByTestId('import-signature').getAttribute('data-status'), POLL).toBe('trusted');
       await page.getByRole('button', { name: 'Import pack' }).click();
@@ -161,6 +170,44 @@ describe('wizard: run over notes and export a pack', () => {
       await page.getByRole('button', { name: /^Export pack/ }).click();
       expect(await page.getByTestId('pack-written').count()).toBe(1);
       expect(await page.title()).toBe('ClinPrompt: Export pack');
+      expect(app.consoleErrors).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  // Runs after the test above, on its store: the app restarted, nothing of that session in memory.
+  it('offers the finished run again after a restart, and runs and exports it', async () => {
+    const app = await openSiteA();
+    try {
+      const { page } = app;
+      const [finished] = await app.services.handlers['runs.list']();
+      expect(finished).toMatchObject({ method: 'pt', task: 'nli', dataset: 'happy-nli', steps: 4 });
+
+      // No backbone chosen in this session: the run brings the one it was trained on.
+      await page.getByRole('button', { name: /^Run/ }).click();
+      const prompt = page.getByLabel('Prompt', { exact: true });
+      await expect.poll(() => prompt.inputValue(), POLL).toBe(finished!.outDir);
+      expect(await prompt.locator('option').allTextContents()).toEqual([
+        expect.stringMatching(/^pt for nli on "happy-nli", \d+ \w+ \d{4}, \d\d:\d\d: not evaluated$/),
+      ]);
+      expect(await page.getByTestId('prompt-run').textContent()).toMatch(
+        /Trained 4 steps by .* on the backbone stories260K/,
+      );
+      expect(await page.getByLabel('Notes', { exact: true }).inputValue()).toBe('ward-notes');
+      expect(await accessibilityProblems(page)).toEqual([]);
+      await page.getByRole('button', { name: 'Run over 3 notes' }).click();
+      await expect
+        .poll(() => page.getByTestId('run-summary').textContent(), POLL)
+        .toMatch(/Ran over 3 notes of "ward-notes"/);
+      expect(await page.getByTestId('answer').count()).toBe(3);
+      await app.screenshot('wizard-run-after-restart');
+
+      // Export: the same run, the next version of its pack.
+      await page.getByRole('button', { name: 'Next: Export pack' }).click();
+      await expect.poll(() => page.getByTestId('pack-preview').count(), POLL).toBe(1);
+      expect(await page.getByLabel('Prompt', { exact: true }).inputValue()).toBe(finished!.outDir);
+      expect(await page.getByTestId('pack-preview').locator('dd').first().textContent()).toBe('2'); // the version
       expect(app.consoleErrors).toEqual([]);
     } finally {
       await app.close();

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
+import { accessibilityProblems } from '../support/axe.js';
 import { closeBrowser, openRenderer, type RendererHarness, type RendererOptions } from '../support/renderer-harness.js';
 import { malformedConll, ncbiDiseaseSlice } from '../support/data-slices.js';
 import { safeStorageDouble } from '../support/safe-storage-double.js';
@@ -45,6 +46,7 @@ describe('wizard: encrypted store and dataset import', () => {
       .toBe(1);
     expect(await page.getByTestId('setup-user').textContent()).toBe(app.services.store.username);
     await app.screenshot('store-setup');
+    expect(await accessibilityProblems(page)).toEqual([]);
 
     await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
     await page.getByLabel('Passphrase again').fill('something else entirely');
@@ -85,6 +87,7 @@ describe('wizard: encrypted store and dataset import', () => {
     // Names and counts only: no token of the imported sentences reaches the page.
     expect(await page.content()).not.toMatch(/Identification|APC2/);
     await app.screenshot('import-done');
+    expect(await accessibilityProblems(page)).toEqual([]);
 
     // A wrong setting is named by its field's label: no CLI flag, no schema path.
     const alert = () => page.getByRole('alert').textContent();
@@ -116,6 +119,7 @@ describe('wizard: encrypted store and dataset import', () => {
     expect(await page.getByText('No datasets yet').count()).toBe(1);
     expect(await app.services.store.use((store) => store.datasets.list())).toEqual([]);
     await app.screenshot('import-error');
+    expect(await accessibilityProblems(page)).toEqual([]);
     expect(app.consoleErrors).toEqual([]);
   });
 
@@ -131,6 +135,7 @@ describe('wizard: encrypted store and dataset import', () => {
       .poll(() => page.getByRole('alert').textContent(), POLL)
       .toBe('Wrong passphrase for this store. Nothing was changed; try again.');
     await app.screenshot('unlock-wrong-passphrase');
+    expect(await accessibilityProblems(page)).toEqual([]);
     expect((await app.services.store.status()).state).toBe('locked');
 
     await page.getByLabel('Store passphrase').fill(PASSPHRASE);
@@ -175,6 +180,7 @@ describe('wizard: encrypted store and dataset import', () => {
     });
     await expect.poll(() => page.getByText('also kept in this computer’s secure storage').count(), POLL).toBe(1);
     await app.screenshot('store-setup-safe-storage');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
     await page.getByLabel('Passphrase again').fill(PASSPHRASE);
     await page.getByRole('button', { name: 'Set up encrypted store' }).click();

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { accessibilityProblems } from '../support/axe.js';
 import { closeBrowser, openRenderer, type RendererHarness } from '../support/renderer-harness.js';
 import { makeTempDir } from '../support/temp.js';
 
@@ -32,6 +33,7 @@ describe('wizard: workstation step', () => {
     expect(await page.getByRole('button', { name: /Label examples/ }).isEnabled()).toBe(true);
     expect(await page.getByRole('button', { name: /Workstation/ }).getAttribute('aria-current')).toBe('step');
     await app.screenshot('workstation-initial');
+    expect(await accessibilityProblems(page)).toEqual([]);
     expect(app.consoleErrors).toEqual([]);
   });
 
@@ -51,6 +53,7 @@ describe('wizard: workstation step', () => {
       expect.stringMatching(/^Encrypted SQLite \(SQLCipher\)OK/),
     ]);
     await app.screenshot('workstation-done');
+    expect(await accessibilityProblems(page)).toEqual([]);
     expect(app.consoleErrors).toEqual([]);
   });
 

@@ -26,6 +26,9 @@ export const FIELD_LABELS = {
   summary: 'Summary',
   start: 'Selection',
   startPack: 'Starting point',
+  username: 'Username',
+  role: 'Role',
+  displayName: 'Full name',
 } as const;
 
 /** An error as the app shows it: the field's label first when one setting was wrong. */

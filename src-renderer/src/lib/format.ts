@@ -26,3 +26,8 @@ export function percent(x: number): string {
 export function idleInWords(seconds: number): string {
   return seconds >= 60 ? `${Math.round(seconds / 60)} minutes` : `${seconds} seconds`;
 }
+
+/** A date and time as the wizard shows it: "27 Nov 2026, 23:10" (the workstation's time zone). */
+export function dateInWords(iso: string): string {
+  return new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}

@@ -1,8 +1,8 @@
 /**
  * What the clinician chose and produced so far, kept above the steps so that it survives moving
  * between them and an auto-lock: the backbone, the Adapt form, the training and evaluation jobs
- * and the loss curve as it is measured, the Run step's job and export form, the Export step's
- * pack forms.
+ * and the loss curve as it is measured, the prompt the Run and Export steps use (this session's or
+ * a finished run from the store), the Run step's job and export form, the Export step's pack forms.
  */
 import type {
   AdaptMethod,
@@ -20,6 +20,7 @@ import type {
   ResultFormat,
   TaskSetup,
   TaskType,
+  RunListing,
 } from '../../../src-main/ipc/contract.js';
 import { JobsState } from './jobs.svelte.js';
 
@@ -43,6 +44,9 @@ export class WizardState {
   losses = $state<number[]>([]);
   /** The dev metric each time training measured it. */
   devMetrics = $state<{ step: number; value: number }[]>([]);
+  /** The finished runs in the store (runs.list), and the one chosen for Run and Export; none chosen: this session's. */
+  finishedRuns = $state<readonly RunListing[]>([]);
+  chosenRunDir = $state<string | undefined>();
   /** Run step: the dataset of notes, the `predict` job, and the results export form. */
   notesDataset = $state('');
   predictJobId = $state<string | undefined>();
@@ -70,7 +74,10 @@ export class WizardState {
   labelK = $state(5);
   labelledDataset = $state('');
 
+  readonly #api: ClinPromptApi;
+
   constructor(api: ClinPromptApi) {
+    this.#api = api;
     this.jobs = new JobsState(api);
     api.on('jobs.onDidProgress', (p) => {
       if (p.jobId !== this.trainJobId) return;
@@ -87,6 +94,26 @@ export class WizardState {
   get run(): AdaptRunView | undefined {
     const job = this.trainJob;
     return job?.status === 'succeeded' ? (job.result as AdaptRunView) : undefined;
+  }
+
+  /** The prompt Run and Export use: the finished run chosen, else the one trained in this session, else the newest. */
+  get promptRun(): RunListing | undefined {
+    const dir = this.chosenRunDir ?? this.run?.outDir;
+    return this.finishedRuns.find((r) => r.outDir === dir) ?? (dir === undefined ? this.finishedRuns[0] : undefined);
+  }
+
+  /** Reads the finished runs again (a run trained since, or a restart). */
+  async refreshRuns(): Promise<void> {
+    this.finishedRuns = await this.#api['runs.list']();
+  }
+
+  /** Another prompt: what the Export step checked was for the previous one. */
+  choosePromptRun(outDir: string): void {
+    if (outDir === this.promptRun?.outDir) return;
+    this.chosenRunDir = outDir;
+    this.packPreview = undefined;
+    this.packWritten = undefined;
+    this.packName = '';
   }
 
   get evaluateJob(): JobState | undefined {

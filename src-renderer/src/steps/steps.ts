@@ -18,3 +18,6 @@ export const WIZARD_STEPS: readonly WizardStep[] = [
   { id: 'run', title: 'Run', summary: 'Run the prompt over new notes', available: true },
   { id: 'export', title: 'Export pack', summary: 'Export a signed, PHI-free prompt pack', available: true },
 ];
+
+/** Screens outside the wizard's order, reached from the session panel. */
+export const OTHER_SCREENS: readonly Pick<WizardStep, 'id' | 'title'>[] = [{ id: 'users', title: 'Users and roles' }];

@@ -4,7 +4,7 @@
  * recorded in the encrypted store, a cancelled run resumed by the same request, and the trained
  * prompt scored beside the untrained backbone with intervals and per-example outputs.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -156,6 +156,40 @@ describe('adaptation requests', () => {
     const runs = await services.store.use((s) => s.runs.list());
     expect(runs).toHaveLength(before + 1);
     expect(runs[0]).toMatchObject({ kind: 'train:pt', status: 'succeeded' });
+  });
+
+  it('lists the finished runs with task, method, date and metric after a restart, leaving out runs whose folder is gone', async () => {
+    const restarted = createServices({ dataDir: services.info.dataDir, store: { scrypt: { N: 2 ** 14, r: 8, p: 1 } } });
+    try {
+      await restarted.store.unlock({ passphrase: 'adapt service passphrase' });
+      const runs = await restarted.handlers['runs.list']();
+      const recorded = await restarted.store.use((s) => s.runs.list());
+      // every succeeded training run of the store, newest first, and nothing else
+      expect(runs.map((r) => r.runId)).toEqual(recorded.filter((r) => r.status === 'succeeded').map((r) => r.id));
+      expect(runs.map((r) => r.method)).toEqual(expect.arrayContaining(['pt', 'lora']));
+      const evaluated = runs.find((r) => r.steps === 30)!;
+      expect(evaluated).toMatchObject({
+        method: 'pt',
+        task: 'nli',
+        dataset: 'happy-nli',
+        backbone: { name: 'stories260K', folder: path.resolve(backbone) },
+        metric: {
+          name: 'accuracy',
+          split: 'test',
+          value: readRunRecord(evaluated.outDir)!.metrics['test']!['accuracy'],
+        },
+      });
+      expect(Date.parse(evaluated.finishedAt)).toBeGreaterThan(Date.parse(recorded.at(-1)!.startedAt));
+      // trained without dev examples and never evaluated: no metric to show
+      const unevaluated = runs.find((r) => r.steps === 4)!;
+      expect(unevaluated.metric).toBeNull();
+
+      rmSync(unevaluated.outDir, { recursive: true });
+      const left = await restarted.handlers['runs.list']();
+      expect(left.map((r) => r.runId)).toEqual(runs.filter((r) => r !== unevaluated).map((r) => r.runId));
+    } finally {
+      await restarted.dispose();
+    }
   });
 
   it('draws the loss curve as an SVG document', async () => {
