@@ -60,6 +60,7 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'labels.items',
       'labels.add',
       'labels.undo',
+      'labels.suggest',
     ),
     ...overrides,
   };
