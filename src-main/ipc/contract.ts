@@ -93,7 +93,12 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     data: z.string().min(1),
     task: z.enum(TASK_TYPES),
     /** The trained run folder whose prompt runs over the notes. */
-    run: z.string().min(1),
+    run: z.string().min(1).optional(),
+    /**
+     * Instead of a run: a distilled meta-prompt folder, run as the prompt stage 3 starts from (the
+     * Label step's suggestions before any adaptation). Neither: the untrained backbone.
+     */
+    meta: z.string().min(1).optional(),
     /** At most this many notes, in the dataset's order. */
     limit: z.number().int().positive().max(100_000).default(10_000),
     provider: z.enum(PROVIDER_CHOICES).default('cpu'),
@@ -520,7 +525,7 @@ export interface NoteResultView {
 export interface NoteRunView {
   readonly task: TaskType;
   readonly dataset: string;
-  /** The run folder of the prompt. */
+  /** The run folder of the prompt (the meta-prompt folder for suggestions from it; empty for the untrained backbone). */
   readonly run: string;
   readonly n: number;
   readonly unparseable: number;
@@ -584,6 +589,8 @@ export interface LabelItemView {
   readonly externalId: string | null;
   readonly fields: Readonly<Record<string, string>>;
   readonly text: string;
+  /** NER: the words of `text` as spans snap to them, for moving a word cursor with the keyboard. */
+  readonly words?: readonly { readonly start: number; readonly end: number }[];
   readonly choices: readonly string[];
   readonly marks: readonly LabelMarkView[];
 }
@@ -613,6 +620,22 @@ export const TaskSetupSchema = z.object({
   template: z.string().max(20_000).optional(),
 });
 export type TaskSetup = z.input<typeof TaskSetupSchema>;
+
+/**
+ * Whose suggestions the Label step shows: the last adapted run, the Task step's starting point
+ * (the shipped meta-prompt or an imported pack, before any adaptation), or the untrained backbone.
+ */
+export const SuggestionSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('run'), run: z.string().trim().min(1).max(4096) }),
+  z.object({ kind: z.literal('shipped') }),
+  z.object({
+    kind: z.literal('pack'),
+    name: z.string().trim().min(1).max(100),
+    version: z.number().int().positive(),
+  }),
+  z.object({ kind: z.literal('none') }),
+]);
+export type SuggestionSource = z.input<typeof SuggestionSourceSchema>;
 
 const BackboneFolder = z.string().trim().min(1, 'choose the backbone folder').max(4096);
 const DatasetName = z.string().trim().min(1, 'choose a dataset').max(100);
@@ -816,6 +839,21 @@ export const requests = {
   'labels.undo': request<LabelChangeView>()(z.tuple([z.object({ dataset: DatasetName, task: TaskSetupSchema })])),
   /** The finished adaptation runs in the store, newest first, for the Run and Export steps to choose from. */
   'runs.list': request<readonly RunListing[]>()(z.tuple([])),
+  /**
+   * The model's suggestions for examples about to be labelled: a `predict` job over them in a
+   * worker, with the prompt the wizard has so far. The job's result maps each example id to its answer.
+   */
+  'labels.suggest': request<JobState>()(
+    z.tuple([
+      z.object({
+        backbone: BackboneFolder.optional(),
+        dataset: DatasetName,
+        task: TaskSetupSchema,
+        exampleIds: z.array(z.number().int().positive()).min(1, 'choose examples to suggest labels for').max(50),
+        from: SuggestionSourceSchema,
+      }),
+    ]),
+  ),
   /** Scores a finished run and the untrained backbone on the dataset's test split (an `evaluate` job). */
   'adapt.evaluate': request<JobState>()(
     z.tuple([

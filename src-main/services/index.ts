@@ -15,6 +15,7 @@ import { labelHandlers } from './labelling.js';
 import { noteRunHandlers } from './note-run-handlers.js';
 import { packHandlers } from './pack-handlers.js';
 import { StoreService, type StoreServiceOptions } from './store-service.js';
+import { suggestionHandlers } from './suggestions.js';
 import { taskHandlers } from './task-setup.js';
 import { userHandlers } from './user-handlers.js';
 
@@ -72,6 +73,7 @@ export function createServices(options: ServiceOptions = {}): Services {
     ...noteRunHandlers(store, jobs),
     ...taskHandlers(store),
     ...labelHandlers(store),
+    ...suggestionHandlers(store, jobs, info.dataDir),
     'dialogs.pickPath': async (request) => {
       if (!pickPath) {
         throw new UserError('UNSUPPORTED', 'No file chooser here: type the path of the file or folder instead.');

@@ -31,6 +31,7 @@ import {
   labelledText,
   snapToWords,
   targetFromMarks,
+  wordSpans,
   type Mark,
 } from '../tasks/labelling.js';
 import { taskDefinition, templateFor } from '../tasks/registry.js';
@@ -45,7 +46,8 @@ export function labelledDatasetName(source: string): string {
 
 const collectionOf = (datasetId: number): string => `labelling:${datasetId}`;
 
-function checkTask(summary: DatasetSummary, type: TaskType): void {
+/** Refuses a task type the Label step cannot label, or a dataset of another type. */
+export function checkTask(summary: DatasetSummary, type: TaskType): void {
   if (!LABELLED_TASKS.includes(type))
     throw new UserError(
       'UNSUPPORTED',
@@ -100,6 +102,7 @@ export function labelItems(
       externalId: e.externalId,
       fields: inputFields({ split: e.split, input, target: null, labels: [] }),
       text: labelledText(type, input),
+      ...(type === 'ner' && { words: wordSpans(labelledText(type, input)) }),
       choices: labelChoices(type, input, labels),
       marks: marksOf(store.annotations, note?.id).map(markView),
     });

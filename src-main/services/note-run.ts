@@ -7,6 +7,8 @@
 import type { Backbone } from '../backbone/load.js';
 import { UserError } from '../common/errors.js';
 import type { EntityView, NoteResultView, NoteRunView } from '../ipc/contract.js';
+import type { PeftAdapter } from '../peft/adapter-folder.js';
+import { mptStartAdapter } from '../peft/mpt/model.js';
 import { openAdapter, readRunRecord } from '../peft/run-folder.js';
 import type { NerPrediction, RePrediction } from '../tasks/parse.js';
 import { parseOutput, type TaskConfig } from '../tasks/registry.js';
@@ -15,8 +17,10 @@ import { predictExamples, type EvaluateOptions, type Prediction, type TaskData }
 
 export interface NoteRunRequest extends Pick<EvaluateOptions, 'provider' | 'threads' | 'signal'> {
   readonly backbone: Backbone;
-  /** The trained run folder. */
-  readonly run: string;
+  /** The trained run folder; without it, `meta`'s starting prompt, or the untrained backbone. */
+  readonly run?: string | undefined;
+  /** A distilled meta-prompt folder (the prompt stage 3 starts from). */
+  readonly meta?: string | undefined;
   readonly data: TaskData;
   readonly limit: number;
   readonly onProgress?: (done: number, total: number) => void;
@@ -26,8 +30,8 @@ export async function runOverNotes(r: NoteRunRequest): Promise<NoteRunView> {
   const examples = r.data.examples.slice(0, r.limit);
   if (examples.length === 0)
     throw new UserError('NOT_FOUND', `"${r.data.name}" holds no notes to run the prompt over.`, { field: 'dataset' });
-  const task = trainedTask(r.run, r.data);
-  const opened = openAdapter(r.run, r.backbone);
+  const task = r.run === undefined ? r.data.task : trainedTask(r.run, r.data);
+  const opened = promptOf(r);
   const predictions = await predictExamples(opened.backbone, opened.adapter, task, examples, {
     ...(r.provider && { provider: r.provider }),
     ...(r.threads !== undefined && { threads: r.threads }),
@@ -38,11 +42,19 @@ export async function runOverNotes(r: NoteRunRequest): Promise<NoteRunView> {
   return {
     task: r.data.task.type,
     dataset: r.data.name,
-    run: r.run,
+    run: r.run ?? r.meta ?? '',
     n: results.length,
     unparseable: results.filter((x) => !x.ok).length,
     results,
   };
+}
+
+/** The backbone and adapter a request names: a trained run, a meta-prompt's starting prompt, or none. */
+function promptOf(r: NoteRunRequest): { backbone: Backbone; adapter?: PeftAdapter | undefined } {
+  if (r.run !== undefined && r.meta !== undefined)
+    throw new UserError('INVALID_ARGUMENT', 'Name a trained run or a meta-prompt, not both.', { field: 'meta' });
+  if (r.run !== undefined) return openAdapter(r.run, r.backbone);
+  return { backbone: r.backbone, adapter: r.meta === undefined ? undefined : mptStartAdapter(r.meta, r.backbone) };
 }
 
 /**

@@ -44,6 +44,18 @@ export function snapToWords(text: string, start: number, end: number): Span | un
   return { start: s, end: e };
 }
 
+/** The words (tokens) of a text as `snapToWords` sees them: runs of letters and digits, "38.9" whole. */
+export function wordSpans(text: string): Span[] {
+  const words: Span[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (!inWord(text, i)) continue;
+    const start = i;
+    while (i + 1 < text.length && inWord(text, i + 1)) i++;
+    words.push({ start, end: i + 1 });
+  }
+  return words;
+}
+
 /** The text a task's spans refer to, and the one a labelling note keeps. */
 export function labelledText(type: TaskType, input: TaskInput): string {
   const fields = input as Partial<Record<'text' | 'premise' | 'hypothesis' | 'question' | 'source', string>>;

@@ -63,11 +63,13 @@ describe('wizard: backbone, adapt and evaluate', () => {
       await app.screenshot('wizard-backbone');
       expect(await accessibilityProblems(page)).toEqual([]);
 
-      // 2. Import notes -> Adapt with the next actions.
+      // 2. Import notes -> Task with the next actions; the notes come labelled, so on to Adapt.
       await page.getByRole('button', { name: 'Next: Import notes' }).click();
       await expect.poll(focused, POLL).toBe('Import notes');
-      await expect.poll(() => page.getByRole('button', { name: 'Next: Adapt' }).isEnabled(), POLL).toBe(true);
-      await page.getByRole('button', { name: 'Next: Adapt' }).click();
+      await expect.poll(() => page.getByRole('button', { name: 'Next: Task' }).isEnabled(), POLL).toBe(true);
+      await page.getByRole('button', { name: 'Next: Task' }).click();
+      await expect.poll(focused, POLL).toBe('Task');
+      await page.getByRole('button', { name: /^Adapt/ }).click();
       await expect.poll(focused, POLL).toBe('Adapt');
       await expect.poll(() => page.getByLabel('Dataset', { exact: true }).inputValue(), POLL).toBe('happy-nli');
       // Without a shipped meta-prompt MPT is offered but not choosable; prompt tuning is the default.

@@ -70,21 +70,31 @@ describe('wizard: task and labelling', () => {
       await expect.poll(() => page.getByTestId('template-preview').count(), POLL).toBe(1);
       await app.screenshot('wizard-task');
 
-      // Label: 1, 2, 1 label the three notes in turn; Ctrl+Z takes the last one back.
+      // Label: the model's suggestion (stories260K has no meta-prompt: the bare backbone) is
+      // rejected with x; 1, 2 label two notes; the third takes the suggestion with a; Ctrl+Z takes it back.
       await page.getByRole('button', { name: 'Next: Label examples' }).click();
       await expect.poll(focused, POLL).toBe('Label examples');
       await expect.poll(() => page.getByRole('button', { name: /entailment/ }).count(), POLL).toBe(1);
       expect(await page.getByRole('button', { name: /entailment/ }).getAttribute('aria-keyshortcuts')).toBe('1');
+      const suggestion = page.getByTestId('suggestion');
+      await expect.poll(() => suggestion.textContent(), POLL).toMatch(/Suggested by the backbone without a prompt/);
+      await app.screenshot('wizard-label-suggestion');
+      await page.keyboard.press('x');
+      await expect.poll(() => suggestion.count(), POLL).toBe(0);
       for (const [key, n] of [
         ['1', 1],
         ['2', 2],
-        ['1', 3],
       ] as const) {
         await page.keyboard.press(key);
         await expect
           .poll(() => page.getByTestId('label-progress').textContent(), POLL)
           .toBe(`${n} of 5 examples labelled`);
       }
+      const suggested = /: (entailment|contradiction)/.exec((await suggestion.textContent()) ?? '')?.[1];
+      expect(suggested).toBeDefined();
+      await page.keyboard.press('a');
+      await expect.poll(() => page.getByTestId('label-progress').textContent(), POLL).toBe('3 of 5 examples labelled');
+      expect(await page.getByTestId('item-labels').textContent()).toContain(suggested);
       await page.keyboard.press('Control+z');
       await expect.poll(() => page.getByTestId('label-progress').textContent(), POLL).toBe('2 of 5 examples labelled');
       expect(await page.getByRole('heading', { name: /^Example 3 of 3/ }).count()).toBe(1);
@@ -111,6 +121,17 @@ describe('wizard: task and labelling', () => {
       await page.keyboard.press('r');
       await expect.poll(() => page.locator('[data-testid="note-text"] mark').textContent(), POLL).toBe('ceftriaxone');
       expect(await page.getByTestId('note-text').textContent()).toBe(NER_NOTE);
+      // Keyboard only: in the note, an arrow puts the cursor on a word, Shift+arrow extends it, p labels it.
+      await page.getByTestId('note-text').focus();
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('Shift+ArrowRight');
+      await expect.poll(() => page.getByTestId('word-cursor').textContent(), POLL).toBe('Febrile overnight');
+      await app.screenshot('wizard-label-ner-keyboard');
+      await page.keyboard.press('p');
+      await expect
+        .poll(() => page.locator('[data-testid="note-text"] mark').allTextContents(), POLL)
+        .toEqual(['Febrile overnight', 'ceftriaxone']);
+      expect(await page.getByTestId('note-text').textContent()).toBe(NER_NOTE);
       await app.screenshot('wizard-label-ner');
 
       // What the store holds: the marks, and the train examples Adapt will read.
@@ -122,6 +143,7 @@ describe('wizard: task and labelling', () => {
           { type: 'nli', label: 'entailment', start: null, end: null },
           { type: 'nli', label: 'contradiction', start: null, end: null },
           { type: 'ner', label: 'treatment', start: 27, end: 38 },
+          { type: 'ner', label: 'problem', start: 0, end: 17 },
         ]);
         const ward = store.datasets.get('ward-labelled');
         expect(ward).toMatchObject({ labelSet: ['entailment', 'contradiction'], counts: { train: 2, total: 2 } });
@@ -132,7 +154,12 @@ describe('wizard: task and labelling', () => {
         ]);
         const ner = store.datasets.get('ner-ward-labelled');
         expect(store.datasets.examples(ner.id).map((e) => e.target)).toEqual([
-          { entities: [{ start: 27, end: 38, type: 'treatment', text: 'ceftriaxone' }] },
+          {
+            entities: [
+              { start: 0, end: 17, type: 'problem', text: 'Febrile overnight' },
+              { start: 27, end: 38, type: 'treatment', text: 'ceftriaxone' },
+            ],
+          },
         ]);
       });
 

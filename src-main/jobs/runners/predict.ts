@@ -20,6 +20,7 @@ export async function runPrediction(
   return runOverNotes({
     backbone,
     run: request.run,
+    meta: request.meta,
     data,
     limit: request.limit,
     provider: request.provider,

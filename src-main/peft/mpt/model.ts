@@ -25,9 +25,11 @@ import {
 import { shippedMetaPromptDir } from '../../backbone/embedded.js';
 import { SafetensorsWeights } from '../../backbone/hf/safetensors.js';
 import { readRunRecord } from '../run-folder.js';
+import type { Backbone } from '../../backbone/load.js';
 import {
   ADAPTER_WEIGHTS,
   loadPeftAdapter,
+  type PeftAdapter,
   PREFIX_TASK_COLS,
   PREFIX_TASK_ROWS,
   PROMPT_EMBEDDINGS,
@@ -256,20 +258,40 @@ export function fitFactors(m: MetaPrompt, d: number): { u: Float32Array; v: Floa
   return { u, v };
 }
 
+/** A meta-prompt for stage 3 on this backbone; one distilled on another backbone is refused. */
+function metaPromptFor(dir: string, backbone: Backbone): MetaPrompt {
+  const distilled = readRunRecord(dir);
+  if (distilled && distilled.backbone.fingerprint !== backbone.fingerprint())
+    throw new UserError(
+      'BACKBONE_MISMATCH',
+      `The meta-prompt ${dir} was distilled on ${distilled.backbone.name}, not on ${backbone.sourceDir}. Distil one on this backbone or name it.`,
+      { field: 'meta' },
+    );
+  return readMetaPrompt(dir, backbone.config.hiddenSize);
+}
+
+const startFactors = (meta: MetaPrompt, d: number, init: MptAdaptConfig['init']) =>
+  init === 'fit' ? fitFactors(meta, d) : averageFactors(meta, d);
+
+/**
+ * The target prompt stage 3 starts from, P* o (u v) with u, v as `init` starts them, as an
+ * adapter: what an unseen task gets from the meta-prompt before any adaptation (the Label step's
+ * suggestions before a run exists).
+ */
+export function mptStartAdapter(dir: string, backbone: Backbone, init: MptAdaptConfig['init'] = 'fit'): PeftAdapter {
+  const d = backbone.config.hiddenSize;
+  const meta = metaPromptFor(dir, backbone);
+  const { u, v } = startFactors(meta, d, init);
+  return { type: 'MULTITASK_PROMPT_TUNING', prompt: mptTaskPrompt(meta.shared, u, v, meta.rank, d) };
+}
+
 export function mptAdapt(ctx: MethodContext, requested: MptAdaptConfig): MethodInstance {
   const d = ctx.backbone.config.hiddenSize;
   const config = { ...requested, meta: requested.meta ?? shippedMetaPromptDir() };
-  const distilled = readRunRecord(config.meta);
-  if (distilled && distilled.backbone.fingerprint !== ctx.backbone.fingerprint())
-    throw new UserError(
-      'BACKBONE_MISMATCH',
-      `The meta-prompt ${config.meta} was distilled on ${distilled.backbone.name}, not on ${ctx.backbone.sourceDir}. Distil one on this backbone or name it.`,
-      { field: 'meta' },
-    );
-  const meta = readMetaPrompt(config.meta, d);
+  const meta = metaPromptFor(config.meta, ctx.backbone);
   const { length: L, rank: r } = meta;
   const trainsShared = config.trained === 'uv-shared';
-  const start = config.init === 'fit' ? fitFactors(meta, d) : averageFactors(meta, d);
+  const start = startFactors(meta, d, config.init);
   const prompt = (values: TensorValues) =>
     mptTaskPrompt(
       values.get(PROMPT_EMBEDDINGS) ?? meta.shared,

@@ -13,11 +13,12 @@ export function choiceKeys(choices: readonly string[]): Map<string, string> {
 
 /**
  * Entity types get a letter each: the first letter of the type not taken by an earlier type,
- * else the first free digit. Letters keep "p" for "problem" memorable; u and z are left for undo.
+ * else the first free digit. Letters keep "p" for "problem" memorable; u and z are left for undo, a and x for
+ * accepting and rejecting the model's suggestion.
  */
 export function spanKeys(labels: readonly string[]): Map<string, string> {
   const keys = new Map<string, string>();
-  const reserved = new Set(['u', 'z']);
+  const reserved = new Set(['u', 'z', 'a', 'x']); // undo; accept and reject a suggestion
   for (const label of labels) {
     const letter = [...label.toLowerCase()].find((c) => /[a-z]/.test(c) && !keys.has(c) && !reserved.has(c));
     const digit = [...'123456789'].find((d) => !keys.has(d));
@@ -52,10 +53,87 @@ export interface Segment {
   /** The span's label when the segment is highlighted. */
   readonly label?: string;
   readonly markId?: number;
+  /** Inside the keyboard's word selection. */
+  readonly cursor?: boolean;
+  /** The last run of its mark (where its label is shown). */
+  readonly markEnd?: boolean;
 }
 
-/** The text cut into plain and highlighted runs; a span overlapping an earlier one is shown from where that one ends. */
-export function segments(text: string, marks: readonly LabelMarkView[]): Segment[] {
+/** Where the keyboard's word selection is: anchor and focus are indexes of `LabelItemView.words`. */
+export interface WordCursor {
+  readonly anchor: number;
+  readonly focus: number;
+}
+
+/**
+ * The word cursor after a key press: arrows move it one word (Home, End to the ends), Shift
+ * extends the selection from its anchor. Undefined when the key does not move it.
+ */
+export function moveCursor(
+  cursor: WordCursor | undefined,
+  words: number,
+  event: { key: string; shiftKey: boolean },
+): WordCursor | undefined {
+  if (words === 0) return undefined;
+  const last = words - 1;
+  const from = cursor?.focus;
+  const focus =
+    event.key === 'Home'
+      ? 0
+      : event.key === 'End'
+        ? last
+        : event.key === 'ArrowRight'
+          ? from === undefined
+            ? 0
+            : Math.min(last, from + 1)
+          : event.key === 'ArrowLeft'
+            ? from === undefined
+              ? last
+              : Math.max(0, from - 1)
+            : undefined;
+  if (focus === undefined) return undefined;
+  return { anchor: event.shiftKey && cursor ? cursor.anchor : focus, focus };
+}
+
+/** The characters the word cursor selects, from its first word's start to its last word's end. */
+export function cursorSpan(
+  words: readonly { start: number; end: number }[],
+  cursor: WordCursor,
+): { start: number; end: number } | undefined {
+  const first = words[Math.min(cursor.anchor, cursor.focus)];
+  const lastWord = words[Math.max(cursor.anchor, cursor.focus)];
+  return first && lastWord ? { start: first.start, end: lastWord.end } : undefined;
+}
+
+/**
+ * The text cut into plain and highlighted runs; a span overlapping an earlier one is shown from
+ * where that one ends. Runs are cut again where the keyboard's selection `cursor` starts and ends.
+ */
+export function segments(
+  text: string,
+  marks: readonly LabelMarkView[],
+  cursor?: { start: number; end: number },
+): Segment[] {
+  const runs = markRuns(text, marks);
+  if (!cursor) return runs;
+  return runs.flatMap((r) => {
+    const cuts = [r.start, ...[cursor.start, cursor.end].filter((c) => c > r.start && c < r.end), r.end];
+    return cuts.slice(1).map((end, i) => {
+      const start = cuts[i]!;
+      const inside = start >= cursor.start && end <= cursor.end;
+      return {
+        ...r,
+        start,
+        end,
+        text: text.slice(start, end),
+        ...(inside && { cursor: true }),
+        ...(r.markEnd !== undefined && { markEnd: r.markEnd && end === r.end }),
+      };
+    });
+  });
+}
+
+function markRuns(text: string, marks: readonly LabelMarkView[]): Segment[] {
   const spans = marks
     .filter((m): m is LabelMarkView & { start: number; end: number } => m.start !== null && m.end !== null)
     .sort((a, b) => a.start - b.start || b.end - a.end);
@@ -65,7 +143,7 @@ export function segments(text: string, marks: readonly LabelMarkView[]): Segment
     const start = Math.max(m.start, at);
     if (start >= m.end) continue;
     if (start > at) out.push({ start: at, end: start, text: text.slice(at, start) });
-    out.push({ start, end: m.end, text: text.slice(start, m.end), label: m.label, markId: m.id });
+    out.push({ start, end: m.end, text: text.slice(start, m.end), label: m.label, markId: m.id, markEnd: true });
     at = m.end;
   }
   if (at < text.length || out.length === 0) out.push({ start: at, end: text.length, text: text.slice(at) });

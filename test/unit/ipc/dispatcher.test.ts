@@ -65,6 +65,7 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'labels.items',
       'labels.add',
       'labels.undo',
+      'labels.suggest',
     ),
     ...overrides,
   };
