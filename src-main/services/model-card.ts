@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { SHIPPED_META_PROMPT } from '../backbone/embedded.js';
+import type { CopyProbeResult } from '../backbone/generate/copy-probe.js';
 import type { RunRecord } from '../peft/run-folder.js';
 import { readRunRecord } from '../peft/run-folder.js';
 import type { PretrainRecord } from './pretraining.js';
@@ -73,17 +74,35 @@ export function modelCardText(r: PretrainRecord, extra: readonly string[] = []):
     '',
     `Held-out perplexity: **${r.heldOut.perplexity.toFixed(2)}** (windows of ${r.heldOut.window} tokens, BOS first, not overlapping).`,
     '',
+    ...copySection(r.heldOut.copy),
     ...extra,
     '## Limits',
     '',
     '- Tiny and briefly trained: it repeats itself, drifts off topic and invents findings, drugs and doses.',
     "- English only; trained on transcription-style notes and biomedical abstracts, not on any hospital's notes.",
-    '- Soft prompts barely move a backbone this small (prompt tuning needs scale, Lester et al. 2021): adapted',
-    "  prompts learn the answer's form (the shipped meta-prompt makes MedMCQA's gold answers more likely than",
-    '  an untrained prompt does) but not the tasks: accuracies stay near chance. The demo shows the whole job',
-    '  working end to end; its scores say nothing about what an 8B backbone reaches, nor about clinical use.',
+    '- It barely reads its own context (the copy gain above is near 0): the answer it gives depends on the last',
+    '  few tokens, not on an instruction or an example further back. Soft prompts act only through the context, so',
+    "  prompt tuning and MPT cannot steer it: adapted prompts learn little beyond the answer's form (the shipped",
+    "  meta-prompt makes MedMCQA's gold answers more likely than an untrained prompt does) and accuracies stay",
+    '  at chance, while LoRA and full fine-tuning, which change the weights, do learn (see',
+    '  `docs/results/embedded-experiment/`). Reading back in the context emerges only with far more training than',
+    '  one CPU-hour gives. The demo shows the whole job working end to end; its scores say nothing about what an',
+    '  8B backbone reaches, nor about clinical use.',
     '',
   ].join('\n');
+}
+
+/** In-context copying: whether the backbone reads its context at all, which soft prompts depend on. */
+function copySection(copy: CopyProbeResult | undefined): string[] {
+  if (!copy) return [];
+  return [
+    `In-context copying (Olsson et al. 2022): ${copy.spans} held-out spans of ${copy.spanTokens} tokens, each read twice in`,
+    `one window. Loss per token at the first reading ${copy.firstNll.toFixed(3)} nats, at the second`,
+    `${copy.secondNll.toFixed(3)}: a gain of **${copy.gain.toFixed(3)} nats**. A model that uses its context predicts`,
+    'text it has just read far better (pretrained LLMs gain several nats); a gain near 0 means this backbone',
+    'does not read back in its context, and a soft prompt, which acts only through the context, cannot steer it.',
+    '',
+  ];
 }
 
 /** The card's section on the shipped meta-prompt, from its run record. */

@@ -20,6 +20,8 @@ import { SHIPPED_META_PROMPT } from '../backbone/embedded.js';
 import { writeInitialModel } from '../backbone/hf/initial-weights.js';
 import { openBackbone } from '../backbone/load.js';
 import type { Backbone } from '../backbone/load.js';
+import type { CopyProbeResult } from '../backbone/generate/copy-probe.js';
+import { copyProbe } from '../backbone/generate/copy-probe.js';
 import { perplexity } from '../backbone/generate/perplexity.js';
 import { BackboneRunner } from '../backbone/generate/runner.js';
 import { SPECIAL_TOKENS, trainByteLevelBpe, writeTokenizerFiles } from '../backbone/tokenizer/bpe-training.js';
@@ -86,6 +88,8 @@ export interface PretrainRecord {
     readonly tokens: number;
     readonly perplexity: number;
     readonly window: number;
+    /** How much the backbone uses its context (copy-probe.ts); absent in records older than the probe. */
+    readonly copy?: CopyProbeResult;
   };
   readonly hardware: { readonly cpu: string; readonly cores: number; readonly provider: string };
 }
@@ -268,6 +272,9 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
   });
   const window = recipe.model.maxPositions;
   const heldOut = await perplexity(runner, corpus.heldOut, window);
+  say('measuring in-context copying on held-out text');
+  // a span and its repeat (plus BOS) must fit the context
+  const copy = await copyProbe(runner, corpus.heldOut, Math.min(48, (window - 1) >> 1));
   const cpus = os.cpus();
   return {
     recipe,
@@ -281,7 +288,13 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
     firstLoss: outcome.losses[0] ?? null,
     lastLoss: outcome.losses.at(-1) ?? null,
     lossCurve: lossCurve(outcome.losses),
-    heldOut: { documents: corpus.heldOut.length, tokens: heldOut.tokens, perplexity: heldOut.perplexity, window },
+    heldOut: {
+      documents: corpus.heldOut.length,
+      tokens: heldOut.tokens,
+      perplexity: heldOut.perplexity,
+      window,
+      copy,
+    },
     hardware: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, provider: outcome.provider },
   };
 }

@@ -20,7 +20,6 @@ export async function perplexity(
 ): Promise<PerplexityResult> {
   const tok = runner.backbone.tokenizer;
   const bos = runner.config.bosTokenId;
-  const vocab = runner.config.vocabSize;
   let nll = 0;
   let tokens = 0;
   for (const text of texts) {
@@ -28,12 +27,18 @@ export async function perplexity(
     for (let start = 0; start < ids.length; start += window - 1) {
       const row = [...(bos !== undefined ? [bos] : []), ...ids.slice(start, start + window - 1)];
       if (row.length < 2) continue;
-      const positions = Array.from({ length: row.length - 1 }, (_, k) => k);
-      const out = await runner.step({ ids: [row], past: runner.emptyCache(1), logitPositions: [positions] });
-      positions.forEach((k) => (nll -= logSoftmaxAt(out.logits, k * vocab, vocab, row[k + 1]!)));
-      tokens += positions.length;
+      for (const loss of await tokenNlls(runner, row)) nll += loss;
+      tokens += row.length - 1;
     }
   }
   const meanNll = nll / tokens;
   return { perplexity: Math.exp(meanNll), meanNll, tokens };
+}
+
+/** The negative log-likelihood of each token of `ids` after the first, given those before it (one forward). */
+export async function tokenNlls(runner: BackboneRunner, ids: readonly number[]): Promise<number[]> {
+  const vocab = runner.config.vocabSize;
+  const positions = Array.from({ length: ids.length - 1 }, (_, k) => k);
+  const out = await runner.step({ ids: [[...ids]], past: runner.emptyCache(1), logitPositions: [positions] });
+  return positions.map((k) => -logSoftmaxAt(out.logits, k * vocab, vocab, ids[k + 1]!));
 }

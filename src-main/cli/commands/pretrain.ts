@@ -81,7 +81,7 @@ export const registerPretrainCommands: RegisterCommands = (program, context) => 
       out.result(
         record,
         (r) =>
-          `Pretrained ${r.parameters.toLocaleString('en-US')} parameters on ${r.tokensSeen.toLocaleString('en-US')} tokens in ${formatDuration(r.wallSeconds)}; held-out perplexity ${r.heldOut.perplexity.toFixed(2)}. Wrote ${opts.out}.`,
+          `Pretrained ${r.parameters.toLocaleString('en-US')} parameters on ${r.tokensSeen.toLocaleString('en-US')} tokens in ${formatDuration(r.wallSeconds)}; held-out perplexity ${r.heldOut.perplexity.toFixed(2)}, copy gain ${r.heldOut.copy?.gain.toFixed(3)} nats (how much it reads back in its context). Wrote ${opts.out}.`,
       );
     });
 

@@ -2,7 +2,8 @@
  * The shipped embedded backbone and its meta-prompt (native-models/embedded): the files are the
  * ones pretrained and distilled (pinned checksums), found without configuration, continue a
  * clinical opening with clinical-looking text (pinned greedy output), match the model card's
- * held-out perplexity within 1%, and the meta-prompt beats an untrained prompt on a source task's
+ * held-out perplexity within 1% and its copy probe (how little it reads back in its context), and the
+ * meta-prompt beats an untrained prompt on a source task's
  * dev split.
  */
 import { createHash } from 'node:crypto';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { embeddedBackboneDir, shippedMetaPromptDir } from '../../../src-main/backbone/embedded.js';
+import { copyProbe } from '../../../src-main/backbone/generate/copy-probe.js';
 import { perplexity } from '../../../src-main/backbone/generate/perplexity.js';
 import type { SoftPrompt } from '../../../src-main/backbone/generate/runner.js';
 import { BackboneRunner } from '../../../src-main/backbone/generate/runner.js';
@@ -37,7 +39,7 @@ const CHECKSUMS: Record<string, string> = {
   'tokenizer.json': '323d192705d03851488bbffdc6f5411de74ddc01f7cde885c6fd4b01eeae2631',
   'tokenizer_config.json': 'a9d3eb9caf4a80114860593b042dfbaeaf5b11ebcd99c8f08ab558b7e7e8d6a9',
   'generation_config.json': 'a565dd187e8f7fbc5a557bd24715d095833b43514bec34467b016cd152442de3',
-  'pretraining.json': '34581f25b59a44e76981833a1244a223d7061a918ec6a747ddda4e5383f56840',
+  'pretraining.json': '90d4dc7b1cf67bbefe22bf428632fcc5a9b4479131c8d646f7e032cd654fce1c',
   'meta-prompt/adapter_config.json': 'a95e6c89bb70f7b70ccce5788e63af0813a2a8a12fb1e73cae8ab2d19457fd6d',
   'meta-prompt/adapter_model.safetensors': '96165f978a1c38c04a97bbed74346471abd1ec16b4cf755ac99f492e5cf8f835',
   'meta-prompt/run.json': 'ea326312163055d13f7bf9ffe88aa4203af35d2c3ba106d10498d7e3bb1fef02',
@@ -84,6 +86,20 @@ describe('the embedded backbone', () => {
     expect(measured.tokens).toBe(record.heldOut.tokens);
     expect(Math.abs(measured.perplexity / record.heldOut.perplexity - 1)).toBeLessThan(0.01);
     expect(readFileSync(path.join(DIR, 'README.md'), 'utf8')).toContain(record.heldOut.perplexity.toFixed(2));
+  });
+
+  it('reads back in its context as little as the model card says (the copy probe, measured again)', async () => {
+    const record = JSON.parse(readFileSync(path.join(DIR, PRETRAINING_RECORD), 'utf8')) as PretrainRecord;
+    const corpus = await pretrainingCorpus(path.join(SHARED_DIR, 'data'), []);
+    const runner = await BackboneRunner.create(openBackbone(DIR), { contextTokens: record.heldOut.window });
+    const card = record.heldOut.copy!;
+    const measured = await copyProbe(runner, corpus.heldOut, card.spanTokens, card.spans);
+    expect(measured.spans).toBe(card.spans);
+    expect(Math.abs(measured.firstNll - card.firstNll)).toBeLessThan(0.01);
+    expect(Math.abs(measured.gain - card.gain)).toBeLessThan(0.01);
+    // the limit the card states: text read once is predicted no better the second time
+    expect(Math.abs(measured.gain)).toBeLessThan(0.2);
+    expect(readFileSync(path.join(DIR, 'README.md'), 'utf8')).toContain(`a gain of **${card.gain.toFixed(3)} nats**`);
   });
 
   it("the shipped meta-prompt makes a source task's dev answers more likely than an untrained prompt", async () => {

@@ -78,6 +78,9 @@ describe('clinprompt backbone pretrain', () => {
     expect(unbroken.heldOut.documents).toBe(1); // one in 50 of 60
     expect(unbroken.heldOut.perplexity).toBeGreaterThan(1);
     expect(unbroken.heldOut.perplexity).toBeLessThan(Math.exp(late + 1));
+    // the copy probe reads the held-out transcription's first 31 tokens twice (a 64-token context)
+    expect(unbroken.heldOut.copy).toMatchObject({ spans: 1, spanTokens: 31 });
+    expect(Number.isFinite(unbroken.heldOut.copy!.gain)).toBe(true);
 
     const out = path.join(tmp.dir, 'unbroken', 'out');
     const backbone = openBackbone(out);
