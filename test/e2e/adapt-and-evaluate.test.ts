@@ -153,5 +153,6 @@ describe('wizard: backbone, adapt and evaluate', () => {
     } finally {
       await app.close();
     }
-  });
+    // trains 40 steps and scores 27 examples twice on a shared 2-core machine: more than the e2e default
+  }, 120_000);
 });
