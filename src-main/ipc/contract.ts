@@ -45,6 +45,9 @@ export interface AppInfo {
   readonly canPickPaths: boolean;
 }
 
+/** The Evaluate step scores at most this many other runs beside the adapted prompt (each one is a pass over the examples). */
+export const MAX_BASELINE_RUNS = 3;
+
 /** Kinds of long work that run in a worker. Each later area adds its kinds here. */
 export const JOB_KINDS = ['system-check', 'train', 'evaluate', 'predict', 'demo'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -81,6 +84,8 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     task: z.enum(TASK_TYPES),
     /** The trained run folder, scored beside the untrained backbone. */
     run: z.string().min(1),
+    /** Other finished runs on the same backbone and task (e.g. PT or LoRA), scored on the same examples. */
+    baselines: z.array(z.string().min(1)).max(MAX_BASELINE_RUNS).default([]),
     split: z.enum(SPLITS).default('test'),
     /** At most this many examples of the split (the wizard keeps evaluation short). */
     limit: z.number().int().positive().max(100_000).default(200),
@@ -464,6 +469,26 @@ export interface MetricView {
   readonly high: number;
 }
 
+/** Another finished run scored on the same examples as the adapted prompt (the Evaluate step's baseline runs). */
+export interface BaselineRunView {
+  /** The run folder. */
+  readonly run: string;
+  readonly method: string;
+  /** How many training examples it learnt from (k). */
+  readonly trainExamples: number;
+  readonly metrics: readonly MetricView[];
+  readonly unparseable: number;
+}
+
+/** One point of the few-shot curve: a method's headline metric, with its interval, after k training examples. */
+export interface FewShotPointView {
+  readonly method: string;
+  readonly k: number;
+  readonly estimate: number;
+  readonly low: number;
+  readonly high: number;
+}
+
 /** One evaluated example: the note's input, the gold answer and each model's output. */
 export interface EvaluatedExampleView {
   readonly id: string;
@@ -491,6 +516,13 @@ export interface EvaluationView {
   }[];
   readonly unparseable: { readonly adapted: number; readonly baseline: number };
   readonly examples: readonly EvaluatedExampleView[];
+  /** The adapted prompt's method and training examples (k). */
+  readonly method: string;
+  readonly trainExamples: number;
+  /** The baseline runs asked for, in the order asked. */
+  readonly runs: readonly BaselineRunView[];
+  /** The few-shot curve's points; empty unless a method was run at two or more k. */
+  readonly curve: readonly FewShotPointView[];
 }
 
 /** A mention the prompt found, as a character range of the note's text (start -1: not found in it). */
@@ -861,6 +893,11 @@ export const requests = {
         backbone: BackboneFolder.optional(),
         dataset: DatasetName,
         run: z.string().trim().min(1, 'train a prompt first').max(4096),
+        /** Other finished runs to score beside it (from runs.list). */
+        baselines: z
+          .array(z.string().trim().min(1).max(4096))
+          .max(MAX_BASELINE_RUNS, `choose at most ${MAX_BASELINE_RUNS} runs to compare`)
+          .optional(),
       }),
     ]),
   ),
@@ -887,6 +924,25 @@ export const requests = {
   /** A loss curve drawn by vega-lite, as an SVG document (the page's CSP allows no chart code that evaluates strings). */
   'charts.loss': request<{ readonly svg: string }>()(
     z.tuple([z.object({ losses: z.array(z.number()).max(100_000), totalSteps: z.number().int().nonnegative() })]),
+  ),
+  /** The few-shot curve (headline metric against training examples, one line per method, interval as a band), drawn by vega-lite. */
+  'charts.fewShot': request<{ readonly svg: string }>()(
+    z.tuple([
+      z.object({
+        metric: z.string().min(1).max(40),
+        points: z
+          .array(
+            z.object({
+              method: z.string().min(1).max(40),
+              k: z.number().int().nonnegative(),
+              estimate: z.number(),
+              low: z.number(),
+              high: z.number(),
+            }),
+          )
+          .max(1000),
+      }),
+    ]),
   ),
   /** The OS file or folder chooser (desktop app only; elsewhere UNSUPPORTED). Null when cancelled. */
   'dialogs.pickPath': request<{ readonly path: string | null }>()(

@@ -10,7 +10,6 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import type { TopLevelSpec } from 'vega-lite';
 import { z } from 'zod';
 
 import { backboneOrDefault, EMBEDDED_BACKBONE_NAME, SHIPPED_META_PROMPT } from '../backbone/embedded.js';
@@ -30,13 +29,13 @@ import type { JobManager } from '../jobs/job-manager.js';
 import { virtualTokensOf } from '../peft/adapter-folder.js';
 import { TrainConfigSchema, type TrainConfig } from '../peft/config.js';
 import { METHODS } from '../peft/methods.js';
-import { addRunMetrics } from '../peft/run-folder.js';
+import { addRunMetrics, readRunRecord } from '../peft/run-folder.js';
 import type { Permission } from '../store/permissions.js';
 import { templateFor } from '../tasks/registry.js';
 import { backboneInfo } from './backbone.js';
 import { packAsMetaPrompt } from './packs.js';
 import { listFinishedRuns } from './finished-runs.js';
-import { renderCurveSvg } from './experiment-results.js';
+import { fewShotCurveSpec, lossCurveSpec, renderChartSvg } from './charts.js';
 import type { StoreService } from './store-service.js';
 import {
   finishRunRecord,
@@ -71,7 +70,13 @@ const SETTING_LABELS: Readonly<Partial<Record<keyof TrainConfig, string>>> = {
 const BASIC_SETTINGS: readonly string[] = ['epochs', 'steps', 'lr'];
 
 type AdaptRequests =
-  'backbone.describe' | 'adapt.options' | 'adapt.start' | 'runs.list' | 'adapt.evaluate' | 'charts.loss';
+  | 'backbone.describe'
+  | 'adapt.options'
+  | 'adapt.start'
+  | 'runs.list'
+  | 'adapt.evaluate'
+  | 'charts.loss'
+  | 'charts.fewShot';
 
 export function adaptHandlers(
   store: StoreService,
@@ -200,24 +205,50 @@ export function adaptHandlers(
       await flush(); // a run that finished while the store was locked is listed too
       return store.use(listFinishedRuns);
     },
-    'adapt.evaluate': async ({ backbone, dataset, run }) => {
+    'adapt.evaluate': async ({ backbone, dataset, run, baselines = [] }) => {
       await flush();
       await allowed('prompts.run', 'run an adapted prompt over a dataset');
       const data = await readDataset(dataset);
+      for (const other of baselines) checkBaselineRun(other, data.task.type);
       const split = splitOf(data, 'test').length > 0 ? 'test' : 'dev';
       if (splitOf(data, split).length === 0)
         throw new UserError('NOT_FOUND', `"${data.name}" has no labelled dev or test examples to evaluate on.`, {
           field: 'dataset',
         });
       const state = jobs.start(
-        { kind: 'evaluate', backbone: backboneOrDefault(backbone), data: data.name, task: data.task.type, run, split },
+        {
+          kind: 'evaluate',
+          backbone: backboneOrDefault(backbone),
+          data: data.name,
+          task: data.task.type,
+          run,
+          baselines: baselines.filter((b) => b !== run),
+          split,
+        },
         { data },
       );
       evaluating.set(state.jobId, run);
       return state;
     },
-    'charts.loss': async ({ losses, totalSteps }) => ({ svg: await renderCurveSvg(lossCurveSpec(losses, totalSteps)) }),
+    'charts.loss': async ({ losses, totalSteps }) => ({ svg: await renderChartSvg(lossCurveSpec(losses, totalSteps)) }),
+    'charts.fewShot': async ({ metric, points }) => ({ svg: await renderChartSvg(fewShotCurveSpec(points, metric)) }),
   };
+}
+
+/** A run to compare must be a finished run of the same task type; refused before the job starts. */
+function checkBaselineRun(dir: string, task: string): void {
+  const record = existsSync(dir) ? readRunRecord(dir) : undefined;
+  if (!record)
+    throw new UserError('NOT_FOUND', `The run to compare, ${path.basename(dir)}, has no finished run record.`, {
+      field: 'baselines',
+    });
+  const type = (record.data.task as { type?: unknown } | undefined)?.type;
+  if (type !== task)
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `The run to compare, ${path.basename(dir)}, was trained for ${String(type)}, not ${task}: choose a run of the same task.`,
+      { field: 'baselines' },
+    );
 }
 
 /**
@@ -352,25 +383,4 @@ function trainConfig(train: Record<string, unknown>): TrainConfig {
   const key = String(issue.path[0] ?? '');
   const label = SETTING_LABELS[key as keyof TrainConfig] ?? key;
   throw new UserError('INVALID_ARGUMENT', `${label}: ${issue.message}.`);
-}
-
-/** The loss curve: training loss per step, the x axis spanning the whole run so progress shows. */
-function lossCurveSpec(losses: readonly number[], totalSteps: number): TopLevelSpec {
-  return {
-    background: 'white',
-    width: 520,
-    height: 200,
-    data: { values: losses.map((loss, i) => ({ step: i + 1, loss })) },
-    mark: { type: 'line', point: losses.length <= 60, color: '#1f5f8b' },
-    encoding: {
-      x: {
-        field: 'step',
-        type: 'quantitative',
-        title: 'training step',
-        scale: { domain: [1, Math.max(2, totalSteps, losses.length)] },
-        axis: { tickMinStep: 1 },
-      },
-      y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
-    },
-  };
 }

@@ -1,12 +1,20 @@
 /**
- * The Evaluate step's use case: a trained run and the untrained backbone scored on the same
- * held-out examples, as the wizard shows them: every metric with its bootstrap interval, the
- * per-label breakdown, and each example's gold answer beside both models' outputs. Runs in a job
- * worker; the examples come from the host in memory.
+ * The Evaluate step's use case: a trained run, the untrained backbone and any baseline runs (other
+ * methods or other k) scored on the same held-out examples, as the wizard shows them: every metric
+ * with its percentile-bootstrap interval (tasks/metrics/bootstrap.ts: seeded, resampling examples;
+ * F1, macro-F1 and ROUGE are not binomial proportions, so Wilson intervals would not fit them),
+ * the per-label breakdown, each example's gold answer beside the outputs, and the few-shot curve's
+ * points. Runs in a job worker; the examples come from the host in memory.
  */
 import type { Backbone } from '../backbone/load.js';
-import type { EvaluatedExampleView, EvaluationView, MetricView } from '../ipc/contract.js';
-import { openAdapter } from '../peft/run-folder.js';
+import type {
+  BaselineRunView,
+  EvaluatedExampleView,
+  EvaluationView,
+  FewShotPointView,
+  MetricView,
+} from '../ipc/contract.js';
+import { openAdapter, readRunRecord } from '../peft/run-folder.js';
 import type { Evaluation } from '../tasks/evaluate.js';
 import { frameExample } from '../tasks/registry.js';
 import type { Example, Split, TaskTarget } from '../tasks/types.js';
@@ -17,6 +25,8 @@ export interface CompareRequest extends EvaluateOptions {
   readonly backbone: Backbone;
   /** The trained run folder. */
   readonly run: string;
+  /** Other finished run folders scored on the same examples. */
+  readonly baselines?: readonly string[];
   readonly data: TaskData;
   readonly split: Split;
   readonly limit: number;
@@ -28,9 +38,25 @@ export async function compareWithBaseline(r: CompareRequest): Promise<Evaluation
     ...(r.provider && { provider: r.provider }),
     ...(r.threads !== undefined && { threads: r.threads }),
   };
-  const opened = openAdapter(r.run, r.backbone);
-  const adapted = await evaluateExamples(opened.backbone, opened.adapter, r.data.task, examples, options);
+  const scoreRun = async (dir: string) => {
+    const opened = openAdapter(dir, r.backbone);
+    const record = readRunRecord(dir);
+    const run = await evaluateExamples(opened.backbone, opened.adapter, r.data.task, examples, options);
+    return { run, method: record?.method ?? 'unknown', trainExamples: record?.data.train ?? 0 };
+  };
+  const { run: adapted, method, trainExamples } = await scoreRun(r.run);
   const baseline = await evaluateExamples(r.backbone, undefined, r.data.task, examples, options);
+  const runs: BaselineRunView[] = [];
+  for (const dir of r.baselines ?? []) {
+    const scored = await scoreRun(dir);
+    runs.push({
+      run: dir,
+      method: scored.method,
+      trainExamples: scored.trainExamples,
+      metrics: metricViews(scored.run.evaluation),
+      unparseable: scored.run.evaluation.unparseable,
+    });
+  }
   const labels = [
     ...new Set([
       ...Object.keys(adapted.evaluation.breakdown ?? {}),
@@ -41,7 +67,7 @@ export async function compareWithBaseline(r: CompareRequest): Promise<Evaluation
     const p = e.breakdown?.[label];
     return p ? { precision: p.precision, recall: p.recall, f1: p.f1 } : null;
   };
-  return {
+  const view: Omit<EvaluationView, 'curve'> = {
     split: r.split,
     n: adapted.evaluation.n,
     headline: adapted.metric,
@@ -68,7 +94,40 @@ export async function compareWithBaseline(r: CompareRequest): Promise<Evaluation
         baselineCorrect: same(b, gold),
       };
     }),
+    method,
+    trainExamples,
+    runs,
   };
+  return { ...view, curve: fewShotPoints(view) };
+}
+
+/**
+ * The few-shot curve's points: the headline metric of each run at its k, per method, and of the
+ * untrained backbone at k = 0 for every method (where each curve starts, as in the paper's figure);
+ * empty unless some method was run at two or more k, since one point per method is no curve.
+ */
+export function fewShotPoints(view: Omit<EvaluationView, 'curve'>): FewShotPointView[] {
+  const headline = (metrics: readonly MetricView[]) => metrics.find((m) => m.name === view.headline);
+  const trained = [
+    { method: view.method, k: view.trainExamples, metric: headline(view.adapted) },
+    ...view.runs.map((run) => ({ method: run.method, k: run.trainExamples, metric: headline(run.metrics) })),
+  ];
+  const untrained = headline(view.baseline);
+  const points: FewShotPointView[] = [];
+  for (const { method, k, metric } of trained)
+    // a method's first run at a given k stands for it (the adapted prompt comes first)
+    if (metric !== undefined && !points.some((p) => p.method === method && p.k === k))
+      points.push({ method, k, estimate: metric.estimate, low: metric.low, high: metric.high });
+  const curves = [...new Set(points.map((p) => p.method))].filter(
+    (m) => points.filter((p) => p.method === m).length >= 2,
+  );
+  const start = (method: string): FewShotPointView[] =>
+    untrained === undefined || points.some((p) => p.method === method && p.k === 0)
+      ? []
+      : [{ method, k: 0, estimate: untrained.estimate, low: untrained.low, high: untrained.high }];
+  return curves
+    .flatMap((m) => [...start(m), ...points.filter((p) => p.method === m)])
+    .sort((a, b) => a.method.localeCompare(b.method) || a.k - b.k);
 }
 
 function metricViews(e: Evaluation): MetricView[] {

@@ -3,16 +3,16 @@
  * standard deviation over the seeded draws, the average over targets, each method's trainable
  * parameters; written as markdown, CSV and JSON, and the few-shot curve (metric vs k, mean with a
  * standard-deviation band, one line per method, one panel per task type, as the paper's figure 2)
- * drawn by vega-lite and rendered to SVG by vega, to PNG by resvg.
+ * drawn by vega-lite and rendered to SVG by vega (services/charts.ts), to PNG by resvg.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 import { csvLine } from '../data/exporters.js';
+import { renderChartSvg } from './charts.js';
 
 /** One finished adaptation cell's test result. */
 export interface CellResult {
@@ -229,15 +229,6 @@ export function curveSpec(results: ExperimentResults, ks: readonly string[]): To
   } as TopLevelSpec;
 }
 
-export async function renderCurveSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
-
 export interface ResultFiles {
   readonly markdown: string;
   readonly csv: string;
@@ -264,7 +255,7 @@ export async function writeResults(
   writeFileSync(files.markdown, resultsMarkdown(results, ks));
   writeFileSync(files.csv, resultsCsv(results));
   writeFileSync(files.json, JSON.stringify({ ...results, cells }, null, 2) + '\n');
-  const svg = await renderCurveSvg(curveSpec(results, ks));
+  const svg = await renderChartSvg(curveSpec(results, ks));
   writeFileSync(files.svg, svg);
   writeFileSync(files.png, new Resvg(svg, { background: 'white', font: { loadSystemFonts: true } }).render().asPng());
   return files;

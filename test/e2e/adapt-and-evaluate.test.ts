@@ -39,7 +39,7 @@ describe('wizard: backbone, adapt and evaluate', () => {
     });
     try {
       const { page } = app;
-      const file = writeLearnableNli(path.join(home.dir, 'nli.jsonl'), { train: 24, dev: 6, test: 8 });
+      const file = writeLearnableNli(path.join(home.dir, 'nli.jsonl'), { train: 24, dev: 6, test: 30 });
       await app.services.handlers['datasets.import']({ format: 'jsonl', path: file, task: 'nli', name: 'happy-nli' });
       const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
 
@@ -108,8 +108,17 @@ describe('wizard: backbone, adapt and evaluate', () => {
       expect(await metrics.locator('caption').textContent()).toBe('Estimates with 95% bootstrap intervals');
       const accuracy = await metrics.locator('tbody tr', { hasText: 'accuracy' }).textContent();
       expect(accuracy).toMatch(/^accuracy\d+\.\d% \(\d+\.\d% to \d+\.\d%\)\d+\.\d% \(\d+\.\d% to \d+\.\d%\)$/);
+      // The held-out examples left after de-duplication; their answers come 20 to a page.
+      const n = Number(
+        /^Metrics on (\d+) held-out test examples$/.exec(
+          (await page.getByRole('heading', { name: /^Metrics on/ }).textContent())!,
+        )?.[1],
+      );
+      expect(n).toBeGreaterThan(20);
       const rows = page.getByTestId('outputs').locator('tbody tr');
-      expect(await rows.count()).toBe(8);
+      expect(await rows.count()).toBe(20);
+      expect(await page.getByTestId('outputs-page').textContent()).toBe(`Answers 1 to 20 of ${n}`);
+      expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
       // Each answer is marked wrong exactly when it differs from the correct one.
       for (const row of await rows.all()) {
         const [, gold, adapted] = await row.locator('td').allTextContents();
@@ -118,6 +127,10 @@ describe('wizard: backbone, adapt and evaluate', () => {
       }
       await app.screenshot('wizard-evaluate');
       expect(await accessibilityProblems(page)).toEqual([]);
+      await page.getByRole('button', { name: 'Next page' }).click();
+      await expect.poll(() => page.getByTestId('outputs-page').textContent(), POLL).toBe(`Answers 21 to ${n} of ${n}`);
+      expect(await rows.count()).toBe(n - 20);
+      expect(await page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
 
       // State survives moving between steps: back to Adapt and Backbone, nothing is lost.
       await page.getByRole('button', { name: '← Adapt' }).click();
@@ -125,7 +138,7 @@ describe('wizard: backbone, adapt and evaluate', () => {
       await page.getByRole('button', { name: /^Backbone/ }).click();
       expect(await page.getByTestId('backbone-info').textContent()).toMatch(/stories260K/);
       await page.getByRole('button', { name: /^Evaluate/ }).click();
-      expect(await page.getByTestId('outputs').locator('tbody tr').count()).toBe(8);
+      expect(await page.getByTestId('outputs').locator('tbody tr').count()).toBe(n - 20);
       // ... and a lock: the results are still there once the store is unlocked again.
       await page.getByRole('button', { name: 'Lock' }).click();
       await page.getByLabel('Store passphrase').fill('adapt and evaluate e2e');
@@ -133,12 +146,13 @@ describe('wizard: backbone, adapt and evaluate', () => {
       await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/store unlocked/);
       // The same step comes back, results and all.
       expect(await page.locator('nav [aria-current=step]').textContent()).toMatch(/^Evaluate/);
-      expect(await page.getByTestId('outputs').locator('tbody tr').count()).toBe(8);
+      expect(await page.getByTestId('outputs-page').textContent()).toBe(`Answers 21 to ${n} of ${n}`);
       // No dataset or note in the window title.
       expect(await page.title()).toBe('ClinPrompt: Evaluate');
       expect(app.consoleErrors).toEqual([]);
     } finally {
       await app.close();
     }
-  });
+    // trains 40 steps and scores 27 examples twice on a shared 2-core machine: more than the e2e default
+  }, 120_000);
 });

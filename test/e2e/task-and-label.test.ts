@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { accessibilityProblems } from '../support/axe.js';
 import { learnableNliRows } from '../support/learnable-task.js';
 import { closeBrowser, openRenderer } from '../support/renderer-harness.js';
 import { makeTempDir } from '../support/temp.js';
@@ -69,6 +70,7 @@ describe('wizard: task and labelling', () => {
       await template.fill('Note: {{premise}}\nClaim: {{hypothesis}}\nAnswer with {{labels}}:');
       await expect.poll(() => page.getByTestId('template-preview').count(), POLL).toBe(1);
       await app.screenshot('wizard-task');
+      expect(await accessibilityProblems(page)).toEqual([]);
 
       // Label: the model's suggestion (stories260K has no meta-prompt: the bare backbone) is
       // rejected with x; 1, 2 label two notes; the third takes the suggestion with a; Ctrl+Z takes it back.
@@ -79,6 +81,7 @@ describe('wizard: task and labelling', () => {
       const suggestion = page.getByTestId('suggestion');
       await expect.poll(() => suggestion.textContent(), POLL).toMatch(/Suggested by the backbone without a prompt/);
       await app.screenshot('wizard-label-suggestion');
+      expect(await accessibilityProblems(page)).toEqual([]);
       await page.keyboard.press('x');
       await expect.poll(() => suggestion.count(), POLL).toBe(0);
       for (const [key, n] of [

@@ -29,6 +29,7 @@ export const FIELD_LABELS = {
   username: 'Username',
   role: 'Role',
   displayName: 'Full name',
+  baselines: 'Compare with other runs',
 } as const;
 
 /** An error as the app shows it: the field's label first when one setting was wrong. */

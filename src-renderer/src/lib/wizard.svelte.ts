@@ -40,6 +40,9 @@ export class WizardState {
   train = $state<Record<string, string | number | boolean | null | undefined>>({});
   trainJobId = $state<string | undefined>();
   evaluateJobId = $state<string | undefined>();
+  /** Evaluate step: the other finished runs (folders) scored beside the adapted prompt, and the answers' page. */
+  compareRuns = $state<string[]>([]);
+  outputsPage = $state(0);
   /** Training loss per step (index step - 1), across a cancel and its resume. */
   losses = $state<number[]>([]);
   /** The dev metric each time training measured it. */

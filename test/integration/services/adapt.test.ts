@@ -2,7 +2,7 @@
  * The wizard's Adapt and Evaluate requests against the real services: a store dataset trained on
  * in a worker that holds no store key (the host hands its examples over in memory), the run
  * recorded in the encrypted store, a cancelled run resumed by the same request, and the trained
- * prompt scored beside the untrained backbone with intervals and per-example outputs.
+ * prompt scored beside the untrained backbone and other runs with intervals and per-example outputs.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -190,6 +190,47 @@ describe('adaptation requests', () => {
     } finally {
       await restarted.dispose();
     }
+  });
+
+  it('scores baseline runs beside the adapted prompt, with a few-shot curve when a method ran at several k', async () => {
+    // A second prompt-tuning run on 6 examples of the same task: pt now has k = 6 and k = 24.
+    const small = writeLearnableNli(path.join(tmp.dir, 'small-nli.jsonl'), { train: 6, dev: 0, test: 2 });
+    await h['datasets.import']({ format: 'jsonl', path: small, task: 'nli', name: 'small-nli' });
+    const fewShot = await finished(
+      await h['adapt.start']({ backbone, dataset: 'small-nli', method: 'pt', train: { steps: 4, batchSize: 2 } }),
+    );
+    const runs = await h['runs.list']();
+    const adapted = runs.find((r) => r.steps === 30)!;
+    const lora = runs.find((r) => r.method === 'lora')!;
+    const k6 = (fewShot.result as AdaptRunView).outDir;
+    // k as the run records it: the training examples left after the import's de-duplication
+    const k = (dir: string) => readRunRecord(dir)!.data.train;
+    expect(k(k6)).toBeLessThan(k(adapted.outDir));
+
+    await expect(
+      h['adapt.evaluate']({ backbone, dataset: 'happy-nli', run: adapted.outDir, baselines: [tmp.dir] }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'baselines' });
+    const evaluated = await finished(
+      await h['adapt.evaluate']({ backbone, dataset: 'happy-nli', run: adapted.outDir, baselines: [k6, lora.outDir] }),
+    );
+    expect(evaluated.status).toBe('succeeded');
+    const view = evaluated.result as EvaluationView;
+    expect(view).toMatchObject({ method: 'pt', trainExamples: k(adapted.outDir) });
+    expect(view.runs.map((r) => [r.run, r.method, r.trainExamples])).toEqual([
+      [k6, 'pt', k(k6)],
+      [lora.outDir, 'lora', k(lora.outDir)],
+    ]);
+    for (const r of view.runs) expect(r.metrics.map((m) => m.name)).toEqual(view.adapted.map((m) => m.name));
+    // pt ran at two k (the untrained backbone is its k = 0); lora at one k only: no curve of its own.
+    const accuracy = (metrics: readonly { name: string; estimate: number }[]) =>
+      metrics.find((m) => m.name === 'accuracy')!.estimate;
+    expect(view.curve.map((p) => [p.method, p.k, p.estimate])).toEqual([
+      ['pt', 0, accuracy(view.baseline)],
+      ['pt', k(k6), accuracy(view.runs[0]!.metrics)],
+      ['pt', k(adapted.outDir), accuracy(view.adapted)],
+    ]);
+    const { svg } = await h['charts.fewShot']({ metric: view.headline, points: [...view.curve] });
+    expect(svg).toContain("X-axis titled 'training examples (k)'");
   });
 
   it('draws the loss curve as an SVG document', async () => {

@@ -59,6 +59,7 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'notes.run',
       'notes.export',
       'charts.loss',
+      'charts.fewShot',
       'dialogs.pickPath',
       'tasks.types',
       'tasks.preview',

@@ -146,4 +146,19 @@ describe('bootstrap confidence intervals', () => {
     expect((a.high - a.low) / 2).toBeGreaterThan(0.09);
     expect((a.high - a.low) / 2).toBeLessThan(0.18);
   });
+
+  it('matches the exact bootstrap distribution of a proportion (binomial quantiles)', () => {
+    // Resampling 30 examples, 26 right, makes the resampled accuracy Binomial(30, 26/30) / 30, whose
+    // 2.5% and 97.5% quantiles are 22/30 and 29/30 (scipy.stats.binom.ppf([0.025, 0.975], 30, 26/30)).
+    // Both fall well inside one atom of the distribution (P(X <= 21) = 0.014, P(X <= 22) = 0.039;
+    // P(X <= 28) = 0.923, P(X <= 29) = 0.986), so with 4,000 resamples the percentile interval lands
+    // on them exactly (the empirical CDF's error is about 0.0025, a quarter of the margin).
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const right = Array.from({ length: 30 }, (_, i) => (i < 26 ? 1 : 0));
+    const ci = bootstrapCI(right, mean, { seed: 3, resamples: 4000 });
+    expect(ci).toMatchObject({ confidence: 0.95, resamples: 4000 });
+    expect(ci.estimate).toBeCloseTo(26 / 30, 12);
+    expect(ci.low).toBeCloseTo(22 / 30, 12);
+    expect(ci.high).toBeCloseTo(29 / 30, 12);
+  });
 });
