@@ -20,8 +20,7 @@ export interface Mark {
 /** Task types labelled in this version. */
 export const LABELLED_TASKS: readonly TaskType[] = ['ner', 're', 'nli', 'qa', 'summarization'];
 
-/** The entity type of a mention marked in the app for RE (the Task step's labels are relation types). */
-export const RE_MENTION = 'mention';
+export { RE_MENTION } from '../common/vocabulary.js';
 
 /** The two mentions a relation joins, as character spans of the note. */
 export interface RelationEnds {
