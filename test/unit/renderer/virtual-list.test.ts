@@ -19,7 +19,13 @@ describe('virtual list', () => {
     const end = visibleRange(offsets, 1_000_000 - 600, 600);
     expect(end.last).toBe(10_000);
     expect(end.last - end.first).toBeLessThan(20);
-    expect(visibleRange(rowOffsets(0, () => 100), 0, 600)).toEqual({ first: 0, last: 0 });
+    expect(
+      visibleRange(
+        rowOffsets(0, () => 100),
+        0,
+        600,
+      ),
+    ).toEqual({ first: 0, last: 0 });
   });
 
   it('finds rows of different heights', () => {
