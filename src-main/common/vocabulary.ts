@@ -48,3 +48,6 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 /** A stored training or evaluation run records the job that did it, so it has the job's statuses. */
 export const RUN_STATUSES = JOB_STATUSES;
 export type RunStatus = JobStatus;
+
+/** The entity type of a mention marked in the Label step for RE (the Task step's labels there are relation types). */
+export const RE_MENTION = 'mention';

@@ -613,6 +613,9 @@ export interface LabelMarkView {
   readonly end: number | null;
   /** A summary's text. */
   readonly value?: string;
+  /** RE: the two mentions a relation joins (start and end are null on a relation). */
+  readonly head?: { readonly start: number; readonly end: number };
+  readonly tail?: { readonly start: number; readonly end: number };
 }
 
 /** One example to label: its fields, the text spans refer to, the labels it may get, those it has. */
@@ -623,6 +626,8 @@ export interface LabelItemView {
   readonly text: string;
   /** NER: the words of `text` as spans snap to them, for moving a word cursor with the keyboard. */
   readonly words?: readonly { readonly start: number; readonly end: number }[];
+  /** RE: the mentions the example came with (imported entities), which relations may join. */
+  readonly entities?: readonly { readonly start: number; readonly end: number; readonly type: string }[];
   readonly choices: readonly string[];
   readonly marks: readonly LabelMarkView[];
 }
@@ -644,6 +649,8 @@ export interface LabelChangeView {
   /** Undo: what was taken back (null when there was nothing to undo). */
   readonly undone?: LabelMarkView | null;
 }
+
+const LabelSpan = z.object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative() });
 
 /** The Task step's choices as they reach main: type, label set and (edited) template. */
 export const TaskSetupSchema = z.object({
@@ -864,6 +871,9 @@ export const requests = {
         start: z.number().int().nonnegative().optional(),
         end: z.number().int().nonnegative().optional(),
         summary: z.string().max(100_000).optional(),
+        /** RE: the relation's two mentions (a relation type as `label`); without them, a mention's span. */
+        head: LabelSpan.optional(),
+        tail: LabelSpan.optional(),
       }),
     ]),
   ),

@@ -27,15 +27,18 @@ import type { Store } from '../store/store.js';
 import type { Db } from '../store/sqlite.js';
 import {
   LABELLED_TASKS,
+  RE_MENTION,
   labelChoices,
   labelledText,
+  reMentions,
+  relationEnds,
   snapToWords,
   targetFromMarks,
   wordSpans,
   type Mark,
 } from '../tasks/labelling.js';
 import { taskDefinition, templateFor } from '../tasks/registry.js';
-import type { TaskInput, TaskType } from '../tasks/types.js';
+import type { ReTarget, Span, TaskInput, TaskTarget, TaskType } from '../tasks/types.js';
 import { inputFields } from './note-run.js';
 import type { StoreService } from './store-service.js';
 
@@ -51,7 +54,7 @@ export function checkTask(summary: DatasetSummary, type: TaskType): void {
   if (!LABELLED_TASKS.includes(type))
     throw new UserError(
       'UNSUPPORTED',
-      `${taskDefinition(type).title} cannot be labelled in the app yet (relation drawing is not in this version): label it in BRAT and import it.`,
+      `${taskDefinition(type).title} cannot be labelled in the app: label it in BRAT and import it.`,
       { field: 'type' },
     );
   if (summary.taskType !== type)
@@ -69,7 +72,13 @@ function markView(a: Annotation): LabelMarkView {
     start: a.start,
     end: a.end,
     ...(typeof a.value === 'string' && { value: a.value }),
+    ...relationEnds(a.value),
   };
+}
+
+/** Whether an example still needs labels: none yet, or (RE) mentions but no relation. */
+function toLabel(type: TaskType, target: TaskTarget | null): boolean {
+  return target === null || (type === 're' && (target as ReTarget).relations.length === 0);
 }
 
 /** An example's marks in the order they were made. */
@@ -94,7 +103,7 @@ export function labelItems(
   const items: LabelItemView[] = [];
   for (const e of store.datasets.iterateExamples(source.id)) {
     if (items.length >= request.limit) break;
-    if (e.target !== null) continue;
+    if (!toLabel(type, e.target as TaskTarget | null)) continue;
     const input = e.input as TaskInput;
     const note = store.notes.find(collectionOf(source.id), String(e.id));
     items.push({
@@ -102,7 +111,14 @@ export function labelItems(
       externalId: e.externalId,
       fields: inputFields({ split: e.split, input, target: null, labels: [] }),
       text: labelledText(type, input),
-      ...(type === 'ner' && { words: wordSpans(labelledText(type, input)) }),
+      ...((type === 'ner' || type === 're') && { words: wordSpans(labelledText(type, input)) }),
+      ...(type === 're' && {
+        entities: ((e.target as ReTarget | null)?.entities ?? []).map(({ start, end, type: t }) => ({
+          start,
+          end,
+          type: t,
+        })),
+      }),
       choices: labelChoices(type, input, labels),
       marks: marksOf(store.annotations, note?.id).map(markView),
     });
@@ -128,11 +144,33 @@ export interface LabelRequest {
   readonly start?: number | undefined;
   readonly end?: number | undefined;
   readonly summary?: string | undefined;
+  readonly head?: Span | undefined;
+  readonly tail?: Span | undefined;
+}
+
+/** An RE relation between two of the note's mentions (`given` and those marked so far). */
+function relationMark(request: LabelRequest, example: StoredExample, marks: readonly Mark[]): Mark {
+  const { head, tail } = request;
+  if (!head || !tail)
+    throw new UserError('INVALID_ARGUMENT', "Pick the relation's first and second mention.", { field: 'head' });
+  const text = labelledText('re', example.input as TaskInput);
+  const mentions = reMentions(text, example.target as ReTarget | null, marks);
+  const known = (s: Span) => mentions.some((m) => m.start === s.start && m.end === s.end);
+  if (!known(head) || !known(tail))
+    throw new UserError('INVALID_ARGUMENT', 'A relation joins two mentions of the note: mark them first.', {
+      field: known(head) ? 'tail' : 'head',
+    });
+  if (head.start === tail.start && head.end === tail.end)
+    throw new UserError('INVALID_ARGUMENT', 'A relation joins two different mentions.', { field: 'tail' });
+  return { label: request.label, start: null, end: null, value: { head: { ...head }, tail: { ...tail } } };
 }
 
 /** The mark a request makes, checked against the example: a label of its choices, a span snapped to words, a summary. */
-function markOf(request: LabelRequest, input: TaskInput): Mark {
+function markOf(request: LabelRequest, example: StoredExample, marks: readonly Mark[]): Mark {
+  const input = example.input as TaskInput;
   const { type, labels } = request.task;
+  if (type === 're' && request.head === undefined && request.tail === undefined)
+    return spanMark(request, input, RE_MENTION);
   if (type === 'summarization') {
     if ((request.summary ?? '').trim() === '')
       throw new UserError('INVALID_ARGUMENT', 'Write the summary first.', { field: 'summary' });
@@ -141,12 +179,18 @@ function markOf(request: LabelRequest, input: TaskInput): Mark {
   const choices = labelChoices(type, input, labels);
   if (!choices.includes(request.label))
     throw new UserError('INVALID_ARGUMENT', `The label must be one of: ${choices.join(', ')}.`, { field: 'label' });
+  if (type === 're') return relationMark(request, example, marks);
   if (type !== 'ner') return { label: request.label, start: null, end: null };
+  return spanMark(request, input, request.label);
+}
+
+/** A mention: the request's selection snapped to whole words. */
+function spanMark(request: LabelRequest, input: TaskInput, label: string): Mark {
   if (request.start === undefined || request.end === undefined)
     throw new UserError('INVALID_ARGUMENT', 'Select the words of the mention first.', { field: 'start' });
-  const span = snapToWords(labelledText(type, input), request.start, request.end);
+  const span = snapToWords(labelledText(request.task.type, input), request.start, request.end);
   if (!span) throw new UserError('INVALID_ARGUMENT', 'The selection holds no word.', { field: 'start' });
-  return { label: request.label, ...span };
+  return { label, ...span };
 }
 
 /**
@@ -181,7 +225,7 @@ function syncExample(db: Db, source: DatasetSummary, example: StoredExample, tas
     });
   }
   const externalId = example.externalId ?? `example-${example.id}`;
-  const made = targetFromMarks(task.type, example.input as TaskInput, marks);
+  const made = targetFromMarks(task.type, example.input as TaskInput, marks, example.target as TaskTarget | null);
   if (made === null) datasets.removeExample(labelled.id, 'train', externalId);
   else datasets.putExample(labelled.id, { split: 'train', externalId, input: example.input, ...made });
   return datasets.get(labelled.id).counts.train;
@@ -204,10 +248,11 @@ export function addLabel(store: Store, session: StoreSession, request: LabelRequ
       checkTask(source, request.task.type);
       const example = datasets.example(source.id, request.exampleId);
       const input = example.input as TaskInput;
-      const mark = markOf(request, input);
       const collection = collectionOf(source.id);
+      const existing = notes.find(collection, String(example.id))?.id;
+      const mark = markOf(request, example, marksOf(annotations, existing));
       const noteId =
-        notes.find(collection, String(example.id))?.id ??
+        existing ??
         notes.importNotes(
           collection,
           [

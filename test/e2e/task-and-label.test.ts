@@ -10,7 +10,8 @@ import { makeTempDir } from '../support/temp.js';
 import { STORIES_DIR } from '../support/tiny-llama.js';
 
 // Task (type, labels, an edited template with its live preview) -> Label (NLI by keyboard, one NER
-// span, undo), in Debian's Chromium against the real services; then what the encrypted store holds.
+// span, undo, an RE relation drawn between two mentions), in Debian's Chromium against the real
+// services; then what the encrypted store holds, and Adapt training on the relation.
 const POLL = { timeout: 30_000 };
 const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 const NER_NOTE = 'Febrile overnight, started ceftriaxone.';
@@ -22,7 +23,7 @@ describe('wizard: task and labelling', () => {
     home.cleanup();
   });
 
-  it('sets up the task with a live preview, labels NLI notes by keyboard and an NER span, undoes one', async () => {
+  it('sets up the task with a live preview, labels NLI notes by keyboard, an NER span and an RE relation, undoes one', async () => {
     const app = await openRenderer({
       dataDir: home.dir,
       store: { scrypt: FAST_SCRYPT },
@@ -41,6 +42,7 @@ describe('wizard: task and labelling', () => {
       mkdirSync(folder);
       writeFileSync(path.join(folder, 'a.txt'), NER_NOTE);
       await h['datasets.import']({ format: 'notes', path: folder, task: 'ner', name: 'ner-ward' });
+      await h['datasets.import']({ format: 'notes', path: folder, task: 're', name: 're-ward' });
       const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
 
       // A small real backbone, so that Adapt can train on the labels at the end.
@@ -137,6 +139,43 @@ describe('wizard: task and labelling', () => {
       expect(await page.getByTestId('note-text').textContent()).toBe(NER_NOTE);
       await app.screenshot('wizard-label-ner');
 
+      // RE: relation types, two mentions marked with M from the word cursor, then in the list of
+      // mentions (Tab, arrows) Enter picks "ceftriaxone" then "Febrile", and 1 draws "treats".
+      await page.getByRole('button', { name: '← Task' }).click();
+      await page.getByRole('radio', { name: 'Relation extraction' }).check();
+      expect(await page.getByLabel('Dataset', { exact: true }).inputValue()).toBe('re-ward');
+      await page.getByLabel('Labels', { exact: true }).fill('treats, causes');
+      await expect.poll(() => page.getByTestId('template-preview').textContent(), POLL).toMatch(/treats, causes/);
+      await page.getByRole('button', { name: 'Next: Label examples' }).click();
+      await expect.poll(() => page.getByTestId('note-text').textContent(), POLL).toBe(NER_NOTE);
+      const mentions = page.getByTestId('mentions').getByRole('button');
+      for (const [key, n] of [
+        ['ArrowRight', 1],
+        ['End', 2],
+      ] as const) {
+        await page.getByTestId('note-text').focus();
+        await page.keyboard.press(key);
+        await page.keyboard.press('m');
+        await expect.poll(() => mentions.count(), POLL).toBe(n);
+      }
+      expect(await mentions.allTextContents()).toEqual(['Febrile (mention)', 'ceftriaxone (mention)']);
+      await page.getByTestId('note-text').focus();
+      await page.keyboard.press('Tab'); // Mark mention
+      await page.keyboard.press('Tab');
+      await expect.poll(focused, POLL).toBe('Febrile (mention)');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('Enter');
+      expect(await mentions.allTextContents()).toEqual(['Febrile (mention, second)', 'ceftriaxone (mention, first)']);
+      await app.screenshot('wizard-label-re-pick');
+      await page.keyboard.press('1');
+      await expect
+        .poll(() => page.getByTestId('item-labels').textContent(), POLL)
+        .toContain('"ceftriaxone" → treats → "Febrile"');
+      expect(await page.getByTestId('label-progress').textContent()).toBe('1 of 5 examples labelled');
+      await app.screenshot('wizard-label-re');
+
       // What the store holds: the marks, and the train examples Adapt will read.
       await app.services.store.use((store) => {
         const marks = store.db
@@ -147,6 +186,9 @@ describe('wizard: task and labelling', () => {
           { type: 'nli', label: 'contradiction', start: null, end: null },
           { type: 'ner', label: 'treatment', start: 27, end: 38 },
           { type: 'ner', label: 'problem', start: 0, end: 17 },
+          { type: 're', label: 'mention', start: 0, end: 7 },
+          { type: 're', label: 'mention', start: 27, end: 38 },
+          { type: 're', label: 'treats', start: null, end: null },
         ]);
         const ward = store.datasets.get('ward-labelled');
         expect(ward).toMatchObject({ labelSet: ['entailment', 'contradiction'], counts: { train: 2, total: 2 } });
@@ -164,12 +206,19 @@ describe('wizard: task and labelling', () => {
             ],
           },
         ]);
+        const re = store.datasets.get('re-ward-labelled');
+        expect(re).toMatchObject({ taskType: 're', labelSet: ['treats', 'causes'], counts: { train: 1 } });
+        const febrile = { start: 0, end: 7, type: 'mention', text: 'Febrile' };
+        const drug = { start: 27, end: 38, type: 'mention', text: 'ceftriaxone' };
+        expect(store.datasets.examples(re.id).map((e) => e.target)).toEqual([
+          { relations: [{ type: 'treats', head: drug, tail: febrile }], entities: [febrile, drug] },
+        ]);
       });
 
       // Adapt offers the labelled dataset and says it uses the Task step's choices.
       await page.getByRole('button', { name: 'Next: Adapt' }).click();
-      await expect.poll(() => page.getByLabel('Dataset', { exact: true }).inputValue(), POLL).toBe('ner-ward-labelled');
-      await expect.poll(() => page.getByTestId('task-choices').textContent(), POLL).toMatch(/problem, test, treatment/);
+      await expect.poll(() => page.getByLabel('Dataset', { exact: true }).inputValue(), POLL).toBe('re-ward-labelled');
+      await expect.poll(() => page.getByTestId('task-choices').textContent(), POLL).toMatch(/treats, causes/);
       // from scratch is not chosen: without a shipped meta-prompt beside stories260K, prompt tuning
       expect(await page.getByRole('radio', { name: /^Prompt tuning/ }).isChecked()).toBe(true);
       await page.getByLabel('Training steps').fill('2');

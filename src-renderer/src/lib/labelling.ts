@@ -158,3 +158,70 @@ export function progress(labelled: number, k: number): { text: string; share: nu
     share: Math.min(1, labelled / target),
   };
 }
+
+/** RE: the key that marks the selected words as a mention. */
+export const MENTION_KEY = 'm';
+
+export interface Mention {
+  readonly start: number;
+  readonly end: number;
+  readonly type: string;
+  readonly text: string;
+}
+
+type SpanLike = { readonly start: number; readonly end: number };
+const same = (a: SpanLike | undefined, b: SpanLike | undefined): boolean =>
+  a !== undefined && b !== undefined && a.start === b.start && a.end === b.end;
+
+/**
+ * RE: the note's mentions a relation may join, in text order, each span once: those the example
+ * came with, then those marked in the app (relations themselves have no span).
+ */
+export function mentionsOf(item: {
+  readonly text: string;
+  readonly entities?: readonly { start: number; end: number; type: string }[];
+  readonly marks: readonly LabelMarkView[];
+}): Mention[] {
+  const out: Mention[] = [];
+  const spans = [
+    ...(item.entities ?? []),
+    ...item.marks.flatMap((m) =>
+      m.start === null || m.end === null ? [] : [{ start: m.start, end: m.end, type: m.label }],
+    ),
+  ];
+  for (const s of spans) if (!out.some((o) => same(o, s))) out.push({ ...s, text: item.text.slice(s.start, s.end) });
+  return out.sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+/** The relation being drawn: its first (head) and second (tail) mention, as far as picked. */
+export interface RelationPick {
+  readonly head?: SpanLike;
+  readonly tail?: SpanLike;
+}
+
+/**
+ * Picking a mention: the first pick is the head, the next another mention's tail; picking the head
+ * again lets it go, and a pick after both starts a new relation from it.
+ */
+export function pickMention(pick: RelationPick, span: SpanLike): RelationPick {
+  if (!pick.head || pick.tail) return { head: span };
+  if (same(pick.head, span)) return {};
+  return { head: pick.head, tail: span };
+}
+
+/** Where an arrow key moves the focus in the list of mentions (wrapping), or undefined for other keys. */
+export function moveInList(index: number, count: number, key: string): number | undefined {
+  if (count === 0) return undefined;
+  if (key === 'ArrowDown' || key === 'ArrowRight') return (index + 1) % count;
+  if (key === 'ArrowUp' || key === 'ArrowLeft') return (index - 1 + count) % count;
+  if (key === 'Home') return 0;
+  if (key === 'End') return count - 1;
+  return undefined;
+}
+
+/** How a mark reads in the list of labels: a relation as "head → TYPE → tail", a span with its text. */
+export function describeMark(mark: LabelMarkView, text: string): string {
+  if (mark.head && mark.tail)
+    return `"${text.slice(mark.head.start, mark.head.end)}" → ${mark.label} → "${text.slice(mark.tail.start, mark.tail.end)}"`;
+  return mark.start === null ? mark.label : `${mark.label} "${text.slice(mark.start, mark.end ?? mark.start)}"`;
+}

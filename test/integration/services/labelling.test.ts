@@ -12,6 +12,8 @@ import type { TaskSetup } from '../../../src-main/ipc/contract.js';
 import { createServices } from '../../../src-main/services/index.js';
 import { addUser } from '../../../src-main/services/store-admin.js';
 import { readStoreData } from '../../../src-main/services/training.js';
+import { RE_MENTION } from '../../../src-main/tasks/labelling.js';
+import { frameExample } from '../../../src-main/tasks/registry.js';
 import { learnableNliRows } from '../../support/learnable-task.js';
 import { makeTempDir } from '../../support/temp.js';
 
@@ -31,6 +33,8 @@ const NLI = {
   template: 'P: {{premise}} H: {{hypothesis}} ({{labels}})',
 };
 const NER = { type: 'ner' as const, labels: ['problem', 'treatment'] };
+const RE = { type: 're' as const, labels: ['treats', 'causes'] };
+const RE_NOTE = 'Febrile overnight, started ceftriaxone.';
 const items = (dataset: string, task: TaskSetup) => h['labels.items']({ dataset, task, limit: 200 });
 
 describe('labelling in the app', () => {
@@ -93,7 +97,7 @@ describe('labelling in the app', () => {
     expect(again.items.map((i) => i.marks.map((m) => m.label))).toEqual([['entailment', 'contradiction'], [], []]);
   });
 
-  it('snaps an NER span to whole words and refuses relation labelling', async () => {
+  it('snaps an NER span to whole words and refuses a dataset of another task type', async () => {
     const folder = path.join(tmp.dir, 'ner-notes');
     mkdirSync(folder);
     writeFileSync(path.join(folder, 'a.txt'), 'Febrile overnight, started ceftriaxone.');
@@ -116,9 +120,78 @@ describe('labelling in the app', () => {
         labels: ['treatment'],
       });
     });
-    await expect(items('ner-ward', { type: 're', labels: [] })).rejects.toMatchObject({
-      code: 'UNSUPPORTED',
-      field: 'type',
+    await expect(items('ner-ward', RE)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'dataset' });
+  });
+
+  it('draws an RE relation between an imported mention and one marked in the app, as the BRAT importer frames it', async () => {
+    const folder = path.join(tmp.dir, 're-notes');
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'a.txt'), RE_NOTE);
+    // mentions but no relation yet: an example still to label
+    writeFileSync(path.join(folder, 'a.ann'), `T1\tProblem 0 7\tFebrile\n`);
+    await h['datasets.import']({ format: 'brat', path: folder, task: 're', name: 're-ward' });
+    const [item] = (await items('re-ward', RE)).items;
+    expect(item).toMatchObject({
+      text: RE_NOTE,
+      choices: RE.labels,
+      entities: [{ start: 0, end: 7, type: 'Problem' }],
+    });
+    const drug = { start: RE_NOTE.indexOf('ceftriaxone'), end: RE_NOTE.indexOf('ceftriaxone') + 11 };
+    const relation = { dataset: 're-ward', task: RE, exampleId: item!.exampleId, label: 'treats' };
+    // a relation needs both ends to be mentions of the note
+    await expect(h['labels.add']({ ...relation, head: drug, tail: { start: 0, end: 7 } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'head',
+    });
+    const marked = await h['labels.add']({
+      ...relation,
+      label: RE_MENTION,
+      start: drug.start + 2,
+      end: drug.start + 4,
+    });
+    expect(marked).toMatchObject({ labelled: 0, marks: [{ label: RE_MENTION, ...drug }] });
+    await expect(
+      h['labels.add']({ ...relation, label: 'cures', head: drug, tail: { start: 0, end: 7 } }),
+    ).rejects.toMatchObject({
+      field: 'label',
+    });
+    const drawn = await h['labels.add']({ ...relation, head: drug, tail: { start: 0, end: 7 } });
+    expect(drawn.labelled).toBe(1);
+    expect(drawn.marks.at(-1)).toMatchObject({ label: 'treats', start: null, head: drug, tail: { start: 0, end: 7 } });
+    // undo takes the relation back (the example is no longer labelled), the mention stays
+    expect(await h['labels.undo']({ dataset: 're-ward', task: RE })).toMatchObject({
+      labelled: 0,
+      marks: [{ label: RE_MENTION }],
+    });
+    await h['labels.add']({ ...relation, head: drug, tail: { start: 0, end: 7 } });
+
+    // the same document labelled in BRAT and imported: the train example Adapt reads is framed the same
+    const brat = path.join(tmp.dir, 're-brat');
+    mkdirSync(brat);
+    writeFileSync(path.join(brat, 'a.txt'), RE_NOTE);
+    writeFileSync(
+      path.join(brat, 'a.ann'),
+      `T1\tProblem 0 7\tFebrile\nT2\tmention ${drug.start} ${drug.end}\tceftriaxone\nR1\ttreats Arg1:T2 Arg2:T1\n`,
+    );
+    await h['datasets.import']({ format: 'brat', path: brat, task: 're', name: 're-brat' });
+    await services.store.use((store, s) => {
+      const read = (name: string) =>
+        readStoreData({ store, session: s }, name, {
+          permission: 'notes.read',
+          action: 'datasets.train-read',
+          purpose: 'train on a dataset',
+        });
+      const labelled = read('re-ward-labelled');
+      expect(labelled.task).toMatchObject({ type: 're', labels: RE.labels });
+      const imported = read('re-brat').examples[0]!;
+      const made = labelled.examples[0]!;
+      expect(made).toMatchObject({ split: 'train', labels: ['treats'] });
+      const strip = (t: unknown) => JSON.parse(JSON.stringify(t), (k, v) => (k === 'id' ? undefined : v)) as unknown;
+      expect(strip(made.target)).toEqual(strip(imported.target));
+      const task = { type: 're' as const, labels: RE.labels };
+      expect(frameExample(task, made.input as never, made.target as never)).toEqual(
+        frameExample(task, imported.input as never, imported.target as never),
+      );
     });
   });
 
@@ -148,6 +221,16 @@ describe('labelling in the app', () => {
       await expect(auditor.handlers['labels.undo']({ dataset: 'ward', task: NLI })).rejects.toMatchObject({
         code: 'PERMISSION_DENIED',
       });
+      await expect(
+        auditor.handlers['labels.add']({
+          dataset: 're-ward',
+          task: RE,
+          exampleId: 1, // refused before the example is looked up
+          label: RE_MENTION,
+          start: 0,
+          end: 7,
+        }),
+      ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     } finally {
       await auditor.dispose();
     }

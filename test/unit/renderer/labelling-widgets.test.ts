@@ -3,8 +3,12 @@ import { describe, expect, it } from 'vitest';
 
 import {
   choiceKeys,
+  describeMark,
   isUndoKey,
   labelForKey,
+  mentionsOf,
+  moveInList,
+  pickMention,
   progress,
   segments,
   spanKeys,
@@ -59,5 +63,34 @@ describe('labelling widgets', () => {
   it('counts progress towards k', () => {
     expect(progress(2, 5)).toEqual({ text: '2 of 5 examples labelled', share: 0.4 });
     expect(progress(6, 5)).toEqual({ text: '6 of 5 examples labelled: enough to adapt', share: 1 });
+  });
+
+  it('RE: lists the mentions once each in text order, picks head then tail, and reads a relation back', () => {
+    const text = 'Febrile overnight, started ceftriaxone.';
+    const febrile = { start: 0, end: 7 };
+    const drug = { start: 27, end: 38 };
+    const relation = { id: 3, label: 'treats', start: null, end: null, head: drug, tail: febrile };
+    const item = {
+      text,
+      entities: [{ ...drug, type: 'Drug' }],
+      marks: [{ id: 1, label: 'mention', ...febrile }, { id: 2, label: 'mention', ...drug }, relation],
+    };
+    expect(mentionsOf(item)).toEqual([
+      { ...febrile, type: 'mention', text: 'Febrile' },
+      { ...drug, type: 'Drug', text: 'ceftriaxone' }, // the example's own mention keeps its type
+    ]);
+    // first pick the head, then the tail; the head again lets it go; a third pick starts over
+    const head = pickMention({}, drug);
+    expect(head).toEqual({ head: drug });
+    expect(pickMention(head, { ...drug })).toEqual({});
+    const both = pickMention(head, febrile);
+    expect(both).toEqual({ head: drug, tail: febrile });
+    expect(pickMention(both, febrile)).toEqual({ head: febrile });
+    expect(describeMark(relation, text)).toBe('"ceftriaxone" → treats → "Febrile"');
+    expect(describeMark({ id: 1, label: 'mention', ...febrile }, text)).toBe('mention "Febrile"');
+    // arrows move through the list and wrap; other keys do not move
+    expect([moveInList(1, 2, 'ArrowRight'), moveInList(0, 2, 'ArrowUp'), moveInList(0, 2, 'End')]).toEqual([0, 1, 1]);
+    expect(moveInList(0, 2, 'Enter')).toBeUndefined();
+    expect(moveInList(0, 0, 'ArrowDown')).toBeUndefined();
   });
 });

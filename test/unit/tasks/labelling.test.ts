@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { labelChoices, labelledText, snapToWords, targetFromMarks } from '../../../src-main/tasks/labelling.js';
+import {
+  RE_MENTION,
+  labelChoices,
+  labelledText,
+  reMentions,
+  relationEnds,
+  snapToWords,
+  targetFromMarks,
+} from '../../../src-main/tasks/labelling.js';
 import { frameExample } from '../../../src-main/tasks/registry.js';
 
 const TEXT = 'Pt febrile (38.9C), started on IV ceftriaxone.';
@@ -67,5 +75,46 @@ describe('labels made in the app', () => {
     expect(labelChoices('qa', { question: 'q', kind: 'yes-no-maybe' }, [])).toEqual(['yes', 'no', 'maybe']);
     expect(labelChoices('ner', { text: 't' }, ['problem'])).toEqual(['problem']);
     expect(labelledText('nli', { premise: 'P', hypothesis: 'H' })).toBe('P\nH');
+  });
+
+  it('makes an RE target from mentions and a relation between two of them, framed as the RE importers frame it', () => {
+    const input = { text: TEXT };
+    const febrile = { start: 3, end: 10 };
+    const drug = { start: 31, end: 45 };
+    const mention = (s: { start: number; end: number }) => ({ label: RE_MENTION, ...s });
+    const relation = { label: 'treats', start: null, end: null, value: { head: drug, tail: febrile } };
+    // mentions alone are no answer yet
+    expect(targetFromMarks('re', input, [mention(febrile), mention(drug)])).toBeNull();
+    const made = targetFromMarks('re', input, [mention(febrile), mention(drug), relation])!;
+    const entities = [
+      { ...febrile, type: RE_MENTION, text: 'febrile' },
+      { ...drug, type: RE_MENTION, text: 'IV ceftriaxone' },
+    ];
+    expect(made).toEqual({
+      target: { relations: [{ type: 'treats', head: entities[1], tail: entities[0] }], entities },
+      labels: ['treats'],
+    });
+    const framed = frameExample({ type: 're', labels: ['treats', 'causes'] }, input, made.target as never);
+    expect(framed.prompt).toMatch(/List every relation \(treats, causes\)/);
+    expect(framed.target).toBe(' IV ceftriaxone ; treats ; febrile');
+    // a relation whose mention was taken back is dropped, never saved half
+    expect(targetFromMarks('re', input, [mention(febrile), relation])).toBeNull();
+    expect(relationEnds(relation.value)).toEqual({ head: drug, tail: febrile });
+    expect(relationEnds('a summary')).toBeUndefined();
+  });
+
+  it("keeps an RE example's own mentions (with their types and ids) and events, and joins them", () => {
+    const fever = { start: 3, end: 10, type: 'Problem', text: 'febrile', id: 'T1' };
+    const given = { relations: [], entities: [fever], events: [] };
+    const drug = { label: RE_MENTION, start: 31, end: 45 };
+    // marking an imported mention again does not add it twice
+    expect(reMentions(TEXT, given, [drug, { label: RE_MENTION, start: 3, end: 10 }])).toEqual([
+      fever,
+      { start: 31, end: 45, type: RE_MENTION, text: 'IV ceftriaxone' },
+    ]);
+    const relation = { label: 'treats', start: null, end: null, value: { head: { start: 31, end: 45 }, tail: fever } };
+    const made = targetFromMarks('re', { text: TEXT }, [drug, relation], given)!;
+    expect(made.target).toMatchObject({ relations: [{ type: 'treats', tail: fever }], events: [] });
+    expect(labelChoices('re', { text: TEXT }, ['treats', 'causes'])).toEqual(['treats', 'causes']);
   });
 });

@@ -1,0 +1,92 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { learnableNliRows, writeLearnableNli } from '../support/learnable-task.js';
+import { closeBrowser, openRenderer } from '../support/renderer-harness.js';
+import { makeTempDir } from '../support/temp.js';
+import { STORIES_DIR } from '../support/tiny-llama.js';
+
+// "10,000 notes stay responsive": 10,000 notes bulk-imported into the real encrypted store, a
+// prompt run over them, and the Run step's results list holding only a window of rows in the
+// page while it scrolls to the last note. Alone in its file: the run over 10,000 notes is long.
+const NOTES = 10_000;
+const POLL = { timeout: 30_000 };
+const LONG = { timeout: 500_000, interval: 1_000 };
+const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
+
+describe('wizard: long lists', () => {
+  const home = makeTempDir();
+  afterAll(async () => {
+    await closeBrowser();
+    home.cleanup();
+  });
+
+  it(
+    'shows the results of 10,000 notes as a window of rows and scrolls to the last',
+    { timeout: 600_000 },
+    async () => {
+      const app = await openRenderer({
+        dataDir: home.dir,
+        store: { scrypt: FAST_SCRYPT },
+        openStoreWith: 'long lists e2e',
+      });
+      try {
+        const { page } = app;
+        const h = app.services.handlers;
+        const training = writeLearnableNli(path.join(home.dir, 'nli.jsonl'), { train: 8, dev: 0, test: 2 });
+        await h['datasets.import']({ format: 'jsonl', path: training, task: 'nli', name: 'happy-nli' });
+        const notes = path.join(home.dir, 'many-notes.jsonl');
+        // each note its own (duplicates would be left out of the import)
+        const rows = learnableNliRows({ train: 0, dev: 0, test: NOTES }, 13).map((row, i) => {
+          const { input } = row as { input: { premise: string; hypothesis: string } };
+          const id = `note-${String(i + 1).padStart(5, '0')}`;
+          const premise = `${input.premise} (${id})`;
+          return JSON.stringify({ ...row, id, input: { ...input, premise }, target: null, labels: [] });
+        });
+        writeFileSync(notes, rows.join('\n') + '\n');
+        const imported = await h['datasets.import']({ format: 'jsonl', path: notes, task: 'nli', name: 'many-notes' });
+        expect(imported.counts.total).toBe(NOTES);
+
+        await page.getByRole('button', { name: 'Next: Backbone' }).click();
+        await page.getByRole('radio', { name: /A model folder/ }).check();
+        await page.getByLabel('Model folder', { exact: true }).fill(STORIES_DIR);
+        await page.getByLabel('Model folder', { exact: true }).press('Enter');
+        await expect.poll(() => page.getByTestId('backbone-info').textContent(), POLL).toMatch(/stories260K/);
+        await page.getByRole('button', { name: /^Adapt/ }).click();
+        await page.getByLabel('Dataset', { exact: true }).selectOption('happy-nli');
+        await page.getByLabel('Training steps').fill('1');
+        await page.getByRole('button', { name: 'Start training' }).click();
+        await expect.poll(() => page.getByTestId('run-summary').textContent(), POLL).toMatch(/Trained 1 step/);
+
+        await page.getByRole('button', { name: /^Run/ }).click();
+        await page.getByLabel('Notes', { exact: true }).selectOption('many-notes');
+        await page.getByRole('button', { name: `Run over ${NOTES} notes` }).click();
+        await expect
+          .poll(() => page.getByTestId('run-summary').textContent(), LONG)
+          .toMatch(/Ran over 10000 notes of "many-notes"/);
+
+        const results = page.getByTestId('results');
+        const inPage = () => results.locator(':scope > li').count();
+        expect(await inPage()).toBeGreaterThan(0);
+        expect(await inPage()).toBeLessThan(100);
+        expect(await results.locator(':scope > li').first().getAttribute('aria-setsize')).toBe(String(NOTES));
+        // scrolled to the end (heights are measured as rows show, so scroll until the end stays put)
+        const region = page.getByRole('region', { name: 'Results, one per note' });
+        await expect
+          .poll(async () => {
+            await region.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+            return results.locator(':scope > li').last().locator('h4').textContent();
+          }, POLL)
+          .toBe(`note-${NOTES}`);
+        expect(await inPage()).toBeLessThan(100);
+        await expect.poll(() => page.getByRole('heading', { name: `note-${NOTES}` }).isVisible(), POLL).toBe(true);
+        await app.screenshot('wizard-run-10000');
+        expect(app.consoleErrors).toEqual([]);
+      } finally {
+        await app.close();
+      }
+    },
+  );
+});
