@@ -49,7 +49,7 @@ export interface AppInfo {
 export const MAX_BASELINE_RUNS = 3;
 
 /** Kinds of long work that run in a worker. Each later area adds its kinds here. */
-export const JOB_KINDS = ['system-check', 'train', 'evaluate', 'predict', 'demo'] as const;
+export const JOB_KINDS = ['system-check', 'train', 'evaluate', 'predict', 'demo', 'experiment-cell'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JobRequestSchema = z.discriminatedUnion('kind', [
@@ -114,6 +114,18 @@ export const JobRequestSchema = z.discriminatedUnion('kind', [
     out: z.string().min(1),
     /** The public data folder holding the demo's target task (default ../shared/data). */
     sharedData: z.string().min(1).optional(),
+    provider: z.enum(PROVIDER_CHOICES).default('cpu'),
+  }),
+  z.object({
+    kind: z.literal('experiment-cell'),
+    /** The experiment folder; its experiment.json holds the config the cell belongs to. */
+    out: z.string().min(1),
+    /** The cell's id in the plan, e.g. "teachers/ddi" or "cells/mednli/mpt/k5-d3". */
+    cell: z.string().min(1),
+    /** CPU threads for the cell's training and evaluation (default: onnxruntime's choice). */
+    threads: z.number().int().positive().optional(),
+    /** Where a llama2.c backbone's converted copy is cached (default CLINPROMPT_MODEL_CACHE). */
+    modelCache: z.string().min(1).optional(),
     provider: z.enum(PROVIDER_CHOICES).default('cpu'),
   }),
 ]);

@@ -8,6 +8,8 @@ import type { TaskData } from '../services/training.js';
  */
 export interface JobInputs {
   readonly data?: TaskData;
+  /** An experiment cell's store datasets, by the task name the experiment gives them. */
+  readonly tasks?: Readonly<Record<string, TaskData>>;
 }
 
 export type HostToWorker =

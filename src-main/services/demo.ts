@@ -11,9 +11,9 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 import { embeddedBackboneDir, shippedMetaPromptDir } from '../backbone/embedded.js';
-import { openBackbone } from '../backbone/load.js';
 import { virtualTokensOf } from '../peft/adapter-folder.js';
 import type { ProviderChoice } from '../engine/index.js';
+import type { ResultFiles } from './experiment-results.js';
 import type { ExperimentProgress, ExperimentSummary, ResolvedExperiment } from './experiment.js';
 import { resolveExperimentConfig, runExperiment } from './experiment.js';
 
@@ -33,6 +33,7 @@ export interface DemoRequest {
 }
 
 export interface DemoSummary extends ExperimentSummary {
+  readonly files: ResultFiles;
   readonly target: string;
   readonly backbone: string;
   readonly metaPrompt: string;
@@ -64,18 +65,19 @@ export async function runDemo(r: DemoRequest): Promise<DemoSummary> {
   const summary = await runExperiment({
     config,
     outDir: path.resolve(r.outDir),
-    backbone: openBackbone(config.backbone),
-    backboneName: path.basename(config.backbone),
     threads: availableParallelism(), // onnxruntime alone takes physical cores only
     ...(r.provider && { provider: r.provider }),
     ...(r.signal && { signal: r.signal }),
     ...(r.onProgress && { onProgress: r.onProgress }),
   });
+  // no `only`: every cell has run, so the results exist
+  const files = summary.files!;
   return {
     ...summary,
+    files,
     target: DEMO_TARGET,
     backbone: config.backbone,
     metaPrompt: config.metaPrompt!,
-    table: readFileSync(summary.files.markdown, 'utf8'),
+    table: readFileSync(files.markdown, 'utf8'),
   };
 }

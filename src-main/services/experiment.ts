@@ -5,39 +5,33 @@
  * target's test split; k = 0 is the untrained backbone's zero-shot evaluation, one per target.
  * Each cell is a folder under the output folder (layout in docs/experiment.md); a cell whose
  * result file exists is skipped, so an interrupted experiment completes without redoing finished
- * cells, and a cell interrupted mid-training resumes from its trainer checkpoint. Cells run in
- * this process, up to `parallel` at once once their inputs exist (onnxruntime runs the sessions
- * on its own threads).
+ * cells, and a cell interrupted mid-training resumes from its trainer checkpoint. Each cell runs
+ * as an `experiment-cell` job in its own worker (experiment-cell.ts), up to `parallel` at once
+ * once their inputs exist; this module plans, schedules and writes the results.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-import { CancelledError, UserError } from '../common/errors.js';
+import { CancelledError, deserializeError, serializeError, UserError, type SerializedError } from '../common/errors.js';
 import { TASK_TYPES } from '../common/vocabulary.js';
 import type { ProviderChoice } from '../engine/index.js';
 import { embeddedBackboneDir } from '../backbone/embedded.js';
-import type { Backbone } from '../backbone/load.js';
+import { openBackbone } from '../backbone/load.js';
+import type { JobState } from '../ipc/contract.js';
+import { JobManager } from '../jobs/job-manager.js';
+import type { JobInputs } from '../jobs/protocol.js';
+import type { CellJobResult } from '../jobs/runners/experiment-cell.js';
+import { launchThreadWorker } from '../jobs/thread-transport.js';
 import { TrainConfigSchema } from '../peft/config.js';
-import type { TrainProgress } from '../peft/trainer.js';
-import { createMethod, METHODS } from '../peft/methods.js';
-import { removeCheckpoint } from '../peft/checkpoint.js';
-import { openAdapter, readRunRecord, RUN_FILE } from '../peft/run-folder.js';
+import { METHODS } from '../peft/methods.js';
+import { readRunRecord, RUN_FILE } from '../peft/run-folder.js';
 import { SOURCE_TASKS } from '../data/catalogue.js';
 import { writeResults, type CellResult, type ResultFiles } from './experiment-results.js';
-import {
-  evaluateExamples,
-  fewShot,
-  readCatalogueData,
-  readTaskData,
-  splitOf,
-  trainRun,
-  writeEvaluation,
-  type StoreAccess,
-  type TaskData,
-} from './training.js';
+import { isDataFile, readTaskData, type StoreAccess, type TaskData } from './training.js';
 
 export const EXPERIMENT_METHODS = ['pt', 'mpt', 'lora', 'full'] as const;
 export type ExperimentMethod = (typeof EXPERIMENT_METHODS)[number];
@@ -233,7 +227,7 @@ export function resolveExperimentConfig(raw: unknown, baseDir: string): Resolved
 }
 
 /** Settings the experiment fills in itself (and which a config must not set). */
-function filledIn(method: ExperimentMethod, metaDir = '(stage 2)'): Record<string, unknown> {
+export function filledIn(method: ExperimentMethod, metaDir = '(stage 2)'): Record<string, unknown> {
   return method === 'mpt' ? { meta: metaDir } : {};
 }
 
@@ -298,7 +292,7 @@ export type Cell =
       readonly draw: number;
     };
 
-const DISTILL_ID = 'distill';
+export const DISTILL_ID = 'distill';
 
 /**
  * Every cell, in the order they may start: teachers, distillation, then per target the zero-shot
@@ -350,15 +344,22 @@ export function isCellFinished(cell: Cell): boolean {
 export interface ExperimentRequest {
   readonly config: ResolvedExperiment;
   readonly outDir: string;
-  readonly backbone: Backbone;
-  readonly backboneName: string;
-  /** Cells run at once (default 1). */
+  /** Cells run at once, each a job in its own worker (default 1). */
   readonly parallel?: number;
-  /** CPU threads per cell (training and evaluation) unless a budget sets its own (default: onnxruntime's choice). */
+  /**
+   * CPU threads per cell (training and evaluation) unless a budget sets its own (default: with
+   * `parallel` > 1 the machine's threads shared out among the cells, else onnxruntime's choice).
+   */
   readonly threads?: number;
   readonly provider?: ProviderChoice;
+  /** Where a llama2.c backbone's converted copy is cached (default CLINPROMPT_MODEL_CACHE). */
+  readonly modelCache?: string;
+  /** Only these cells (their ids; a cluster scheduler's one job each); the results once all are finished. */
+  readonly only?: readonly string[];
   /** Reaches store datasets named as sources or targets. */
   readonly store?: () => Promise<StoreAccess>;
+  /** Starts the cell jobs (default: a manager of worker threads of its own, shut down at the end). */
+  readonly jobs?: JobManager;
   readonly signal?: AbortSignal;
   /** Cells finished out of all, the ETA, and now and then the training step of a running cell. */
   readonly onProgress?: (p: ExperimentProgress) => void;
@@ -376,12 +377,22 @@ export interface ExperimentProgress {
 /** A running cell's training step is shown at most this often (a log file gets one line each). */
 const CELL_PROGRESS_MS = 2000;
 
+/** The job that ran a cell, and where and when. */
+export interface CellJob extends CellJobResult {
+  readonly cell: string;
+  readonly jobId: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
 export interface ExperimentSummary {
   readonly cells: number;
   /** Cells this call ran (the rest were finished before). */
   readonly ran: readonly string[];
+  readonly jobs: readonly CellJob[];
   readonly skipped: number;
-  readonly files: ResultFiles;
+  /** The results table and curve; none while some cell of the plan is unfinished (`only`). */
+  readonly files?: ResultFiles;
   readonly wallSeconds: number;
 }
 
@@ -406,7 +417,7 @@ function identity(config: ResolvedExperiment) {
   };
 }
 
-const EXPERIMENT_FILE = 'experiment.json';
+export const EXPERIMENT_FILE = 'experiment.json';
 
 function claimOutDir(config: ResolvedExperiment, outDir: string): void {
   mkdirSync(outDir, { recursive: true });
@@ -420,180 +431,183 @@ function claimOutDir(config: ResolvedExperiment, outDir: string): void {
         `--out ${outDir} holds an experiment with another backbone, sources or budgets; give a new --out to run this config.`,
       );
   }
-  writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
+  // Cell jobs (and a scheduler's --cell jobs side by side) read it: never a half-written file.
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(config, null, 2) + '\n');
+  renameSync(temp, file);
+}
+
+/** The cells `only` names, refusing an unknown id or one whose inputs neither exist nor run here. */
+function selectCells(cells: readonly Cell[], only: readonly string[] | undefined): Cell[] {
+  if (only === undefined) return [...cells];
+  const ids = new Set(only);
+  for (const id of ids)
+    if (!cells.some((c) => c.id === id))
+      throw new UserError('NOT_FOUND', `--cell ${id} is no cell of this experiment (--list shows them).`, {
+        field: 'cell',
+      });
+  const chosen = cells.filter((c) => ids.has(c.id));
+  for (const cell of chosen) {
+    const missing = cell.needs.filter((id) => !ids.has(id) && !isCellFinished(cells.find((c) => c.id === id)!));
+    if (missing.length > 0)
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `--cell ${cell.id} needs ${missing.join(', ')}, not finished yet; run those cells first.`,
+        { field: 'cell' },
+      );
+  }
+  return chosen;
+}
+
+/** The tasks a cell reads. */
+function cellTasks(config: ResolvedExperiment, cell: Cell): readonly NamedTask[] {
+  if (cell.kind === 'teacher') return [cell.source];
+  if (cell.kind === 'distill') return config.sources;
+  return [cell.target];
+}
+
+function isStoreTask(t: NamedTask): boolean {
+  return t.catalogue === undefined && !isDataFile(t.data!);
 }
 
 export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSummary> {
   const started = Date.now();
   const { config, outDir } = r;
   claimOutDir(config, outDir);
+  // Converts a llama2.c backbone once, before cell jobs would race to convert it side by side.
+  openBackbone(config.backbone, { ...(r.modelCache && { cacheDir: r.modelCache }) });
   const cells = planExperiment(config, outDir);
+  const chosen = selectCells(cells, r.only);
   const finished = new Set(cells.filter(isCellFinished).map((c) => c.id));
-  const skipped = finished.size;
+  const skipped = chosen.filter((c) => finished.has(c.id)).length;
   // Cells differ a lot in length (a teacher, a zero-shot evaluation): the ETA is this call's
   // average pace, not a per-step moving average.
   const callStarted = performance.now();
   let lastReport = 0;
+  const ran: string[] = [];
+  const cellJobs: CellJob[] = [];
   const report = (phase: string) => {
     lastReport = performance.now();
-    const ranHere = finished.size - skipped;
+    const ranHere = ran.length;
     r.onProgress?.({
       phase,
       step: finished.size,
       totalSteps: cells.length,
       ...(ranHere > 0 && {
-        etaSeconds: ((lastReport - callStarted) / 1000 / ranHere) * (cells.length - finished.size),
+        etaSeconds: ((lastReport - callStarted) / 1000 / ranHere) * (chosen.length - skipped - ranHere),
       }),
     });
   };
-  const cellProgress = (cell: Cell) => (p: TrainProgress) => {
-    if (performance.now() - lastReport >= CELL_PROGRESS_MS)
-      report(`${cell.id}: ${p.phase === 'train' ? `step ${p.step}/${p.totalSteps}` : 'evaluating'}`);
-  };
-  report(skipped > 0 ? `${skipped} cells finished before` : 'starting');
 
-  const tasks = new Map<string, Promise<TaskData>>();
-  const readTask = (t: NamedTask) => {
-    if (!tasks.has(t.name))
-      tasks.set(
-        t.name,
-        t.catalogue !== undefined
-          ? readCatalogueData(t.catalogue, config.sharedData)
-          : readTaskData(t.data!, { ...(t.task && { task: t.task }), ...(r.store && { store: r.store }) }),
-      );
-    return tasks.get(t.name)!;
-  };
-  const ctx = { backbone: r.backbone, backboneName: r.backboneName };
-  const common = {
-    backbone: r.backbone,
-    backboneName: r.backboneName,
-    devLimit: config.devLimit,
-    ...(r.provider && { provider: r.provider }),
-    ...(r.signal && { signal: r.signal }),
-  };
-  const namer = (field: string) => (key: string) => `${field}.settings.${key}`;
-
-  const testOf = async (t: NamedTask) => {
-    const test = splitOf(await readTask(t), 'test').slice(0, config.testLimit);
-    if (test.length === 0)
-      throw new UserError('NOT_FOUND', `Target "${t.name}" has no labelled test examples to evaluate on.`);
-    return test;
-  };
-
-  const evaluation = {
-    ...(r.threads !== undefined && { threads: r.threads }),
-    ...(r.provider && { provider: r.provider }),
-    ...(r.signal && { signal: r.signal }),
-  };
-  const trainSettings = (train: Record<string, unknown>) =>
-    TrainConfigSchema.parse({ ...(r.threads !== undefined && { threads: r.threads }), ...train });
-
-  const runCell = async (cell: Cell): Promise<void> => {
-    if (r.signal?.aborted) throw new CancelledError();
-    if (cell.kind === 'teacher') {
-      await trainRun({
-        ...common,
-        method: createMethod('pt', config.teacher.settings ?? {}, ctx, namer('teacher')),
-        config: trainSettings(config.teacher.train ?? {}),
-        data: await readTask(cell.source),
-        outDir: cell.dir,
-        onProgress: cellProgress(cell),
-      });
-    } else if (cell.kind === 'distill') {
-      await trainRun({
-        ...common,
-        method: createMethod(
-          'mpt-distill',
-          { ...config.distill.settings, teachers: config.sources.map((s) => path.join(outDir, `teachers/${s.name}`)) },
-          ctx,
-          namer('distill'),
-        ),
-        config: trainSettings(config.distill.train ?? {}),
-        data: await Promise.all(config.sources.map(readTask)),
-        outDir: cell.dir,
-        onProgress: cellProgress(cell),
-      });
-    } else if (cell.kind === 'zero-shot') {
-      const data = await readTask(cell.target);
-      const run = await evaluateExamples(r.backbone, undefined, data.task, await testOf(cell.target), evaluation);
-      writeEvaluation(cell.dir, 'test', run);
-      writeCellResult(cell.dir, {
-        target: cell.target.name,
-        taskType: data.task.type,
-        method: 'zero-shot',
-        k: '0',
-        draw: 0,
-        metric: run.metric,
-        value: run.value,
-        trainableParameters: 0,
-        trainableShare: 0,
-      });
-    } else {
-      const all = await readTask(cell.target);
-      const budget = config.budgets[cell.method];
-      const summary = await trainRun({
-        ...common,
-        method: createMethod(
-          cell.method,
-          { ...budget?.settings, ...filledIn(cell.method, config.metaPrompt ?? path.join(outDir, DISTILL_ID)) },
-          ctx,
-          namer(`budgets.${cell.method}`),
-        ),
-        config: trainSettings(budget?.train ?? {}),
-        data: cell.k === 'full' ? all : fewShot(all, cell.k, cell.draw),
-        outDir: cell.dir,
-        onProgress: cellProgress(cell),
-      });
-      const opened = openAdapter(cell.dir, r.backbone);
-      const run = await evaluateExamples(
-        opened.backbone,
-        opened.adapter,
-        all.task,
-        await testOf(cell.target),
-        evaluation,
-      );
-      writeEvaluation(cell.dir, 'test', run);
-      writeCellResult(cell.dir, {
-        target: cell.target.name,
-        taskType: all.task.type,
-        method: cell.method,
-        k: String(cell.k),
-        draw: cell.draw,
-        metric: run.metric,
-        value: run.value,
-        trainableParameters: summary.trainableParameters,
-        trainableShare: summary.trainableShare,
-      });
+  // Store datasets are read here (workers hold no store key) and handed to the cell's job.
+  const storeTasks = new Map<string, Promise<TaskData>>();
+  const inputsOf = async (cell: Cell): Promise<JobInputs> => {
+    const tasks: Record<string, TaskData> = {};
+    for (const t of cellTasks(config, cell).filter(isStoreTask)) {
+      if (!storeTasks.has(t.name))
+        storeTasks.set(
+          t.name,
+          readTaskData(t.data!, { ...(t.task && { task: t.task }), ...(r.store && { store: r.store }) }),
+        );
+      tasks[t.name] = await storeTasks.get(t.name)!;
     }
+    return Object.keys(tasks).length > 0 ? { tasks } : {};
   };
 
-  const ran: string[] = [];
-  await runWithLimit(
-    cells.filter((c) => !finished.has(c.id)),
-    finished,
-    Math.max(1, r.parallel ?? 1),
-    async (cell) => {
-      await runCell(cell);
-      // Finished for good: the resumable state only costs disk (a full fine-tuning one, a lot).
-      removeCheckpoint(cell.dir);
-      ran.push(cell.id);
-      finished.add(cell.id);
-      report(cell.id);
+  const parallel = Math.max(1, r.parallel ?? 1);
+  // Each cell's onnxruntime sessions would otherwise take every core, N cells N times over.
+  const threads = r.threads ?? (parallel > 1 ? Math.max(1, Math.floor(availableParallelism() / parallel)) : undefined);
+  const jobs = r.jobs ?? new JobManager(() => launchThreadWorker());
+  const runningCells = new Map<string, Cell>();
+  const unsubscribe = jobs.subscribe({
+    onDidProgress: (p) => {
+      const cell = runningCells.get(p.jobId);
+      if (cell && performance.now() - lastReport >= CELL_PROGRESS_MS)
+        report(`${cell.id}: ${p.phase === 'training' ? `step ${p.step}/${p.totalSteps}` : p.phase}`);
     },
-  );
+  });
 
+  const runCellJob = async (cell: Cell): Promise<void> => {
+    if (r.signal?.aborted) throw new CancelledError();
+    const inputs = await inputsOf(cell).catch((error: unknown) => {
+      throw cellFailure(cell, serializeError(error));
+    });
+    const job = jobs.start(
+      {
+        kind: 'experiment-cell',
+        out: outDir,
+        cell: cell.id,
+        ...(threads !== undefined && { threads }),
+        ...(r.modelCache && { modelCache: r.modelCache }),
+        ...(r.provider && { provider: r.provider }),
+      },
+      inputs,
+    );
+    runningCells.set(job.jobId, cell);
+    const cancel = () => void jobs.cancel(job.jobId).catch(() => undefined);
+    r.signal?.addEventListener('abort', cancel, { once: true });
+    let state: JobState;
+    try {
+      state = await jobs.wait(job.jobId);
+    } finally {
+      r.signal?.removeEventListener('abort', cancel);
+      runningCells.delete(job.jobId);
+    }
+    if (state.status !== 'succeeded') throw cellFailure(cell, state.error);
+    cellJobs.push({
+      cell: cell.id,
+      jobId: state.jobId,
+      ...(state.result as CellJobResult),
+      startedAt: state.startedAt,
+      finishedAt: state.finishedAt!,
+    });
+    ran.push(cell.id);
+    finished.add(cell.id);
+    report(cell.id);
+  };
+
+  report(skipped > 0 ? `${skipped} cells finished before` : 'starting');
+  try {
+    await runWithLimit(
+      chosen.filter((c) => !finished.has(c.id)),
+      finished,
+      parallel,
+      runCellJob,
+    );
+  } catch (error) {
+    if (error instanceof CancelledError)
+      throw new CancelledError(
+        `Experiment stopped: ${finished.size} of ${cells.length} cells are finished and kept, running cells keep ` +
+          `their checkpoints. Run the same command with --out ${outDir} again to resume.`,
+      );
+    throw error;
+  } finally {
+    unsubscribe();
+    if (!r.jobs) await jobs.shutdown();
+  }
+
+  const summary = { cells: cells.length, ran, jobs: cellJobs, skipped };
+  const wallSeconds = () => (Date.now() - started) / 1000;
+  if (finished.size < cells.length) return { ...summary, wallSeconds: wallSeconds() };
   const results = cells.flatMap((c) => (c.kind === 'zero-shot' || c.kind === 'adapt' ? [readCellResult(c.dir)] : []));
   // The untrained backbone is every method's k = 0 point.
   const expanded = results.flatMap((c) =>
     c.method === 'zero-shot' ? config.methods.map((method) => ({ ...c, method })) : [c],
   );
   const files = await writeResults(outDir, expanded, config.methods, config.k.map(String));
-  return { cells: cells.length, ran, skipped, files, wallSeconds: (Date.now() - started) / 1000 };
+  return { ...summary, files, wallSeconds: wallSeconds() };
 }
 
-function writeCellResult(dir: string, result: CellResult): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, CELL_RESULT), JSON.stringify(result, null, 2) + '\n');
+/** A cell job's failure, naming the cell (a cancel stays a cancel). */
+function cellFailure(cell: Cell, error: SerializedError | undefined): Error {
+  const cause = deserializeError(error ?? { code: 'WORKER_FAILED', message: 'The cell job stopped without a result.' });
+  if (cause instanceof CancelledError) return cause;
+  const code = cause instanceof UserError ? cause.code : 'WORKER_FAILED';
+  return new UserError(
+    code,
+    `Cell ${cell.id} failed: ${cause.message} Finished cells are kept; run the same command again to go on.`,
+    cause instanceof UserError && cause.field !== undefined ? { field: cause.field } : undefined,
+  );
 }
 
 function readCellResult(dir: string): CellResult {

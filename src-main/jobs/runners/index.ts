@@ -8,6 +8,7 @@ import type { StepReport } from '../progress.js';
 import type { JobInputs } from '../protocol.js';
 import { runEvaluation } from './evaluate.js';
 import { runDemoJob } from './demo.js';
+import { runCellJob } from './experiment-cell.js';
 import { runPrediction } from './predict.js';
 import { runSystemCheck } from './system-check.js';
 import { runTraining } from './train.js';
@@ -32,4 +33,5 @@ export const runners: RunnerTable = {
   evaluate: runEvaluation,
   predict: runPrediction,
   demo: runDemoJob,
+  'experiment-cell': runCellJob,
 };

@@ -8,12 +8,14 @@
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { openBackbone } from '../../../src-main/backbone/load.js';
 import { CancelledError } from '../../../src-main/common/errors.js';
 import { EXIT } from '../../../src-main/cli/exit-codes.js';
+import { JobManager } from '../../../src-main/jobs/job-manager.js';
+import { launchThreadWorker } from '../../../src-main/jobs/thread-transport.js';
 import {
   CELL_RESULT,
   ExperimentConfigSchema,
@@ -22,6 +24,7 @@ import {
   readExperimentConfig,
   resolveExperimentConfig,
   runExperiment,
+  type ExperimentSummary,
 } from '../../../src-main/services/experiment.js';
 import type { CellResult } from '../../../src-main/services/experiment-results.js';
 import { runCliCaptured } from '../../support/cli.js';
@@ -215,7 +218,7 @@ describe('clinprompt experiment', () => {
       expect.arrayContaining(['run.json', 'adapter_model.safetensors', 'eval-test.json', CELL_RESULT]),
     );
     expect(cellFiles.filter((f) => f.startsWith('checkpoint'))).toEqual([]);
-  });
+  }, 360_000); // 23 cells, each a worker of its own that loads the sources and the engine
 
   it('adapts an already distilled meta-prompt: no teachers, and never to one of its own source tasks', async () => {
     const metaPrompt = path.join(dir('e2e'), 'distill'); // distilled from saw + had by the run above
@@ -315,13 +318,76 @@ describe('clinprompt experiment', () => {
     expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toContain('## lost-in-store (nli, accuracy)');
   });
 
-  it('an experiment cancelled after some cells completes on rerun without redoing them', async () => {
+  it('runs cells as jobs in separate workers, --parallel 2 of them at once', async () => {
+    const file = configFile('parallel.json', { sources: [], targets: [nli('lost')], methods: ['pt'], k: [2] });
+    const out = dir('parallel');
+    const run = await runCliCaptured(['--json', 'experiment', file, '--out', out, '--parallel', '2'], env);
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    const summary = JSON.parse(run.stdout) as ExperimentSummary;
+    expect(summary.ran.toSorted()).toEqual(['cells/lost/pt/k2-d0', 'cells/lost/pt/k2-d1']);
+    const [a, b] = summary.jobs;
+    // two jobs, each in a worker of its own (not the main thread), whose runs overlapped in time
+    expect(a!.jobId).not.toBe(b!.jobId);
+    expect(new Set([a!.thread, b!.thread, threadId]).size).toBe(3);
+    expect(Date.parse(a!.startedAt)).toBeLessThan(Date.parse(b!.finishedAt));
+    expect(Date.parse(b!.startedAt)).toBeLessThan(Date.parse(a!.finishedAt));
+    expect(summary.files?.markdown).toBe(path.join(out, 'results.md'));
+  });
+
+  it('lists the cells, and runs one cell by hand as a cluster job would once its inputs exist', async () => {
+    const file = configFile('by-hand.json', { targets: [nli('lost')], methods: ['mpt'], k: [2], draws: 1 });
+    const out = dir('by-hand');
+    const cli = (...argv: string[]) => runCliCaptured(['--json', 'experiment', file, '--out', out, ...argv], env);
+    const listed = await cli('--list');
+    expect(listed.code, listed.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      { id: 'teachers/saw', needs: [], finished: false },
+      { id: 'teachers/had', needs: [], finished: false },
+      { id: 'distill', needs: ['teachers/saw', 'teachers/had'], finished: false },
+      { id: 'cells/lost/mpt/k2-d0', needs: ['distill'], finished: false },
+    ]);
+    const early = await cli('--cell', 'distill');
+    expect(early.code).toBe(EXIT.usage);
+    expect(early.stderr).toContain('--cell distill needs teachers/saw, teachers/had, not finished yet');
+    const teacher = await cli('--cell', 'teachers/saw');
+    expect(teacher.code, teacher.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(teacher.stdout)).toMatchObject({ ran: ['teachers/saw'] });
+    expect(JSON.parse(teacher.stdout)).not.toHaveProperty('files');
+    expect((await cli('--cell', 'nope')).stderr).toContain('--cell nope is no cell of this experiment');
+    // the rest in one call; then every cell is finished and the results are written
+    const rest = await cli();
+    expect(rest.code, rest.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(rest.stdout)).toMatchObject({
+      ran: ['teachers/had', 'distill', 'cells/lost/mpt/k2-d0'],
+      skipped: 1,
+    });
+  });
+
+  it('a failing cell names itself and keeps the finished cells', async () => {
+    writeFileSync(dir('broken.jsonl'), '{"premise": "a", "hypo\n');
+    const file = configFile('failing.json', {
+      sources: [],
+      targets: [nli('lost'), { data: 'broken.jsonl', task: 'nli' }],
+      methods: ['pt'],
+      k: [0],
+    });
+    const out = dir('failing');
+    // the broken target's cell fails in its job; the lost target's, planned first, is kept
+    const config = readExperimentConfig(file);
+    await expect(runExperiment({ config, outDir: out, modelCache: env.CLINPROMPT_MODEL_CACHE })).rejects.toThrow(
+      /^Cell cells\/broken\/zero-shot failed: .*broken\.jsonl.* Finished cells are kept/,
+    );
+    const [lost, broken] = planExperiment(config, out);
+    expect(isCellFinished(lost!)).toBe(true);
+    expect(isCellFinished(broken!)).toBe(false);
+  });
+
+  it('an experiment cancelled after some cells, and again inside a running cell, completes on rerun without redoing them', async () => {
     const config = readExperimentConfig(
       configFile('resume.json', { targets: [nli('lost')], methods: ['pt', 'mpt'], k: [2], draws: 2 }),
     );
     const out = dir('resume');
-    const backbone = openBackbone(config.backbone, { cacheDir: env.CLINPROMPT_MODEL_CACHE });
-    const request = { config, outDir: out, backbone, backboneName: 'stories260K' };
+    const request = { config, outDir: out, modelCache: env.CLINPROMPT_MODEL_CACHE };
     const controller = new AbortController();
     await expect(
       runExperiment({
@@ -332,12 +398,21 @@ describe('clinprompt experiment', () => {
           if (p.step === 4) controller.abort();
         },
       }),
-    ).rejects.toBeInstanceOf(CancelledError);
+    ).rejects.toThrow(/Experiment stopped: 4 of 7 cells are finished .* --out .* again to resume/);
     const cells = planExperiment(config, out);
     const done = cells.filter(isCellFinished);
     expect(done.map((c) => c.id)).toEqual(['teachers/saw', 'teachers/had', 'distill', 'cells/lost/pt/k2-d0']);
     const resultFile = (id: string) => path.join(out, id, id.startsWith('cells/') ? CELL_RESULT : 'run.json');
     const before = new Map(done.map((c) => [c.id, statSync(resultFile(c.id)).mtimeMs]));
+
+    // the signal while the next cell's job is running: the job is cancelled, the cell left unfinished
+    const jobs = new JobManager(() => launchThreadWorker());
+    const midway = new AbortController();
+    jobs.subscribe({ onDidProgress: () => midway.abort() });
+    const stopped = runExperiment({ ...request, jobs, signal: midway.signal });
+    await expect(stopped).rejects.toBeInstanceOf(CancelledError);
+    expect(jobs.list().map((j) => j.status)).toEqual(['cancelled']);
+    expect(cells.filter(isCellFinished)).toHaveLength(4);
 
     const resumed = await runExperiment(request);
     expect(resumed.skipped).toBe(4);
