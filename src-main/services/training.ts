@@ -242,6 +242,7 @@ export async function predictExamples(
               await generate(runner, framePrompt(task, e.input), {
                 prompt: adapter?.prompt,
                 maxTokens: options.maxTokens ?? 128,
+                cutToFit: true,
               })
             ).text;
       predictions.push({ id: e.externalId ?? String(i + 1), output });

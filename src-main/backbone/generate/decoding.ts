@@ -4,6 +4,7 @@
  * run.c `sample_topp`, a seeded generator so runs repeat), stopping at an end-of-sequence id, a
  * stop sequence, max tokens, or the model's context length.
  */
+import { cutMiddle } from './context-fit.js';
 import { UserError } from '../../common/errors.js';
 import { seededRandom } from '../../common/random.js';
 import { contextLimit } from '../hf/config.js';
@@ -22,6 +23,12 @@ export interface GenerateOptions {
   readonly prompt?: SoftPrompt | undefined;
   /** Prompt text is tokenized with the tokenizer's special tokens (BOS) unless false. */
   readonly addSpecialTokens?: boolean;
+  /**
+   * A prompt too long for the context loses its middle (as in training and scoring: context-fit.ts),
+   * keeping room for `maxTokens` new tokens, at most a quarter of the context. Evaluation sets it (a
+   * long note must not stop a test run); the `generate` command does not (the user's prompt is kept whole or refused).
+   */
+  readonly cutToFit?: boolean;
 }
 
 export interface GenerateResult {
@@ -87,7 +94,7 @@ export async function generate(
 ): Promise<GenerateResult> {
   checkOptions(options);
   const { tokenizer, eosTokenIds, config } = runner.backbone;
-  const promptIds = tokenizer.encode(promptText, { addSpecialTokens: options.addSpecialTokens ?? true });
+  let promptIds = tokenizer.encode(promptText, { addSpecialTokens: options.addSpecialTokens ?? true });
   const virtual = options.prompt?.length ?? 0;
   if (promptIds.length === 0)
     throw new UserError(
@@ -95,6 +102,10 @@ export async function generate(
       'The prompt is empty and this tokenizer adds no BOS token; give some text.',
     );
   const limit = contextLimit(config);
+  if (options.cutToFit) {
+    const reserve = Math.min(options.maxTokens ?? DEFAULT_MAX_TOKENS, Math.floor(limit / 4));
+    promptIds = cutMiddle(promptIds, Math.max(1, limit - virtual - reserve));
+  }
   const room = limit - promptIds.length - virtual;
   if (room <= 0)
     throw new UserError(
