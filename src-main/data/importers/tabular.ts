@@ -275,7 +275,10 @@ function tabularImporter(
     for (const file of await filesToImport(source, extensions, preset, options)) {
       const nameSplit = fileSplit(file, options);
       const prefix = folder ? `${path.basename(file)}:` : '';
+      let first = true;
       for await (const { row, line, place, key } of rows(file, options)) {
+        const firstRow = first;
+        first = false;
         const example = await recordOrSkip(options, async () => {
           try {
             const mapped = preset
@@ -289,6 +292,10 @@ function tabularImporter(
             );
             return { example, group: groupOf(row, options.groupBy, file, place) };
           } catch (error) {
+            // A column no first row has is the mapping's fault, not the file's.
+            if (error instanceof RowProblem && error.absentField !== undefined && firstRow && !preset) {
+              throw unmappedField(error.absentField, file, row, options);
+            }
             if (error instanceof RowProblem) throw badFile(file, place, `${format} record: ${error.message}`);
             if (error instanceof SyntaxError)
               throw badFile(file, place, `${format} record: a field holds invalid JSON`);
@@ -307,6 +314,21 @@ function tabularImporter(
       }
     }
   };
+}
+
+/** A task field the mapping does not name and the file has no column for: the mapping is wrong, not the file. */
+function unmappedField(field: string, file: string, row: Row, options: ImportOptions): UserError {
+  const mapped = parseMapping(options.mapping, options.task)[field];
+  const columns = Object.keys(row)
+    .map((k) => structural(k) ?? '(a long name)')
+    .join(', ');
+  return new UserError(
+    'INVALID_ARGUMENT',
+    mapped !== undefined
+      ? `${path.basename(file)} has no column "${mapped}" for the ${field} field; its columns are ${columns}. Fix the column mapping.`
+      : `The mapping does not say which column holds the ${field} field, and ${path.basename(file)} has no column named ${field}; its columns are ${columns}. Add ${field}=COLUMN to the column mapping.`,
+    { field: 'mapping' },
+  );
 }
 
 /** The `--group-by` column's value of a row (a missing column is an error: a typo would silently group nothing). */
