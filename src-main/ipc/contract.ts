@@ -232,6 +232,8 @@ export interface DatasetListing {
   readonly counts: SplitCountsView;
   /** How often each label occurs, per split. */
   readonly labelCounts: Readonly<Record<Split, Readonly<Record<string, number>>>>;
+  /** No example has a gold target (plain notes); free-text tasks have targets but no labels. */
+  readonly unlabelled: boolean;
 }
 
 /** One previewed example: its id, split, labels, and the framed prompt and target. */
@@ -258,6 +260,8 @@ export interface DatasetImportReport {
   readonly skippedCount: number;
   readonly splitsDrawn: boolean;
   readonly unlabelled: boolean;
+  /** Why the examples went to the splits they did, where a rule rather than the files decided (notes: all test). */
+  readonly splitReason?: string;
   readonly leakage: {
     readonly trainDev: number;
     readonly trainTest: number;

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { SOURCE_TASKS } from '../data/catalogue.js';
+import { NOTES_SPLIT_REASON } from '../data/importers/notes.js';
 import type { DatasetImportResult, DatasetListing, RequestHandlers, SourceTaskListing } from '../ipc/contract.js';
 import type { DatasetSummary } from '../store/repositories/datasets.js';
 import { labelBalanceSpec, renderChartSvg } from './charts.js';
@@ -32,7 +33,14 @@ export function toListing(d: DatasetSummary): DatasetListing {
     createdAt: d.createdAt,
     counts: d.counts,
     labelCounts: d.labelCounts,
+    unlabelled: unlabelled(d),
   };
+}
+
+/** What the import found (kept in its meta); a dataset made otherwise (e.g. by labelling) is labelled unless notes. */
+function unlabelled(d: DatasetSummary): boolean {
+  const found = (d.meta['report'] as { unlabelled?: unknown } | undefined)?.unlabelled;
+  return typeof found === 'boolean' ? found : d.sourceFormat === 'notes';
 }
 
 type DatasetRequests =
@@ -70,6 +78,7 @@ export function datasetHandlers(store: StoreService, sharedDataDir: string): Pic
             skippedCount: report.skippedCount,
             splitsDrawn: report.splitsDrawn,
             unlabelled: report.unlabelled,
+            ...(chosen.format === 'notes' ? { splitReason: NOTES_SPLIT_REASON } : {}),
             leakage: report.leakage,
             balance: { imbalanceRatio: report.balance.imbalanceRatio, missing: report.balance.missing },
           },
