@@ -155,7 +155,7 @@ describe('wizard: encrypted store and dataset import', () => {
     await expect
       .poll(() => alert().textContent(), POLL)
       .toBe(
-        'Column mapping: The mapping does not say which column holds the source field, and visits.csv has no column named source; its columns are dialogue, section_text. Add source=COLUMN to the column mapping.',
+        "Column mapping: The mapping does not say which column holds the source field, and visits.csv has no column named source. Add source=COLUMN to the column mapping, COLUMN being the file's column that holds it.",
       );
     // the placeholder is a mapping the chosen task accepts, and the retry clears the old error
     expect(await page.getByLabel('Column mapping').getAttribute('placeholder')).toBe(
