@@ -64,7 +64,15 @@ export function fieldValue(row: Row, mapping: FieldMapping, field: string): unkn
   return lookup(row, source);
 }
 
-export class RowProblem extends Error {}
+export class RowProblem extends Error {
+  /** The task field whose column the row lacks altogether (not just empty): on a first row, the mapping's fault. */
+  constructor(
+    message: string,
+    readonly absentField?: string,
+  ) {
+    super(message);
+  }
+}
 
 function text(row: Row, mapping: FieldMapping, field: string, required: boolean): string | undefined {
   const value = fieldValue(row, mapping, field);
@@ -72,6 +80,7 @@ function text(row: Row, mapping: FieldMapping, field: string, required: boolean)
     if (!required) return undefined;
     throw new RowProblem(
       `the ${field} field${mapping[field] ? ` (mapped to "${mapping[field]}")` : ''} is missing or empty`,
+      value === undefined ? field : undefined,
     );
   }
   if (Array.isArray(value)) return value.map((v) => String(v ?? '')).join('\n');

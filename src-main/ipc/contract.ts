@@ -232,6 +232,17 @@ export interface DatasetListing {
   readonly counts: SplitCountsView;
   /** How often each label occurs, per split. */
   readonly labelCounts: Readonly<Record<Split, Readonly<Record<string, number>>>>;
+  /** No example has a gold target (plain notes); free-text tasks have targets but no labels. */
+  readonly unlabelled: boolean;
+}
+
+/** One previewed example: its id, split, labels, and the framed prompt and target. */
+export interface DatasetPreviewRow {
+  readonly externalId: string | null;
+  readonly split: Split;
+  readonly labels: readonly string[];
+  readonly prompt: string;
+  readonly target?: string;
 }
 
 /** What an import found: counts, duplicates, conflicts, what it left out, split leakage and label balance. */
@@ -249,6 +260,8 @@ export interface DatasetImportReport {
   readonly skippedCount: number;
   readonly splitsDrawn: boolean;
   readonly unlabelled: boolean;
+  /** Why the examples went to the splits they did, where a rule rather than the files decided (notes: all test). */
+  readonly splitReason?: string;
   readonly leakage: {
     readonly trainDev: number;
     readonly trainTest: number;
@@ -278,6 +291,9 @@ export interface SourceTaskListing {
   readonly format: ImportFormat;
   /** Relative to the shared data folder. */
   readonly path: string;
+  /** The absolute path on this computer, and whether it is there. */
+  readonly location: string;
+  readonly present: boolean;
   readonly mapping?: string;
   /** Import with drawSplits: the file's name names one split, but the set is for training. */
   readonly drawSplits?: boolean;
@@ -764,6 +780,10 @@ export const requests = {
   'datasets.rename': request<{ readonly name: string; readonly newName: string }>()(
     z.tuple([z.object({ name: z.string().trim().min(1).max(100), newName: z.string().trim().min(1).max(100) })]),
   ),
+  /** The first examples of a dataset as the backbone sees them (note text: audited as a read). */
+  'datasets.preview': request<{ readonly examples: readonly DatasetPreviewRow[] }>()(
+    z.tuple([z.object({ name: z.string().trim().min(1).max(100), limit: z.number().int().min(1).max(50) })]),
+  ),
   /** The public source tasks and how each is imported. */
   'datasets.catalogue': request<readonly SourceTaskListing[]>()(z.tuple([])),
   /** Packs exported from and imported into the store. */
@@ -946,6 +966,10 @@ export const requests = {
   /** A loss curve drawn by vega-lite, as an SVG document (the page's CSP allows no chart code that evaluates strings). */
   'charts.loss': request<{ readonly svg: string }>()(
     z.tuple([z.object({ losses: z.array(z.number()).max(100_000), totalSteps: z.number().int().nonnegative() })]),
+  ),
+  /** A dataset's label balance (occurrences per label, stacked by split), drawn by vega-lite. */
+  'charts.labelBalance': request<{ readonly svg: string }>()(
+    z.tuple([z.object({ name: z.string().trim().min(1).max(100) })]),
   ),
   /** The few-shot curve (headline metric against training examples, one line per method, interval as a band), drawn by vega-lite. */
   'charts.fewShot': request<{ readonly svg: string }>()(

@@ -1,13 +1,26 @@
 /**
  * The dataset requests of the IPC contract: import files into the unlocked store, list the
- * datasets with their counts, delete one, and the public source-task catalogue. They call the same use cases
- * as `clinprompt import` / `clinprompt datasets` (services/datasets.ts) and hand the renderer
- * names, counts, labels and ids, never note text.
+ * datasets with their counts, label balance chart, rename or delete one, and the public source-task
+ * catalogue. They call the same use cases as `clinprompt import` / `clinprompt datasets`
+ * (services/datasets.ts) and hand the renderer names, counts, labels and ids; only a preview, asked
+ * for and audited as a read, carries note text.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
 import { SOURCE_TASKS } from '../data/catalogue.js';
+import { NOTES_SPLIT_REASON } from '../data/importers/notes.js';
 import type { DatasetImportResult, DatasetListing, RequestHandlers, SourceTaskListing } from '../ipc/contract.js';
 import type { DatasetSummary } from '../store/repositories/datasets.js';
-import { deleteDataset, importDatasetFiles, listDatasets, renameDataset, type ImportRequest } from './datasets.js';
+import { labelBalanceSpec, renderChartSvg } from './charts.js';
+import {
+  deleteDataset,
+  importDatasetFiles,
+  listDatasets,
+  previewDataset,
+  renameDataset,
+  type ImportRequest,
+} from './datasets.js';
 import type { StoreService } from './store-service.js';
 
 export function toListing(d: DatasetSummary): DatasetListing {
@@ -20,13 +33,26 @@ export function toListing(d: DatasetSummary): DatasetListing {
     createdAt: d.createdAt,
     counts: d.counts,
     labelCounts: d.labelCounts,
+    unlabelled: unlabelled(d),
   };
 }
 
-type DatasetRequests =
-  'datasets.list' | 'datasets.import' | 'datasets.delete' | 'datasets.rename' | 'datasets.catalogue';
+/** What the import found (kept in its meta); a dataset made otherwise (e.g. by labelling) is labelled unless notes. */
+function unlabelled(d: DatasetSummary): boolean {
+  const found = (d.meta['report'] as { unlabelled?: unknown } | undefined)?.unlabelled;
+  return typeof found === 'boolean' ? found : d.sourceFormat === 'notes';
+}
 
-export function datasetHandlers(store: StoreService): Pick<RequestHandlers, DatasetRequests> {
+type DatasetRequests =
+  | 'datasets.list'
+  | 'datasets.import'
+  | 'datasets.delete'
+  | 'datasets.rename'
+  | 'datasets.preview'
+  | 'datasets.catalogue'
+  | 'charts.labelBalance';
+
+export function datasetHandlers(store: StoreService, sharedDataDir: string): Pick<RequestHandlers, DatasetRequests> {
   return {
     'datasets.list': () => store.use((s, session) => listDatasets(s, session).map(toListing)),
     'datasets.import': (request) =>
@@ -52,6 +78,7 @@ export function datasetHandlers(store: StoreService): Pick<RequestHandlers, Data
             skippedCount: report.skippedCount,
             splitsDrawn: report.splitsDrawn,
             unlabelled: report.unlabelled,
+            ...(chosen.format === 'notes' ? { splitReason: NOTES_SPLIT_REASON } : {}),
             leakage: report.leakage,
             balance: { imbalanceRatio: report.balance.imbalanceRatio, missing: report.balance.missing },
           },
@@ -59,6 +86,13 @@ export function datasetHandlers(store: StoreService): Pick<RequestHandlers, Data
       }),
     'datasets.delete': ({ name }) => store.use((s, session) => deleteDataset(s, session, name)),
     'datasets.rename': ({ name, newName }) => store.use((s, session) => renameDataset(s, session, name, newName)),
+    'datasets.preview': ({ name, limit }) =>
+      store.use((s, session) => ({ examples: previewDataset(s, session, { name, limit }).examples })),
+    'charts.labelBalance': ({ name }) =>
+      store.use(async (s, session) => {
+        session.require('notes.read', 'see a dataset’s label balance');
+        return { svg: await renderChartSvg(labelBalanceSpec(s.datasets.get(name).labelCounts)) };
+      }),
     'datasets.catalogue': async () =>
       SOURCE_TASKS.map((t): SourceTaskListing => ({
         name: t.name,
@@ -66,6 +100,8 @@ export function datasetHandlers(store: StoreService): Pick<RequestHandlers, Data
         task: t.task,
         format: t.format,
         path: t.path,
+        location: path.join(sharedDataDir, t.path),
+        present: existsSync(path.join(sharedDataDir, t.path)),
         expected: t.expected,
         ...(t.mapping ? { mapping: t.mapping } : {}),
         ...(t.drawSplits ? { drawSplits: true } : {}),

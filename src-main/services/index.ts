@@ -2,6 +2,8 @@
  * The use cases of ClinPrompt, as plain objects that run without Electron and without the CLI.
  * The Electron shell, the CLI and the browser test harness all build them with `createServices`.
  */
+import path from 'node:path';
+
 import { UserError } from '../common/errors.js';
 import { resolveDataDir } from '../common/paths.js';
 import { APP_VERSION } from '../common/version.js';
@@ -24,6 +26,8 @@ export type PathPicker = (request: { kind: 'file' | 'folder' }) => Promise<strin
 
 export interface ServiceOptions {
   readonly dataDir?: string;
+  /** The public data folder the source-task presets point into (../shared/data from the working directory). */
+  readonly sharedDataDir?: string;
   readonly runtime?: AppInfo['runtime'];
   /** How job workers are started: worker threads by default, utilityProcess inside Electron. */
   readonly launchWorker?: WorkerLauncher;
@@ -67,7 +71,7 @@ export function createServices(options: ServiceOptions = {}): Services {
     'store.unlock': (request) => store.unlock(request),
     'store.lock': () => store.lock(),
     ...userHandlers(store),
-    ...datasetHandlers(store),
+    ...datasetHandlers(store, options.sharedDataDir ?? path.resolve('..', 'shared', 'data')),
     ...packHandlers(store),
     ...adaptHandlers(store, jobs, info.dataDir),
     ...noteRunHandlers(store, jobs),

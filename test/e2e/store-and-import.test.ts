@@ -1,9 +1,16 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import { SOURCE_TASKS } from '../../src-main/data/catalogue.js';
+import { MAPPING_EXAMPLES } from '../../src-renderer/src/lib/mapping-examples.js';
 
 import { accessibilityProblems } from '../support/axe.js';
 import { closeBrowser, openRenderer, type RendererHarness, type RendererOptions } from '../support/renderer-harness.js';
 import { malformedConll, ncbiDiseaseSlice } from '../support/data-slices.js';
 import { safeStorageDouble } from '../support/safe-storage-double.js';
+import { SHARED_DIR } from '../support/paths.js';
 import { makeTempDir } from '../support/temp.js';
 
 // The first-run, unlock and import screens in Debian's Chromium, with the real services and a
@@ -120,6 +127,98 @@ describe('wizard: encrypted store and dataset import', () => {
     expect(await app.services.store.use((store) => store.datasets.list())).toEqual([]);
     await app.screenshot('import-error');
     expect(await accessibilityProblems(page)).toEqual([]);
+    expect(app.consoleErrors).toEqual([]);
+  });
+
+  it('imports summaries, notes and NLI as a new user would, and previews, renames and deletes a dataset', async () => {
+    const { app, page, home } = await open({ openStoreWith: PASSPHRASE });
+    const alert = () => page.getByRole('alert');
+    const report = () => page.getByTestId('import-report').textContent();
+    await page.getByRole('button', { name: /Import notes/ }).click();
+    await expect.poll(() => page.getByText('No datasets yet').count(), POLL).toBe(1);
+
+    // a public preset fills in its own file, replacing a path typed before
+    const meqsum = SOURCE_TASKS.find((t) => t.name === 'meqsum');
+    await page.getByLabel('File or folder').fill(path.join(home, 'stale.csv'));
+    await page.getByLabel('Start from a public source task (optional)').selectOption({ label: meqsum?.title ?? '' });
+    await expect
+      .poll(() => page.getByLabel('File or folder').inputValue(), POLL)
+      .toBe(path.join(SHARED_DIR, 'data', 'sum/meqsum/meqsum.csv'));
+
+    // no mapping for a file whose columns are not the task's: the mapping is blamed, not the file
+    const summaries = path.join(home, 'visits.csv');
+    writeFileSync(summaries, 'dialogue,section_text\n"Doctor: any cough?",Cough.\n"Doctor: sleeping?",Insomnia.\n');
+    await page.getByLabel('File or folder').fill(summaries);
+    await page.getByLabel('Column mapping').fill('');
+    await page.getByLabel('Dataset name').fill('visits');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect
+      .poll(() => alert().textContent(), POLL)
+      .toBe(
+        "Column mapping: The mapping does not say which column holds the source field, and visits.csv has no column named source. Add source=COLUMN to the column mapping, COLUMN being the file's column that holds it.",
+      );
+    // the placeholder is a mapping the chosen task accepts, and the retry clears the old error
+    expect(await page.getByLabel('Column mapping').getAttribute('placeholder')).toBe(
+      `e.g. ${MAPPING_EXAMPLES.summarization}`,
+    );
+    await page.getByLabel('Column mapping').fill(MAPPING_EXAMPLES.summarization);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(report, POLL).toMatch(/Imported visits: 2 examples/);
+    expect(await alert().count()).toBe(0);
+    expect(await report()).toContain('Each example has its reference summary to learn from');
+    expect(await report()).not.toContain('Labels: .');
+    const rows = page.getByTestId('datasets').locator('tbody tr');
+    expect(await rows.first().locator('.labels').textContent()).toContain('reference summary for each example');
+
+    // a notes folder goes to test, and the report says why
+    const notes = path.join(home, 'ward-notes');
+    mkdirSync(notes);
+    for (const n of [1, 2, 3]) writeFileSync(path.join(notes, `note-${n}.txt`), `Ward note ${n}: stable overnight.`);
+    await page.getByLabel('File format').selectOption('notes');
+    await page.getByLabel('Task', { exact: true }).selectOption('ner');
+    await page.getByLabel('Folder', { exact: true }).fill(notes);
+    await page.getByLabel('Dataset name').fill('ward');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(report, POLL).toMatch(/Imported ward: 3 examples \(train 0,\s+dev\s+0, test 3\)/);
+    expect(await page.getByTestId('split-reason').textContent()).toMatch(
+      /unlabelled, so every note went to the test split/,
+    );
+
+    // an NLI table with the example mapping's own column names
+    const nli = path.join(home, 'fever.csv');
+    const lines = ['split,Statement,Claim,Label'];
+    for (let i = 0; i < 6; i++)
+      lines.push(`train,Patient ${i} is febrile.,Has fever.,${i < 4 ? 'entailment' : 'contradiction'}`);
+    writeFileSync(nli, lines.join('\n') + '\n');
+    await page.getByLabel('File format').selectOption('csv');
+    await page.getByLabel('Task', { exact: true }).selectOption('nli');
+    expect(await page.getByLabel('Column mapping').getAttribute('placeholder')).toBe(`e.g. ${MAPPING_EXAMPLES.nli}`);
+    await page.getByLabel('Column mapping').fill(MAPPING_EXAMPLES.nli);
+    await page.getByLabel('File or folder').fill(nli);
+    await page.getByLabel('Dataset name').fill('fever');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(report, POLL).toMatch(/Imported fever: 6 examples/);
+    expect(await page.content()).not.toMatch(/Patient 0 is febrile/); // no note text until a preview is asked for
+
+    // the chosen dataset: label balance, preview, rename, delete
+    await page.getByLabel('Dataset', { exact: true }).selectOption('fever');
+    const balance = page.getByTestId('label-balance');
+    await expect.poll(() => balance.locator('img').count(), POLL).toBe(1);
+    expect(await balance.textContent()).toContain('train: contradiction 2, entailment 4');
+    await page.getByRole('button', { name: /Preview first 5 examples/ }).click();
+    await expect.poll(() => page.getByTestId('dataset-preview').locator('li').count(), POLL).toBe(5);
+    expect(await page.getByTestId('dataset-preview').textContent()).toContain('Patient 0 is febrile.');
+    await app.screenshot('import-dataset-details');
+    expect(await accessibilityProblems(page)).toEqual([]);
+
+    await page.getByLabel('New name').fill('fever-nli');
+    await page.getByRole('button', { name: 'Rename', exact: true }).click();
+    await expect.poll(() => page.getByTestId('datasets').textContent(), POLL).toContain('fever-nli');
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: 'Delete for good' }).click();
+    await expect.poll(() => rows.count(), POLL).toBe(2);
+    const stored = await app.services.store.use((store) => store.datasets.list().map((d) => d.name));
+    expect(stored).toEqual(['visits', 'ward']);
     expect(app.consoleErrors).toEqual([]);
   });
 

@@ -272,10 +272,14 @@ function tabularImporter(
     const preset = presetFor(options.mapping, options.task);
     const mapping = preset ? {} : parseMapping(options.mapping, options.task);
     const folder = await isDirectory(source);
+    // Only the import's very first row can show a wrong mapping: after one row read, a missing column is the file's.
+    let first = true;
     for (const file of await filesToImport(source, extensions, preset, options)) {
       const nameSplit = fileSplit(file, options);
       const prefix = folder ? `${path.basename(file)}:` : '';
       for await (const { row, line, place, key } of rows(file, options)) {
+        const firstRow = first;
+        first = false;
         const example = await recordOrSkip(options, async () => {
           try {
             const mapped = preset
@@ -289,6 +293,10 @@ function tabularImporter(
             );
             return { example, group: groupOf(row, options.groupBy, file, place) };
           } catch (error) {
+            // A column the first row lacks is the mapping's fault, not the file's.
+            if (error instanceof RowProblem && error.absentField !== undefined && firstRow && !preset) {
+              throw unmappedField(error.absentField, file, options);
+            }
             if (error instanceof RowProblem) throw badFile(file, place, `${format} record: ${error.message}`);
             if (error instanceof SyntaxError)
               throw badFile(file, place, `${format} record: a field holds invalid JSON`);
@@ -307,6 +315,21 @@ function tabularImporter(
       }
     }
   };
+}
+
+/**
+ * A task field the mapping does not name and the file has no column for: the mapping is wrong, not
+ * the file. The file's column names are not quoted: a CSV without a header row has note text there.
+ */
+function unmappedField(field: string, file: string, options: ImportOptions): UserError {
+  const mapped = parseMapping(options.mapping, options.task)[field];
+  return new UserError(
+    'INVALID_ARGUMENT',
+    mapped !== undefined
+      ? `${path.basename(file)} has no column "${mapped}" for the ${field} field. Fix the column mapping: name the file's column that holds the ${field}.`
+      : `The mapping does not say which column holds the ${field} field, and ${path.basename(file)} has no column named ${field}. Add ${field}=COLUMN to the column mapping, COLUMN being the file's column that holds it.`,
+    { field: 'mapping' },
+  );
 }
 
 /** The `--group-by` column's value of a row (a missing column is an error: a typo would silently group nothing). */

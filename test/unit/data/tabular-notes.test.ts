@@ -47,6 +47,30 @@ describe('CSV with a column mapping', () => {
   });
 });
 
+describe('a mapping that does not match the file', () => {
+  it('blames the column mapping, naming the field, not the file', async () => {
+    const csv = file('c.csv', 'dialogue,section_text\n"Doctor: hi",Cough.\n');
+    const unmapped = collect(importCsv, csv, { task: 'summarization' });
+    await expect(unmapped).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'mapping',
+      message:
+        "The mapping does not say which column holds the source field, and c.csv has no column named source. Add source=COLUMN to the column mapping, COLUMN being the file's column that holds it.",
+    });
+    await expect(
+      collect(importCsv, csv, { task: 'summarization', mapping: 'source=dialog,summary=section_text' }),
+    ).rejects.toMatchObject({
+      field: 'mapping',
+      message: expect.stringMatching(/^c\.csv has no column "dialog" for the source field/),
+    });
+    // a later row missing a value the first row had is the file's problem, with its line
+    const ragged = file('d.jsonl', '{"source":"a","summary":"b"}\n{"source":"c"}\n');
+    await expect(collect(importJsonl, ragged, { task: 'summarization' })).rejects.toThrow(
+      `${ragged}, line 2: JSON record: the summary field is missing or empty`,
+    );
+  });
+});
+
 describe('JSONL and JSON', () => {
   it('multiple choice with 1-based answer index (MedMCQA), from its real first records', async () => {
     const lines = readFileSync(path.join(SHARED_DIR, 'data/qa/medmcqa/data/dev.json'), 'utf8').split('\n').slice(0, 5);
