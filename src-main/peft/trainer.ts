@@ -72,6 +72,8 @@ export interface TrainerOptions {
   readonly provider?: ProviderChoice;
   /** The dev metric of the current state (higher is better); called every evalEvery steps and at the end. */
   readonly evaluate?: (adapter: PeftAdapter, step: number) => Promise<number>;
+  /** Which tensors the run returns: the best evaluated (default), or the last (evaluation only watches). */
+  readonly keep?: 'best' | 'last';
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: TrainProgress) => void;
 }
@@ -222,7 +224,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
       adam.v.set(t.name, saved.tensors.get(`v/${t.name}`)!);
     }
     adam.step = state.step;
-    if (state.best) best = new Map(method.trainables.map((t) => [t.name, saved.tensors.get(`best/${t.name}`)!]));
+    if (state.best && o.keep !== 'last') best = new Map(method.trainables.map((t) => [t.name, saved.tensors.get(`best/${t.name}`)!]));
     scaler.scale = state.lossScale;
     scaler.goodSteps = state.lossScaleGoodSteps;
   }
@@ -245,7 +247,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     o.onProgress?.({ phase: 'evaluate', step, totalSteps, epoch: epochOf(step) });
     const value = await o.evaluate(method.adapter(values), step);
     const improved = state.best === null || value > state.best.value;
-    if (improved) best = new Map([...values].map(([n, v]) => [n, Float32Array.from(v)]));
+    if (improved && o.keep !== 'last') best = new Map([...values].map(([n, v]) => [n, Float32Array.from(v)]));
     state = {
       ...state,
       evaluations: [...state.evaluations, { step, value }],

@@ -36,6 +36,7 @@ import type { TrainProgress } from '../peft/trainer.js';
 import { train } from '../peft/trainer.js';
 import type { PretrainingCorpus } from './pretraining-corpus.js';
 import { pretrainingCorpus } from './pretraining-corpus.js';
+import { seededRandom } from '../common/random.js';
 
 /** The model's shape; the rest of the LLaMA config follows LLaMA 3's choices. */
 export interface PretrainModelShape {
@@ -56,6 +57,24 @@ export interface PretrainRecipe {
   readonly seed: number;
   /** Catalogue datasets whose train splits join the transcriptions (default: all of them). */
   readonly datasets?: readonly string[];
+  /** How the corpus becomes training windows (default: each document cut on its own, nothing repeated). */
+  readonly windows?: WindowRecipe;
+  /** Measure in-context copying on held-out text every N steps, for the card's curve (default 0: only at the end). */
+  readonly probeEvery?: number;
+}
+
+export interface WindowRecipe {
+  /**
+   * Documents run on into the next window (a blank line between them), so that every window is
+   * full: cut on its own, an average document fills less than half of a 256-token window.
+   */
+  readonly pack?: boolean;
+  /**
+   * Share of the windows that hold a passage written twice (the window's first half, then the
+   * same again). Reading back in the context (Olsson et al.'s induction heads) otherwise emerges
+   * only after far more tokens than a CPU-hour gives, and soft prompts act only through the context.
+   */
+  readonly repeatShare?: number;
 }
 
 export interface PretrainRequest {
@@ -83,6 +102,8 @@ export interface PretrainRecord {
   readonly lastLoss: number | null;
   /** Mean training loss per 5% of the run, for the model card's curve. */
   readonly lossCurve: readonly { step: number; loss: number }[];
+  /** Copy gain (nats) on held-out spans during training, every probeEvery steps; absent in older records. */
+  readonly copyCurve?: readonly { step: number; gain: number }[];
   readonly heldOut: {
     readonly documents: number;
     readonly tokens: number;
@@ -151,21 +172,27 @@ function writeGenerationConfig(dir: string): void {
 
 /**
  * Cuts documents into training windows of at most `budget` tokens at line ends (a line longer
- * than the budget is cut between tokens), as text: the trainer tokenizes texts itself.
+ * than the budget is cut between tokens), as text: the trainer tokenizes texts itself. Packed,
+ * a document continues in the window its predecessor left open, after a blank line.
  */
-export function textWindows(backbone: Backbone, documents: readonly string[], budget: number): string[] {
+export function textWindows(
+  backbone: Backbone,
+  documents: readonly string[],
+  budget: number,
+  pack = false,
+): string[] {
   const tok = backbone.tokenizer;
   const windows: string[] = [];
+  let current = '';
+  let used = 0;
+  const flush = () => {
+    if (current.trim().length > 0) windows.push(current);
+    current = '';
+    used = 0;
+  };
   for (const doc of documents) {
-    let current = '';
-    let used = 0;
-    const flush = () => {
-      if (current.trim().length > 0) windows.push(current);
-      current = '';
-      used = 0;
-    };
-    for (const line of doc.split('\n')) {
-      const text = current.length > 0 ? `\n${line}` : line;
+    for (const [i, line] of doc.split('\n').entries()) {
+      const text = current.length === 0 ? line : `${i === 0 ? '\n\n' : '\n'}${line}`;
       const ids = tok.encode(text, { addSpecialTokens: false });
       if (used + ids.length <= budget) {
         current += text;
@@ -174,24 +201,44 @@ export function textWindows(backbone: Backbone, documents: readonly string[], bu
       }
       flush();
       const lineIds = tok.encode(line, { addSpecialTokens: false });
-      for (let i = 0; i < lineIds.length; i += budget) {
-        const piece = lineIds.slice(i, i + budget);
-        if (piece.length === budget || i + budget < lineIds.length) windows.push(tok.decode(piece));
+      for (let k = 0; k < lineIds.length; k += budget) {
+        const piece = lineIds.slice(k, k + budget);
+        if (piece.length === budget || k + budget < lineIds.length) windows.push(tok.decode(piece));
         else {
           current = tok.decode(piece);
           used = piece.length;
         }
       }
     }
-    flush();
+    if (!pack) flush();
   }
+  flush();
   return windows;
+}
+
+/**
+ * Replaces a seeded share of the windows by a passage written twice: the window's first half
+ * (in tokens), a line break, and the same half again, so the window keeps its length.
+ */
+export function repeatPassages(backbone: Backbone, windows: readonly string[], share: number, seed: number): string[] {
+  if (share <= 0) return [...windows];
+  const tok = backbone.tokenizer;
+  const random = seededRandom((seed * 2_654_435_761) >>> 0);
+  return windows.map((w) => {
+    if (random() >= share) return w;
+    const ids = tok.encode(w, { addSpecialTokens: false });
+    const passage = tok.decode(ids.slice(0, Math.max(1, (ids.length - 1) >> 1)));
+    return `${passage}\n${passage}`;
+  });
 }
 
 /** The trainer settings of a recipe, validated and complete. */
 export function pretrainTrainConfig(recipe: PretrainRecipe): TrainConfig {
   return TrainConfigSchema.parse({ ...recipe.train, maxLength: recipe.model.maxPositions, seed: recipe.seed });
 }
+
+/** Held-out spans of the copy probe at each check during training (the final one reads 40). */
+const PROBE_SPANS_DURING_TRAINING = 20;
 
 /** Steps 1..n grouped into `parts` spans, mean loss of each. */
 function lossCurve(losses: readonly number[], parts = 20): { step: number; loss: number }[] {
@@ -233,21 +280,47 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
 
   say('cutting the corpus into training windows');
   // room for BOS and EOS, and for a window's text tokenizing a little differently on its own
-  const windows = textWindows(backbone, corpus.train, recipe.model.maxPositions - 8);
+  const budget = recipe.model.maxPositions - 8;
+  const windows = repeatPassages(
+    backbone,
+    textWindows(backbone, corpus.train, budget, recipe.windows?.pack ?? false),
+    recipe.windows?.repeatShare ?? 0,
+    recipe.seed,
+  );
   const texts: TrainingText[] = windows.map((target) => ({ prompt: '', target }));
   const method = createMethod('full', {}, { backbone, backboneName: 'embedded (initial)' });
   const runDir = path.join(r.workDir, 'run');
   mkdirSync(runDir, { recursive: true });
+  const window = recipe.model.maxPositions;
+  // a span and its repeat (plus BOS) must fit the context
+  const spanTokens = Math.min(48, (window - 1) >> 1);
+  const probeEvery = recipe.probeEvery ?? 0;
   const outcome = await train({
     backbone,
     method,
-    config: trainConfig,
+    config: { ...trainConfig, evalEvery: probeEvery },
+    keep: 'last', // the probe watches the run; it does not pick the weights
     tasks: [{ name: 'corpus', texts }],
     runDir,
     dataKey: createHash('sha256').update(windows.join('\u0000')).digest('hex'),
     ...(r.provider && { provider: r.provider }),
     ...(r.signal && { signal: r.signal }),
     ...(r.onProgress && { onProgress: r.onProgress }),
+    ...(probeEvery > 0 && {
+      evaluate: async (adapter) => {
+        const runner = await BackboneRunner.create(backbone, {
+          contextTokens: window,
+          ...(adapter.graph && { adapter: adapter.graph }),
+          ...(r.provider && { provider: r.provider }),
+          ...(trainConfig.threads !== undefined && { threads: trainConfig.threads }),
+        });
+        try {
+          return (await copyProbe(runner, corpus.heldOut, spanTokens, PROBE_SPANS_DURING_TRAINING)).gain;
+        } finally {
+          await runner.release();
+        }
+      },
+    }),
   });
 
   say('writing the model folder');
@@ -270,11 +343,10 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
     contextTokens: recipe.model.maxPositions,
     ...(r.provider && { provider: r.provider }),
   });
-  const window = recipe.model.maxPositions;
   const heldOut = await perplexity(runner, corpus.heldOut, window);
   say('measuring in-context copying on held-out text');
-  // a span and its repeat (plus BOS) must fit the context
-  const copy = await copyProbe(runner, corpus.heldOut, Math.min(48, (window - 1) >> 1));
+  const copy = await copyProbe(runner, corpus.heldOut, spanTokens);
+  await runner.release();
   const cpus = os.cpus();
   return {
     recipe,
@@ -288,6 +360,7 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
     firstLoss: outcome.losses[0] ?? null,
     lastLoss: outcome.losses.at(-1) ?? null,
     lossCurve: lossCurve(outcome.losses),
+    ...(probeEvery > 0 && { copyCurve: outcome.evaluations.map((e) => ({ step: e.step, gain: e.value })) }),
     heldOut: {
       documents: corpus.heldOut.length,
       tokens: heldOut.tokens,

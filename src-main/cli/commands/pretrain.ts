@@ -73,7 +73,13 @@ export const registerPretrainCommands: RegisterCommands = (program, context) => 
           outDir: path.resolve(opts.out),
           provider: opts.provider,
           signal,
-          onProgress: (p) => (p.phase === 'prepare' ? out.note(`${p.message}...`) : printTrain(p)),
+          onProgress: (p) => {
+            if (p.phase === 'prepare') out.note(`${p.message}...`);
+            // the only evaluation in pretraining is the copy probe
+            else if (p.phase === 'evaluate') {
+              if (p.metric !== undefined) out.note(`copy gain at step ${p.step}: ${p.metric.toFixed(3)} nats`);
+            } else printTrain(p);
+          },
         }),
       );
       writeFileSync(path.join(opts.out, PRETRAINING_RECORD), JSON.stringify(record, null, 2) + '\n');
