@@ -224,7 +224,8 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
       adam.v.set(t.name, saved.tensors.get(`v/${t.name}`)!);
     }
     adam.step = state.step;
-    if (state.best && o.keep !== 'last') best = new Map(method.trainables.map((t) => [t.name, saved.tensors.get(`best/${t.name}`)!]));
+    if (state.best && o.keep !== 'last')
+      best = new Map(method.trainables.map((t) => [t.name, saved.tensors.get(`best/${t.name}`)!]));
     scaler.scale = state.lossScale;
     scaler.goodSteps = state.lossScaleGoodSteps;
   }

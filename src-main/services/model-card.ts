@@ -11,6 +11,7 @@ import type { CopyProbeResult } from '../backbone/generate/copy-probe.js';
 import type { RunRecord } from '../peft/run-folder.js';
 import { readRunRecord } from '../peft/run-folder.js';
 import type { PretrainRecord } from './pretraining.js';
+import { PROBE_SPANS_DURING_TRAINING } from './pretraining.js';
 
 export const PRETRAINING_RECORD = 'pretraining.json';
 
@@ -63,6 +64,7 @@ export function modelCardText(r: PretrainRecord, extra: readonly string[] = []):
     `${fmt(r.steps)} optimizer steps of ${t.batchSize ?? 8} windows of up to ${m.maxPositions} tokens (AdamW, peak learning`,
     `rate ${t.lr}, ${t.schedule ?? 'linear'} decay after ${t.warmupSteps ?? 0} warm-up steps, weight decay ${t.weightDecay ?? 0}, betas`,
     `${t.beta1 ?? 0.9}/${t.beta2 ?? 0.999}, clipping at ${t.maxGradNorm ?? 1}), seed ${r.recipe.seed}; ${fmt(r.trainWindows)} training windows.`,
+    ...windowsSentence(r),
     `Tokens seen: ${fmt(r.tokensSeen)}. Wall time: ${hours(r.wallSeconds)} on ${r.hardware.cores} cores of ${r.hardware.cpu}`,
     `(provider ${r.hardware.provider}). Training loss ${r.firstLoss?.toFixed(3)} at the first step, ${r.lastLoss?.toFixed(3)} at the last.`,
     '',
@@ -74,26 +76,60 @@ export function modelCardText(r: PretrainRecord, extra: readonly string[] = []):
     '',
     `Held-out perplexity: **${r.heldOut.perplexity.toFixed(2)}** (windows of ${r.heldOut.window} tokens, BOS first, not overlapping).`,
     '',
-    ...copySection(r.heldOut.copy),
+    ...copySection(r.heldOut.copy, r.copyCurve),
     ...extra,
     '## Limits',
     '',
     '- Tiny and briefly trained: it repeats itself, drifts off topic and invents findings, drugs and doses.',
     "- English only; trained on transcription-style notes and biomedical abstracts, not on any hospital's notes.",
-    '- It barely reads its own context (the copy gain above is near 0): the answer it gives depends on the last',
-    '  few tokens, not on an instruction or an example further back. Soft prompts act only through the context, so',
-    "  prompt tuning and MPT cannot steer it: adapted prompts learn little beyond the answer's form (the shipped",
-    "  meta-prompt makes MedMCQA's gold answers more likely than an untrained prompt does) and accuracies stay",
-    '  at chance, while LoRA and full fine-tuning, which change the weights, do learn (see',
-    '  `docs/results/embedded-experiment/`). Reading back in the context emerges only with far more training than',
-    '  one CPU-hour gives. The demo shows the whole job working end to end; its scores say nothing about what an',
-    '  8B backbone reaches, nor about clinical use.',
+    ...contextLimit(r.heldOut.copy),
     '',
   ].join('\n');
 }
 
+/** Below this copy gain (nats) a backbone is taken as blind to its context. */
+const READS_CONTEXT_GAIN = 0.5;
+
+/** The limit that decides whether soft prompts can steer the backbone at all: its use of the context. */
+function contextLimit(copy: CopyProbeResult | undefined): string[] {
+  if (copy === undefined || copy.gain < READS_CONTEXT_GAIN)
+    return [
+      '- It barely reads its own context (the copy gain above is near 0): the answer it gives depends on the last',
+      '  few tokens, not on an instruction or an example further back. Soft prompts act only through the context, so',
+      "  prompt tuning and MPT cannot steer it: adapted prompts learn little beyond the answer's form, while LoRA",
+      '  and full fine-tuning, which change the weights, do learn (see `docs/results/embedded-experiment/`).',
+      '  Reading back in the context emerges only with far more training than one CPU-hour gives. The demo shows',
+      '  the whole job working end to end; its scores say nothing about what an 8B backbone reaches, nor about',
+      '  clinical use.',
+    ];
+  return [
+    `- It reads back in its context (a copy gain of ${copy.gain.toFixed(2)} nats), which soft prompts need, but that is`,
+    '  most of what it does with the context: it has no grasp of an instruction and follows no example. An adapted',
+    "  prompt learns the task's answers and their form from the training labels, not the reasoning a large model",
+    '  brings. The demo shows the whole job working end to end; its scores say nothing about what an 8B backbone',
+    '  reaches, nor about clinical use.',
+  ];
+}
+
+/** How the corpus became windows (recipes before packing cut each document on its own). */
+function windowsSentence(r: PretrainRecord): string[] {
+  const w = r.recipe.windows;
+  const share = w?.repeatShare ?? 0;
+  return [
+    w?.pack
+      ? 'Documents run on from one window into the next (a blank line between them), so windows are full.'
+      : 'Each document is cut into windows on its own.',
+    ...(share > 0
+      ? [
+          `${Math.round(share * 100)}% of the windows (seeded) hold a passage written twice, the window's first half and then the`,
+          'same again: a curriculum for reading back in the context, which plain text teaches only after far more tokens.',
+        ]
+      : []),
+  ];
+}
+
 /** In-context copying: whether the backbone reads its context at all, which soft prompts depend on. */
-function copySection(copy: CopyProbeResult | undefined): string[] {
+function copySection(copy: CopyProbeResult | undefined, curve: PretrainRecord['copyCurve']): string[] {
   if (!copy) return [];
   return [
     `In-context copying (Olsson et al. 2022): ${copy.spans} held-out spans of ${copy.spanTokens} tokens, each read twice in`,
@@ -102,6 +138,16 @@ function copySection(copy: CopyProbeResult | undefined): string[] {
     'text it has just read far better (pretrained LLMs gain several nats); a gain near 0 means this backbone',
     'does not read back in its context, and a soft prompt, which acts only through the context, cannot steer it.',
     '',
+    ...(curve && curve.length > 0
+      ? [
+          `During training (${curve[0]!.step === curve.at(-1)!.step ? 'once' : `every ${curve[0]!.step} steps`}, on ${PROBE_SPANS_DURING_TRAINING} of the spans):`,
+          '',
+          '| step | copy gain (nats) |',
+          '|---|---|',
+          ...curve.map((p) => `| ${p.step} | ${p.gain.toFixed(3)} |`),
+          '',
+        ]
+      : []),
   ];
 }
 

@@ -175,12 +175,7 @@ function writeGenerationConfig(dir: string): void {
  * than the budget is cut between tokens), as text: the trainer tokenizes texts itself. Packed,
  * a document continues in the window its predecessor left open, after a blank line.
  */
-export function textWindows(
-  backbone: Backbone,
-  documents: readonly string[],
-  budget: number,
-  pack = false,
-): string[] {
+export function textWindows(backbone: Backbone, documents: readonly string[], budget: number, pack = false): string[] {
   const tok = backbone.tokenizer;
   const windows: string[] = [];
   let current = '';
@@ -238,7 +233,7 @@ export function pretrainTrainConfig(recipe: PretrainRecipe): TrainConfig {
 }
 
 /** Held-out spans of the copy probe at each check during training (the final one reads 40). */
-const PROBE_SPANS_DURING_TRAINING = 20;
+export const PROBE_SPANS_DURING_TRAINING = 20;
 
 /** Steps 1..n grouped into `parts` spans, mean loss of each. */
 function lossCurve(losses: readonly number[], parts = 20): { step: number; loss: number }[] {

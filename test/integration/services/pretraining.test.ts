@@ -2,7 +2,7 @@
  * `clinprompt backbone pretrain` end to end on a small slice of the real corpus with a tiny
  * recipe: the tokenizer, the initial model and the full-training path make a Hugging Face folder
  * whose loss fell, with a held-out perplexity and a model card; a process SIGKILLed mid-run and
- * started again ends with the same weights as an unbroken run; the corpus takes only TRAIN splits.
+ * started again ends with the same weights (and copy probes) as an unbroken run; the corpus takes only TRAIN splits.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -45,6 +45,8 @@ writeFileSync(
       numKvHeads: 2,
       maxPositions: 64,
     },
+    windows: { pack: true, repeatShare: 0.25 },
+    probeEvery: 20,
     train: { steps: 40, batchSize: 4, lr: 0.01, warmupSteps: 4, schedule: 'cosine', checkpointEvery: 5, threads: 1 },
   }),
 );
@@ -81,6 +83,9 @@ describe('clinprompt backbone pretrain', () => {
     // the copy probe reads the held-out transcription's first 31 tokens twice (a 64-token context)
     expect(unbroken.heldOut.copy).toMatchObject({ spans: 1, spanTokens: 31 });
     expect(Number.isFinite(unbroken.heldOut.copy!.gain)).toBe(true);
+    // probed during the run too; the last probe reads the final weights on fewer spans (here the same one)
+    expect(unbroken.copyCurve!.map((p) => p.step)).toEqual([20, 40]);
+    expect(unbroken.copyCurve![1]!.gain).toBeCloseTo(unbroken.heldOut.copy!.gain, 4);
 
     const out = path.join(tmp.dir, 'unbroken', 'out');
     const backbone = openBackbone(out);
@@ -122,6 +127,7 @@ describe('clinprompt backbone pretrain', () => {
     const weights = (name: string) => readFileSync(path.join(tmp.dir, name, 'out', 'model.safetensors'));
     expect(weights('killed').equals(weights('unbroken'))).toBe(true);
     expect(record.heldOut.perplexity).toBe(unbroken.heldOut.perplexity);
+    expect(record.copyCurve).toEqual(unbroken.copyCurve);
   });
 
   it('refuses a recipe naming a dataset the catalogue lacks, naming the field', async () => {
