@@ -96,10 +96,12 @@ function contextLimit(copy: CopyProbeResult | undefined): string[] {
     return [
       '- It barely reads its own context (the copy gain above is near 0): the answer it gives depends on the last',
       '  few tokens, not on an instruction or an example further back. Soft prompts act only through the context, so',
-      "  prompt tuning and MPT cannot steer it: adapted prompts learn little beyond the answer's form, while LoRA",
-      '  and full fine-tuning, which change the weights, do learn (see `docs/results/embedded-experiment/`).',
-      '  Reading back in the context emerges only with far more training than one CPU-hour gives. The demo shows',
-      '  the whole job working end to end; its scores say nothing about what an 8B backbone reaches, nor about',
+      "  prompt tuning and MPT cannot steer it: adapted prompts learn little beyond the answer's form (the shipped",
+      "  meta-prompt makes MedMCQA's gold answers more likely than an untrained prompt does) and accuracies stay",
+      '  at chance, while LoRA and full fine-tuning, which change the weights, do learn (see',
+      '  `docs/results/embedded-experiment/`). Reading back in the context takes far more training than one',
+      '  CPU-hour gives (`../README.md` says what was tried and which recipe should fix it). The demo shows the',
+      '  whole job working end to end; its scores say nothing about what an 8B backbone reaches, nor about',
       '  clinical use.',
     ];
   return [

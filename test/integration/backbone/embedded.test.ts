@@ -72,6 +72,12 @@ describe('the embedded backbone', () => {
     expect(backbone.tokenizer.vocabSize).toBe(8192);
   });
 
+  it('was pretrained from the committed recipe (npm run pretrain:backbone rebuilds these weights)', () => {
+    const record = JSON.parse(readFileSync(path.join(DIR, PRETRAINING_RECORD), 'utf8')) as PretrainRecord;
+    const recipe = JSON.parse(readFileSync(path.join(REPO_ROOT, 'native-models', 'recipe.json'), 'utf8')) as unknown;
+    expect(record.recipe).toEqual(recipe);
+  });
+
   it('continues a clinical opening with the pinned clinical text (greedy)', async () => {
     const out = await generateText({ backbone: DIR, prompt: OPENING, maxTokens: 24 });
     expect(out.text).toBe(CONTINUATION);

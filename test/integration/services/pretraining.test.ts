@@ -96,6 +96,7 @@ describe('clinprompt backbone pretrain', () => {
     const card = readFileSync(path.join(out, 'README.md'), 'utf8');
     expect(card).toContain(unbroken.heldOut.perplexity.toFixed(2));
     expect(card).toContain('not a clinical model');
+    expect(card).toContain(`| 40 | ${unbroken.copyCurve![1]!.gain.toFixed(3)} |`);
   });
 
   it('a run SIGKILLed mid-training and started again ends with the same weights', async () => {

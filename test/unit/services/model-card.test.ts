@@ -1,0 +1,48 @@
+/**
+ * The model card states the backbone's use of its context from the measured copy gain (the limit
+ * that decides whether soft prompts can steer it), how the windows were made, and the copy curve.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { modelCardText, PRETRAINING_RECORD } from '../../../src-main/services/model-card.js';
+import type { PretrainRecord } from '../../../src-main/services/pretraining.js';
+import { REPO_ROOT } from '../../support/paths.js';
+
+const shipped = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, 'native-models', 'embedded', PRETRAINING_RECORD), 'utf8'),
+) as PretrainRecord;
+const withGain = (gain: number): PretrainRecord => ({
+  ...shipped,
+  heldOut: { ...shipped.heldOut, copy: { ...shipped.heldOut.copy!, gain } },
+});
+
+describe('the model card', () => {
+  it('says the backbone is blind to its context when the copy gain is near 0, and not when it copies', () => {
+    const blind = modelCardText(withGain(0.04));
+    expect(blind).toContain('It barely reads its own context');
+    expect(blind).not.toContain('It reads back in its context');
+    const reads = modelCardText(withGain(1.2));
+    expect(reads).toContain('It reads back in its context (a copy gain of 1.20 nats)');
+    expect(reads).not.toContain('It barely reads its own context');
+  });
+
+  it('says how the windows were made and shows the copy gain measured during training', () => {
+    expect(modelCardText(shipped)).toContain('Each document is cut into windows on its own.');
+    expect(modelCardText(shipped)).not.toContain('copy gain (nats)');
+    const packed = modelCardText({
+      ...shipped,
+      recipe: { ...shipped.recipe, windows: { pack: true, repeatShare: 0.25 }, probeEvery: 100 },
+      copyCurve: [
+        { step: 100, gain: 0.001 },
+        { step: 200, gain: 0.5 },
+      ],
+    });
+    expect(packed).toContain('Documents run on from one window into the next');
+    expect(packed).toContain('25% of the windows (seeded) hold a passage written twice');
+    expect(packed).toContain('During training (every 100 steps, on 20 of the spans)');
+    expect(packed).toContain('| 200 | 0.500 |');
+  });
+});
