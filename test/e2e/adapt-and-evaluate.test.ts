@@ -1,20 +1,17 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { embeddedBackboneDir } from '../../src-main/backbone/embedded.js';
 import { accessibilityProblems } from '../support/axe.js';
-import { closeBrowser, openRenderer } from '../support/renderer-harness.js';
 import { writeLearnableNli } from '../support/learnable-task.js';
-import { makeTempDir } from '../support/temp.js';
 import { STORIES_DIR } from '../support/tiny-llama.js';
+import { e2eHome, focusedText, openWizard, POLL, useModelFolder } from '../support/wizard.js';
 
 // Backbone -> Adapt -> Evaluate in Debian's Chromium against the real services: a store dataset
 // trained on in a worker thread (onnxruntime) on the real stories260K model, cancelled, resumed,
 // then scored beside the untrained backbone. Screenshots land in test-results/.
-const POLL = { timeout: 30_000 };
-const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 
 function embeddedPresent(): boolean {
   try {
@@ -25,23 +22,15 @@ function embeddedPresent(): boolean {
 }
 
 describe('wizard: backbone, adapt and evaluate', () => {
-  const home = makeTempDir();
-  afterAll(async () => {
-    await closeBrowser();
-    home.cleanup();
-  });
+  const home = e2eHome();
 
   it('chooses a backbone, trains a prompt with cancel and resume, and evaluates it against the backbone', async () => {
-    const app = await openRenderer({
-      dataDir: home.dir,
-      store: { scrypt: FAST_SCRYPT },
-      openStoreWith: 'adapt and evaluate e2e',
-    });
+    const app = await openWizard(home.dir, 'adapt and evaluate e2e');
     try {
       const { page } = app;
       const file = writeLearnableNli(path.join(home.dir, 'nli.jsonl'), { train: 24, dev: 6, test: 30 });
       await app.services.handlers['datasets.import']({ format: 'jsonl', path: file, task: 'nli', name: 'happy-nli' });
-      const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
+      const focused = () => focusedText(page);
 
       // 1. Backbone: reached from the Workstation's next action, by keyboard.
       await page.getByRole('button', { name: 'Next: Backbone' }).press('Enter');
@@ -53,11 +42,9 @@ describe('wizard: backbone, adapt and evaluate', () => {
           .toMatch(/missing from this installation/);
         expect(await page.getByRole('button', { name: 'Next: Import notes' }).isDisabled()).toBe(true);
       }
-      await page.getByRole('radio', { name: /A model folder/ }).check();
-      await page.getByLabel('Model folder', { exact: true }).fill(STORIES_DIR);
-      await page.getByLabel('Model folder', { exact: true }).press('Enter');
+      await useModelFolder(page, STORIES_DIR);
       const info = page.getByTestId('backbone-info');
-      await expect.poll(() => info.textContent(), POLL).toMatch(/stories260K.*260 thousand parameters \(llama\)/);
+      expect(await info.textContent()).toMatch(/stories260K.*260 thousand parameters \(llama\)/);
       expect(await info.textContent()).toMatch(/processor \(CPU\)/);
       expect(await page.getByTestId('backbone-fits').textContent()).toBe("Fits in this computer's memory.");
       await app.screenshot('wizard-backbone');

@@ -1,12 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { learnableNliRows, writeLearnableNli } from '../support/learnable-task.js';
-import { closeBrowser, openRenderer } from '../support/renderer-harness.js';
-import { makeTempDir } from '../support/temp.js';
 import { STORIES_DIR } from '../support/tiny-llama.js';
+import { e2eHome, openWizard, POLL, useModelFolder } from '../support/wizard.js';
 
 // "10,000 notes stay responsive": notes bulk-imported into the real encrypted store, a prompt run
 // over them, and the Run step's results list holding only a window of rows in the page while it
@@ -15,26 +14,16 @@ import { STORIES_DIR } from '../support/tiny-llama.js';
 // (524 s on a loaded 2-core machine, 2026-11-27).
 const NOTES = Number(process.env['CLINPROMPT_LONG_LIST_NOTES'] ?? 2_000);
 const noteId = (n: number) => `note-${String(n).padStart(5, '0')}`;
-const POLL = { timeout: 30_000 };
 const LONG = { timeout: 500_000, interval: 1_000 };
-const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 
 describe('wizard: long lists', () => {
-  const home = makeTempDir();
-  afterAll(async () => {
-    await closeBrowser();
-    home.cleanup();
-  });
+  const home = e2eHome();
 
   it(
     `shows the results of ${NOTES} notes as a window of rows and scrolls to the last`,
     { timeout: 600_000 },
     async () => {
-      const app = await openRenderer({
-        dataDir: home.dir,
-        store: { scrypt: FAST_SCRYPT },
-        openStoreWith: 'long lists e2e',
-      });
+      const app = await openWizard(home.dir, 'long lists e2e');
       try {
         const { page } = app;
         const h = app.services.handlers;
@@ -53,10 +42,7 @@ describe('wizard: long lists', () => {
         expect(imported.counts.total).toBe(NOTES);
 
         await page.getByRole('button', { name: 'Next: Backbone' }).click();
-        await page.getByRole('radio', { name: /A model folder/ }).check();
-        await page.getByLabel('Model folder', { exact: true }).fill(STORIES_DIR);
-        await page.getByLabel('Model folder', { exact: true }).press('Enter');
-        await expect.poll(() => page.getByTestId('backbone-info').textContent(), POLL).toMatch(/stories260K/);
+        await useModelFolder(page, STORIES_DIR);
         await page.getByRole('button', { name: /^Adapt/ }).click();
         await page.getByLabel('Dataset', { exact: true }).selectOption('happy-nli');
         await page.getByLabel('Training steps').fill('1');

@@ -2,36 +2,24 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { parse as parseCsv } from 'csv-parse/sync';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { AdaptRunView } from '../../src-main/ipc/contract.js';
 import { createServices } from '../../src-main/services/index.js';
 import { accessibilityProblems } from '../support/axe.js';
 import { learnableNliRows, writeLearnableNli } from '../support/learnable-task.js';
-import { closeBrowser, openRenderer } from '../support/renderer-harness.js';
-import { makeTempDir } from '../support/temp.js';
 import { STORIES_DIR } from '../support/tiny-llama.js';
+import { e2eHome, FAST_SCRYPT, focusedText, openWizard, POLL, useModelFolder } from '../support/wizard.js';
 
 // Adapt (a few steps) -> Run over notes -> save results -> Export pack -> import a pack signed at
 // another workstation, in Debian's Chromium against the real services and the real stories260K
 // model. Screenshots land in test-results/.
-const POLL = { timeout: 30_000 };
-const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 const LABELS = ['entailment', 'contradiction'];
 
 describe('wizard: run over notes and export a pack', () => {
-  const home = makeTempDir();
-  afterAll(async () => {
-    await closeBrowser();
-    home.cleanup();
-  });
+  const home = e2eHome();
   /** This workstation's app, its store unlocked. */
-  const openSiteA = () =>
-    openRenderer({
-      dataDir: path.join(home.dir, 'a'),
-      store: { scrypt: FAST_SCRYPT },
-      openStoreWith: 'run over notes e2e',
-    });
+  const openSiteA = () => openWizard(path.join(home.dir, 'a'), 'run over notes e2e');
 
   it('runs a trained prompt over new notes, saves the results, exports a signed pack and imports one from elsewhere', async () => {
     const app = await openSiteA();
@@ -47,14 +35,11 @@ describe('wizard: run over notes and export a pack', () => {
       );
       writeFileSync(notes, unlabelled.join('\n') + '\n');
       await h['datasets.import']({ format: 'jsonl', path: notes, task: 'nli', name: 'ward-notes' });
-      const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
+      const focused = () => focusedText(page);
 
       // Backbone and a tiny adaptation, as the Adapt step does it.
       await page.getByRole('button', { name: 'Next: Backbone' }).click();
-      await page.getByRole('radio', { name: /A model folder/ }).check();
-      await page.getByLabel('Model folder', { exact: true }).fill(STORIES_DIR);
-      await page.getByLabel('Model folder', { exact: true }).press('Enter');
-      await expect.poll(() => page.getByTestId('backbone-info').textContent(), POLL).toMatch(/stories260K/);
+      await useModelFolder(page, STORIES_DIR);
       await page.getByRole('button', { name: /^Adapt/ }).click();
       await expect.poll(() => page.getByLabel('Dataset', { exact: true }).inputValue(), POLL).toBe('happy-nli');
       await page.getByLabel('Training steps').fill('4');

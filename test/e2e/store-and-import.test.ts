@@ -12,14 +12,11 @@ import { malformedConll, ncbiDiseaseSlice } from '../support/data-slices.js';
 import { safeStorageDouble } from '../support/safe-storage-double.js';
 import { SHARED_DIR } from '../support/paths.js';
 import { makeTempDir } from '../support/temp.js';
+import { FAST_SCRYPT, POLL, setUpStoreInPage } from '../support/wizard.js';
 
 // The first-run, unlock and import screens in Debian's Chromium, with the real services and a
 // real encrypted store (SQLCipher files in a temp folder) behind the IPC contract.
-const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 const PASSPHRASE = 'plum orchard lantern seven';
-
-// Generous: four test runs may share two cores, and a Chromium page then answers slowly.
-const POLL = { timeout: 30_000 };
 
 describe('wizard: encrypted store and dataset import', () => {
   let app: RendererHarness | undefined;
@@ -61,11 +58,8 @@ describe('wizard: encrypted store and dataset import', () => {
     await expect.poll(() => page.getByRole('alert').textContent(), POLL).toMatch(/do not match/);
     expect((await app.services.store.status()).state).toBe('absent'); // nothing was created
 
-    await page.getByLabel('Passphrase again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Set up encrypted store' }).click();
-    await expect
-      .poll(() => page.getByTestId('session').textContent(), POLL)
-      .toMatch(/Informatics administrator · store unlocked/);
+    await setUpStoreInPage(page, PASSPHRASE);
+    expect(await page.getByTestId('session').textContent()).toMatch(/Informatics administrator · store unlocked/);
 
     await page.getByRole('button', { name: /Import notes/ }).click();
     await expect.poll(() => page.getByText('No datasets yet').count(), POLL).toBe(1);
@@ -280,10 +274,7 @@ describe('wizard: encrypted store and dataset import', () => {
     await expect.poll(() => page.getByText('also kept in this computer’s secure storage').count(), POLL).toBe(1);
     await app.screenshot('store-setup-safe-storage');
     expect(await accessibilityProblems(page)).toEqual([]);
-    await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-    await page.getByLabel('Passphrase again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Set up encrypted store' }).click();
-    await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/store unlocked/);
+    await setUpStoreInPage(page, PASSPHRASE);
     expect((await app.services.store.status()).protections).toEqual(['safe-storage', 'passphrase']);
 
     // idle: safeStorage would open it for anyone at this OS session, so the passphrase is asked for

@@ -1,34 +1,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { accessibilityProblems } from '../support/axe.js';
 import { learnableNliRows } from '../support/learnable-task.js';
-import { closeBrowser, openRenderer } from '../support/renderer-harness.js';
-import { makeTempDir } from '../support/temp.js';
 import { STORIES_DIR } from '../support/tiny-llama.js';
+import { e2eHome, focusedText, openWizard, POLL, useModelFolder } from '../support/wizard.js';
 
 // Task (type, labels, an edited template with its live preview) -> Label (NLI by keyboard, one NER
 // span, undo, an RE relation drawn between two mentions), in Debian's Chromium against the real
 // services; then what the encrypted store holds, and Adapt training on the relation.
-const POLL = { timeout: 30_000 };
-const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 const NER_NOTE = 'Febrile overnight, started ceftriaxone.';
 
 describe('wizard: task and labelling', () => {
-  const home = makeTempDir();
-  afterAll(async () => {
-    await closeBrowser();
-    home.cleanup();
-  });
+  const home = e2eHome();
 
   it('sets up the task with a live preview, labels NLI notes by keyboard, an NER span and an RE relation, undoes one', async () => {
-    const app = await openRenderer({
-      dataDir: home.dir,
-      store: { scrypt: FAST_SCRYPT },
-      openStoreWith: 'task and label e2e',
-    });
+    const app = await openWizard(home.dir, 'task and label e2e');
     try {
       const { page } = app;
       const h = app.services.handlers;
@@ -43,14 +32,11 @@ describe('wizard: task and labelling', () => {
       writeFileSync(path.join(folder, 'a.txt'), NER_NOTE);
       await h['datasets.import']({ format: 'notes', path: folder, task: 'ner', name: 'ner-ward' });
       await h['datasets.import']({ format: 'notes', path: folder, task: 're', name: 're-ward' });
-      const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
+      const focused = () => focusedText(page);
 
       // A small real backbone, so that Adapt can train on the labels at the end.
       await page.getByRole('button', { name: 'Next: Backbone' }).click();
-      await page.getByRole('radio', { name: /A model folder/ }).check();
-      await page.getByLabel('Model folder', { exact: true }).fill(STORIES_DIR);
-      await page.getByLabel('Model folder', { exact: true }).press('Enter');
-      await expect.poll(() => page.getByTestId('backbone-info').textContent(), POLL).toMatch(/stories260K/);
+      await useModelFolder(page, STORIES_DIR);
 
       // Task: NLI on "ward", two labels, an edited template whose preview follows the typing.
       await page.getByRole('button', { name: /^Task/ }).click();

@@ -1,27 +1,20 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { accessibilityProblems } from '../support/axe.js';
-import { closeBrowser, openRenderer } from '../support/renderer-harness.js';
-import { makeTempDir } from '../support/temp.js';
+import { e2eHome, focusedText, openWizard, POLL, setUpStoreInPage } from '../support/wizard.js';
 
 // Users and roles administered in the app, in Debian's Chromium against the real store service
 // (SQLCipher store, keyring file, hash-chained audit log): the first user, an informatics
 // administrator, adds a colleague with their own passphrase, changes the role, removes the access;
 // the colleague, signed in at their own login, is refused the screen.
-const POLL = { timeout: 30_000 };
-const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 const ADMIN_PASSPHRASE = 'quartz heron ledger nine';
 const COLLEAGUE_PASSPHRASE = 'amber willow kettle four';
 
 describe('wizard: users and roles', () => {
-  const home = makeTempDir();
-  afterAll(async () => {
-    await closeBrowser();
-    home.cleanup();
-  });
+  const home = e2eHome();
 
   it('lets an informatics administrator add a user, change the role and remove the access; refuses a data scientist', async () => {
-    const admin = await openRenderer({ dataDir: home.dir, store: { scrypt: FAST_SCRYPT } });
+    const admin = await openWizard(home.dir);
     try {
       const { page } = admin;
       const me = admin.services.store.username;
@@ -30,15 +23,11 @@ describe('wizard: users and roles', () => {
       expect(await page.getByTestId('passphrase-warning').textContent()).toMatch(
         /A forgotten passphrase cannot be recovered/,
       );
-      await page.getByLabel('Passphrase', { exact: true }).fill(ADMIN_PASSPHRASE);
-      await page.getByLabel('Passphrase again').fill(ADMIN_PASSPHRASE);
-      await page.getByRole('button', { name: 'Set up encrypted store' }).click();
-      await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/Informatics administrator/);
+      await setUpStoreInPage(page, ADMIN_PASSPHRASE);
+      expect(await page.getByTestId('session').textContent()).toMatch(/Informatics administrator/);
 
       await page.getByRole('button', { name: 'Users and roles' }).press('Enter');
-      await expect
-        .poll(() => page.evaluate(() => document.activeElement?.textContent ?? ''), POLL)
-        .toBe('Users and roles');
+      await expect.poll(() => focusedText(page), POLL).toBe('Users and roles');
       expect(await page.title()).toBe('ClinPrompt: Users and roles');
       const rows = page.getByTestId('users').locator('tbody tr');
       await expect.poll(() => rows.count(), POLL).toBe(1);
@@ -88,11 +77,7 @@ describe('wizard: users and roles', () => {
       ]);
 
       // The colleague, at their own login with their own passphrase: the screen is not theirs.
-      const colleague = await openRenderer({
-        dataDir: home.dir,
-        store: { scrypt: FAST_SCRYPT, username: 'dr-jones' },
-        openStoreWith: COLLEAGUE_PASSPHRASE,
-      });
+      const colleague = await openWizard(home.dir, COLLEAGUE_PASSPHRASE, { store: { username: 'dr-jones' } });
       try {
         const other = colleague.page;
         await expect.poll(() => other.getByTestId('session').textContent(), POLL).toMatch(/Data scientist/);
@@ -132,7 +117,7 @@ describe('wizard: users and roles', () => {
             .map((e) => e.action),
         ).toEqual(['users.disable', 'users.role', 'users.credential', 'users.add']);
       });
-      const locked = await openRenderer({ dataDir: home.dir, store: { scrypt: FAST_SCRYPT, username: 'dr-jones' } });
+      const locked = await openWizard(home.dir, undefined, { store: { username: 'dr-jones' } });
       try {
         await expect(locked.services.store.unlock({ passphrase: COLLEAGUE_PASSPHRASE })).rejects.toThrow();
       } finally {

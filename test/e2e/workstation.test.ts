@@ -1,30 +1,22 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { accessibilityProblems } from '../support/axe.js';
-import { closeBrowser, openRenderer, type RendererHarness } from '../support/renderer-harness.js';
-import { makeTempDir } from '../support/temp.js';
+import type { RendererHarness } from '../support/renderer-harness.js';
+import { e2eHome, openWizard, POLL } from '../support/wizard.js';
 
-// Generous: four test runs may share two cores, and a Chromium page then answers slowly.
-const POLL = { timeout: 30_000 };
-
-const FAST_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
 const PASSPHRASE = 'workstation test passphrase';
 
 // The built wizard in Debian's Chromium, real services (worker threads, onnxruntime, SQLCipher)
 // behind the IPC contract. Screenshots land in test-results/ as artifacts.
 describe('wizard: workstation step', () => {
-  const home = makeTempDir();
+  const home = e2eHome();
   let app: RendererHarness;
 
   beforeEach(async () => {
     // The wizard sits behind the store's unlock: open it before the page loads.
-    app = await openRenderer({ dataDir: home.dir, store: { scrypt: FAST_SCRYPT }, openStoreWith: PASSPHRASE });
+    app = await openWizard(home.dir, PASSPHRASE);
   });
   afterEach(async () => app.close());
-  afterAll(async () => {
-    await closeBrowser();
-    home.cleanup();
-  });
 
   it('shows the app info from the main process and lists the wizard steps', async () => {
     const { page } = app;

@@ -40,6 +40,8 @@ export class WizardState {
   train = $state<Record<string, string | number | boolean | null | undefined>>({});
   trainJobId = $state<string | undefined>();
   evaluateJobId = $state<string | undefined>();
+  /** Evaluate step: the dataset whose held-out notes score the prompt (empty: the step's default). */
+  evaluateDataset = $state('');
   /** Evaluate step: the other finished runs (folders) scored beside the adapted prompt, and the answers' page. */
   compareRuns = $state<string[]>([]);
   outputsPage = $state(0);
