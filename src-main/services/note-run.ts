@@ -11,7 +11,7 @@ import type { PeftAdapter } from '../peft/adapter-folder.js';
 import { mptStartAdapter } from '../peft/mpt/model.js';
 import { openAdapter, readRunRecord } from '../peft/run-folder.js';
 import type { NerPrediction, RePrediction } from '../tasks/parse.js';
-import { parseOutput, type TaskConfig } from '../tasks/registry.js';
+import { parseOutput, qaOptions, type TaskConfig } from '../tasks/registry.js';
 import type { Entity, Example } from '../tasks/types.js';
 import { predictExamples, type EvaluateOptions, type Prediction, type TaskData } from './training.js';
 
@@ -116,6 +116,14 @@ export function inputFields(e: Example): Record<string, string> {
   return Object.fromEntries(
     Object.entries(e.input)
       .filter(([, v]) => typeof v === 'string' || Array.isArray(v))
-      .map(([k, v]) => [k, Array.isArray(v) ? v.join(' | ') : String(v)]),
+      // options carry the letters the answers use ("B"), so a reader can match them
+      .map(([k, v]) => [
+        k,
+        k === 'options' && Array.isArray(v)
+          ? qaOptions({ options: v as string[] })!
+          : Array.isArray(v)
+            ? v.join(' | ')
+            : String(v),
+      ]),
   );
 }

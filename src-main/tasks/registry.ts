@@ -62,7 +62,8 @@ const re: TaskDefinition<'re'> = {
   closedLabels: (input, labels) => (input.pair ? labels : undefined),
 };
 
-function qaOptions(input: QaInput): string | undefined {
+/** A multiple-choice question's options as the prompt and the app show them: one lettered line each. */
+export function qaOptions(input: Pick<QaInput, 'options'>): string | undefined {
   return input.options?.map((option, i) => `${optionLetter(i)}. ${option}`).join('\n');
 }
 

@@ -195,6 +195,25 @@ describe('labelling in the app', () => {
     });
   });
 
+  it("shows a question's options as lettered lines, the letters its choice buttons carry", async () => {
+    const file = path.join(tmp.dir, 'quiz.jsonl');
+    const question = {
+      split: 'test',
+      input: {
+        kind: 'multiple-choice',
+        question: 'First-line drug for anaphylaxis?',
+        options: ['Adrenaline', 'Atropine'],
+      },
+      target: null,
+      labels: [],
+    };
+    writeFileSync(file, JSON.stringify(question) + '\n');
+    await h['datasets.import']({ format: 'jsonl', path: file, task: 'qa', name: 'quiz' });
+    const [item] = (await items('quiz', { type: 'qa', labels: [] })).items;
+    expect(item!.fields['options']).toBe('A. Adrenaline\nB. Atropine');
+    expect(item!.choices).toEqual(['A', 'B']);
+  });
+
   it('refuses a person without annotations.write where labels are saved, and saves nothing', async () => {
     await services.store.use((store, session) =>
       addUser(
