@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { embeddedBackboneDir } from '../../src-main/backbone/embedded.js';
 import { accessibilityProblems } from '../support/axe.js';
-import { writeLearnableNli } from '../support/learnable-task.js';
+import { learnableNliRows, writeLearnableNli } from '../support/learnable-task.js';
 import { STORIES_DIR } from '../support/tiny-llama.js';
 import { e2eHome, focusedText, openWizard, POLL, useModelFolder } from '../support/wizard.js';
 
@@ -28,6 +28,16 @@ describe('wizard: backbone, adapt and evaluate', () => {
     const app = await openWizard(home.dir, 'adapt and evaluate e2e');
     try {
       const { page } = app;
+      // notes without labels, imported first: with no split given most are drawn into train, yet
+      // Adapt must not offer them (nothing to learn from)
+      const notes = path.join(home.dir, 'ward-notes.jsonl');
+      const unlabelled = learnableNliRows({ train: 12, dev: 0, test: 0 }).map((r) => ({
+        input: (r as { input: object }).input,
+        target: null,
+        labels: [],
+      }));
+      writeFileSync(notes, unlabelled.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      await app.services.handlers['datasets.import']({ format: 'jsonl', path: notes, task: 'nli', name: 'ward-notes' });
       const file = writeLearnableNli(path.join(home.dir, 'nli.jsonl'), { train: 24, dev: 6, test: 30 });
       await app.services.handlers['datasets.import']({ format: 'jsonl', path: file, task: 'nli', name: 'happy-nli' });
       const focused = () => focusedText(page);
@@ -59,6 +69,9 @@ describe('wizard: backbone, adapt and evaluate', () => {
       await page.getByRole('button', { name: /^Adapt/ }).click();
       await expect.poll(focused, POLL).toBe('Adapt');
       await expect.poll(() => page.getByLabel('Dataset', { exact: true }).inputValue(), POLL).toBe('happy-nli');
+      expect(await page.getByLabel('Dataset', { exact: true }).locator('option').allTextContents()).not.toContainEqual(
+        expect.stringContaining('ward-notes'),
+      );
       // Without a shipped meta-prompt MPT is offered but not choosable; prompt tuning is the default.
       expect(await page.getByRole('radio', { name: /Multitask prompt tuning/ }).isDisabled()).toBe(true);
       expect(await page.getByRole('radio', { name: /^Prompt tuning/ }).isChecked()).toBe(true);
