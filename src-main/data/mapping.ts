@@ -1,10 +1,11 @@
 /**
  * Column mapping for JSONL and CSV: which source column or JSON field fills which task field.
- * Written `field=source,field=source`, e.g. `source=dialogue,summary=section_text,id=ID` or
- * `options=opa|opb|opc|opd,answerIndex=cop`. A source is a column name, a dotted path into JSON
- * (`annotations.0.label`) or several joined with `|` (a list: options, or context paragraphs).
- * Unmapped fields are read from a column of the same name. Rows that already are ClinPrompt's own
- * `{ input, target }` JSONL (see exporters.ts) need no mapping.
+ * On the command line it is written `field=source,field=source`, e.g.
+ * `source=dialogue,summary=section_text,id=ID` or `options=opa|opb|opc|opd,answerIndex=cop`; the
+ * app picks the columns from the file's own (`{ options: ['opa', 'opb'] }`). A source is a column
+ * name or a dotted path into JSON (`annotations.0.label`); several sources make a list (options, or
+ * context paragraphs). Unmapped fields are read from a column of the same name. Rows that already
+ * are ClinPrompt's own `{ input, target }` JSONL (see exporters.ts) need no mapping.
  */
 import { UserError } from '../common/errors.js';
 import { alignMentions } from '../tasks/align.js';
@@ -15,34 +16,144 @@ import { SPLITS, type Entity, type QaInput, type Split, type TaskType } from '..
 import type { RawExample } from './source.js';
 
 export type Row = Readonly<Record<string, unknown>>;
-export type FieldMapping = Readonly<Record<string, string>>;
+/** The sources of each mapped field: one column, or several read as a list. */
+export type FieldMapping = Readonly<Record<string, readonly string[]>>;
+/** A mapping as written (`field=source,...`, or `preset:NAME`), or as columns picked per field. */
+export type MappingSpec = string | FieldMapping;
 
-/** The fields each task type reads, besides `id` and `split`. */
-export const TASK_FIELDS: { readonly [T in TaskType]: readonly string[] } = {
-  ner: ['text', 'entities'],
-  re: ['text', 'head', 'tail', 'label', 'relations'],
-  qa: ['question', 'context', 'options', 'answer', 'answerIndex'],
-  nli: ['premise', 'hypothesis', 'label'],
-  summarization: ['source', 'summary'],
+/** A field a mapping can fill: whether every row needs it, whether it takes several columns, what it holds. */
+export interface TaskField {
+  readonly name: string;
+  readonly required: boolean;
+  readonly list: boolean;
+  readonly holds: string;
+}
+
+const taskField = (name: string, holds: string, required = false, list = false): TaskField => ({
+  name,
+  required,
+  list,
+  holds,
+});
+
+/** Every task's own fields may also take these. */
+const COMMON_FIELDS: readonly TaskField[] = [
+  taskField('id', 'an id for each example'),
+  taskField('split', 'train, dev or test'),
+];
+
+/** The fields each task type reads, besides `id` and `split` (rowToExample reads them as declared). */
+export const TASK_FIELDS: { readonly [T in TaskType]: readonly TaskField[] } = {
+  ner: [taskField('text', 'the note text', true), taskField('entities', 'the mentions: a list of {start, end, type}')],
+  re: [
+    taskField('text', 'the sentence or note', true),
+    taskField('label', 'the relation', true),
+    taskField('head', 'the first entity (else << >> markers in the text)'),
+    taskField('tail', 'the second entity (else [[ ]] markers in the text)'),
+  ],
+  qa: [
+    taskField('question', 'the question', true),
+    taskField('context', 'the passage the answer comes from'),
+    taskField('options', 'the answer options, one column each', false, true),
+    taskField('answer', 'the answer: option text or letter, yes/no/maybe, or free text (or give the answer number)'),
+    taskField('answerIndex', 'the number of the correct option, from 1'),
+  ],
+  nli: [
+    taskField('premise', 'the premise', true),
+    taskField('hypothesis', 'the hypothesis', true),
+    taskField('label', 'the label (e.g. entailment)', true),
+  ],
+  summarization: [taskField('source', 'the text to summarise', true), taskField('summary', 'its summary', true)],
 };
 
-export function parseMapping(spec: string | undefined, task: TaskType): FieldMapping {
-  if (spec === undefined || spec.trim() === '') return {};
-  const known = ['id', 'split', ...TASK_FIELDS[task]];
-  const mapping: Record<string, string> = {};
+/** The fields a mapping of `task` may name, the task's own first. */
+export function mappableFields(task: TaskType): readonly TaskField[] {
+  return [...TASK_FIELDS[task], ...COMMON_FIELDS];
+}
+
+function isRequired(task: TaskType, name: string): boolean {
+  return TASK_FIELDS[task].some((f) => f.name === name && f.required);
+}
+
+function badMapping(message: string): UserError {
+  return new UserError('INVALID_ARGUMENT', message, { field: 'mapping' });
+}
+
+/** A written or picked mapping, checked: fields the task has, at least one source each. */
+export function parseMapping(spec: MappingSpec | undefined, task: TaskType): FieldMapping {
+  if (spec === undefined) return {};
+  const known = [...COMMON_FIELDS, ...TASK_FIELDS[task]].map((f) => f.name);
+  const mapping: Record<string, readonly string[]> = {};
+  const add = (name: string, sources: readonly string[]) => {
+    if (!known.includes(name)) throw badMapping(`${task} has no field "${name}"; its fields are ${known.join(', ')}.`);
+    mapping[name] = sources;
+  };
+  if (typeof spec !== 'string') {
+    for (const [name, sources] of Object.entries(spec)) {
+      const picked = sources.filter((s) => s !== '');
+      if (picked.length > 0) add(name, picked);
+    }
+    return mapping;
+  }
+  if (spec.trim() === '') return {};
   for (const part of spec.split(',')) {
-    const [field, source] = part.split('=').map((s) => s.trim());
-    if (!field || !source) {
-      throw new UserError('INVALID_ARGUMENT', `"${part}" is not field=column, e.g. "premise=Statement,label=Label".`, {
-        field: 'mapping',
-      });
+    const [name, source] = part.split('=').map((s) => s.trim());
+    if (!name || !source) throw badMapping(`"${part}" is not field=column, e.g. "premise=Statement,label=Label".`);
+    const sources = source.split('|').map((s) => s.trim());
+    add(name, sources);
+  }
+  return mapping;
+}
+
+/** Column names as the guess compares them: lower case, letters and digits only. */
+const squash = (name: string) => name.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+
+/** Other column names that often hold each field (the public sets' among them), besides the field's own. */
+const USUAL_NAMES: Readonly<Record<string, readonly string[]>> = {
+  text: ['note', 'notetext', 'sentence', 'document', 'report', 'body', 'content'],
+  entities: ['spans', 'mentions', 'annotations'],
+  label: ['relation', 'class', 'gold', 'goldlabel', 'category'],
+  head: ['entity1', 'subject', 'arg1'],
+  tail: ['entity2', 'object', 'arg2'],
+  question: ['query', 'q'],
+  context: ['contexts', 'abstract', 'passage', 'evidence'],
+  answer: ['finaldecision', 'gold', 'correctanswer'],
+  answerIndex: ['cop', 'answeridx', 'correctoption', 'answernumber'],
+  premise: ['sentence1', 'evidence', 'context'],
+  hypothesis: ['sentence2', 'statement', 'claim'],
+  source: ['dialogue', 'text', 'chq', 'document', 'note', 'input', 'article'],
+  summary: ['sectiontext', 'target', 'reference', 'output', 'abstract'],
+  id: ['uid', 'pmid', 'file', 'recordid', 'noteid', 'documentid', 'docid'],
+  split: ['set', 'fold', 'subset'],
+};
+
+/** Option columns: opa..opd, option_a, option1, choice_b... */
+const OPTION_COLUMN = /^(op|option|choice)([a-z]|\d)$/;
+
+/**
+ * The best guess at a mapping from a file's columns: the field's own name, then the names others
+ * use for it (USUAL_NAMES, in order), each column used once; option columns for a list field.
+ */
+export function guessMapping(columns: readonly string[], task: TaskType): FieldMapping {
+  const free = new Set(columns);
+  const mapping: Record<string, readonly string[]> = {};
+  for (const { name, list } of mappableFields(task)) {
+    if (list) {
+      const options = columns.filter((c) => free.has(c) && OPTION_COLUMN.test(squash(c)));
+      if (options.length >= 2) {
+        mapping[name] = options;
+        for (const c of options) free.delete(c);
+      }
+      continue;
     }
-    if (!known.includes(field)) {
-      throw new UserError('INVALID_ARGUMENT', `${task} has no field "${field}"; its fields are ${known.join(', ')}.`, {
-        field: 'mapping',
-      });
+    for (const wanted of [squash(name), ...(USUAL_NAMES[name] ?? [])]) {
+      const column = columns.find((c) => free.has(c) && squash(c) === wanted);
+      if (column !== undefined) {
+        mapping[name] = [column];
+        free.delete(column);
+        break;
+      }
     }
-    mapping[field] = source;
   }
   return mapping;
 }
@@ -57,11 +168,11 @@ function lookup(row: Row, path: string): unknown {
   return value;
 }
 
-/** The value of a task field in a row: mapped sources, a list for `a|b|c`, else the same-named column. */
+/** The value of a task field in a row: the mapped source, a list for several, else the same-named column. */
 export function fieldValue(row: Row, mapping: FieldMapping, field: string): unknown {
-  const source = mapping[field] ?? field;
-  if (source.includes('|')) return source.split('|').map((s) => lookup(row, s.trim()));
-  return lookup(row, source);
+  const sources = mapping[field] ?? [field];
+  if (sources.length > 1) return sources.map((s) => lookup(row, s));
+  return lookup(row, sources[0] ?? field);
 }
 
 export class RowProblem extends Error {
@@ -79,13 +190,18 @@ function text(row: Row, mapping: FieldMapping, field: string, required: boolean)
   if (value === undefined || value === null || value === '') {
     if (!required) return undefined;
     throw new RowProblem(
-      `the ${field} field${mapping[field] ? ` (mapped to "${mapping[field]}")` : ''} is missing or empty`,
+      `the ${field} field${mapping[field] ? ` (mapped to "${mapping[field].join('|')}")` : ''} is missing or empty`,
       value === undefined ? field : undefined,
     );
   }
   if (Array.isArray(value)) return value.map((v) => String(v ?? '')).join('\n');
   if (typeof value === 'object') throw new RowProblem(`the ${field} field is an object, expected text`);
   return String(value);
+}
+
+/** A task field's text, required as TASK_FIELDS declares it. */
+function declared(task: TaskType, row: Row, mapping: FieldMapping, name: string): string | undefined {
+  return text(row, mapping, name, isRequired(task, name));
 }
 
 function list(row: Row, mapping: FieldMapping, field: string): string[] | undefined {
@@ -151,8 +267,8 @@ function answerOption(options: readonly string[], indexValue: unknown, answer: s
 }
 
 function qaInputAndAnswer(row: Row, mapping: FieldMapping): { input: QaInput; answer: string } {
-  const question = text(row, mapping, 'question', true) as string;
-  const context = text(row, mapping, 'context', false);
+  const question = declared('qa', row, mapping, 'question') as string;
+  const context = declared('qa', row, mapping, 'context');
   const options = list(row, mapping, 'options');
   const indexValue = fieldValue(row, mapping, 'answerIndex');
   const rawAnswer = text(row, mapping, 'answer', indexValue === undefined || indexValue === null || indexValue === '');
@@ -223,15 +339,15 @@ export function rowToExample(task: TaskType, row: Row, mapping: FieldMapping): R
   }
   switch (task) {
     case 'ner': {
-      const note = text(row, mapping, 'text', true) as string;
+      const note = declared('ner', row, mapping, 'text') as string;
       const entities = entitiesFrom(fieldValue(row, mapping, 'entities'), note);
       return { ...common, input: { text: note }, target: { entities }, labels: entities.map((e) => e.type) };
     }
     case 're': {
-      const note = text(row, mapping, 'text', true) as string;
-      const label = text(row, mapping, 'label', true) as string;
-      const head = text(row, mapping, 'head', false) ?? HEAD_MARKER.exec(note)?.[1];
-      const tail = text(row, mapping, 'tail', false) ?? TAIL_MARKER.exec(note)?.[1];
+      const note = declared('re', row, mapping, 'text') as string;
+      const label = declared('re', row, mapping, 'label') as string;
+      const head = declared('re', row, mapping, 'head') ?? HEAD_MARKER.exec(note)?.[1];
+      const tail = declared('re', row, mapping, 'tail') ?? TAIL_MARKER.exec(note)?.[1];
       if (head === undefined || tail === undefined) {
         throw new RowProblem(
           'a relation row needs head and tail columns, or << head >> and [[ tail ]] markers in the text',
@@ -260,14 +376,14 @@ export function rowToExample(task: TaskType, row: Row, mapping: FieldMapping): R
       return { ...common, input, target: { answer }, labels: input.kind === 'free' ? [] : [answer] };
     }
     case 'nli': {
-      const premise = text(row, mapping, 'premise', true) as string;
-      const hypothesis = text(row, mapping, 'hypothesis', true) as string;
-      const label = (text(row, mapping, 'label', true) as string).trim();
+      const premise = declared('nli', row, mapping, 'premise') as string;
+      const hypothesis = declared('nli', row, mapping, 'hypothesis') as string;
+      const label = (declared('nli', row, mapping, 'label') as string).trim();
       return { ...common, input: { premise, hypothesis }, target: { label }, labels: [label] };
     }
     case 'summarization': {
-      const source = text(row, mapping, 'source', true) as string;
-      const summary = text(row, mapping, 'summary', true) as string;
+      const source = declared('summarization', row, mapping, 'source') as string;
+      const summary = declared('summarization', row, mapping, 'summary') as string;
       return { ...common, input: { source }, target: { summary }, labels: [] };
     }
   }

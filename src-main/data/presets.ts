@@ -12,7 +12,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { UserError } from '../common/errors.js';
 import { matchLabel } from '../tasks/labels.js';
 import type { Split, TaskType } from '../tasks/types.js';
-import { RowProblem, type Row } from './mapping.js';
+import { RowProblem, type MappingSpec, type Row } from './mapping.js';
 import { cannotRead, named, structural } from './source.js';
 
 export interface PresetContext {
@@ -177,8 +177,8 @@ const PRESETS: Record<string, () => Preset> = {
 export const PRESET_IDS = Object.keys(PRESETS);
 
 /** A fresh preset (some keep state across one import, e.g. which prompts were seen). */
-export function presetFor(spec: string | undefined, task: TaskType): Preset | undefined {
-  if (spec === undefined || !spec.startsWith('preset:')) return undefined;
+export function presetFor(spec: MappingSpec | undefined, task: TaskType): Preset | undefined {
+  if (typeof spec !== 'string' || !spec.startsWith('preset:')) return undefined;
   const id = spec.slice('preset:'.length);
   const make = PRESETS[id];
   if (!make) {

@@ -14,6 +14,7 @@ import picomatch from 'picomatch';
 
 import { UserError, nodeErrorCode } from '../common/errors.js';
 import type { Split, TaskInput, TaskTarget, TaskType } from '../tasks/types.js';
+import type { MappingSpec } from './mapping.js';
 
 /** An example as an importer reads it; the split is filled in later when the source has none. */
 export interface RawExample<T extends TaskType = TaskType> {
@@ -41,7 +42,7 @@ export interface ImportOptions extends Decoding {
   /** Ignore train/dev/test in file and folder names: draw splits with the seed instead. */
   readonly drawSplits?: boolean;
   /** Column/field mapping for JSONL and CSV (see mapping.ts). */
-  readonly mapping?: string;
+  readonly mapping?: MappingSpec;
   /** Spreadsheets: the sheet to read (name or 1-based number; default the first). */
   readonly sheet?: string;
   /** JSON: the top-level key whose list holds the records (`{"questions": [...]}`). */

@@ -300,6 +300,9 @@ export interface SourceTaskListing {
   readonly expected: string;
 }
 
+/** The file's columns picked for each task field (the app); several columns make a list (QA options). */
+const ColumnMapping = z.record(z.string().trim().min(1).max(40), z.array(z.string().max(4096)).max(26));
+
 export const DatasetImportSchema = z.object({
   format: z.enum(IMPORT_FORMATS),
   path: z.string().trim().min(1, 'choose a file or folder').max(4096),
@@ -310,7 +313,8 @@ export const DatasetImportSchema = z.object({
     .min(1, 'give the dataset a name')
     .max(100)
     .regex(/^[\w .-]+$/, 'use letters, digits, spaces, dot, dash or underscore'),
-  mapping: z.string().trim().max(2000).optional(),
+  /** JSONL/CSV: the columns picked per field, or a written mapping (`field=column,...`, `preset:NAME`). */
+  mapping: z.union([z.string().trim().max(2000), ColumnMapping]).optional(),
   /** The encoding of files without a byte-order mark (default utf-8), e.g. windows-1252. */
   encoding: z.string().trim().min(1).max(40).optional(),
   /** Import bytes invalid in the encoding as U+FFFD instead of refusing the file. */
@@ -330,6 +334,43 @@ export const DatasetImportSchema = z.object({
   drawSplits: z.boolean().optional(),
 });
 export type DatasetImportRequest = z.input<typeof DatasetImportSchema>;
+
+/** What `imports.preview` reads: the import's source and reading settings, and how many records. */
+export const ImportPreviewSchema = DatasetImportSchema.pick({
+  format: true,
+  path: true,
+  task: true,
+  mapping: true,
+  encoding: true,
+  replaceInvalid: true,
+  sheet: true,
+  records: true,
+  include: true,
+  exclude: true,
+}).extend({ limit: z.number().int().min(1).max(20).default(5) });
+export type ImportPreviewRequest = z.input<typeof ImportPreviewSchema>;
+
+/** A field of the task that a column mapping fills (data/mapping.ts), with the columns picked for it. */
+export interface ImportFieldView {
+  readonly name: string;
+  /** What the field holds, in words. */
+  readonly holds: string;
+  readonly required: boolean;
+  /** Takes several columns, read as a list (QA's options). */
+  readonly list: boolean;
+  /** The file's columns the preset's mapping names for it, else the best guess; empty when none fits. */
+  readonly columns: readonly string[];
+}
+
+/** A source's first records before import (note text: shown to whoever may import it, never logged). */
+export interface ImportPreview {
+  /** The file the rows come from: for a folder, the first file the import reads. */
+  readonly file: string;
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+  /** JSONL/CSV without a preset: the task's fields to pick columns for. Else empty: the format says what is what. */
+  readonly fields: readonly ImportFieldView[];
+}
 
 // ---------------------------------------------------------------------------------------------
 // Prompt packs (services/packs.ts, docs/prompt-pack.md)
@@ -772,6 +813,8 @@ export const requests = {
   'datasets.list': request<readonly DatasetListing[]>()(z.tuple([])),
   /** Imports files into the store (all or nothing); a malformed file names file and line. */
   'datasets.import': request<DatasetImportResult>()(z.tuple([DatasetImportSchema])),
+  /** A file's first records, and the task's fields with the columns guessed for them; needs the import's permission. */
+  'imports.preview': request<ImportPreview>()(z.tuple([ImportPreviewSchema])),
   /** Deletes a dataset and its examples (audited); NOT_FOUND if there is none. */
   'datasets.delete': request<{ readonly name: string; readonly examples: number }>()(
     z.tuple([z.object({ name: z.string().trim().min(1).max(100) })]),

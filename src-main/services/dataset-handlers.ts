@@ -2,8 +2,9 @@
  * The dataset requests of the IPC contract: import files into the unlocked store, list the
  * datasets with their counts, label balance chart, rename or delete one, and the public source-task
  * catalogue. They call the same use cases as `clinprompt import` / `clinprompt datasets`
- * (services/datasets.ts) and hand the renderer names, counts, labels and ids; only a preview, asked
- * for and audited as a read, carries note text.
+ * (services/datasets.ts) and hand the renderer names, counts, labels and ids; only a stored
+ * dataset's preview, asked for and audited as a read, and a file's first records before it is
+ * imported (`imports.preview`, under the import's permission), carry note text.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import {
   renameDataset,
   type ImportRequest,
 } from './datasets.js';
+import { previewImport } from './import-preview.js';
 import type { StoreService } from './store-service.js';
 
 export function toListing(d: DatasetSummary): DatasetListing {
@@ -50,17 +52,22 @@ type DatasetRequests =
   | 'datasets.rename'
   | 'datasets.preview'
   | 'datasets.catalogue'
+  | 'imports.preview'
   | 'charts.labelBalance';
+
+/** A request's settings as the services take them: optional fields arrive as undefined or '' when not chosen. */
+function chosenOnly<T extends object>(request: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined && v !== '')) as never;
+}
 
 export function datasetHandlers(store: StoreService, sharedDataDir: string): Pick<RequestHandlers, DatasetRequests> {
   return {
     'datasets.list': () => store.use((s, session) => listDatasets(s, session).map(toListing)),
+    'imports.preview': ({ format, path: source, limit, ...options }) =>
+      store.use((_, session) => previewImport(session, format, source, chosenOnly(options), limit)),
     'datasets.import': (request) =>
       store.use(async (s, session): Promise<DatasetImportResult> => {
-        // The schema's optional fields arrive as undefined or '' when not chosen: leave them out.
-        const chosen = Object.fromEntries(
-          Object.entries(request).filter(([, v]) => v !== undefined && v !== ''),
-        ) as unknown as ImportRequest;
+        const chosen = chosenOnly(request) as ImportRequest;
         const outcome = await importDatasetFiles(s, session, chosen);
         const { report } = outcome;
         return {

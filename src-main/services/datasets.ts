@@ -22,6 +22,7 @@ import {
   type SplitCounts,
 } from '../store/repositories/datasets.js';
 import { writeAuditedExport } from '../store/audited-export.js';
+import type { Permission } from '../store/permissions.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
 import { evaluate, type Evaluation } from '../tasks/evaluate.js';
@@ -47,14 +48,23 @@ export interface ImportOutcome {
   readonly report: DatasetReport;
 }
 
+/**
+ * Checks that the session may import a source of `format` (and so see it before importing), and
+ * returns the permission: plain notes (no labels) are what a clinician brings to run prompts over;
+ * labelled data is a data scientist's.
+ */
+export function requireImport(session: StoreSession, format: ImportFormat): Permission {
+  const permission = format === 'notes' ? 'notes.import' : 'datasets.import';
+  session.require(permission, format === 'notes' ? 'import notes' : `import a ${format} dataset`);
+  return permission;
+}
+
 export async function importDatasetFiles(
   store: Store,
   session: StoreSession,
   request: ImportRequest,
 ): Promise<ImportOutcome> {
-  // Plain notes (no labels) are what a clinician brings to run prompts over; labelled data is a data scientist's.
-  const permission = request.format === 'notes' ? 'notes.import' : 'datasets.import';
-  session.require(permission, request.format === 'notes' ? 'import notes' : `import a ${request.format} dataset`);
+  const permission = requireImport(session, request.format);
   // Fail before reading a large source; the store checks again inside its transaction.
   if (store.datasets.list().some((d) => d.name === request.name)) {
     throw new UserError('ALREADY_EXISTS', `A dataset named "${request.name}" already exists; choose another name.`, {

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { SOURCE_TASKS } from '../../src-main/data/catalogue.js';
-import { MAPPING_EXAMPLES } from '../../src-renderer/src/lib/mapping-examples.js';
 
 import { accessibilityProblems } from '../support/axe.js';
 import { closeBrowser, openRenderer, type RendererHarness, type RendererOptions } from '../support/renderer-harness.js';
@@ -70,6 +69,18 @@ describe('wizard: encrypted store and dataset import', () => {
     await page.getByLabel('Task', { exact: true }).selectOption('ner');
     await page.getByLabel('Dataset name').fill('ncbi-disease-slice');
     await page.getByLabel('File or folder').fill(folder);
+    // before importing: the first sentences as the importer reads them (devel.tsv comes first), the
+    // mentions as the task writes them
+    const filePreview = page.getByTestId('import-preview');
+    await expect.poll(() => filePreview.locator('tbody tr').count(), POLL).toBe(5);
+    expect(await filePreview.locator('th').allTextContents()).toEqual(['id', 'split', 'text', 'target']);
+    expect(await filePreview.locator('tbody tr').nth(1).locator('td').allTextContents()).toEqual([
+      'devel.tsv:12',
+      'dev',
+      'Germline mutations in BRCA1 are responsible for most cases of inherited breast and ovarian cancer .',
+      'inherited breast and ovarian cancer [SEP] Disease',
+    ]);
+    expect(await page.getByRole('heading', { name: 'First 5 records of ncbi-slice' }).count()).toBe(1);
     await page.getByRole('button', { name: 'Import', exact: true }).click();
 
     await expect
@@ -85,8 +96,9 @@ describe('wizard: encrypted store and dataset import', () => {
     }
     const diseases = Object.values(stored?.labelCounts ?? {}).reduce((n, counts) => n + (counts['Disease'] ?? 0), 0);
     expect(await row.locator('.labels').textContent()).toContain(`Disease ${diseases}`);
-    // Names and counts only: no token of the imported sentences reaches the page.
-    expect(await page.content()).not.toMatch(/Identification|APC2/);
+    // Names and counts only: no token of the imported sentences reaches the report or the list.
+    expect(await page.getByTestId('import-report').textContent()).not.toMatch(/BRCA1|Identification|APC2/);
+    expect(await page.getByTestId('datasets').textContent()).not.toMatch(/BRCA1|Identification|APC2/);
     await app.screenshot('import-done');
     expect(await accessibilityProblems(page)).toEqual([]);
 
@@ -138,27 +150,52 @@ describe('wizard: encrypted store and dataset import', () => {
     await expect
       .poll(() => page.getByLabel('File or folder').inputValue(), POLL)
       .toBe(path.join(SHARED_DIR, 'data', 'sum/meqsum/meqsum.csv'));
+    // and its mapping picks the file's columns
+    await expect.poll(() => page.getByLabel('Source column').inputValue(), POLL).toBe('CHQ');
+    expect(await page.getByLabel('Summary column').inputValue()).toBe('Summary');
+    expect(await page.getByLabel('ID column').inputValue()).toBe('File');
 
-    // no mapping for a file whose columns are not the task's: the mapping is blamed, not the file
+    // the columns are picked from the file's own: the guess fills what it recognises, a required field
+    // it cannot guess stays empty (the form will not submit), and the user picks it by keyboard
     const summaries = path.join(home, 'visits.csv');
-    writeFileSync(summaries, 'dialogue,section_text\n"Doctor: any cough?",Cough.\n"Doctor: sleeping?",Insomnia.\n');
-    await page.getByLabel('File or folder').fill(summaries);
-    await page.getByLabel('Column mapping').fill('');
-    await page.getByLabel('Dataset name').fill('visits');
-    await page.getByRole('button', { name: 'Import', exact: true }).click();
-    await expect
-      .poll(() => alert().textContent(), POLL)
-      .toBe(
-        "Column mapping: The mapping does not say which column holds the source field, and visits.csv has no column named source. Add source=COLUMN to the column mapping, COLUMN being the file's column that holds it.",
-      );
-    // the placeholder is a mapping the chosen task accepts, and the retry clears the old error
-    expect(await page.getByLabel('Column mapping').getAttribute('placeholder')).toBe(
-      `e.g. ${MAPPING_EXAMPLES.summarization}`,
+    writeFileSync(
+      summaries,
+      'ID,dialogue,note_section\nv1,"Doctor: any cough?",Cough.\nv2,"Doctor: sleeping?",Insomnia.\n',
     );
-    await page.getByLabel('Column mapping').fill(MAPPING_EXAMPLES.summarization);
+    await page.getByLabel('File or folder').fill(summaries);
+    await page.getByLabel('Dataset name').fill('visits');
+    const preview = page.getByTestId('import-preview');
+    await expect.poll(() => preview.locator('tbody tr').count(), POLL).toBe(2);
+    expect(await preview.locator('th').allTextContents()).toEqual(['ID', 'dialogue', 'note_section']);
+    expect(await preview.locator('tbody tr').first().locator('td').allTextContents()).toEqual([
+      'v1',
+      'Doctor: any cough?',
+      'Cough.',
+    ]);
+    const summaryColumn = page.getByLabel('Summary column');
+    expect(await page.getByLabel('Source column').inputValue()).toBe('dialogue');
+    expect(await page.getByLabel('ID column').inputValue()).toBe('ID');
+    expect(await summaryColumn.inputValue()).toBe('');
+    expect(await summaryColumn.locator('option').allTextContents()).toEqual([
+      '— choose a column —',
+      'ID',
+      'dialogue',
+      'note_section',
+    ]);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    expect(await summaryColumn.evaluate((e) => (e as HTMLSelectElement).validity.valueMissing)).toBe(true);
+    expect(await page.getByTestId('import-report').count()).toBe(0);
+    await summaryColumn.focus();
+    await page.keyboard.press('End');
+    expect(await summaryColumn.inputValue()).toBe('note_section');
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await expect.poll(report, POLL).toMatch(/Imported visits: 2 examples/);
     expect(await alert().count()).toBe(0);
+    const visits = await app.services.store.use((store) => store.datasets.examples(store.datasets.get('visits').id));
+    expect(visits.map((e) => [e.externalId, e.input, e.target])).toEqual([
+      ['v1', { source: 'Doctor: any cough?' }, { summary: 'Cough.' }],
+      ['v2', { source: 'Doctor: sleeping?' }, { summary: 'Insomnia.' }],
+    ]);
     expect(await report()).toContain('Each example has its reference summary to learn from');
     expect(await report()).not.toContain('Labels: .');
     const rows = page.getByTestId('datasets').locator('tbody tr');
@@ -172,13 +209,22 @@ describe('wizard: encrypted store and dataset import', () => {
     await page.getByLabel('Task', { exact: true }).selectOption('ner');
     await page.getByLabel('Folder', { exact: true }).fill(notes);
     await page.getByLabel('Dataset name').fill('ward');
+    await expect.poll(() => preview.locator('tbody tr').count(), POLL).toBe(3);
+    expect(await page.getByRole('heading', { name: 'First 3 records of ward-notes' }).count()).toBe(1);
+    expect(await preview.locator('tbody tr').first().locator('td').allTextContents()).toEqual([
+      'note-1.txt',
+      'test',
+      'Ward note 1: stable overnight.',
+      '',
+    ]);
+    expect(await page.getByLabel('Source column').count()).toBe(0); // a notes folder has nothing to map
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await expect.poll(report, POLL).toMatch(/Imported ward: 3 examples \(train 0,\s+dev\s+0, test 3\)/);
     expect(await page.getByTestId('split-reason').textContent()).toMatch(
       /unlabelled, so every note went to the test split/,
     );
 
-    // an NLI table with the example mapping's own column names
+    // an NLI table whose premise the guess cannot name: the first 5 of its rows, and the columns picked
     const nli = path.join(home, 'fever.csv');
     const lines = ['split,Statement,Claim,Label'];
     for (let i = 0; i < 6; i++)
@@ -186,13 +232,20 @@ describe('wizard: encrypted store and dataset import', () => {
     writeFileSync(nli, lines.join('\n') + '\n');
     await page.getByLabel('File format').selectOption('csv');
     await page.getByLabel('Task', { exact: true }).selectOption('nli');
-    expect(await page.getByLabel('Column mapping').getAttribute('placeholder')).toBe(`e.g. ${MAPPING_EXAMPLES.nli}`);
-    await page.getByLabel('Column mapping').fill(MAPPING_EXAMPLES.nli);
     await page.getByLabel('File or folder').fill(nli);
     await page.getByLabel('Dataset name').fill('fever');
+    await expect.poll(() => preview.locator('tbody tr').count(), POLL).toBe(5);
+    expect(await page.getByLabel('Label column').inputValue()).toBe('Label');
+    expect(await page.getByLabel('Split column').inputValue()).toBe('split');
+    await page.getByLabel('Premise column').selectOption('Statement');
+    await page.getByLabel('Hypothesis column').selectOption('Claim');
+    await app.screenshot('import-column-mapping');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await expect.poll(report, POLL).toMatch(/Imported fever: 6 examples/);
-    expect(await page.content()).not.toMatch(/Patient 0 is febrile/); // no note text until a preview is asked for
+    // the report and the list hold names and counts; note text only in the previews asked for
+    expect(await page.getByTestId('import-report').textContent()).not.toMatch(/Patient 0 is febrile/);
+    expect(await page.getByTestId('datasets').textContent()).not.toMatch(/Patient 0 is febrile/);
 
     // the chosen dataset: label balance, preview, rename, delete
     await page.getByLabel('Dataset', { exact: true }).selectOption('fever');

@@ -7,6 +7,7 @@
  * first sheet or `--sheet`, header row first. A file's name, or its folder's, gives its split
  * (train/dev/test...); in a folder, the files that name a split are imported, or the preset's
  * choice of files. `--group-by <column>` keeps rows with the same value in one drawn split.
+ * `firstRows` reads a source's first rows the same way, unmapped, for the app's preview.
  */
 import { Readable } from 'node:stream';
 import path from 'node:path';
@@ -263,11 +264,17 @@ async function filesToImport(
   return files;
 }
 
-function tabularImporter(
-  format: string,
-  extensions: readonly string[],
-  rows: (file: string, options: ImportOptions) => AsyncGenerator<SourceRow>,
-) {
+/** A tabular format: its name in messages, the file names a folder import reads, and its row reader. */
+interface TabularFormat {
+  readonly name: string;
+  readonly extensions: readonly string[];
+  readonly rows: (file: string, options: ImportOptions) => AsyncGenerator<SourceRow>;
+}
+
+const JSON_FORMAT: TabularFormat = { name: 'JSON', extensions: ['.jsonl', '.ndjson', '.json', '.txt'], rows: jsonRows };
+const CSV_FORMAT: TabularFormat = { name: 'CSV', extensions: ['.csv', '.xlsx'], rows: csvRows };
+
+function tabularImporter({ name: format, extensions, rows }: TabularFormat) {
   return async function* (source: string, options: ImportOptions): AsyncGenerator<RawExample> {
     const preset = presetFor(options.mapping, options.task);
     const mapping = preset ? {} : parseMapping(options.mapping, options.task);
@@ -322,7 +329,7 @@ function tabularImporter(
  * the file. The file's column names are not quoted: a CSV without a header row has note text there.
  */
 function unmappedField(field: string, file: string, options: ImportOptions): UserError {
-  const mapped = parseMapping(options.mapping, options.task)[field];
+  const mapped = parseMapping(options.mapping, options.task)[field]?.join('|');
   return new UserError(
     'INVALID_ARGUMENT',
     mapped !== undefined
@@ -348,5 +355,26 @@ function groupOf(row: Row, column: string | undefined, file: string, place: Plac
   return `${column}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`;
 }
 
-export const importJsonl = tabularImporter('JSON', ['.jsonl', '.ndjson', '.json', '.txt'], jsonRows);
-export const importCsv = tabularImporter('CSV', ['.csv', '.xlsx'], csvRows);
+export const importJsonl = tabularImporter(JSON_FORMAT);
+export const importCsv = tabularImporter(CSV_FORMAT);
+
+/**
+ * The first `limit` rows of the first file an import would read, as the file has them (no mapping
+ * applied), read by the import's own file choice and row readers: what the column mapping picks from.
+ */
+export async function firstRows(
+  format: 'jsonl' | 'csv',
+  source: string,
+  options: ImportOptions,
+  limit: number,
+): Promise<{ file: string; rows: Row[] }> {
+  const { extensions, rows } = format === 'csv' ? CSV_FORMAT : JSON_FORMAT;
+  const [file] = await filesToImport(source, extensions, presetFor(options.mapping, options.task), options);
+  const found: Row[] = [];
+  for await (const { row, key } of rows(file as string, options)) {
+    // As the import reads it: a record keyed by id has that id.
+    found.push(key !== undefined ? { id: key, ...row } : row);
+    if (found.length >= limit) break;
+  }
+  return { file: file as string, rows: found };
+}

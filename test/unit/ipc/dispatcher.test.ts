@@ -37,6 +37,7 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'datasets.delete',
       'datasets.rename',
       'datasets.preview',
+      'imports.preview',
       'datasets.catalogue',
       'packs.list',
       'packs.inspect',
