@@ -322,17 +322,17 @@ function checkNative(task: TaskType, input: Row, target: unknown): void {
   });
 }
 
+/** A row in ClinPrompt's own `{ input, target }` form, which needs no column mapping. */
+export function isNativeRow(row: Row): boolean {
+  return typeof row['input'] === 'object' && row['input'] !== null && 'target' in row;
+}
+
 /** Builds one example from a mapped row; throws RowProblem (the caller adds file and line). */
 export function rowToExample(task: TaskType, row: Row, mapping: FieldMapping): RawExample {
   const id = text(row, mapping, 'id', false);
   const split = parseSplit(row, mapping);
   const common = { ...(id !== undefined ? { externalId: id } : {}), ...(split ? { split } : {}) };
-  if (
-    Object.keys(mapping).length === 0 &&
-    typeof row['input'] === 'object' &&
-    row['input'] !== null &&
-    'target' in row
-  ) {
+  if (Object.keys(mapping).length === 0 && isNativeRow(row)) {
     checkNative(task, row['input'] as Row, row['target']);
     const labels = Array.isArray(row['labels']) ? row['labels'].map(String) : [];
     return { ...common, input: row['input'] as never, target: row['target'] as never, labels };

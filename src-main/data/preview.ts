@@ -10,7 +10,7 @@ import type { ImportFormat } from '../common/vocabulary.js';
 import { taskDefinition } from '../tasks/registry.js';
 import type { TaskTarget } from '../tasks/types.js';
 import { firstRows } from './importers/tabular.js';
-import type { Row } from './mapping.js';
+import { isNativeRow, type Row } from './mapping.js';
 import { presetFor } from './presets.js';
 import { IMPORTERS } from './read-dataset.js';
 import { ImportNotices, type ImportOptions } from './source.js';
@@ -37,7 +37,8 @@ export async function previewSource(
   if ((format === 'jsonl' || format === 'csv') && !presetFor(options.mapping, options.task)) {
     const { file, rows } = await firstRows(format, source, options, limit);
     if (rows.length === 0) throw new UserError('BAD_FILE', `${file} holds no rows. Check the path and the format.`);
-    return table(file, rows, true);
+    // ClinPrompt's own { input, target } rows need no mapping: shown as the importer reads them
+    if (!rows.every(isNativeRow)) return table(file, rows, true);
   }
   const serialize = taskDefinition(options.task).serializeTarget as (target: TaskTarget) => string;
   const rows: Row[] = [];

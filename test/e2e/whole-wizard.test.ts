@@ -83,7 +83,6 @@ describe('wizard: the whole walk', () => {
       await page.getByLabel('Start from a public source task (optional)').selectOption({ label: '—' }); // none
       await page.getByLabel('File format').selectOption('jsonl');
       await page.getByLabel('Task', { exact: true }).selectOption('qa');
-      await page.getByLabel('Column mapping').fill('');
       await page.getByLabel('File or folder').fill(freshFile);
       await page.getByLabel('Dataset name').fill('new-questions');
       await page.getByRole('button', { name: 'Import', exact: true }).click();

@@ -129,6 +129,30 @@ describe('imports.preview on the public data', () => {
   });
 });
 
+describe("imports.preview of ClinPrompt's own rows", () => {
+  it('shows { input, target } JSONL rows as the importer reads them, with nothing to map', async () => {
+    const file = path.join(tmp.dir, 'own.jsonl');
+    const row = (question: string) => ({
+      input: { kind: 'multiple-choice', question, options: ['Adrenaline', 'Atropine'] },
+      target: null,
+      labels: [],
+    });
+    writeFileSync(
+      file,
+      [row('First-line drug for anaphylaxis?'), row('Antidote for organophosphates?')]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
+    const p = await previewed({ format: 'jsonl', path: file, task: 'qa' });
+    expect(p.fields).toEqual([]);
+    expect(p.columns).toEqual(expect.arrayContaining(['question', 'options', 'target']));
+    expect(p.rows.map((r) => r[p.columns.indexOf('question')])).toEqual([
+      'First-line drug for anaphylaxis?',
+      'Antidote for organophosphates?',
+    ]);
+  });
+});
+
 describe('imports.preview refuses', () => {
   const bad = (name: string, content: string) => {
     const file = path.join(tmp.dir, name);
