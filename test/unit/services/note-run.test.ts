@@ -65,7 +65,10 @@ describe('a note run result, read with the task parser', () => {
         output: 'B',
       },
     );
-    expect(qa).toMatchObject({ answer: 'B', input: { question: 'Q?', options: 'A. x\nB. y', kind: 'multiple-choice' } });
+    expect(qa).toMatchObject({
+      answer: 'B',
+      input: { question: 'Q?', options: 'A. x\nB. y', kind: 'multiple-choice' },
+    });
     const sum = noteResult({ type: 'summarization', labels: [] }, note({ source: 'Long note.' }), {
       id: 'n1',
       output: ' Short. ',
