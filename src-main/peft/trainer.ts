@@ -193,6 +193,8 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
   // ---- state: fresh, or restored from the run folder's checkpoint -------------------------------
   const values = method.initialValues(seededRandom(config.seed));
   const adam = newAdamWState(new Map(method.trainables.map((t) => [t.name, values.get(t.name)!.length])));
+  // the best evaluated tensors, held only when the run returns them
+  const keepsBest = o.keep !== 'last';
   let best: Map<string, Float32Array> | undefined;
   const scaler = new LossScaler();
   let state: CheckpointState = {
@@ -224,7 +226,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
       adam.v.set(t.name, saved.tensors.get(`v/${t.name}`)!);
     }
     adam.step = state.step;
-    if (state.best && o.keep !== 'last')
+    if (state.best && keepsBest)
       best = new Map(method.trainables.map((t) => [t.name, saved.tensors.get(`best/${t.name}`)!]));
     scaler.scale = state.lossScale;
     scaler.goodSteps = state.lossScaleGoodSteps;
@@ -248,7 +250,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     o.onProgress?.({ phase: 'evaluate', step, totalSteps, epoch: epochOf(step) });
     const value = await o.evaluate(method.adapter(values), step);
     const improved = state.best === null || value > state.best.value;
-    if (improved && o.keep !== 'last') best = new Map([...values].map(([n, v]) => [n, Float32Array.from(v)]));
+    if (improved && keepsBest) best = new Map([...values].map(([n, v]) => [n, Float32Array.from(v)]));
     state = {
       ...state,
       evaluations: [...state.evaluations, { step, value }],
