@@ -519,9 +519,12 @@ export interface RunListing {
   /** The run folder. */
   readonly outDir: string;
   readonly method: string;
+  /** The method in words ("Prompt tuning"). */
+  readonly methodTitle: string;
   readonly task: TaskType;
-  /** The dataset it was trained on. */
+  /** The dataset it was trained on, and how many of its examples it trained on (k). */
   readonly dataset: string;
+  readonly trainExamples: number;
   readonly finishedAt: string;
   readonly startedBy: string;
   readonly steps: number;
@@ -529,6 +532,24 @@ export interface RunListing {
   readonly backbone: { readonly name: string; readonly folder: string | null };
   /** The task's headline metric as last measured: on the test split when evaluated, else on dev during training. */
   readonly metric: { readonly name: string; readonly split: string; readonly value: number } | null;
+}
+
+/**
+ * A training run that stopped before its end (cancelled, failed, or the app closed while it ran)
+ * and whose run folder holds a checkpoint to resume from (services/interrupted-runs.ts).
+ */
+export interface InterruptedRunView {
+  readonly runId: number;
+  readonly method: string;
+  readonly task: TaskType;
+  /** The dataset it trains on. */
+  readonly dataset: string;
+  readonly startedAt: string;
+  /** The step its checkpoint holds, and the configured step count when one was set. */
+  readonly step: number;
+  readonly totalSteps: number | null;
+  /** The backbone folder it trains on: a resume uses the same one. */
+  readonly backbone: string;
 }
 
 export interface MetricView {
@@ -919,6 +940,10 @@ export const requests = {
       }),
     ]),
   ),
+  /** Training runs that stopped before their end and can be resumed from their checkpoint (also after a restart). */
+  'adapt.interrupted': request<readonly InterruptedRunView[]>()(z.tuple([])),
+  /** Resumes an interrupted run (from adapt.interrupted) from its checkpoint, with its own settings (a `train` job). */
+  'adapt.resume': request<JobState>()(z.tuple([z.object({ runId: z.number().int().positive() })])),
   /** The task types with their default templates and fields (the Task step). */
   'tasks.types': request<readonly TaskTypeView[]>()(z.tuple([])),
   /** The dataset's first example framed with the task set-up, or the template's problem. */

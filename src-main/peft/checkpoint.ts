@@ -79,6 +79,16 @@ export function readCheckpoint(dir: string): Checkpoint | undefined {
   return { state, tensors };
 }
 
+/** The step a run folder's checkpoint holds, without reading its tensors; undefined without a readable one. */
+export function checkpointStep(dir: string): number | undefined {
+  try {
+    const { step } = JSON.parse(readFileSync(path.join(dir, CHECKPOINT_FILE), 'utf8')) as { step?: unknown };
+    return typeof step === 'number' ? step : undefined;
+  } catch {
+    return undefined; // no checkpoint, or a damaged one: nothing to resume from
+  }
+}
+
 /** Removes the checkpoint once the run has finished (its results are written elsewhere). */
 export function removeCheckpoint(dir: string): void {
   for (const f of readdirSync(dir))

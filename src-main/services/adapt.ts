@@ -35,6 +35,7 @@ import { templateFor } from '../tasks/registry.js';
 import { backboneInfo } from './backbone.js';
 import { packAsMetaPrompt } from './packs.js';
 import { listFinishedRuns } from './finished-runs.js';
+import { listInterruptedRuns } from './interrupted-runs.js';
 import { fewShotCurveSpec, lossCurveSpec, renderChartSvg } from './charts.js';
 import type { StoreService } from './store-service.js';
 import {
@@ -73,6 +74,8 @@ type AdaptRequests =
   | 'backbone.describe'
   | 'adapt.options'
   | 'adapt.start'
+  | 'adapt.interrupted'
+  | 'adapt.resume'
   | 'runs.list'
   | 'adapt.evaluate'
   | 'charts.loss'
@@ -122,6 +125,47 @@ export function adaptHandlers(
       }
       unrecorded.shift();
     }
+  }
+
+  /** Runs whose job trains in this process now: not interrupted, whatever their record says. */
+  const live = (): Set<number> => new Set([...pending.values()].map((r) => r.runId));
+
+  /** A stopped run of the same folder goes on under its own record, so one run keeps one record. */
+  function reopenStopped(access: StoreAccess, outDir: string): number | undefined {
+    const newest = access.store.runs.list().find((r) => r.config['outDir'] === outDir);
+    if (!newest || newest.status === 'succeeded') return undefined;
+    if (live().has(newest.id))
+      throw new UserError('ALREADY_EXISTS', 'This run is training now: wait for it, or cancel it first.', {
+        field: 'dataset',
+      });
+    return access.store.runs.reopen(newest.id).id;
+  }
+
+  /** Starts the `train` job of a recorded run; its record is completed when the job finishes. */
+  function launch(r: {
+    runId: number;
+    outDir: string;
+    backbone: string;
+    data: TaskData;
+    method: string;
+    settings: Record<string, unknown>;
+    train: Record<string, unknown>;
+  }) {
+    const state = jobs.start(
+      {
+        kind: 'train',
+        backbone: r.backbone,
+        data: r.data.name,
+        task: r.data.task.type,
+        out: r.outDir,
+        method: r.method,
+        settings: r.settings,
+        train: r.train,
+      },
+      { data: r.data },
+    );
+    pending.set(state.jobId, { runId: r.runId, outDir: r.outDir });
+    return state;
   }
 
   // checked before any note text is read for the job
@@ -182,24 +226,46 @@ export function adaptHandlers(
         'runs',
         `${method}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`,
       );
-      const runId = await store.use((s, session) =>
-        startRunRecord({ store: s, session }, { method, settings }, config, outDir, [data.name], view.folder),
+      const runId = await store.use((s, session) => {
+        const access = { store: s, session };
+        return (
+          reopenStopped(access, outDir) ??
+          startRunRecord(access, { method, settings }, config, outDir, [data.name], view.folder, data.task)
+        );
+      });
+      return launch({ runId, outDir, backbone: view.folder, data, method, settings, train });
+    },
+    'adapt.interrupted': async () => {
+      await flush(); // a run recorded as cancelled while the store was locked is not left as running
+      return store.use((s, session) => listInterruptedRuns(s, session, live()).map((r) => r.view));
+    },
+    'adapt.resume': async ({ runId }) => {
+      await flush();
+      await allowed('models.train', 'train a prompt');
+      const stopped = await store.use((s, session) =>
+        listInterruptedRuns(s, session, live()).find((r) => r.view.runId === runId),
       );
-      const state = jobs.start(
-        {
-          kind: 'train',
-          backbone: view.folder,
-          data: data.name,
-          task: data.task.type,
-          out: outDir,
-          method,
-          settings,
-          train,
-        },
-        { data },
-      );
-      pending.set(state.jobId, { runId, outDir });
-      return state;
+      if (!stopped)
+        throw new UserError(
+          'NOT_FOUND',
+          `Run ${runId} has nothing to resume: it finished, it is training now, or its checkpoint is gone.`,
+          { field: 'runId' },
+        );
+      const { run, view } = stopped;
+      const recorded = run.config as { settings?: Record<string, unknown>; train?: Record<string, unknown> };
+      const task = run.config['task'] as { labels: string[]; template?: string };
+      describe(view.backbone); // a backbone folder removed since is refused here, not in the worker
+      const data = withTaskSetup(await readDataset(view.dataset), task);
+      await store.use((s) => s.runs.reopen(run.id));
+      return launch({
+        runId: run.id,
+        outDir: String(run.config['outDir']),
+        backbone: view.backbone,
+        data,
+        method: view.method,
+        settings: recorded.settings ?? {},
+        train: recorded.train ?? {},
+      });
     },
     'runs.list': async () => {
       await flush(); // a run that finished while the store was locked is listed too

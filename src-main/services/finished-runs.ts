@@ -5,6 +5,7 @@
  * than a task's prompt), are left out.
  */
 import { isTaskType, type RunListing } from '../ipc/contract.js';
+import { isMethodName, METHODS } from '../peft/methods.js';
 import { readRunRecord, type RunRecord } from '../peft/run-folder.js';
 import type { StoreSession } from '../store/session.js';
 import type { Store } from '../store/store.js';
@@ -29,8 +30,10 @@ export function listFinishedRuns(store: Store, session: StoreSession): RunListin
       runId: run.id,
       outDir,
       method: record.method,
+      methodTitle: isMethodName(record.method) ? METHODS[record.method].title : record.method,
       task,
       dataset: record.data.name,
+      trainExamples: record.data.train,
       finishedAt: run.finishedAt ?? run.startedAt,
       startedBy: run.startedBy,
       steps: record.steps,

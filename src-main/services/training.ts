@@ -386,12 +386,21 @@ export function startRunRecord(
   datasets: readonly string[],
   /** The backbone folder, so that the run can be used again after a restart (services/finished-runs.ts). */
   backbone?: string,
+  /** The task set-up trained on (labels, template), so that an interrupted run resumes with it (services/interrupted-runs.ts). */
+  task?: TaskConfig,
 ): number {
   const { store, session } = access;
   session.require('models.train', 'train a prompt');
   return store.runs.start(
     `train:${method.method}`,
-    { method: method.method, settings: method.settings, train: config, outDir, ...(backbone && { backbone }) },
+    {
+      method: method.method,
+      settings: method.settings,
+      train: config,
+      outDir,
+      ...(backbone && { backbone }),
+      ...(task && { task }),
+    },
     datasets.map((name) => store.datasets.get(name).id),
     session.user.username,
   ).id;

@@ -98,6 +98,14 @@ export class RunsRepository {
     return this.get(runId);
   }
 
+  /** A stopped run continues under its own record: running again, its end and error cleared. */
+  reopen(runId: number): Run {
+    this.db
+      .prepare(`UPDATE runs SET status = 'running', finished_at = NULL, error_code = NULL WHERE id = ?`)
+      .run(runId);
+    return this.get(runId);
+  }
+
   get(id: number): Run {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     if (!row) throw new UserError('NOT_FOUND', `No run with id ${id}.`);

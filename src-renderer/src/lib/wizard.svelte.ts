@@ -42,6 +42,8 @@ export class WizardState {
   evaluateJobId = $state<string | undefined>();
   /** Evaluate step: the dataset whose held-out notes score the prompt (empty: the step's default). */
   evaluateDataset = $state('');
+  /** Evaluate step: the finished run scored (a folder); none chosen: this session's, else the newest of the task. */
+  evaluateRunDir = $state<string | undefined>();
   /** Evaluate step: the other finished runs (folders) scored beside the adapted prompt, and the answers' page. */
   compareRuns = $state<string[]>([]);
   outputsPage = $state(0);
@@ -89,6 +91,16 @@ export class WizardState {
       if (p.loss !== undefined && p.step > 0) this.losses[p.step - 1] = p.loss;
       if (p.metric !== undefined) this.devMetrics.push({ step: p.step, value: p.metric });
     });
+  }
+
+  /** Follows a training job just started or resumed: what was evaluated or packed belonged to the run before. */
+  followTrainJob(state: JobState, keepCurve: boolean): void {
+    this.jobs.byId[state.jobId] ??= state;
+    if (!keepCurve) [this.losses, this.devMetrics] = [[], []];
+    [this.evaluateJobId, this.predictJobId, this.packPreview] = [undefined, undefined, undefined];
+    // a new run is scored where the Evaluate step suggests, until chosen otherwise
+    [this.evaluateDataset, this.evaluateRunDir] = ['', undefined];
+    this.trainJobId = state.jobId;
   }
 
   get trainJob(): JobState | undefined {

@@ -91,9 +91,8 @@ describe('adaptation requests', () => {
     // No note text beside the tensors: the run folder holds the adapter, checkpoint and record only.
     for (const f of readdirSync(run.outDir)) expect(f).toMatch(/\.(json|safetensors)$/);
 
-    await expect
-      .poll(() => services.store.use((s) => s.runs.list().map((r) => r.status)))
-      .toEqual(['succeeded', 'cancelled']);
+    // one run, one record: the resume went on under the cancelled run's record
+    await expect.poll(() => services.store.use((s) => s.runs.list().map((r) => r.status))).toEqual(['succeeded']);
 
     const evaluated = await finished(await h['adapt.evaluate']({ backbone, dataset: 'happy-nli', run: run.outDir }));
     expect(evaluated.status).toBe('succeeded');
@@ -136,6 +135,59 @@ describe('adaptation requests', () => {
       const again = await restarted.jobs.wait((await restarted.handlers['adapt.start'](request)).jobId);
       expect(again.status).toBe('succeeded');
       expect((again.result as AdaptRunView).resumedFromStep).toBeGreaterThanOrEqual(2);
+    } finally {
+      await restarted.dispose();
+    }
+  });
+
+  it('offers a run stopped by closing the app for resume, at its checkpoint step, and finishes it under its own record', async () => {
+    const options = { dataDir: services.info.dataDir, store: { scrypt: { N: 2 ** 14, r: 8, p: 1 } } };
+    const closed = createServices(options);
+    let runId: number;
+    try {
+      await closed.store.unlock({ passphrase: 'adapt service passphrase' });
+      const job = await closed.handlers['adapt.start']({
+        backbone,
+        dataset: 'happy-nli',
+        method: 'pt',
+        train: { steps: 24, batchSize: 2, checkpointEvery: 2, seed: 5 },
+      });
+      await new Promise<void>((resolve) => {
+        const stop = closed.jobs.subscribe({
+          onDidProgress: (p) => p.jobId === job.jobId && p.step >= 3 && (stop(), resolve()),
+        });
+      });
+      runId = (await closed.store.use((s) => s.runs.list()))[0]!.id;
+    } finally {
+      await closed.dispose(); // as the app quits: the store locks first, then the worker stops
+    }
+    const restarted = createServices(options);
+    try {
+      await restarted.store.unlock({ passphrase: 'adapt service passphrase' });
+      const h2 = restarted.handlers;
+      const [stopped, ...others] = await h2['adapt.interrupted']();
+      expect(others).toEqual([]);
+      expect(stopped).toMatchObject({
+        runId,
+        method: 'pt',
+        task: 'nli',
+        dataset: 'happy-nli',
+        totalSteps: 24,
+        backbone: path.resolve(backbone),
+      });
+      expect(stopped!.step).toBeGreaterThanOrEqual(3);
+      expect(stopped!.step).toBeLessThan(24);
+      // not finished anywhere: neither offered as a prompt nor recorded as succeeded
+      expect((await h2['runs.list']()).map((r) => r.runId)).not.toContain(runId);
+      expect((await restarted.store.use((s) => s.runs.get(runId))).status).toBe('running');
+
+      const resumed = await restarted.jobs.wait((await h2['adapt.resume']({ runId })).jobId);
+      expect(resumed.status).toBe('succeeded');
+      expect(resumed.result as AdaptRunView).toMatchObject({ steps: 24, resumedFromStep: stopped!.step });
+      await expect.poll(() => restarted.store.use((s) => s.runs.get(runId).status)).toBe('succeeded');
+      expect(await h2['adapt.interrupted']()).toEqual([]);
+      expect((await h2['runs.list']()).map((r) => r.runId)).toContain(runId);
+      await expect(h2['adapt.resume']({ runId })).rejects.toThrow(/has nothing to resume/);
     } finally {
       await restarted.dispose();
     }

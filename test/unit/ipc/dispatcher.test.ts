@@ -52,6 +52,8 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'backbone.describe',
       'adapt.options',
       'adapt.start',
+      'adapt.interrupted',
+      'adapt.resume',
       'adapt.evaluate',
       'runs.list',
       'users.list',
