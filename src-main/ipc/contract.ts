@@ -977,6 +977,17 @@ export const requests = {
       }),
     ]),
   ),
+  /** RE: reverses a saved relation's direction (head <-> tail); undone like any other label. */
+  'labels.reverse': request<LabelChangeView>()(
+    z.tuple([
+      z.object({
+        dataset: DatasetName,
+        task: TaskSetupSchema,
+        exampleId: z.number().int().positive(),
+        markId: z.number().int().positive(),
+      }),
+    ]),
+  ),
   /** Takes back the newest label this person made on the dataset. */
   'labels.undo': request<LabelChangeView>()(z.tuple([z.object({ dataset: DatasetName, task: TaskSetupSchema })])),
   /** The finished adaptation runs in the store, newest first, for the Run and Export steps to choose from. */

@@ -307,6 +307,8 @@ export function undoLabel(
       if (!last) throw new UserError('NOT_FOUND', `You have made no label on "${source.name}" to undo.`);
       const example = datasets.example(source.id, Number(notes.get(last.noteId).externalId));
       annotations.delete(last.id);
+      const replaced = replacedBy(last);
+      if (replaced) annotations.restore(replaced); // a reversed relation turns back
       const marks = marksOf(annotations, last.noteId);
       const labelled = syncExample(db, source, example, request.task, marks);
       return {
@@ -321,7 +323,56 @@ export function undoLabel(
   );
 }
 
-type LabelRequests = 'labels.items' | 'labels.add' | 'labels.undo';
+/** The annotation a reversal replaced, kept in the reversed one's value so that undo restores it. */
+function replacedBy(a: Annotation): Annotation | undefined {
+  return (a.value as { replaces?: Annotation } | null)?.replaces;
+}
+
+/**
+ * RE: reverses a saved relation (head <-> tail). The relation is replaced by its reverse, which
+ * keeps the original so that undo turns it back like any other change; the example is rewritten.
+ */
+export function reverseRelation(
+  store: Store,
+  session: StoreSession,
+  request: { dataset: string; task: TaskSetup; exampleId: number; markId: number },
+): LabelChange {
+  session.require('annotations.write', 'label notes');
+  return session.perform(
+    'annotations.write',
+    'labels.reverse',
+    (db) => {
+      const datasets = new DatasetsRepository(db);
+      const annotations = new AnnotationsRepository(db);
+      const source = datasets.get(request.dataset);
+      checkTask(source, request.task.type);
+      const example = datasets.example(source.id, request.exampleId);
+      const noteId = new NotesRepository(db).find(collectionOf(source.id), String(example.id))?.id;
+      const original = marksOf(annotations, noteId).find((a) => a.id === request.markId);
+      const ends = original && relationEnds(original.value);
+      if (!original || !ends)
+        throw new UserError('NOT_FOUND', `Example ${example.id} has no relation ${request.markId} to reverse.`, {
+          field: 'markId',
+        });
+      annotations.delete(original.id);
+      const reversed = { head: ends.tail, tail: ends.head, replaces: original };
+      annotations.add(
+        { noteId: original.noteId, taskType: 're', label: original.label, value: reversed },
+        session.user.username,
+      );
+      const marks = marksOf(annotations, original.noteId);
+      const labelled = syncExample(db, source, example, request.task, marks);
+      return { exampleId: example.id, marks: marks.map(markView), labelled, datasetId: source.id };
+    },
+    (r) => ({
+      objectType: 'dataset',
+      objectIds: [r.datasetId],
+      details: { exampleId: r.exampleId, markId: request.markId },
+    }),
+  );
+}
+
+type LabelRequests = 'labels.items' | 'labels.add' | 'labels.undo' | 'labels.reverse';
 
 export function labelHandlers(store: StoreService): Pick<RequestHandlers, LabelRequests> {
   const withoutId = <T extends { datasetId: number }>({ datasetId: _, ...view }: T): Omit<T, 'datasetId'> => view;
@@ -329,5 +380,6 @@ export function labelHandlers(store: StoreService): Pick<RequestHandlers, LabelR
     'labels.items': (request) => store.use((s, session) => labelItems(s, session, request)),
     'labels.add': (request) => store.use((s, session) => withoutId(addLabel(s, session, request))),
     'labels.undo': (request) => store.use((s, session) => withoutId(undoLabel(s, session, request))),
+    'labels.reverse': (request) => store.use((s, session) => withoutId(reverseRelation(s, session, request))),
   };
 }

@@ -92,6 +92,26 @@ export class AnnotationsRepository {
     return row && toAnnotation(row);
   }
 
+  /** Puts a deleted annotation back as it was, under its own id (undoing a change that replaced it). */
+  restore(a: Annotation): void {
+    this.db
+      .prepare(
+        `INSERT INTO annotations (id, note_id, task_type, label, start, end, value, created_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        a.id,
+        a.noteId,
+        a.taskType,
+        a.label,
+        a.start,
+        a.end,
+        toJson(a.value ?? null, 'The annotation value'),
+        a.createdAt,
+        a.createdBy,
+      );
+  }
+
   delete(id: number): void {
     if (this.db.prepare('DELETE FROM annotations WHERE id = ?').run(id).changes === 0) {
       throw new UserError('NOT_FOUND', `No annotation with id ${id}.`);

@@ -225,3 +225,26 @@ export function describeMark(mark: LabelMarkView, text: string): string {
     return `"${text.slice(mark.head.start, mark.head.end)}" → ${mark.label} → "${text.slice(mark.tail.start, mark.tail.end)}"`;
   return mark.start === null ? mark.label : `${mark.label} "${text.slice(mark.start, mark.end ?? mark.start)}"`;
 }
+
+/** RE: the key that reverses a relation's direction (head <-> tail). */
+export const REVERSE_KEY = 'r';
+
+/** The saved relations among an example's marks, oldest first. */
+export function relationsOf(marks: readonly LabelMarkView[]): LabelMarkView[] {
+  return marks.filter((m) => m.head !== undefined && m.tail !== undefined);
+}
+
+/**
+ * What the reverse key turns round: the relation being drawn once both its mentions are picked
+ * (its ends swap before it is saved), else the selected saved relation, else the newest one.
+ */
+export function toReverse(
+  pick: RelationPick,
+  marks: readonly LabelMarkView[],
+  selected: number | undefined,
+): { readonly drawn: RelationPick } | { readonly saved: number } | undefined {
+  if (pick.head && pick.tail) return { drawn: { head: pick.tail, tail: pick.head } };
+  const relations = relationsOf(marks);
+  const chosen = relations.find((m) => m.id === selected) ?? relations.at(-1);
+  return chosen ? { saved: chosen.id } : undefined;
+}

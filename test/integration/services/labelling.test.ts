@@ -163,7 +163,29 @@ describe('labelling in the app', () => {
       labelled: 0,
       marks: [{ label: RE_MENTION }],
     });
-    await h['labels.add']({ ...relation, head: drug, tail: { start: 0, end: 7 } });
+    const again = await h['labels.add']({ ...relation, head: drug, tail: { start: 0, end: 7 } });
+    // reversing swaps the ends in the store; undo turns it back under the relation's own id
+    const reversible = { dataset: 're-ward', task: RE, exampleId: item!.exampleId };
+    const mention = again.marks.find((m) => m.label === RE_MENTION)!;
+    await expect(h['labels.reverse']({ ...reversible, markId: mention.id })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      field: 'markId',
+    });
+    const original = again.marks.at(-1)!;
+    const reversed = await h['labels.reverse']({ ...reversible, markId: original.id });
+    expect(reversed).toMatchObject({ labelled: 1 });
+    expect(reversed.marks.at(-1)).toMatchObject({ label: 'treats', head: { start: 0, end: 7 }, tail: drug });
+    const storedHeads = () =>
+      services.store.use((store) => {
+        const labelled = store.datasets.get('re-ward-labelled');
+        return store.datasets
+          .examples(labelled.id)
+          .map((e) => (e.target as { relations: { head: { text: string } }[] }).relations.map((r) => r.head.text));
+      });
+    expect(await storedHeads()).toEqual([['Febrile']]);
+    const undone = await h['labels.undo']({ dataset: 're-ward', task: RE });
+    expect(undone.marks.at(-1)).toEqual(original);
+    expect(await storedHeads()).toEqual([['ceftriaxone']]);
 
     // the same document labelled in BRAT and imported: the train example Adapt reads is framed the same
     const brat = path.join(tmp.dir, 're-brat');

@@ -71,6 +71,7 @@ function handlers(overrides: Partial<RequestHandlers> = {}): RequestHandlers {
       'labels.items',
       'labels.add',
       'labels.undo',
+      'labels.reverse',
       'labels.suggest',
     ),
     ...overrides,

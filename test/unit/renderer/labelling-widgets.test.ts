@@ -10,8 +10,10 @@ import {
   moveInList,
   pickMention,
   progress,
+  relationsOf,
   segments,
   spanKeys,
+  toReverse,
 } from '../../../src-renderer/src/lib/labelling.js';
 
 const plain = { ctrlKey: false, metaKey: false, altKey: false };
@@ -92,5 +94,21 @@ describe('labelling widgets', () => {
     expect([moveInList(1, 2, 'ArrowRight'), moveInList(0, 2, 'ArrowUp'), moveInList(0, 2, 'End')]).toEqual([0, 1, 1]);
     expect(moveInList(0, 2, 'Enter')).toBeUndefined();
     expect(moveInList(0, 0, 'ArrowDown')).toBeUndefined();
+  });
+
+  it('reverses the relation being drawn before it is saved, else the selected or newest saved relation', () => {
+    const drug = { start: 27, end: 38 };
+    const febrile = { start: 0, end: 7 };
+    const older = { id: 3, label: 'causes', start: null, end: null, head: febrile, tail: drug };
+    const newer = { id: 5, label: 'treats', start: null, end: null, head: drug, tail: febrile };
+    const marks = [{ id: 1, label: 'mention', ...febrile }, older, { id: 4, label: 'mention', ...drug }, newer];
+    expect(relationsOf(marks)).toEqual([older, newer]);
+    // both ends picked: they swap, nothing is saved yet
+    expect(toReverse({ head: drug, tail: febrile }, marks, 3)).toEqual({ drawn: { head: febrile, tail: drug } });
+    // half drawn or not at all: the selected saved relation, else the newest
+    expect(toReverse({ head: drug }, marks, 3)).toEqual({ saved: 3 });
+    expect(toReverse({}, marks, undefined)).toEqual({ saved: 5 });
+    expect(toReverse({}, marks, 1)).toEqual({ saved: 5 }); // a mention is no relation
+    expect(toReverse({}, [marks[0]!], undefined)).toBeUndefined();
   });
 });
