@@ -42,9 +42,10 @@ export class WizardState {
   evaluateJobId = $state<string | undefined>();
   /** Evaluate step: the dataset whose held-out notes score the prompt (empty: the step's default). */
   evaluateDataset = $state('');
-  /** Evaluate step: the other finished runs (folders) scored beside the adapted prompt, and the answers' page. */
+  /** Evaluate step: the other finished runs (folders) scored beside the adapted prompt, the answers' page and filter. */
   compareRuns = $state<string[]>([]);
   outputsPage = $state(0);
+  onlyErrors = $state(false);
   /** Training loss per step (index step - 1), across a cancel and its resume. */
   losses = $state<number[]>([]);
   /** The dev metric each time training measured it. */
