@@ -370,6 +370,8 @@ export interface ImportPreview {
   readonly rows: readonly (readonly string[])[];
   /** JSONL/CSV without a preset: the task's fields to pick columns for. Else empty: the format says what is what. */
   readonly fields: readonly ImportFieldView[];
+  /** JSON read without a records key whose records sit under one: that key, which the import then needs. */
+  readonly records?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -813,6 +815,8 @@ export const requests = {
   'store.unlock': request<StoreState>()(z.tuple([z.object({ passphrase: Passphrase.optional() })])),
   /** Closes the database and wipes the key from memory. */
   'store.lock': request<StoreState>()(z.tuple([])),
+  /** The person typed or clicked: restarts the auto-lock's idle countdown; `counted` false when locked. */
+  'store.noteActivity': request<{ readonly counted: boolean }>()(z.tuple([])),
   /** The store's users with their roles, and the roles there are (informatics administrators only). */
   'users.list': request<{ readonly users: readonly UserView[]; readonly roles: readonly RoleView[] }>()(z.tuple([])),
   /** Adds a user with a role and a first passphrase of their own (audited; informatics administrators only). */
@@ -830,6 +834,18 @@ export const requests = {
   'users.setRole': request<UserView>()(z.tuple([z.object({ username: Username, role: RoleName })])),
   /** Removes a user's access: disabled, every credential revoked, their audit history kept (audited). */
   'users.remove': request<UserView>()(z.tuple([z.object({ username: Username })])),
+  /**
+   * The signed-in person's own new passphrase, after their current one (WRONG_KEY when it is not):
+   * the store's key is wrapped again for them; the data is untouched (audited, never logged).
+   */
+  'users.changePassphrase': request<UserView>()(
+    z.tuple([z.object({ currentPassphrase: Passphrase, passphrase: Passphrase })]),
+  ),
+  /**
+   * A new first passphrase for another user who forgot theirs (informatics administrators only):
+   * the store's key is wrapped again for them; their data is untouched (audited, never logged).
+   */
+  'users.resetPassphrase': request<UserView>()(z.tuple([z.object({ username: Username, passphrase: Passphrase })])),
   /** The datasets in the store with their counts per split and label. */
   'datasets.list': request<readonly DatasetListing[]>()(z.tuple([])),
   /** Imports files into the store (all or nothing); a malformed file names file and line. */

@@ -70,6 +70,7 @@ export function createServices(options: ServiceOptions = {}): Services {
     'store.setUp': (request) => store.setUp(request),
     'store.unlock': (request) => store.unlock(request),
     'store.lock': () => store.lock(),
+    'store.noteActivity': async () => store.noteActivity(),
     ...userHandlers(store),
     ...datasetHandlers(store, options.sharedDataDir ?? path.resolve('..', 'shared', 'data')),
     ...packHandlers(store),

@@ -192,6 +192,13 @@ export class StoreService {
     return this.status();
   }
 
+  /** Typing and clicks in the app: activity, so the store stays open while a form is filled in. */
+  noteActivity(): { counted: boolean } {
+    const store = this.#openStore();
+    if (store) void store.db; // each use of the connection restarts the idle countdown
+    return { counted: store !== undefined };
+  }
+
   /**
    * Runs `work` as the acting person on the unlocked store. Long work (reading a large import)
    * counts as activity throughout, so the store does not lock under it.

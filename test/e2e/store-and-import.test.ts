@@ -269,6 +269,64 @@ describe('wizard: encrypted store and dataset import', () => {
     expect(app.consoleErrors).toEqual([]);
   });
 
+  it('undoes what a cleared preset set, and reads JSON records under a key with the key filled in', async () => {
+    const { app, page, home } = await open({ openStoreWith: PASSPHRASE });
+    await page.getByRole('button', { name: /Import notes/ }).click();
+    await expect.poll(() => page.getByText('No datasets yet').count(), POLL).toBe(1);
+    const preset = page.getByLabel('Start from a public source task (optional)');
+    const drawSplits = page.getByLabel(/Draw training, development and test examples/);
+
+    // a preset whose one file is a whole training set draws the splits; cleared, nothing of it stays
+    const whole = SOURCE_TASKS.find((t) => t.drawSplits);
+    const mine = path.join(home, 'mine.tsv');
+    await page.getByLabel('File or folder').fill(mine);
+    await preset.selectOption({ label: whole?.title ?? '' });
+    await expect.poll(() => drawSplits.isChecked(), POLL).toBe(true);
+    expect(await page.getByLabel('Dataset name').inputValue()).toBe(whole?.name);
+    await preset.selectOption({ label: '—' });
+    await expect.poll(() => drawSplits.isChecked(), POLL).toBe(false);
+    expect(await page.getByLabel('File or folder').inputValue()).toBe(mine);
+    expect(await page.getByLabel('Dataset name').inputValue()).toBe('');
+    expect(await page.getByLabel('File format').inputValue()).toBe('conll');
+    expect(await page.getByLabel('Task', { exact: true }).inputValue()).toBe('ner');
+
+    // JSON whose records sit under "questions": the preview finds them there and fills in the key
+    const file = path.join(home, 'questions.json');
+    const question = (id: string, body: string, answer: string) => ({ id, body, exact_answer: answer });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        questions: [question('q1', 'Is aspirin an NSAID?', 'yes'), question('q2', 'Is insulin a lipid?', 'no')],
+      }),
+    );
+    await page.getByLabel('File format').selectOption('jsonl');
+    await page.getByLabel('Task', { exact: true }).selectOption('qa');
+    await page.getByLabel('File or folder').fill(file);
+    await page.getByLabel('Dataset name').fill('questions');
+    const records = page.getByLabel(/Records key/);
+    await expect.poll(() => records.inputValue(), POLL).toBe('questions');
+    const preview = page.getByTestId('import-preview');
+    await expect.poll(() => preview.locator('tbody tr').count(), POLL).toBe(2);
+    await page.getByLabel('Question column').selectOption('body');
+    await page.getByLabel('Answer column').selectOption('exact_answer');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect
+      .poll(() => page.getByTestId('import-report').textContent(), POLL)
+      .toMatch(/Imported questions: 2 examples/);
+
+    // without the key the app names its own field, never a command-line flag
+    await records.fill('');
+    const refused = await page.evaluate(
+      ([path]) => window.clinprompt!.invoke('datasets.import', [{ format: 'jsonl', task: 'qa', path, name: 'again' }]),
+      [file],
+    );
+    expect(refused).toMatchObject({ ok: false, error: { field: 'records' } });
+    expect(JSON.stringify(refused)).not.toMatch(/--records/);
+    await expect.poll(() => records.inputValue(), POLL).toBe('questions'); // filled in again from the file
+    expect(await accessibilityProblems(page)).toEqual([]);
+    expect(app.consoleErrors).toEqual([]);
+  });
+
   it('locks on request, refuses a wrong passphrase clearly, and unlocks with the right one', async () => {
     const { app, page } = await open({ openStoreWith: PASSPHRASE });
     await page.getByRole('button', { name: 'Lock' }).click();

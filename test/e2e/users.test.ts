@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { accessibilityProblems } from '../support/axe.js';
+import { makeTempDir } from '../support/temp.js';
 import { e2eHome, focusedText, openWizard, POLL, setUpStoreInPage } from '../support/wizard.js';
 
 // Users and roles administered in the app, in Debian's Chromium against the real store service
@@ -128,4 +129,75 @@ describe('wizard: users and roles', () => {
       await admin.close();
     }
   });
+
+  it('sets a new passphrase for a colleague who forgot theirs, and lets them change it to their own', async () => {
+    const passphrases = makeTempDir(); // a store of its own
+    const RESET = 'granite otter violet twelve';
+    const OWN = 'lantern meadow copper seven';
+    const admin = await openWizard(passphrases.dir, ADMIN_PASSPHRASE);
+    try {
+      const { page } = admin;
+      await admin.services.handlers['users.add']({
+        username: 'dr-jones',
+        role: 'clinician',
+        passphrase: COLLEAGUE_PASSPHRASE,
+      });
+      await page.getByRole('button', { name: 'Users and roles' }).click();
+      await page.getByRole('button', { name: 'Set a new passphrase for dr-jones' }).click();
+      await page.getByLabel('New passphrase for dr-jones', { exact: true }).fill(RESET);
+      await page.getByLabel('New passphrase for dr-jones again').fill('not the same at all');
+      await page.getByRole('button', { name: 'Set new passphrase' }).click();
+      await expect.poll(() => page.getByRole('alert').textContent(), POLL).toMatch(/do not match/);
+      await page.getByLabel('New passphrase for dr-jones again').fill(RESET);
+      await page.getByRole('button', { name: 'Set new passphrase' }).click();
+      await expect
+        .poll(() => page.getByTestId('users-done').textContent(), POLL)
+        .toMatch(/^dr-jones has a new passphrase/);
+      await admin.screenshot('users-passphrase-reset');
+      expect(await accessibilityProblems(page)).toEqual([]);
+      expect(admin.consoleErrors).toEqual([]);
+    } finally {
+      await admin.close();
+    }
+
+    // the forgotten one no longer opens the store; the new one does, with the colleague's own screen
+    const refused = await openWizard(passphrases.dir, undefined, { store: { username: 'dr-jones' } });
+    try {
+      await expect(refused.services.store.unlock({ passphrase: COLLEAGUE_PASSPHRASE })).rejects.toThrow(
+        /Wrong passphrase/,
+      );
+    } finally {
+      await refused.close();
+    }
+    const colleague = await openWizard(passphrases.dir, RESET, { store: { username: 'dr-jones' } });
+    try {
+      const { page } = colleague;
+      await expect.poll(() => page.getByTestId('session').textContent(), POLL).toMatch(/Clinician/);
+      await page.getByRole('button', { name: 'Users and roles' }).click();
+      await expect.poll(() => page.getByTestId('users-refused').count(), POLL).toBe(1);
+      // a wrong current passphrase is named as such; then the change
+      await page.getByLabel('Current passphrase').fill('not my passphrase');
+      await page.getByLabel('New passphrase', { exact: true }).fill(OWN);
+      await page.getByLabel('New passphrase again').fill(OWN);
+      await page.getByRole('button', { name: 'Change passphrase' }).click();
+      await expect
+        .poll(() => page.getByRole('alert').textContent(), POLL)
+        .toMatch(/^Current passphrase: Wrong passphrase/);
+      await page.getByLabel('Current passphrase').fill(RESET);
+      await page.getByRole('button', { name: 'Change passphrase' }).click();
+      await expect
+        .poll(() => page.getByTestId('passphrase-changed').textContent(), POLL)
+        .toMatch(/Your passphrase is changed/);
+      expect(await page.getByLabel('Current passphrase').inputValue()).toBe(''); // no secret left on screen
+      await colleague.screenshot('users-passphrase-changed');
+      expect(await accessibilityProblems(page)).toEqual([]);
+      expect(colleague.consoleErrors).toEqual([]);
+      await colleague.services.store.lock();
+      await expect(colleague.services.store.unlock({ passphrase: RESET })).rejects.toThrow(/Wrong passphrase/);
+      expect((await colleague.services.store.unlock({ passphrase: OWN })).state).toBe('unlocked');
+    } finally {
+      await colleague.close();
+      passphrases.cleanup();
+    }
+  }, 120_000);
 });

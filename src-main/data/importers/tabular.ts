@@ -39,6 +39,26 @@ import {
   type RawExample,
 } from '../source.js';
 
+/**
+ * A JSON file whose records sit in a list under a top-level key that was not given. The file is
+ * fine: the `records` setting is missing, so the error names that setting and each front end puts
+ * its own words first (`--records: ...`, "Records key: ..."). `key` is the file's own key, for the
+ * app's preview to fill the setting in; the message names it only when it is shaped like one.
+ */
+export class RecordsUnderKey extends UserError {
+  constructor(
+    file: string,
+    readonly key: string,
+  ) {
+    const shown = structural(key);
+    super(
+      'INVALID_ARGUMENT',
+      `The records of ${file} sit in a list under ${shown ? `its top-level key "${shown}"` : 'a top-level key'}: give that key`,
+      { field: 'records' },
+    );
+  }
+}
+
 interface SourceRow {
   readonly row: Row;
   /** Line (or row) number: the example's id when it has none. */
@@ -91,14 +111,7 @@ async function* jsonRows(file: string, options: ImportOptions): AsyncGenerator<S
     let firstField: Place | undefined;
     for await (const item of streamJsonItems(file, { ...options, ...arrayKey })) {
       const place = { line: item.line, record: `record ${item.index}`, byte: item.byte };
-      if (isListOfRecords(item.value) && item.key !== undefined) {
-        const key = structural(item.key);
-        throw badFile(
-          file,
-          place,
-          `the records sit in a list under the top-level key ${key ? `"${key}"` : 'of this object'}: give --records ${key ?? '<key>'}`,
-        );
-      }
+      if (isListOfRecords(item.value) && item.key !== undefined) throw new RecordsUnderKey(file, item.key);
       const field = !isRecord(item.value) && item.key !== undefined;
       if (field) firstField ??= place;
       if (!isRecord(item.value) && !field) {

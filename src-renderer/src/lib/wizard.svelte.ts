@@ -44,9 +44,10 @@ export class WizardState {
   evaluateDataset = $state('');
   /** Evaluate step: the finished run scored (a folder); none chosen: this session's, else the newest of the task. */
   evaluateRunDir = $state<string | undefined>();
-  /** Evaluate step: the other finished runs (folders) scored beside the adapted prompt, and the answers' page. */
+  /** Evaluate step: the other finished runs (folders) scored beside the adapted prompt, the answers' page and filter. */
   compareRuns = $state<string[]>([]);
   outputsPage = $state(0);
+  onlyErrors = $state(false);
   /** Training loss per step (index step - 1), across a cancel and its resume. */
   losses = $state<number[]>([]);
   /** The dev metric each time training measured it. */

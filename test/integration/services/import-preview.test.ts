@@ -153,6 +153,46 @@ describe("imports.preview of ClinPrompt's own rows", () => {
   });
 });
 
+describe('JSON whose records sit under a top-level key', () => {
+  const questions = {
+    version: '2',
+    questions: [
+      { id: 'q1', body: 'Is aspirin an NSAID?', exact_answer: 'yes' },
+      { id: 'q2', body: 'Is insulin a lipid?', exact_answer: 'no' },
+    ],
+  };
+
+  it('is previewed there, with the key the import needs; the import without it names the records setting only', async () => {
+    const file = path.join(tmp.dir, 'bioasq-like.json');
+    writeFileSync(file, JSON.stringify(questions));
+    const p = await previewed({ format: 'jsonl', path: file, task: 'qa' });
+    expect(p.records).toBe('questions');
+    expect(p.columns).toEqual(['id', 'body', 'exact_answer']);
+    expect(p.rows.map((r) => r[1])).toEqual(['Is aspirin an NSAID?', 'Is insulin a lipid?']);
+    // given the key, the preview reads the same rows and has nothing more to say
+    expect(
+      (await previewed({ format: 'jsonl', path: file, task: 'qa', records: 'questions' })).records,
+    ).toBeUndefined();
+
+    const mapping = { question: ['body'], answer: ['exact_answer'] };
+    const refused = await dispatcher.invoke('datasets.import', [
+      { format: 'jsonl', path: file, task: 'qa', name: 'wrapped', mapping },
+    ]);
+    expect(refused).toEqual({
+      ok: false,
+      error: {
+        code: 'INVALID_ARGUMENT',
+        field: 'records',
+        message: `The records of ${file} sit in a list under its top-level key "questions": give that key`,
+      },
+    });
+    const imported = await dispatcher.invoke('datasets.import', [
+      { format: 'jsonl', path: file, task: 'qa', name: 'wrapped', mapping, records: 'questions' },
+    ]);
+    expect(imported).toMatchObject({ ok: true, value: { counts: { total: 2 }, labelSet: ['yes', 'no'] } });
+  });
+});
+
 describe('imports.preview refuses', () => {
   const bad = (name: string, content: string) => {
     const file = path.join(tmp.dir, name);

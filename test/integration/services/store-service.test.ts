@@ -204,6 +204,21 @@ describe('store service: first run, unlock, lock', () => {
 });
 
 describe('store service: datasets', () => {
+  it('counts typing and clicks reported by the app (store.noteActivity) as activity, and locks once they stop', async () => {
+    const { call, services } = setUpServices({ autoLockMs: 600 });
+    value(await call('store.setUp', { passphrase: PASSPHRASE }));
+    for (let i = 0; i < 8; i++) {
+      // 1.6 s in all, well past the idle time, with a report a third of it apart
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(value(await call('store.noteActivity'))).toEqual({ counted: true });
+    }
+    expect((await services.store.status()).state).toBe('unlocked');
+    await expect.poll(async () => (await services.store.status()).state, { timeout: 3_000 }).toBe('locked');
+    // a report after the lock opens nothing
+    expect(value(await call('store.noteActivity'))).toEqual({ counted: false });
+    expect((await services.store.status()).state).toBe('locked');
+  });
+
   it('imports a CoNLL slice into the store and lists its counts per split and label', async () => {
     const { call, home } = setUpServices();
     value(await call('store.setUp', { passphrase: PASSPHRASE }));
