@@ -59,6 +59,16 @@ export class RecordsUnderKey extends UserError {
   }
 }
 
+/** The `records` setting names a key under which the file holds no records (a typo, or the wrong file). */
+export class NoRecordsUnderKey extends UserError {
+  constructor(file: string, key: string) {
+    const shown = structural(key);
+    super('INVALID_ARGUMENT', `${file} has no records under ${shown ? `the key "${shown}"` : 'that key'}`, {
+      field: 'records',
+    });
+  }
+}
+
 interface SourceRow {
   readonly row: Row;
   /** Line (or row) number: the example's id when it has none. */
@@ -109,7 +119,9 @@ async function* jsonRows(file: string, options: ImportOptions): AsyncGenerator<S
     // A root object holds records keyed by id, or records in a list under a key (--records), or
     // is itself one record (its members are fields: no record among them).
     let firstField: Place | undefined;
+    let items = 0;
     for await (const item of streamJsonItems(file, { ...options, ...arrayKey })) {
+      items++;
       const place = { line: item.line, record: `record ${item.index}`, byte: item.byte };
       if (isListOfRecords(item.value) && item.key !== undefined) throw new RecordsUnderKey(file, item.key);
       const field = !isRecord(item.value) && item.key !== undefined;
@@ -123,6 +135,8 @@ async function* jsonRows(file: string, options: ImportOptions): AsyncGenerator<S
         yield { row: item.value, line: item.line, place, ...(item.key !== undefined ? { key: item.key } : {}) };
       }
     }
+    // A mistyped key would otherwise import nothing and say nothing.
+    if (items === 0 && options.records !== undefined) throw new NoRecordsUnderKey(file, options.records);
     if (firstField) yield* oneRecord(file, options);
     return;
   }

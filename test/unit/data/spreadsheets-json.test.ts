@@ -134,7 +134,7 @@ describe('wrapped and one-record JSON', () => {
     ],
   };
 
-  it('imports records under a top-level key with --records, and says so when it is not given', async () => {
+  it('imports records under a top-level key with --records, and says so when it is not given or mistyped', async () => {
     const file = write('bioasq.json', JSON.stringify(questions));
     const examples = await collect(importJsonl, file, { ...QA, records: 'questions' });
     expect(examples.map((e) => [e.externalId, e.target])).toEqual([
@@ -151,7 +151,11 @@ describe('wrapped and one-record JSON', () => {
       message: `The records of ${file} sit in a list under its top-level key "questions": give that key`,
     });
     expect((missing as Error).message).not.toMatch(/--/);
-    await expect(collect(importJsonl, file, { ...QA, records: 'items' })).resolves.toEqual([]);
+    // a mistyped key is named, not an empty import
+    await expect(collect(importJsonl, file, { ...QA, records: 'items' })).rejects.toMatchObject({
+      field: 'records',
+      message: `${file} has no records under the key "items"`,
+    });
   });
 
   it('imports a file that is one record', async () => {
