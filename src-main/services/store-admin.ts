@@ -5,8 +5,7 @@
  */
 import { UserError } from '../common/errors.js';
 import type { AuditEntry, AuditVerification } from '../store/audit.js';
-import { wipe } from '../store/keys/data-key.js';
-import { unwrapKey, wrappersOf, type WrapMethods } from '../store/keys/keyring.js';
+import type { WrapMethods } from '../store/keys/keyring.js';
 import { checkNewPassphrase } from '../store/keys/passphrase.js';
 import { UsersRepository, type User } from '../store/repositories/users.js';
 import type { StoreSession } from '../store/session.js';
@@ -117,22 +116,6 @@ export async function setUserCredential(
   checkCredential(session, username, credential);
   const slot = await store.setCredential(username, credential, session);
   return { username, protections: slot.wrappers.filter((w) => w.user === username).map((w) => w.kind) };
-}
-
-/**
- * Whether `passphrase` is `username`'s own passphrase for this store: it must open the store's key
- * (WRONG_KEY when it does not) before that person may choose a new one.
- */
-export async function checkOwnPassphrase(store: Store, username: string, passphrase: string): Promise<void> {
-  const slot = store.keyring.current;
-  const own = wrappersOf(slot, username).filter((w) => w.kind === 'passphrase');
-  if (own.length === 0) {
-    throw new UserError(
-      'INVALID_ARGUMENT',
-      `${username} has no passphrase for this store yet; an informatics administrator can set one.`,
-    );
-  }
-  wipe(await unwrapKey({ ...slot, wrappers: own }, store.storeId, { passphrase, user: username }));
 }
 
 /** Checked before anything is written: a passphrase long enough; a keychain entry only in one's own OS account. */

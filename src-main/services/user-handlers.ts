@@ -11,14 +11,7 @@ import { checkNewPassphrase } from '../store/keys/passphrase.js';
 import { ROLE_PERMISSIONS, ROLES, roleTitle } from '../store/permissions.js';
 import { checkUsername, type User } from '../store/repositories/users.js';
 import type { StoreSession } from '../store/session.js';
-import {
-  addUser,
-  checkOwnPassphrase,
-  listUsers,
-  setUserCredential,
-  setUserDisabled,
-  setUserRole,
-} from './store-admin.js';
+import { addUser, listUsers, setUserCredential, setUserDisabled, setUserRole } from './store-admin.js';
 import type { StoreService } from './store-service.js';
 
 const ROLE_VIEWS: readonly RoleView[] = ROLES.map((role) => ({
@@ -95,7 +88,7 @@ export function userHandlers(store: StoreService): Pick<RequestHandlers, UserReq
       store.use(async (s, session) => {
         const me = session.user.username;
         checked('passphrase', () => checkNewPassphrase(passphrase));
-        await checked('currentPassphrase', () => checkOwnPassphrase(s, me, currentPassphrase));
+        await checked('currentPassphrase', () => s.checkPassphraseOf(me, currentPassphrase));
         if (passphrase === currentPassphrase)
           throw new UserError('INVALID_ARGUMENT', 'Choose a passphrase other than your current one.', {
             field: 'passphrase',

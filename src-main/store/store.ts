@@ -32,7 +32,9 @@ import {
   newKeyring,
   readKeyring,
   unlockKey,
+  unwrapKey,
   wrapKey,
+  wrappersOf,
   writeKeyring,
   type KeyringFile,
   type KeySlot,
@@ -205,6 +207,23 @@ export async function openStore(
   return admitted(store, unlocked.wrapper.user);
 }
 
+/** Appends the failed unlocks not yet audited (anyone's); `succeeded`'s own count starts over. */
+function auditUnlockFailures(store: Store, succeeded: string | undefined): void {
+  for (const [username, failures] of Object.entries(takeUnauditedFailures(store.paths.unlockFailuresFile, succeeded))) {
+    store.audit.append({
+      username,
+      role: store.users.find(username)?.role ?? 'unknown',
+      action: 'unlock.failed',
+      details: {
+        attempts: failures.count - failures.audited,
+        firstAt: failures.firstAt,
+        lastAt: failures.lastAt,
+        osUsers: failures.osUsers.join(','),
+      },
+    });
+  }
+}
+
 /**
  * The unlocking person must be an active user of the store; a shared credential of an older store
  * (no owner) admits informatics-admins only. Audits earlier failed unlocks, then the unlock.
@@ -215,22 +234,7 @@ function admitted(store: Store, owner: string | undefined): Store {
     if (session.user.disabled || (owner === undefined && session.user.role !== 'informatics-admin')) {
       session.require('store.admin', 'unlock with the shared credential of an older store');
     }
-    const audit = store.audit;
-    for (const [username, failures] of Object.entries(
-      takeUnauditedFailures(store.paths.unlockFailuresFile, store.actor),
-    )) {
-      audit.append({
-        username,
-        role: store.users.find(username)?.role ?? 'unknown',
-        action: 'unlock.failed',
-        details: {
-          attempts: failures.count - failures.audited,
-          firstAt: failures.firstAt,
-          lastAt: failures.lastAt,
-          osUsers: failures.osUsers.join(','),
-        },
-      });
-    }
+    auditUnlockFailures(store, store.actor);
     return store;
   } catch (error) {
     store.close();
@@ -318,6 +322,32 @@ export class Store {
         this.lock();
         options.onDidLock?.();
       });
+    }
+  }
+
+  /**
+   * Checks `passphrase` against `username`'s own passphrase wrapper while the store is open (before
+   * that person may choose a new one). A wrong one counts, waits and is audited like a failed
+   * unlock: an open workstation must not become a place to guess someone's passphrase.
+   */
+  async checkPassphraseOf(username: string, passphrase: string): Promise<void> {
+    const file = this.paths.unlockFailuresFile;
+    checkUnlockAllowed(file, username);
+    const own = wrappersOf(this.#keyring.current, username).filter((w) => w.kind === 'passphrase');
+    if (own.length === 0) {
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `${username} has no passphrase for this store yet; an informatics administrator can set one.`,
+      );
+    }
+    try {
+      wipe(await unwrapKey({ ...this.#keyring.current, wrappers: own }, this.storeId, { passphrase, user: username }));
+    } catch (error) {
+      if (error instanceof UserError && error.code === 'WRONG_KEY') {
+        recordUnlockFailure(file, username, this.options.osUser ?? os.userInfo().username);
+        auditUnlockFailures(this, undefined);
+      }
+      throw error;
     }
   }
 

@@ -79,18 +79,18 @@ export function recordUnlockFailure(file: string, user: string, osUser: string):
 }
 
 /**
- * After `user` unlocked: their own count starts over, and every user's failures not yet in the
- * audit log are returned (and marked audited) for the caller to append. Other users keep their
- * counts: someone else's success must not lift a wait.
+ * After `user` unlocked (none: a failure while the store is open): their own count starts over,
+ * and every user's failures not yet in the audit log are returned (and marked audited) for the
+ * caller to append. Other users keep their counts: someone else's success must not lift a wait.
  */
-export function takeUnauditedFailures(file: string, user: string): Record<string, UnlockFailures> {
+export function takeUnauditedFailures(file: string, user: string | undefined): Record<string, UnlockFailures> {
   const failures = read(file);
   const unaudited: Record<string, UnlockFailures> = {};
   for (const [name, entry] of Object.entries(failures)) {
     if (entry.count > (entry.audited ?? 0)) unaudited[name] = entry;
     failures[name] = { ...entry, audited: entry.count };
   }
-  delete failures[user];
+  if (user !== undefined) delete failures[user];
   if (Object.keys(unaudited).length > 0 || Object.keys(failures).length !== Object.keys(read(file)).length) {
     write(file, failures);
   }

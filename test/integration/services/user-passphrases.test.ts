@@ -157,4 +157,31 @@ describe('passphrases changed in the app', () => {
       for (const secret of [COLLEAGUE_FIRST, COLLEAGUE_RESET, OLD]) expect(text).not.toContain(secret);
     }
   });
+
+  it('a wrong current passphrase counts like a failed unlock: audited at once, and guessing must wait', async () => {
+    const home = makeTempDir();
+    cleanups.push(home.cleanup);
+    const { services, call } = appAt(home.dir, ADMIN);
+    await services.store.setUp({ passphrase: OLD });
+    const failedUnlocks = () =>
+      services.store.use((s) => s.audit.recent(50).filter((e) => e.action === 'unlock.failed' && e.username === ADMIN));
+
+    const guess = (currentPassphrase: string) => call('users.changePassphrase', { currentPassphrase, passphrase: NEW });
+    expect(await guess('first wrong guess')).toMatchObject({ ok: false, error: { code: 'WRONG_KEY' } });
+    expect(await failedUnlocks()).toMatchObject([{ details: { attempts: 1 } }]); // in the audit log now, not at the next unlock
+    for (const wrong of ['second wrong guess', 'third wrong guess'])
+      expect(await guess(wrong)).toMatchObject({ ok: false, error: { code: 'WRONG_KEY' } });
+    expect(await failedUnlocks()).toHaveLength(3);
+    // three in a row: even the right one must wait, and nothing changes
+    expect(await guess(OLD)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'LOCKED',
+        field: 'currentPassphrase',
+        message: expect.stringMatching(/Too many failed.*Wait \d+ seconds/),
+      },
+    });
+    await services.store.lock();
+    expect(await call('store.unlock', { passphrase: NEW })).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
+  });
 });
