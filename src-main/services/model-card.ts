@@ -10,7 +10,7 @@ import { SHIPPED_META_PROMPT } from '../backbone/embedded.js';
 import type { CopyProbeResult } from '../backbone/generate/copy-probe.js';
 import type { RunRecord } from '../peft/run-folder.js';
 import { readRunRecord } from '../peft/run-folder.js';
-import type { PretrainRecord } from './pretraining.js';
+import type { PretrainRecord, WindowRecipe } from './pretraining.js';
 import { PROBE_SPANS_DURING_TRAINING } from './pretraining.js';
 
 export const PRETRAINING_RECORD = 'pretraining.json';
@@ -23,7 +23,6 @@ function hours(seconds: number): string {
 
 export function modelCardText(r: PretrainRecord, extra: readonly string[] = []): string {
   const m = r.recipe.model;
-  const t = r.recipe.train;
   const corpusRows = r.corpus.map((s) => `| ${s.name} | ${fmt(s.documents)} | ${fmt(s.characters)} |`);
   return [
     '# ClinPrompt embedded backbone',
@@ -61,10 +60,7 @@ export function modelCardText(r: PretrainRecord, extra: readonly string[] = []):
     '',
     '## Training',
     '',
-    `${fmt(r.steps)} optimizer steps of ${t.batchSize ?? 8} windows of up to ${m.maxPositions} tokens (AdamW, peak learning`,
-    `rate ${t.lr}, ${t.schedule ?? 'linear'} decay after ${t.warmupSteps ?? 0} warm-up steps, weight decay ${t.weightDecay ?? 0}, betas`,
-    `${t.beta1 ?? 0.9}/${t.beta2 ?? 0.999}, clipping at ${t.maxGradNorm ?? 1}), seed ${r.recipe.seed}; ${fmt(r.trainWindows)} training windows.`,
-    ...windowsSentence(r),
+    ...trainingLines(r),
     `Tokens seen: ${fmt(r.tokensSeen)}. Wall time: ${hours(r.wallSeconds)} on ${r.hardware.cores} cores of ${r.hardware.cpu}`,
     `(provider ${r.hardware.provider}). Training loss ${r.firstLoss?.toFixed(3)} at the first step, ${r.lastLoss?.toFixed(3)} at the last.`,
     '',
@@ -113,18 +109,46 @@ function contextLimit(copy: CopyProbeResult | undefined): string[] {
   ];
 }
 
+/** The stages (or the one run) with their settings; recipes without stages keep their old wording. */
+function trainingLines(r: PretrainRecord): string[] {
+  const m = r.recipe.model;
+  const t = r.recipe.train;
+  if (!r.recipe.stages || !r.stages)
+    return [
+      `${fmt(r.steps)} optimizer steps of ${t.batchSize ?? 8} windows of up to ${m.maxPositions} tokens (AdamW, peak learning`,
+      `rate ${t.lr}, ${t.schedule ?? 'linear'} decay after ${t.warmupSteps ?? 0} warm-up steps, weight decay ${t.weightDecay ?? 0}, betas`,
+      `${t.beta1 ?? 0.9}/${t.beta2 ?? 0.999}, clipping at ${t.maxGradNorm ?? 1}), seed ${r.recipe.seed}; ${fmt(r.trainWindows)} training windows.`,
+      ...windowsSentence(r.recipe.windows),
+    ];
+  const done = r.stages;
+  return [
+    `${done.length} stages, each starting from the weights the one before left (AdamW, weight decay ${t.weightDecay ?? 0},`,
+    `betas ${t.beta1 ?? 0.9}/${t.beta2 ?? 0.999}, clipping at ${t.maxGradNorm ?? 1}), seed ${r.recipe.seed}:`,
+    '',
+    '| stage | steps | windows x tokens per step | peak learning rate | windows |',
+    '|---|---|---|---|---|',
+    ...r.recipe.stages.map((stage, i) => {
+      const s = { ...t, ...stage.train };
+      const d = done[i]!;
+      const how = windowsSentence(stage.windows ?? r.recipe.windows).join(' ');
+      return `| ${stage.name} | ${fmt(d.steps)} | ${s.batchSize ?? 8} x ${d.windowTokens} | ${s.lr} (${s.schedule ?? 'linear'}, ${s.warmupSteps ?? 0} warm-up steps) | ${fmt(d.trainWindows)}. ${how} |`;
+    }),
+    '',
+  ];
+}
+
 /** How the corpus became windows (recipes before packing cut each document on its own). */
-function windowsSentence(r: PretrainRecord): string[] {
-  const w = r.recipe.windows;
-  const share = w?.repeatShare ?? 0;
+function windowsSentence(w: WindowRecipe | undefined): string[] {
+  const repeats = w?.repeats;
+  const range = ([min, max]: readonly [number, number]) => (min === max ? `${min}` : `${min}-${max}`);
   return [
     w?.pack
       ? 'Documents run on from one window into the next (a blank line between them), so windows are full.'
       : 'Each document is cut into windows on its own.',
-    ...(share > 0
+    ...(repeats && repeats.share > 0
       ? [
-          `${Math.round(share * 100)}% of the windows (seeded) hold a passage written twice, the window's first half and then the`,
-          'same again: a curriculum for reading back in the context, which plain text teaches only after far more tokens.',
+          `${Math.round(repeats.share * 100)}% of the windows (seeded) hold a passage of ${range(repeats.passageWords)} words that comes back after`,
+          `${range(repeats.gapWords)} more words: a curriculum for reading back in the context, which plain text teaches only after far more tokens.`,
         ]
       : []),
   ];

@@ -7,7 +7,7 @@
  * stopped and ends with the same weights. The finished model is a standard Hugging Face folder.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -32,11 +32,13 @@ import { FULL_MODEL_DIR } from '../peft/full/model.js';
 import { createMethod } from '../peft/methods.js';
 import type { RunRecord } from '../peft/run-folder.js';
 import { readRunRecord } from '../peft/run-folder.js';
+import type { PeftAdapter } from '../peft/adapter-folder.js';
 import type { TrainProgress } from '../peft/trainer.js';
 import { train } from '../peft/trainer.js';
 import type { PretrainingCorpus } from './pretraining-corpus.js';
 import { pretrainingCorpus } from './pretraining-corpus.js';
 import { seededRandom } from '../common/random.js';
+import { replaceFileAtomically } from '../store/atomic-file.js';
 
 /** The model's shape; the rest of the LLaMA config follows LLaMA 3's choices. */
 export interface PretrainModelShape {
@@ -59,8 +61,23 @@ export interface PretrainRecipe {
   readonly datasets?: readonly string[];
   /** How the corpus becomes training windows (default: each document cut on its own, nothing repeated). */
   readonly windows?: WindowRecipe;
+  /**
+   * Phases run one after another, each from the weights the one before left (default: one phase
+   * with the recipe's windows and trainer settings). A stage's own settings override the recipe's.
+   */
+  readonly stages?: readonly PretrainStage[];
   /** Measure in-context copying on held-out text every N steps, for the card's curve (default 0: only at the end). */
   readonly probeEvery?: number;
+}
+
+export interface PretrainStage {
+  /** Shown in progress lines and on the model card, e.g. "copy drills". */
+  readonly name: string;
+  /** Window length in tokens, at most the context (default): short windows make a cheap drill. */
+  readonly windowTokens?: number;
+  readonly windows?: WindowRecipe;
+  /** Trainer settings over the recipe's `train`. */
+  readonly train?: Partial<TrainConfig>;
 }
 
 export interface WindowRecipe {
@@ -70,11 +87,25 @@ export interface WindowRecipe {
    */
   readonly pack?: boolean;
   /**
-   * Share of the windows that hold a passage written twice (the window's first half, then the
-   * same again). Reading back in the context (Olsson et al.'s induction heads) otherwise emerges
-   * only after far more tokens than a CPU-hour gives, and soft prompts act only through the context.
+   * A share of the windows in which a passage comes back later. Reading back in the context
+   * (Olsson et al.'s induction heads) otherwise emerges only after far more tokens than a CPU-hour
+   * gives, and soft prompts act only through the context.
    */
-  readonly repeatShare?: number;
+  readonly repeats?: RepeatRecipe;
+}
+
+/** Word counts are drawn uniformly from [min, max] for each window. */
+export interface RepeatRecipe {
+  readonly share: number;
+  /** Where the passage starts, in words from the window's start. */
+  readonly startWords: readonly [number, number];
+  readonly passageWords: readonly [number, number];
+  /**
+   * Words of the window between the passage and its copy. Drawn at random so that only the
+   * passage's content, not a fixed distance back, says where the copy comes from: with a fixed
+   * distance a model learns "look N tokens back" instead (bench/results/induction-2026-11-28.md).
+   */
+  readonly gapWords: readonly [number, number];
 }
 
 export interface PretrainRequest {
@@ -89,8 +120,19 @@ export interface PretrainRequest {
   readonly onProgress?: (p: TrainProgress | { phase: 'prepare'; message: string }) => void;
 }
 
+/** What one stage did (recipes with stages; steps and tokens of the whole run are their sums). */
+export interface PretrainStageRecord {
+  readonly name: string;
+  readonly trainWindows: number;
+  readonly windowTokens: number;
+  readonly steps: number;
+  readonly tokensSeen: number;
+  readonly wallSeconds: number;
+}
+
 export interface PretrainRecord {
   readonly recipe: PretrainRecipe;
+  readonly stages?: readonly PretrainStageRecord[];
   readonly parameters: number;
   readonly corpus: PretrainingCorpus['sources'];
   readonly trainWindows: number;
@@ -102,7 +144,7 @@ export interface PretrainRecord {
   readonly lastLoss: number | null;
   /** Mean training loss per 5% of the run, for the model card's curve. */
   readonly lossCurve: readonly { step: number; loss: number }[];
-  /** Copy gain (nats) on held-out spans during training, every probeEvery steps; absent in older records. */
+  /** Copy gain (nats) on held-out spans during training, every probeEvery steps (steps of the whole run); absent in older records. */
   readonly copyCurve?: readonly { step: number; gain: number }[];
   readonly heldOut: {
     readonly documents: number;
@@ -212,24 +254,36 @@ export function textWindows(backbone: Backbone, documents: readonly string[], bu
 }
 
 /**
- * Replaces a seeded share of the windows by a passage written twice: the window's first half
- * (in tokens), a line break, and the same half again, so the window keeps its length.
+ * Gives a seeded share of the windows a passage that comes back: `passageWords` words from near the
+ * window's start are written again after `gapWords` more words of the window, and the rest of the
+ * window follows. The window's end is cut so that it keeps within `budget` tokens.
  */
-export function repeatPassages(backbone: Backbone, windows: readonly string[], share: number, seed: number): string[] {
-  if (share <= 0) return [...windows];
+export function repeatPassages(
+  backbone: Backbone,
+  windows: readonly string[],
+  repeats: RepeatRecipe | undefined,
+  budget: number,
+  seed: number,
+): string[] {
+  if (!repeats || repeats.share <= 0) return [...windows];
   const tok = backbone.tokenizer;
   const random = seededRandom((seed * 2_654_435_761) >>> 0);
+  const draw = ([min, max]: readonly [number, number]) => min + Math.floor(random() * (max - min + 1));
   return windows.map((w) => {
-    if (random() >= share) return w;
-    const ids = tok.encode(w, { addSpecialTokens: false });
-    const passage = tok.decode(ids.slice(0, Math.max(1, (ids.length - 1) >> 1)));
-    return `${passage}\n${passage}`;
+    if (random() >= repeats.share) return w;
+    const [start, length, gap] = [draw(repeats.startWords), draw(repeats.passageWords), draw(repeats.gapWords)];
+    const words = w.match(/\s*\S+\s*/g) ?? [];
+    const passage = words.slice(start, start + length);
+    if (passage.length < 2) return w; // a window too short to repeat anything
+    const spaced = (piece: string) => (/\s$/.test(piece) ? piece : `${piece} `);
+    const before = words.slice(0, start + length + gap);
+    const text = [...before.slice(0, -1), spaced(before.at(-1)!), ...passage.slice(0, -1), spaced(passage.at(-1)!)]
+      .concat(words.slice(start + length + gap))
+      .join('')
+      .trimEnd();
+    const ids = tok.encode(text, { addSpecialTokens: false });
+    return ids.length <= budget ? text : tok.decode(ids.slice(0, budget));
   });
-}
-
-/** The trainer settings of a recipe, validated and complete. */
-export function pretrainTrainConfig(recipe: PretrainRecipe): TrainConfig {
-  return TrainConfigSchema.parse({ ...recipe.train, maxLength: recipe.model.maxPositions, seed: recipe.seed });
 }
 
 /** Held-out spans of the copy probe at each check during training (the final one reads 40). */
@@ -250,7 +304,6 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
   const { recipe } = r;
   const say = (message: string) => r.onProgress?.({ phase: 'prepare', message });
   const config = llamaConfigOf(recipe.model);
-  const trainConfig = pretrainTrainConfig(recipe);
   mkdirSync(r.workDir, { recursive: true });
 
   say('reading the corpus');
@@ -271,66 +324,47 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
     writeGenerationConfig(initDir);
     writeFileSync(stamp, JSON.stringify(recipe, null, 2));
   }
-  const backbone = openBackbone(initDir);
-
-  say('cutting the corpus into training windows');
-  // room for BOS and EOS, and for a window's text tokenizing a little differently on its own
-  const budget = recipe.model.maxPositions - 8;
-  const windows = repeatPassages(
-    backbone,
-    textWindows(backbone, corpus.train, budget, recipe.windows?.pack ?? false),
-    recipe.windows?.repeatShare ?? 0,
-    recipe.seed,
-  );
-  const texts: TrainingText[] = windows.map((target) => ({ prompt: '', target }));
-  const method = createMethod('full', {}, { backbone, backboneName: 'embedded (initial)' });
-  const runDir = path.join(r.workDir, 'run');
-  mkdirSync(runDir, { recursive: true });
   const window = recipe.model.maxPositions;
   // a span and its repeat (plus BOS) must fit the context
   const spanTokens = Math.min(48, (window - 1) >> 1);
   const probeEvery = recipe.probeEvery ?? 0;
-  const outcome = await train({
-    backbone,
-    method,
-    config: { ...trainConfig, evalEvery: probeEvery },
-    keep: 'last', // the probe watches the run; it does not pick the weights
-    tasks: [{ name: 'corpus', texts }],
-    runDir,
-    dataKey: createHash('sha256').update(windows.join('\u0000')).digest('hex'),
-    ...(r.provider && { provider: r.provider }),
-    ...(r.signal && { signal: r.signal }),
-    ...(r.onProgress && { onProgress: r.onProgress }),
-    ...(probeEvery > 0 && {
-      evaluate: async (adapter) => {
-        const runner = await BackboneRunner.create(backbone, {
-          contextTokens: window,
-          ...(adapter.graph && { adapter: adapter.graph }),
-          ...(r.provider && { provider: r.provider }),
-          ...(trainConfig.threads !== undefined && { threads: trainConfig.threads }),
-        });
-        try {
-          return (await copyProbe(runner, corpus.heldOut, spanTokens, PROBE_SPANS_DURING_TRAINING)).gain;
-        } finally {
-          await runner.release();
-        }
-      },
-    }),
-  });
+  const stages = stagesOf(recipe);
+  const done: StageOutcome[] = [];
+  let from = initDir;
+  for (const [i, stage] of stages.entries()) {
+    const stageDir = path.join(r.workDir, `stage-${i + 1}`);
+    const threads = stage.train?.threads ?? recipe.train.threads;
+    const outcome =
+      readStageOutcome(stageDir) ??
+      (await trainStage(r, stage, {
+        from,
+        stageDir,
+        seed: recipe.seed + i,
+        stepsBefore: done.reduce((n, o) => n + o.steps, 0),
+        corpus,
+        evaluate:
+          probeEvery > 0
+            ? async (backbone, adapter) => {
+                const runner = await BackboneRunner.create(backbone, {
+                  contextTokens: window,
+                  ...(adapter.graph && { adapter: adapter.graph }),
+                  ...(r.provider && { provider: r.provider }),
+                  ...(threads !== undefined && { threads }),
+                });
+                try {
+                  return (await copyProbe(runner, corpus.heldOut, spanTokens, PROBE_SPANS_DURING_TRAINING)).gain;
+                } finally {
+                  await runner.release();
+                }
+              }
+            : undefined,
+      }));
+    done.push(outcome);
+    from = path.join(stageDir, 'model');
+  }
 
-  say('writing the model folder');
-  const saveDir = path.join(r.workDir, 'final');
-  rmSync(saveDir, { recursive: true, force: true });
-  method.save(saveDir, outcome.values);
   mkdirSync(r.outDir, { recursive: true });
-  for (const f of [
-    'config.json',
-    'model.safetensors',
-    'tokenizer.json',
-    'tokenizer_config.json',
-    'generation_config.json',
-  ])
-    copyFileSync(path.join(saveDir, FULL_MODEL_DIR, f), path.join(r.outDir, f));
+  for (const f of MODEL_FILES) copyFileSync(path.join(from, f), path.join(r.outDir, f));
 
   say('measuring held-out perplexity');
   const trained = openBackbone(r.outDir);
@@ -343,19 +377,34 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
   const copy = await copyProbe(runner, corpus.heldOut, spanTokens);
   await runner.release();
   const cpus = os.cpus();
+  const losses = done.flatMap((o) => o.losses);
+  const sum = (f: (o: StageOutcome) => number) => done.reduce((n, o) => n + f(o), 0);
+  // a stage that resumed counts the steps of the stages before it
+  const resumed = done.findIndex((o) => o.resumedFromStep > 0);
   return {
     recipe,
+    ...(recipe.stages && {
+      stages: done.map((o) => ({
+        name: o.name,
+        trainWindows: o.trainWindows,
+        windowTokens: o.windowTokens,
+        steps: o.steps,
+        tokensSeen: o.tokensSeen,
+        wallSeconds: o.wallSeconds,
+      })),
+    }),
     parameters: trained.parameters,
     corpus: corpus.sources,
-    trainWindows: windows.length,
-    tokensSeen: outcome.tokensSeen,
-    steps: outcome.steps,
-    resumedFromStep: outcome.resumedFromStep,
-    wallSeconds: outcome.seconds,
-    firstLoss: outcome.losses[0] ?? null,
-    lastLoss: outcome.losses.at(-1) ?? null,
-    lossCurve: lossCurve(outcome.losses),
-    ...(probeEvery > 0 && { copyCurve: outcome.evaluations.map((e) => ({ step: e.step, gain: e.value })) }),
+    trainWindows: sum((o) => o.trainWindows),
+    tokensSeen: sum((o) => o.tokensSeen),
+    steps: sum((o) => o.steps),
+    resumedFromStep:
+      resumed < 0 ? 0 : done.slice(0, resumed).reduce((n, o) => n + o.steps, 0) + done[resumed]!.resumedFromStep,
+    wallSeconds: sum((o) => o.wallSeconds),
+    firstLoss: losses[0] ?? null,
+    lastLoss: losses.at(-1) ?? null,
+    lossCurve: lossCurve(losses),
+    ...(probeEvery > 0 && { copyCurve: done.flatMap((o) => o.copyCurve) }),
     heldOut: {
       documents: corpus.heldOut.length,
       tokens: heldOut.tokens,
@@ -363,8 +412,125 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
       window,
       copy,
     },
-    hardware: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, provider: outcome.provider },
+    hardware: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, provider: done.at(-1)!.provider },
   };
+}
+
+const MODEL_FILES = [
+  'config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'generation_config.json',
+];
+
+/** A recipe's stages; a recipe without any is one stage of its windows and trainer settings. */
+export function stagesOf(recipe: PretrainRecipe): readonly PretrainStage[] {
+  return recipe.stages ?? [{ name: 'language modelling' }];
+}
+
+/** What a finished stage did, kept in its folder so that a resumed run skips it. */
+interface StageOutcome extends PretrainStageRecord {
+  readonly losses: readonly number[];
+  readonly copyCurve: readonly { step: number; gain: number }[];
+  readonly resumedFromStep: number;
+  readonly provider: string;
+}
+
+const STAGE_RECORD = 'stage.json';
+
+function readStageOutcome(stageDir: string): StageOutcome | undefined {
+  const file = path.join(stageDir, STAGE_RECORD);
+  return existsSync(path.join(stageDir, 'model', 'model.safetensors')) && existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as StageOutcome)
+    : undefined;
+}
+
+interface StageContext {
+  /** The model folder the stage starts from. */
+  readonly from: string;
+  readonly stageDir: string;
+  readonly seed: number;
+  /** Steps of the stages before (the copy curve counts steps of the whole run). */
+  readonly stepsBefore: number;
+  readonly corpus: PretrainingCorpus;
+  readonly evaluate: ((backbone: Backbone, adapter: PeftAdapter) => Promise<number>) | undefined;
+}
+
+/** Trains one stage from its starting weights and leaves its model folder and record in `stageDir`. */
+async function trainStage(r: PretrainRequest, stage: PretrainStage, c: StageContext): Promise<StageOutcome> {
+  const { recipe } = r;
+  const label = recipe.stages ? `stage "${stage.name}": ` : '';
+  r.onProgress?.({ phase: 'prepare', message: `${label}cutting the corpus into training windows` });
+  const windowTokens = stage.windowTokens ?? recipe.model.maxPositions;
+  if (windowTokens > recipe.model.maxPositions)
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `Recipe: stages: "${stage.name}" has windowTokens ${windowTokens}, longer than the context (${recipe.model.maxPositions}).`,
+    );
+  const backbone = openBackbone(c.from);
+  // room for BOS and EOS, and for a window's text tokenizing a little differently on its own
+  const budget = windowTokens - 8;
+  const windowRecipe = stage.windows ?? recipe.windows;
+  const windows = repeatPassages(
+    backbone,
+    textWindows(backbone, c.corpus.train, budget, windowRecipe?.pack ?? false),
+    windowRecipe?.repeats,
+    budget,
+    c.seed,
+  );
+  const texts: TrainingText[] = windows.map((target) => ({ prompt: '', target }));
+  const trainConfig = TrainConfigSchema.parse({
+    ...recipe.train,
+    ...stage.train,
+    maxLength: windowTokens,
+    seed: c.seed,
+    evalEvery: c.evaluate ? (recipe.probeEvery ?? 0) : 0,
+  });
+  const method = createMethod('full', {}, { backbone, backboneName: `embedded (${stage.name})` });
+  const runDir = path.join(c.stageDir, 'run');
+  mkdirSync(runDir, { recursive: true });
+  const { evaluate } = c;
+  const { onProgress } = r;
+  const outcome = await train({
+    backbone,
+    method,
+    config: trainConfig,
+    keep: 'last', // the probe watches the run; it does not pick the weights
+    tasks: [{ name: 'corpus', texts }],
+    runDir,
+    dataKey: createHash('sha256').update(windows.join('\u0000')).digest('hex'),
+    ...(r.provider && { provider: r.provider }),
+    ...(r.signal && { signal: r.signal }),
+    ...(onProgress && {
+      // the bar shows the stage's steps; a probe's step is the whole run's, as in the copy curve
+      onProgress: (p: TrainProgress) => onProgress(p.phase === 'evaluate' ? { ...p, step: c.stepsBefore + p.step } : p),
+    }),
+    ...(evaluate && { evaluate: (adapter) => evaluate(backbone, adapter) }),
+  });
+
+  r.onProgress?.({ phase: 'prepare', message: `${label}writing the model folder` });
+  const saveDir = path.join(c.stageDir, 'final');
+  rmSync(saveDir, { recursive: true, force: true });
+  method.save(saveDir, outcome.values);
+  const modelDir = path.join(c.stageDir, 'model');
+  rmSync(modelDir, { recursive: true, force: true });
+  mkdirSync(modelDir, { recursive: true });
+  for (const f of MODEL_FILES) copyFileSync(path.join(saveDir, FULL_MODEL_DIR, f), path.join(modelDir, f));
+  const record: StageOutcome = {
+    name: stage.name,
+    trainWindows: windows.length,
+    windowTokens,
+    steps: outcome.steps,
+    tokensSeen: outcome.tokensSeen,
+    wallSeconds: outcome.seconds,
+    losses: outcome.losses,
+    copyCurve: outcome.evaluations.map((e) => ({ step: c.stepsBefore + e.step, gain: e.value })),
+    resumedFromStep: outcome.resumedFromStep,
+    provider: outcome.provider,
+  };
+  replaceFileAtomically(path.join(c.stageDir, STAGE_RECORD), JSON.stringify(record) + '\n');
+  return record;
 }
 
 /** The files of a distilled meta-prompt that ship (PEFT's adapter files and the run record). */

@@ -50,19 +50,21 @@ export const registerPretrainCommands: RegisterCommands = (program, context) => 
       'native-models/build/embedded',
     )
     .option('--shared-data <dir>', 'the public data folder', path.join('..', 'shared', 'data'))
-    .option('--steps <n>', "override the recipe's steps (a short trial run)", positiveInt)
+    .option('--steps <n>', "override the recipe's steps, in each stage (a short trial run)", positiveInt)
     .option('--threads <n>', 'CPU threads (default: onnxruntime chooses)', positiveInt)
     .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, provider, 'cpu')
     .action(async (opts: PretrainFlags) => {
       const out = context.output;
       const base = readRecipe(opts.recipe);
+      // the flags win over the recipe, in every stage
+      const flags = {
+        ...(opts.steps !== undefined && { steps: opts.steps }),
+        ...(opts.threads !== undefined && { threads: opts.threads }),
+      };
       const recipe: PretrainRecipe = {
         ...base,
-        train: {
-          ...base.train,
-          ...(opts.steps !== undefined && { steps: opts.steps }),
-          ...(opts.threads !== undefined && { threads: opts.threads }),
-        },
+        train: { ...base.train, ...flags },
+        ...(base.stages && { stages: base.stages.map((s) => ({ ...s, train: { ...s.train, ...flags } })) }),
       };
       const printTrain = progressPrinter(out);
       const record = await withInterruptSignal(out, (signal) =>

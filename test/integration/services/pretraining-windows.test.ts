@@ -1,7 +1,8 @@
 /**
  * How the pretraining corpus becomes training windows, on real transcriptions with the embedded
  * backbone's tokenizer: cut per document or packed so that windows are full, never over budget,
- * losing no text (packed windows are about 80% full: they start at line starts); and the seeded share of windows that hold a passage written twice.
+ * losing no text (packed windows are about 80% full: they start at line starts); and the seeded share
+ * of windows in which a passage comes back after a gap of random length.
  */
 import path from 'node:path';
 
@@ -58,30 +59,50 @@ describe('training windows', () => {
   });
 });
 
-describe('passages written twice', () => {
+describe('passages that come back', () => {
   const windows = textWindows(backbone, documents, BUDGET, true);
+  const REPEATS = { share: 0.25, startWords: [0, 10], passageWords: [6, 36], gapWords: [0, 24] } as const;
+  const words = (text: string) => text.match(/\S+/g) ?? [];
+  /** The (start, length, gap) that turn `original` into `repeated`, searched over the recipe's ranges. */
+  const placement = (original: string, repeated: string) => {
+    const [o, r] = [words(original), words(repeated).slice(0, -1)]; // the end may be cut inside a word
+    for (let start = REPEATS.startWords[0]; start <= REPEATS.startWords[1]; start++)
+      for (let length = REPEATS.passageWords[0]; length <= REPEATS.passageWords[1]; length++)
+        for (let gap = REPEATS.gapWords[0]; gap <= REPEATS.gapWords[1]; gap++) {
+          const at = start + length + gap;
+          if (r.length < at + length) continue; // the whole copy must be there
+          const expected = [...o.slice(0, at), ...o.slice(start, start + length), ...o.slice(at)];
+          if (r.every((w, i) => w === expected[i])) return { start, length, gap };
+        }
+    return undefined;
+  };
 
-  it('replace a seeded share of the windows by their first half, twice, within the budget', () => {
-    const repeated = repeatPassages(backbone, windows, 0.25, 7);
+  it('give a seeded share of the windows a passage written again after a random gap, within the budget', () => {
+    const repeated = repeatPassages(backbone, windows, REPEATS, BUDGET, 7);
     expect(repeated).toHaveLength(windows.length);
     const changed = repeated.map((w, i) => (w === windows[i] ? -1 : i)).filter((i) => i >= 0);
     expect(changed.length).toBeGreaterThan(0.12 * windows.length);
     expect(changed.length).toBeLessThan(0.38 * windows.length);
+    const gaps = new Set<number>();
+    const lengths = new Set<number>();
     for (const i of changed) {
-      const w = repeated[i]!;
-      const half = (w.length - 1) / 2;
-      const [first, second] = [w.slice(0, half), w.slice(half + 1)];
-      expect(w[half]).toBe('\n');
-      expect(first).toBe(second);
-      expect(windows[i]!.startsWith(first)).toBe(true);
-      expect(tokens(first)).toBeLessThanOrEqual(tokens(windows[i]!) / 2 + 2);
-      expect(tokens(w)).toBeLessThanOrEqual(BUDGET + 4);
+      expect(tokens(repeated[i]!)).toBeLessThanOrEqual(BUDGET + 4);
+      const found = placement(windows[i]!, repeated[i]!);
+      expect(found, `window ${i}`).toBeDefined();
+      gaps.add(found!.gap);
+      lengths.add(found!.length);
     }
+    // the distance back to the passage varies, so only its content can say where the copy comes from
+    expect(gaps.size).toBeGreaterThan(10);
+    expect(lengths.size).toBeGreaterThan(10);
   });
 
   it('are the same for a seed, differ between seeds, and are absent at share 0', () => {
-    expect(repeatPassages(backbone, windows, 0.25, 7)).toEqual(repeatPassages(backbone, windows, 0.25, 7));
-    expect(repeatPassages(backbone, windows, 0.25, 8)).not.toEqual(repeatPassages(backbone, windows, 0.25, 7));
-    expect(repeatPassages(backbone, windows, 0, 7)).toEqual(windows);
+    const at = (seed: number, share = REPEATS.share) =>
+      repeatPassages(backbone, windows, { ...REPEATS, share }, BUDGET, seed);
+    expect(at(7)).toEqual(at(7));
+    expect(at(8)).not.toEqual(at(7));
+    expect(at(7, 0)).toEqual(windows);
+    expect(repeatPassages(backbone, windows, undefined, BUDGET, 7)).toEqual(windows);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * `clinprompt backbone pretrain` end to end on a small slice of the real corpus with a tiny
  * recipe: the tokenizer, the initial model and the full-training path make a Hugging Face folder
- * whose loss fell, with a held-out perplexity and a model card; a process SIGKILLed mid-run and
- * started again ends with the same weights (and copy probes) as an unbroken run; the corpus takes only TRAIN splits.
+ * whose loss fell, in two stages, with a held-out perplexity and a model card; a process SIGKILLed in
+ * its second stage and started again ends with the same weights (and copy probes) as an unbroken run;
+ * the corpus takes only TRAIN splits.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -45,9 +46,23 @@ writeFileSync(
       numKvHeads: 2,
       maxPositions: 64,
     },
-    windows: { pack: true, repeatShare: 0.25 },
+    windows: { pack: true },
     probeEvery: 20,
-    train: { steps: 40, batchSize: 4, lr: 0.01, warmupSteps: 4, schedule: 'cosine', checkpointEvery: 5, threads: 1 },
+    train: { batchSize: 4, lr: 0.01, warmupSteps: 4, schedule: 'cosine', checkpointEvery: 5, threads: 1 },
+    // two stages, as the shipped recipe: short windows of passages that come back, then plain packed text
+    stages: [
+      {
+        name: 'copy drills',
+        windowTokens: 32,
+        windows: { pack: true, repeats: { share: 1, startWords: [0, 2], passageWords: [3, 6], gapWords: [0, 4] } },
+        train: { steps: 20, batchSize: 8 },
+      },
+      {
+        name: 'language modelling',
+        windows: { pack: true, repeats: { share: 0.25, startWords: [0, 4], passageWords: [3, 10], gapWords: [0, 8] } },
+        train: { steps: 60 }, // long enough for the kill below to land inside it
+      },
+    ],
   }),
 );
 const args = (name: string) => [
@@ -71,8 +86,13 @@ describe('clinprompt backbone pretrain', () => {
     const run = await runCliCaptured([...args('unbroken'), '--json'], env);
     expect(run.code, run.stderr).toBe(EXIT.ok);
     unbroken = JSON.parse(run.stdout) as PretrainRecord;
-    expect(unbroken.steps).toBe(40);
-    expect(unbroken.tokensSeen).toBeGreaterThan(40 * 4 * 30);
+    expect(unbroken.steps).toBe(80);
+    expect(unbroken.stages).toMatchObject([
+      { name: 'copy drills', steps: 20, windowTokens: 32 },
+      { name: 'language modelling', steps: 60, windowTokens: 64 },
+    ]);
+    expect(unbroken.tokensSeen).toBe(unbroken.stages![0]!.tokensSeen + unbroken.stages![1]!.tokensSeen);
+    expect(unbroken.tokensSeen).toBeGreaterThan(80 * 4 * 30);
     const early = unbroken.lossCurve[0]!.loss;
     const late = unbroken.lossCurve.at(-1)!.loss;
     expect(early).toBeGreaterThan(Math.log(400) - 0.5); // starts near uniform over the vocabulary
@@ -83,9 +103,9 @@ describe('clinprompt backbone pretrain', () => {
     // the copy probe reads the held-out transcription's first 31 tokens twice (a 64-token context)
     expect(unbroken.heldOut.copy).toMatchObject({ spans: 1, spanTokens: 31 });
     expect(Number.isFinite(unbroken.heldOut.copy!.gain)).toBe(true);
-    // probed during the run too; the last probe reads the final weights on fewer spans (here the same one)
-    expect(unbroken.copyCurve!.map((p) => p.step)).toEqual([20, 40]);
-    expect(unbroken.copyCurve![1]!.gain).toBeCloseTo(unbroken.heldOut.copy!.gain, 4);
+    // probed at each stage's end (steps of the whole run); the last probe reads the final weights on fewer spans (here the same one)
+    expect(unbroken.copyCurve!.map((p) => p.step)).toEqual([20, 40, 60, 80]);
+    expect(unbroken.copyCurve!.at(-1)!.gain).toBeCloseTo(unbroken.heldOut.copy!.gain, 4);
 
     const out = path.join(tmp.dir, 'unbroken', 'out');
     const backbone = openBackbone(out);
@@ -96,13 +116,18 @@ describe('clinprompt backbone pretrain', () => {
     const card = readFileSync(path.join(out, 'README.md'), 'utf8');
     expect(card).toContain(unbroken.heldOut.perplexity.toFixed(2));
     expect(card).toContain('not a clinical model');
-    expect(card).toContain(`| 40 | ${unbroken.copyCurve![1]!.gain.toFixed(3)} |`);
+    expect(card).toContain(`| 80 | ${unbroken.copyCurve!.at(-1)!.gain.toFixed(3)} |`);
+    expect(card).toContain('2 stages, each starting from the weights the one before left');
+    expect(card).toMatch(
+      /\| copy drills \| 20 \| 8 x 32 \| 0\.01 \(cosine, 4 warm-up steps\) \| [\d,]+\. Documents run on/,
+    );
+    expect(card).toContain('100% of the windows (seeded) hold a passage of 3-6 words that comes back after');
   });
 
-  it('a run SIGKILLed mid-training and started again ends with the same weights', async () => {
+  it('a run SIGKILLed in its second stage and started again ends with the same weights', async () => {
     const checkpointStep = (): number => {
       try {
-        const file = path.join(tmp.dir, 'killed', 'work', 'run', 'checkpoint.json');
+        const file = path.join(tmp.dir, 'killed', 'work', 'stage-2', 'run', 'checkpoint.json');
         return (JSON.parse(readFileSync(file, 'utf8')) as { step: number }).step;
       } catch {
         return 0;
@@ -115,16 +140,16 @@ describe('clinprompt backbone pretrain', () => {
     const exited = once(child, 'exit');
     while (checkpointStep() < 10) {
       if (child.exitCode !== null) throw new Error('pretraining exited before its checkpoint');
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 10));
     }
     child.kill('SIGKILL');
     await exited;
-    expect(checkpointStep()).toBeLessThan(40);
+    expect(checkpointStep()).toBeLessThan(60);
 
     const resumed = await runCliCaptured([...args('killed'), '--json'], env);
     expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
     const record = JSON.parse(resumed.stdout) as PretrainRecord;
-    expect(record.resumedFromStep).toBeGreaterThanOrEqual(10);
+    expect(record.resumedFromStep).toBeGreaterThanOrEqual(20 + 10); // the first stage is not trained again
     const weights = (name: string) => readFileSync(path.join(tmp.dir, name, 'out', 'model.safetensors'));
     expect(weights('killed').equals(weights('unbroken'))).toBe(true);
     expect(record.heldOut.perplexity).toBe(unbroken.heldOut.perplexity);

@@ -34,14 +34,23 @@ describe('the model card', () => {
     expect(modelCardText(shipped)).not.toContain('copy gain (nats)');
     const packed = modelCardText({
       ...shipped,
-      recipe: { ...shipped.recipe, windows: { pack: true, repeatShare: 0.25 }, probeEvery: 100 },
+      recipe: {
+        ...shipped.recipe,
+        windows: {
+          pack: true,
+          repeats: { share: 0.25, startWords: [0, 10], passageWords: [6, 36], gapWords: [0, 24] },
+        },
+        probeEvery: 100,
+      },
       copyCurve: [
         { step: 100, gain: 0.001 },
         { step: 200, gain: 0.5 },
       ],
     });
     expect(packed).toContain('Documents run on from one window into the next');
-    expect(packed).toContain('25% of the windows (seeded) hold a passage written twice');
+    expect(packed).toContain(
+      '25% of the windows (seeded) hold a passage of 6-36 words that comes back after\n0-24 more words',
+    );
     expect(packed).toContain('During training (every 100 steps, on 20 of the spans)');
     expect(packed).toContain('| 200 | 0.500 |');
   });
