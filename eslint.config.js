@@ -59,7 +59,7 @@ export default tseslint.config(
     languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] } },
   },
   {
-    files: ['src-renderer/**'],
+    files: ['src-renderer/**', 'test/component/widgets/**'],
     languageOptions: { globals: { ...globals.browser } },
   },
   // Layering: each area may import only the areas below it.

@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Three layers of tests, all with real components (real encrypted SQLite files, real onnxruntime
+// Four layers of tests, all with real components (real encrypted SQLite files, real onnxruntime
 // sessions, real Chromium): unit (one module), integration (several modules, real files and
-// processes) and e2e (the built renderer in Chromium with the real services behind the contract).
+// processes), component (one Svelte widget alone in Chromium, driven by keyboard and mouse) and
+// e2e (the built renderer in Chromium with the real services behind the contract).
 export default defineConfig({
   test: {
     projects: [
@@ -15,6 +16,18 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
+        },
+      },
+      {
+        // The widgets' page is built once (Vite and the renderer's Svelte config) for all the files.
+        test: {
+          name: 'component',
+          include: ['test/component/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/component/build-widgets.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
         },
       },
       {

@@ -43,7 +43,8 @@ export interface RendererHarness {
   close(): Promise<void>;
 }
 
-function serveRenderer(root: string): Promise<Server> {
+/** Serves a built page's folder as the app's scheme does, with its CSP and other headers. */
+export function serveRenderer(root: string): Promise<Server> {
   const server = createServer((request, response) => {
     const file = resolveAppAsset(root, `${APP_ORIGIN}${request.url ?? '/'}`);
     if (!file) return void response.writeHead(404).end();
@@ -57,7 +58,8 @@ function serveRenderer(root: string): Promise<Server> {
 
 let browser: Browser | undefined;
 
-async function sharedBrowser(): Promise<Browser> {
+/** One Chromium per test file (closed by `closeBrowser`). */
+export async function sharedBrowser(): Promise<Browser> {
   browser ??= await chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [

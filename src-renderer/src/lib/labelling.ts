@@ -37,6 +37,15 @@ export function labelForKey(
   return keys.get(event.key.toLowerCase());
 }
 
+/** Keys typed into a field are text, never labels. */
+export function typedInField(event: Event): boolean {
+  return event.target instanceof Element && event.target.closest('input, textarea, select') !== null;
+}
+
+/** What a span's key or button says when no words are selected. */
+export const NOTHING_SELECTED =
+  'Selection: select the words of the mention in the note first (with the mouse, or with the arrow keys in the note).';
+
 /** Whether a key press asks to undo the last label: Ctrl/Cmd+Z, or U on its own. */
 export function isUndoKey(event: { key: string; ctrlKey: boolean; metaKey: boolean; altKey: boolean }): boolean {
   const key = event.key.toLowerCase();
