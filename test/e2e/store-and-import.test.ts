@@ -258,7 +258,14 @@ describe('wizard: encrypted store and dataset import', () => {
     await app.screenshot('import-dataset-details');
     expect(await accessibilityProblems(page)).toEqual([]);
 
+    // the new name is kept above the screens, like the rest of the form: leaving the step (as an
+    // auto-lock does) keeps it, and the dataset it is for
     await page.getByLabel('New name').fill('fever-nli');
+    const step = (name: RegExp) => page.getByRole('button', { name }).first();
+    await step(/^Backbone/).click();
+    await step(/^Import notes/).click();
+    await expect.poll(() => page.getByLabel('New name').inputValue(), POLL).toBe('fever-nli');
+    expect(await page.getByLabel('Dataset', { exact: true }).inputValue()).toBe('fever');
     await page.getByRole('button', { name: 'Rename', exact: true }).click();
     await expect.poll(() => page.getByTestId('datasets').textContent(), POLL).toContain('fever-nli');
     await page.getByRole('button', { name: 'Delete…' }).click();

@@ -1,7 +1,7 @@
 /**
  * The Import notes form as typed, kept above the screens (like NewUserForm and WizardState) so that
  * it survives moving between steps and an auto-lock: the preset, format, task, name, path, reading
- * settings, and the columns picked for the file read last.
+ * settings, the columns picked for the file read last, and the rename box under the store's datasets.
  */
 import type { ImportFormat, SourceTaskListing, TaskType } from '../../../src-main/ipc/contract.js';
 import { applyPreset, clearPreset, type AppliedPreset, type PresetFields } from './import-preset.js';
@@ -19,6 +19,9 @@ export class ImportForm implements PresetFields {
   /** The columns picked per task field, and the preview request (its key) they were picked for. */
   columns = $state<Record<string, string[]>>({});
   columnsFor = $state('');
+  /** Under "Datasets in the store": the dataset looked at, and the new name typed for it. */
+  shownDataset = $state('');
+  newName = $state('');
   #applied: AppliedPreset | undefined;
 
   /** The preset chosen in the list (undefined: cleared): first undoes the previous one's settings. */
