@@ -98,7 +98,7 @@ describe('passages that come back', () => {
   });
 
   it('are the same for a seed, differ between seeds, and are absent at share 0', () => {
-    const at = (seed: number, share = REPEATS.share) =>
+    const at = (seed: number, share: number = REPEATS.share) =>
       repeatPassages(backbone, windows, { ...REPEATS, share }, BUDGET, seed);
     expect(at(7)).toEqual(at(7));
     expect(at(8)).not.toEqual(at(7));
