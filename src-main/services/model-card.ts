@@ -141,6 +141,12 @@ function trainingLines(r: PretrainRecord): string[] {
 function windowsSentence(w: WindowRecipe | undefined): string[] {
   const repeats = w?.repeats;
   const range = ([min, max]: readonly [number, number]) => (min === max ? `${min}` : `${min}-${max}`);
+  const drills = w?.drills;
+  if (drills)
+    return [
+      `Drills for reading back in the context, each cut from random documents: a lead of ${range(drills.leadWords)} words, a`,
+      `passage of ${range(drills.passageWords)} words, a gap of ${range(drills.gapWords)} words and the passage again.`,
+    ];
   return [
     w?.pack
       ? 'Documents run on from one window into the next (a blank line between them), so windows are full.'

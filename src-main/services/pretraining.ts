@@ -92,6 +92,21 @@ export interface WindowRecipe {
    * gives, and soft prompts act only through the context.
    */
   readonly repeats?: RepeatRecipe;
+  /**
+   * Instead of the corpus's windows: `count` drills for reading back in the context, each a lead,
+   * a passage, a gap and the passage again, every piece cut from a random document of its own.
+   * Pieces of different documents share few words, so the copy's words point back to the passage
+   * alone; repeats inside one document's text, whose words recur anyway, taught a fresh model the
+   * opposite (native-models/README.md).
+   */
+  readonly drills?: DrillRecipe;
+}
+
+export interface DrillRecipe {
+  readonly count: number;
+  readonly leadWords: readonly [number, number];
+  readonly passageWords: readonly [number, number];
+  readonly gapWords: readonly [number, number];
 }
 
 /** Word counts are drawn uniformly from [min, max] for each window. */
@@ -286,6 +301,42 @@ export function repeatPassages(
   });
 }
 
+/**
+ * Drills for reading back in the context (see `DrillRecipe`), seeded, each cut to `budget` tokens.
+ * A piece is a run of words from a random document at a random place.
+ */
+export function copyDrills(
+  backbone: Backbone,
+  documents: readonly string[],
+  drills: DrillRecipe,
+  budget: number,
+  seed: number,
+): string[] {
+  const longest = Math.max(drills.leadWords[1], drills.passageWords[1], drills.gapWords[1]);
+  const sources = documents.map((d) => d.match(/\S+/g) ?? []).filter((words) => words.length >= longest);
+  if (sources.length === 0)
+    throw new UserError(
+      'INVALID_ARGUMENT',
+      `Recipe: drills: no document of the corpus has ${longest} words, the longest piece a drill asks for.`,
+    );
+  const random = seededRandom((seed * 2_654_435_761) >>> 0);
+  const draw = ([min, max]: readonly [number, number]) => min + Math.floor(random() * (max - min + 1));
+  const piece = (length: number): string[] => {
+    const words = sources[Math.floor(random() * sources.length)]!;
+    const at = Math.floor(random() * (words.length - length + 1));
+    return words.slice(at, at + length);
+  };
+  const tok = backbone.tokenizer;
+  return Array.from({ length: drills.count }, () => {
+    const lead = piece(draw(drills.leadWords));
+    const passage = piece(draw(drills.passageWords));
+    const gap = piece(draw(drills.gapWords));
+    const text = [...lead, ...passage, ...gap, ...passage].join(' ');
+    const ids = tok.encode(text, { addSpecialTokens: false });
+    return ids.length <= budget ? text : tok.decode(ids.slice(0, budget));
+  });
+}
+
 /** Held-out spans of the copy probe at each check during training (the final one reads 40). */
 export const PROBE_SPANS_DURING_TRAINING = 20;
 
@@ -472,13 +523,15 @@ async function trainStage(r: PretrainRequest, stage: PretrainStage, c: StageCont
   // room for BOS and EOS, and for a window's text tokenizing a little differently on its own
   const budget = windowTokens - 8;
   const windowRecipe = stage.windows ?? recipe.windows;
-  const windows = repeatPassages(
-    backbone,
-    textWindows(backbone, c.corpus.train, budget, windowRecipe?.pack ?? false),
-    windowRecipe?.repeats,
-    budget,
-    c.seed,
-  );
+  const windows = windowRecipe?.drills
+    ? copyDrills(backbone, c.corpus.train, windowRecipe.drills, budget, c.seed)
+    : repeatPassages(
+        backbone,
+        textWindows(backbone, c.corpus.train, budget, windowRecipe?.pack ?? false),
+        windowRecipe?.repeats,
+        budget,
+        c.seed,
+      );
   const texts: TrainingText[] = windows.map((target) => ({ prompt: '', target }));
   const trainConfig = TrainConfigSchema.parse({
     ...recipe.train,

@@ -2,7 +2,8 @@
  * How the pretraining corpus becomes training windows, on real transcriptions with the embedded
  * backbone's tokenizer: cut per document or packed so that windows are full, never over budget,
  * losing no text (packed windows are about 80% full: they start at line starts); and the seeded share
- * of windows in which a passage comes back after a gap of random length.
+ * of windows in which a passage comes back after a gap of random length; and the copy drills cut
+ * from random documents.
  */
 import path from 'node:path';
 
@@ -10,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { SOURCE_TASKS } from '../../../src-main/data/catalogue.js';
-import { repeatPassages, textWindows } from '../../../src-main/services/pretraining.js';
+import { copyDrills, repeatPassages, textWindows } from '../../../src-main/services/pretraining.js';
 import { pretrainingCorpus } from '../../../src-main/services/pretraining-corpus.js';
 import { REPO_ROOT, SHARED_DIR } from '../../support/paths.js';
 
@@ -104,5 +105,49 @@ describe('passages that come back', () => {
     expect(at(8)).not.toEqual(at(7));
     expect(at(7, 0)).toEqual(windows);
     expect(repeatPassages(backbone, windows, undefined, BUDGET, 7)).toEqual(windows);
+  });
+});
+
+describe('copy drills', () => {
+  const DRILLS = { count: 200, leadWords: [0, 10], passageWords: [6, 36], gapWords: [0, 24] } as const;
+  const drills = copyDrills(backbone, documents, DRILLS, BUDGET, 7);
+  const documentText = documents.map((d) => ` ${(d.match(/\S+/g) ?? []).join(' ')} `);
+  const fromSomeDocument = (words: readonly string[]) => documentText.some((d) => d.includes(` ${words.join(' ')} `));
+
+  it('are a lead, a passage, a gap and the passage again, each cut from the corpus, within the budget', () => {
+    expect(drills).toHaveLength(200);
+    const gaps = new Set<number>();
+    for (const drill of drills) {
+      expect(tokens(drill)).toBeLessThanOrEqual(BUDGET + 4);
+      const words = drill.split(' ');
+      // the first split into lead, passage, gap and copy whose pieces each come from a document
+      // (several splits can repeat: a lead and a gap may end on the same word)
+      let found: { lead: number; passage: number; gap: number } | undefined;
+      for (let lead = 0; lead <= 10 && !found; lead++)
+        for (let passage = 6; passage <= 36 && !found; passage++) {
+          const gap = words.length - lead - 2 * passage;
+          if (gap < 0 || gap > 24) continue;
+          const first = words.slice(lead, lead + passage);
+          if (first.join(' ') !== words.slice(lead + passage + gap).join(' ')) continue;
+          const gapWords = words.slice(lead + passage, lead + passage + gap);
+          if (fromSomeDocument(first) && (gap === 0 || fromSomeDocument(gapWords))) found = { lead, passage, gap };
+        }
+      expect(found, drill).toBeDefined();
+      const { gap } = found!;
+      gaps.add(gap);
+    }
+    // the distance back to the passage varies, so only its content says where the copy comes from
+    expect(gaps.size).toBeGreaterThan(15);
+  });
+
+  it('are the same for a seed and differ between seeds', () => {
+    expect(copyDrills(backbone, documents, DRILLS, BUDGET, 7)).toEqual(drills);
+    expect(copyDrills(backbone, documents, DRILLS, BUDGET, 8)).not.toEqual(drills);
+  });
+
+  it('refuse a recipe whose pieces are longer than every document', () => {
+    expect(() => copyDrills(backbone, ['too short a note'], { ...DRILLS, passageWords: [6, 36] }, BUDGET, 7)).toThrow(
+      'Recipe: drills: no document of the corpus has 36 words',
+    );
   });
 });

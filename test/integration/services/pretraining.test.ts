@@ -49,12 +49,12 @@ writeFileSync(
     windows: { pack: true },
     probeEvery: 20,
     train: { batchSize: 4, lr: 0.01, warmupSteps: 4, schedule: 'cosine', checkpointEvery: 5, threads: 1 },
-    // two stages, as the shipped recipe: short windows of passages that come back, then plain packed text
+    // two stages, as recipe-induction.json: copy drills in short windows, then packed text
     stages: [
       {
         name: 'copy drills',
         windowTokens: 32,
-        windows: { pack: true, repeats: { share: 1, startWords: [0, 2], passageWords: [3, 6], gapWords: [0, 4] } },
+        windows: { drills: { count: 300, leadWords: [0, 2], passageWords: [3, 6], gapWords: [0, 4] } },
         train: { steps: 20, batchSize: 8 },
       },
       {
@@ -119,9 +119,10 @@ describe('clinprompt backbone pretrain', () => {
     expect(card).toContain(`| 80 | ${unbroken.copyCurve!.at(-1)!.gain.toFixed(3)} |`);
     expect(card).toContain('2 stages, each starting from the weights the one before left');
     expect(card).toMatch(
-      /\| copy drills \| 20 \| 8 x 32 \| 0\.01 \(cosine, 4 warm-up steps\) \| [\d,]+\. Documents run on/,
+      /\| copy drills \| 20 \| 8 x 32 \| 0\.01 \(cosine, 4 warm-up steps\) \| 300\. Drills for reading back/,
     );
-    expect(card).toContain('100% of the windows (seeded) hold a passage of 3-6 words that comes back after');
+    expect(card).toContain('a passage of 3-6 words, a gap of 0-4 words and the passage again');
+    expect(card).toContain('25% of the windows (seeded) hold a passage of 3-10 words that comes back after');
   });
 
   it('a run SIGKILLed in its second stage and started again ends with the same weights', async () => {
