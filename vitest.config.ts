@@ -31,11 +31,13 @@ export default defineConfig({
         },
       },
       {
-        // One browser at a time: two Chromium instances on a 2-core CI machine starve each other.
+        // One browser at a time: two Chromium instances on a 2-core CI machine starve each other, so
+        // the e2e files run one by one, after the other projects (the component widgets' Chromium included).
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 1 },
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,
