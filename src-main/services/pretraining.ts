@@ -281,9 +281,7 @@ export function repeatPassages(
   seed: number,
 ): string[] {
   if (!repeats || repeats.share <= 0) return [...windows];
-  const tok = backbone.tokenizer;
-  const random = seededRandom((seed * 2_654_435_761) >>> 0);
-  const draw = ([min, max]: readonly [number, number]) => min + Math.floor(random() * (max - min + 1));
+  const { random, draw } = seededDraws(seed);
   return windows.map((w) => {
     if (random() >= repeats.share) return w;
     const [start, length, gap] = [draw(repeats.startWords), draw(repeats.passageWords), draw(repeats.gapWords)];
@@ -296,8 +294,7 @@ export function repeatPassages(
       .concat(words.slice(start + length + gap))
       .join('')
       .trimEnd();
-    const ids = tok.encode(text, { addSpecialTokens: false });
-    return ids.length <= budget ? text : tok.decode(ids.slice(0, budget));
+    return cutToBudget(backbone, text, budget);
   });
 }
 
@@ -319,22 +316,31 @@ export function copyDrills(
       'INVALID_ARGUMENT',
       `Recipe: drills: no document of the corpus has ${longest} words, the longest piece a drill asks for.`,
     );
-  const random = seededRandom((seed * 2_654_435_761) >>> 0);
-  const draw = ([min, max]: readonly [number, number]) => min + Math.floor(random() * (max - min + 1));
+  const { random, draw } = seededDraws(seed);
   const piece = (length: number): string[] => {
     const words = sources[Math.floor(random() * sources.length)]!;
     const at = Math.floor(random() * (words.length - length + 1));
     return words.slice(at, at + length);
   };
-  const tok = backbone.tokenizer;
   return Array.from({ length: drills.count }, () => {
     const lead = piece(draw(drills.leadWords));
     const passage = piece(draw(drills.passageWords));
     const gap = piece(draw(drills.gapWords));
-    const text = [...lead, ...passage, ...gap, ...passage].join(' ');
-    const ids = tok.encode(text, { addSpecialTokens: false });
-    return ids.length <= budget ? text : tok.decode(ids.slice(0, budget));
+    return cutToBudget(backbone, [...lead, ...passage, ...gap, ...passage].join(' '), budget);
   });
+}
+
+/** A seeded stream of numbers in [0, 1), and whole numbers drawn uniformly from [min, max]. */
+function seededDraws(seed: number) {
+  const random = seededRandom((seed * 2_654_435_761) >>> 0);
+  const draw = ([min, max]: readonly [number, number]) => min + Math.floor(random() * (max - min + 1));
+  return { random, draw };
+}
+
+/** `text`, its end cut so that it is at most `budget` tokens. */
+function cutToBudget(backbone: Backbone, text: string, budget: number): string {
+  const ids = backbone.tokenizer.encode(text, { addSpecialTokens: false });
+  return ids.length <= budget ? text : backbone.tokenizer.decode(ids.slice(0, budget));
 }
 
 /** Held-out spans of the copy probe at each check during training (the final one reads 40). */
@@ -384,7 +390,6 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
   let from = initDir;
   for (const [i, stage] of stages.entries()) {
     const stageDir = path.join(r.workDir, `stage-${i + 1}`);
-    const threads = stage.train?.threads ?? recipe.train.threads;
     const outcome =
       readStageOutcome(stageDir) ??
       (await trainStage(r, stage, {
@@ -393,25 +398,10 @@ export async function pretrainBackbone(r: PretrainRequest): Promise<PretrainReco
         seed: recipe.seed + i,
         stepsBefore: done.reduce((n, o) => n + o.steps, 0),
         corpus,
-        evaluate:
-          probeEvery > 0
-            ? async (backbone, adapter) => {
-                const runner = await BackboneRunner.create(backbone, {
-                  contextTokens: window,
-                  ...(adapter.graph && { adapter: adapter.graph }),
-                  ...(r.provider && { provider: r.provider }),
-                  ...(threads !== undefined && { threads }),
-                });
-                try {
-                  return (await copyProbe(runner, corpus.heldOut, spanTokens, PROBE_SPANS_DURING_TRAINING)).gain;
-                } finally {
-                  await runner.release();
-                }
-              }
-            : undefined,
+        probeSpanTokens: spanTokens,
       }));
     done.push(outcome);
-    from = path.join(stageDir, 'model');
+    from = stageModelDir(stageDir);
   }
 
   mkdirSync(r.outDir, { recursive: true });
@@ -490,9 +480,12 @@ interface StageOutcome extends PretrainStageRecord {
 
 const STAGE_RECORD = 'stage.json';
 
+/** The Hugging Face folder a finished stage leaves (the full-training save), where the next one starts. */
+const stageModelDir = (stageDir: string) => path.join(stageDir, 'final', FULL_MODEL_DIR);
+
 function readStageOutcome(stageDir: string): StageOutcome | undefined {
   const file = path.join(stageDir, STAGE_RECORD);
-  return existsSync(path.join(stageDir, 'model', 'model.safetensors')) && existsSync(file)
+  return existsSync(path.join(stageModelDir(stageDir), 'model.safetensors')) && existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as StageOutcome)
     : undefined;
 }
@@ -505,7 +498,8 @@ interface StageContext {
   /** Steps of the stages before (the copy curve counts steps of the whole run). */
   readonly stepsBefore: number;
   readonly corpus: PretrainingCorpus;
-  readonly evaluate: ((backbone: Backbone, adapter: PeftAdapter) => Promise<number>) | undefined;
+  /** Tokens of each held-out span the copy probe reads twice (every recipe.probeEvery steps). */
+  readonly probeSpanTokens: number;
 }
 
 /** Trains one stage from its starting weights and leaves its model folder and record in `stageDir`. */
@@ -533,18 +527,31 @@ async function trainStage(r: PretrainRequest, stage: PretrainStage, c: StageCont
         c.seed,
       );
   const texts: TrainingText[] = windows.map((target) => ({ prompt: '', target }));
+  const probeEvery = recipe.probeEvery ?? 0;
   const trainConfig = TrainConfigSchema.parse({
     ...recipe.train,
     ...stage.train,
     maxLength: windowTokens,
     seed: c.seed,
-    evalEvery: c.evaluate ? (recipe.probeEvery ?? 0) : 0,
+    evalEvery: probeEvery,
   });
   const method = createMethod('full', {}, { backbone, backboneName: `embedded (${stage.name})` });
   const runDir = path.join(c.stageDir, 'run');
   mkdirSync(runDir, { recursive: true });
-  const { evaluate } = c;
   const { onProgress } = r;
+  const probe = async (adapter: PeftAdapter) => {
+    const runner = await BackboneRunner.create(backbone, {
+      contextTokens: recipe.model.maxPositions,
+      ...(adapter.graph && { adapter: adapter.graph }),
+      ...(r.provider && { provider: r.provider }),
+      ...(trainConfig.threads !== undefined && { threads: trainConfig.threads }),
+    });
+    try {
+      return (await copyProbe(runner, c.corpus.heldOut, c.probeSpanTokens, PROBE_SPANS_DURING_TRAINING)).gain;
+    } finally {
+      await runner.release();
+    }
+  };
   const outcome = await train({
     backbone,
     method,
@@ -559,17 +566,13 @@ async function trainStage(r: PretrainRequest, stage: PretrainStage, c: StageCont
       // the bar shows the stage's steps; a probe's step is the whole run's, as in the copy curve
       onProgress: (p: TrainProgress) => onProgress(p.phase === 'evaluate' ? { ...p, step: c.stepsBefore + p.step } : p),
     }),
-    ...(evaluate && { evaluate: (adapter) => evaluate(backbone, adapter) }),
+    ...(probeEvery > 0 && { evaluate: probe }),
   });
 
   r.onProgress?.({ phase: 'prepare', message: `${label}writing the model folder` });
   const saveDir = path.join(c.stageDir, 'final');
   rmSync(saveDir, { recursive: true, force: true });
   method.save(saveDir, outcome.values);
-  const modelDir = path.join(c.stageDir, 'model');
-  rmSync(modelDir, { recursive: true, force: true });
-  mkdirSync(modelDir, { recursive: true });
-  for (const f of MODEL_FILES) copyFileSync(path.join(saveDir, FULL_MODEL_DIR, f), path.join(modelDir, f));
   const record: StageOutcome = {
     name: stage.name,
     trainWindows: windows.length,
