@@ -142,11 +142,14 @@ function windowsSentence(w: WindowRecipe | undefined): string[] {
   const repeats = w?.repeats;
   const range = ([min, max]: readonly [number, number]) => (min === max ? `${min}` : `${min}-${max}`);
   const drills = w?.drills;
-  if (drills)
-    return [
-      `Drills for reading back in the context, each cut from random documents: a lead of ${range(drills.leadWords)} words, a`,
-      `passage of ${range(drills.passageWords)} words, a gap of ${range(drills.gapWords)} words and the passage again.`,
-    ];
+  const drillLines = (what: string) =>
+    drills
+      ? [
+          `${what} for reading back in the context, each cut from random documents: a lead of ${range(drills.leadWords)} words, a`,
+          `passage of ${range(drills.passageWords)} words, a gap of ${range(drills.gapWords)} words and the passage again.`,
+        ]
+      : [];
+  if (drills && !drills.amongText) return drillLines('Drills');
   return [
     w?.pack
       ? 'Documents run on from one window into the next (a blank line between them), so windows are full.'
@@ -157,6 +160,7 @@ function windowsSentence(w: WindowRecipe | undefined): string[] {
           `${range(repeats.gapWords)} more words: a curriculum for reading back in the context, which plain text teaches only after far more tokens.`,
         ]
       : []),
+    ...drillLines(`Among them, ${fmt(drills?.count ?? 0)} drills`),
   ];
 }
 

@@ -103,6 +103,11 @@ export interface WindowRecipe {
 }
 
 export interface DrillRecipe {
+  /**
+   * The drills join the corpus's windows (packed and repeated as set) instead of replacing them:
+   * plain text alone lets a skill the drills have just formed fade again (native-models/README.md).
+   */
+  readonly amongText?: boolean;
   readonly count: number;
   readonly leadWords: readonly [number, number];
   readonly passageWords: readonly [number, number];
@@ -330,6 +335,31 @@ export function copyDrills(
   });
 }
 
+/**
+ * A stage's training windows as its recipe says: the documents cut (or packed) into windows, a share
+ * of them repeating a passage, or copy drills instead of them or among them. Seeded; the trainer
+ * shuffles them.
+ */
+export function stageWindows(
+  backbone: Backbone,
+  documents: readonly string[],
+  recipe: WindowRecipe | undefined,
+  budget: number,
+  seed: number,
+): string[] {
+  const drills = recipe?.drills;
+  if (drills && !drills.amongText) return copyDrills(backbone, documents, drills, budget, seed);
+  const text = repeatPassages(
+    backbone,
+    textWindows(backbone, documents, budget, recipe?.pack ?? false),
+    recipe?.repeats,
+    budget,
+    seed,
+  );
+  // beside repeats, the drills draw from a seeded stream of their own
+  return drills ? [...text, ...copyDrills(backbone, documents, drills, budget, seed + 0x5eed)] : text;
+}
+
 /** A seeded stream of numbers in [0, 1), and whole numbers drawn uniformly from [min, max]. */
 function seededDraws(seed: number) {
   const random = seededRandom((seed * 2_654_435_761) >>> 0);
@@ -516,16 +546,7 @@ async function trainStage(r: PretrainRequest, stage: PretrainStage, c: StageCont
   const backbone = openBackbone(c.from);
   // room for BOS and EOS, and for a window's text tokenizing a little differently on its own
   const budget = windowTokens - 8;
-  const windowRecipe = stage.windows ?? recipe.windows;
-  const windows = windowRecipe?.drills
-    ? copyDrills(backbone, c.corpus.train, windowRecipe.drills, budget, c.seed)
-    : repeatPassages(
-        backbone,
-        textWindows(backbone, c.corpus.train, budget, windowRecipe?.pack ?? false),
-        windowRecipe?.repeats,
-        budget,
-        c.seed,
-      );
+  const windows = stageWindows(backbone, c.corpus.train, stage.windows ?? recipe.windows, budget, c.seed);
   const texts: TrainingText[] = windows.map((target) => ({ prompt: '', target }));
   const probeEvery = recipe.probeEvery ?? 0;
   const trainConfig = TrainConfigSchema.parse({

@@ -3,7 +3,7 @@
  * backbone's tokenizer: cut per document or packed so that windows are full, never over budget,
  * losing no text (packed windows are about 80% full: they start at line starts); and the seeded share
  * of windows in which a passage comes back after a gap of random length; and the copy drills cut
- * from random documents.
+ * from random documents, alone or among the text's windows.
  */
 import path from 'node:path';
 
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import { openBackbone } from '../../../src-main/backbone/load.js';
 import { SOURCE_TASKS } from '../../../src-main/data/catalogue.js';
-import { copyDrills, repeatPassages, textWindows } from '../../../src-main/services/pretraining.js';
+import { copyDrills, repeatPassages, stageWindows, textWindows } from '../../../src-main/services/pretraining.js';
 import { pretrainingCorpus } from '../../../src-main/services/pretraining-corpus.js';
 import { REPO_ROOT, SHARED_DIR } from '../../support/paths.js';
 
@@ -143,6 +143,18 @@ describe('copy drills', () => {
   it('are the same for a seed and differ between seeds', () => {
     expect(copyDrills(backbone, documents, DRILLS, BUDGET, 7)).toEqual(drills);
     expect(copyDrills(backbone, documents, DRILLS, BUDGET, 8)).not.toEqual(drills);
+  });
+
+  it('replace the text windows, or join them untouched with a stream of their own', () => {
+    const packed = textWindows(backbone, documents, BUDGET, true);
+    expect(stageWindows(backbone, documents, { pack: true, drills: DRILLS }, BUDGET, 7)).toEqual(drills);
+    const mixed = stageWindows(backbone, documents, { pack: true, drills: { ...DRILLS, amongText: true } }, BUDGET, 7);
+    expect(mixed).toHaveLength(packed.length + DRILLS.count);
+    expect(mixed.slice(0, packed.length)).toEqual(packed);
+    const among = mixed.slice(packed.length);
+    // drills of the same recipe and seed, but not the same draws as a drills-only stage's
+    expect(among.filter((d) => drills.includes(d)).length).toBeLessThan(5);
+    expect(among.every((d) => tokens(d) <= BUDGET + 4)).toBe(true);
   });
 
   it('refuse a recipe whose pieces are longer than every document', () => {

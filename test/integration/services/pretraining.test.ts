@@ -49,7 +49,7 @@ writeFileSync(
     windows: { pack: true },
     probeEvery: 20,
     train: { batchSize: 4, lr: 0.01, warmupSteps: 4, schedule: 'cosine', checkpointEvery: 5, threads: 1 },
-    // two stages, as recipe-induction.json: copy drills in short windows, then packed text
+    // two stages, as recipe-induction.json: copy drills in short windows, then packed text with some drills
     stages: [
       {
         name: 'copy drills',
@@ -59,7 +59,11 @@ writeFileSync(
       },
       {
         name: 'language modelling',
-        windows: { pack: true, repeats: { share: 0.25, startWords: [0, 4], passageWords: [3, 10], gapWords: [0, 8] } },
+        windows: {
+          pack: true,
+          repeats: { share: 0.25, startWords: [0, 4], passageWords: [3, 10], gapWords: [0, 8] },
+          drills: { amongText: true, count: 40, leadWords: [0, 2], passageWords: [3, 6], gapWords: [0, 4] },
+        },
         train: { steps: 60 }, // long enough for the kill below to land inside it
       },
     ],
@@ -123,6 +127,8 @@ describe('clinprompt backbone pretrain', () => {
     );
     expect(card).toContain('a passage of 3-6 words, a gap of 0-4 words and the passage again');
     expect(card).toContain('25% of the windows (seeded) hold a passage of 3-10 words that comes back after');
+    expect(card).toContain('Among them, 40 drills for reading back in the context');
+    expect(unbroken.stages![1]!.trainWindows).toBeGreaterThan(40);
   });
 
   it('a run SIGKILLed in its second stage and started again ends with the same weights', async () => {

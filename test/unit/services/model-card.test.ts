@@ -51,6 +51,19 @@ describe('the model card', () => {
     expect(packed).toContain(
       '25% of the windows (seeded) hold a passage of 6-36 words that comes back after\n0-24 more words',
     );
+    expect(packed).not.toContain('drills');
+    const mixed = modelCardText({
+      ...shipped,
+      recipe: {
+        ...shipped.recipe,
+        windows: {
+          pack: true,
+          drills: { amongText: true, count: 5000, leadWords: [0, 10], passageWords: [6, 36], gapWords: [0, 24] },
+        },
+      },
+    });
+    expect(mixed).toContain('Documents run on from one window into the next');
+    expect(mixed).toContain('Among them, 5,000 drills for reading back in the context');
     expect(packed).toContain('During training (every 100 steps, on 20 of the spans)');
     expect(packed).toContain('| 200 | 0.500 |');
   });
