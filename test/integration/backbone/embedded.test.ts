@@ -2,9 +2,8 @@
  * The shipped embedded backbone and its meta-prompt (native-models/embedded): the files are the
  * ones pretrained and distilled (pinned checksums), found without configuration, continue a
  * clinical opening with clinical-looking text (pinned greedy output), match the model card's
- * held-out perplexity within 1% and its copy probe (how little it reads back in its context), and the
- * meta-prompt beats an untrained prompt on a source task's
- * dev split.
+ * held-out perplexity within 1% and its copy probe (it reads back in its context, which soft prompts
+ * need), and the meta-prompt beats an untrained prompt on a source task's dev split.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -35,29 +34,29 @@ const DIR = path.join(REPO_ROOT, 'native-models', 'embedded');
 /** sha256 of every shipped file, as committed. */
 const CHECKSUMS: Record<string, string> = {
   'config.json': 'e33ca51ba8b09d12bb42aa3d3f4c81126660bf204debc051fa06c8beed72d7ea',
-  'model.safetensors': '352fbe1a29abe59bb54b073b2ec96a9abf320b6f711f97b11c7f7494cbd8cb81',
+  'model.safetensors': 'f68fb96891089b8370b3762cc5a766545af66b1209239ceb2cf843b71ad9b363',
   'tokenizer.json': '323d192705d03851488bbffdc6f5411de74ddc01f7cde885c6fd4b01eeae2631',
   'tokenizer_config.json': 'a9d3eb9caf4a80114860593b042dfbaeaf5b11ebcd99c8f08ab558b7e7e8d6a9',
   'generation_config.json': 'a565dd187e8f7fbc5a557bd24715d095833b43514bec34467b016cd152442de3',
-  'pretraining.json': '90d4dc7b1cf67bbefe22bf428632fcc5a9b4479131c8d646f7e032cd654fce1c',
+  'pretraining.json': 'b0dd1cb6dd4d930d8a0afde02f108baae3a8bc6e7c38ca6cc8fd51070a94b263',
   'meta-prompt/adapter_config.json': 'a95e6c89bb70f7b70ccce5788e63af0813a2a8a12fb1e73cae8ab2d19457fd6d',
-  'meta-prompt/adapter_model.safetensors': '96165f978a1c38c04a97bbed74346471abd1ec16b4cf755ac99f492e5cf8f835',
-  'meta-prompt/run.json': 'ea326312163055d13f7bf9ffe88aa4203af35d2c3ba106d10498d7e3bb1fef02',
+  'meta-prompt/adapter_model.safetensors': '66fab4cd497a4151bcd92e953ff10bed78ba8623d2287d7a746f2b8548a2983f',
+  'meta-prompt/run.json': '06d2d18725f4ccbb89252cd5772dda8ee85ad83d06b195e97cc56902e412223c',
 };
 
 /** Greedy continuation of a clinical opening, as the committed weights produce it. */
 const OPENING = 'CHIEF COMPLAINT:';
 const CONTINUATION =
-  " The patient is a history of the patient's history of the patient's history of the patient.\nALLERGIES: The patient";
+  ' The patient is a history of history of any other problems.\n\nDoctor: Okay, you have any history of any';
 
 /**
  * The source task whose dev split the meta-prompt is checked on, and the margin (nats of the gold
- * answer's mean log-likelihood) it must win by: measured 0.54 (-4.30 against -4.84) on the first 60.
- * Its accuracy does not move on this tiny backbone (both about 0.28, chance 0.25): see the model card.
+ * answer's mean log-likelihood) it must win by: measured 4.06 (-1.84 against -5.90) on the first 60
+ * (0.54 on the backbone before, which did not read its context).
  */
 const SOURCE_TASK = 'medmcqa';
 const DEV_EXAMPLES = 60;
-const MARGIN = 0.3;
+const MARGIN = 2;
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -94,7 +93,7 @@ describe('the embedded backbone', () => {
     expect(readFileSync(path.join(DIR, 'README.md'), 'utf8')).toContain(record.heldOut.perplexity.toFixed(2));
   });
 
-  it('reads back in its context as little as the model card says (the copy probe, measured again)', async () => {
+  it('reads back in its context as the model card says (the copy probe, measured again)', async () => {
     const record = JSON.parse(readFileSync(path.join(DIR, PRETRAINING_RECORD), 'utf8')) as PretrainRecord;
     const corpus = await pretrainingCorpus(path.join(SHARED_DIR, 'data'), []);
     const runner = await BackboneRunner.create(openBackbone(DIR), { contextTokens: record.heldOut.window });
@@ -103,8 +102,8 @@ describe('the embedded backbone', () => {
     expect(measured.spans).toBe(card.spans);
     expect(Math.abs(measured.firstNll - card.firstNll)).toBeLessThan(0.01);
     expect(Math.abs(measured.gain - card.gain)).toBeLessThan(0.01);
-    // the limit the card states: text read once is predicted no better the second time
-    expect(Math.abs(measured.gain)).toBeLessThan(0.2);
+    // text read once is predicted far better the second time: what a soft prompt acting through the context needs
+    expect(measured.gain).toBeGreaterThan(1.5);
     expect(readFileSync(path.join(DIR, 'README.md'), 'utf8')).toContain(`a gain of **${card.gain.toFixed(3)} nats**`);
   });
 

@@ -49,7 +49,7 @@ writeFileSync(
     windows: { pack: true },
     probeEvery: 20,
     train: { batchSize: 4, lr: 0.01, warmupSteps: 4, schedule: 'cosine', checkpointEvery: 5, threads: 1 },
-    // two stages, as recipe-induction.json: copy drills in short windows, then packed text with some drills
+    // two stages, as native-models/recipe.json: copy drills in short windows, then packed text with some drills
     stages: [
       {
         name: 'copy drills',
