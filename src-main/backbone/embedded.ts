@@ -14,6 +14,10 @@ import { UserError } from '../common/errors.js';
 export const EMBEDDED_BACKBONE_PATH = path.join('native-models', 'embedded');
 /** The meta-prompt distilled on it, shipped beside the weights. */
 export const SHIPPED_META_PROMPT = 'meta-prompt';
+/** The same meta-prompt as a prompt pack signed by ClinPrompt's release key, for `pack import` on any workstation. */
+export const SHIPPED_META_PROMPT_PACK = 'meta-prompt.cpack';
+/** The name that pack carries into a store's pack list. */
+export const SHIPPED_META_PROMPT_PACK_NAME = 'embedded-meta-prompt';
 /** What `--backbone` and the app show for it. */
 export const EMBEDDED_BACKBONE_NAME = 'embedded';
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { SHIPPED_META_PROMPT } from '../backbone/embedded.js';
+import { SHIPPED_META_PROMPT, SHIPPED_META_PROMPT_PACK } from '../backbone/embedded.js';
 import type { CopyProbeResult } from '../backbone/generate/copy-probe.js';
 import type { RunRecord } from '../peft/run-folder.js';
 import { readRunRecord } from '../peft/run-folder.js';
@@ -188,7 +188,7 @@ function copySection(copy: CopyProbeResult | undefined, curve: PretrainRecord['c
 }
 
 /** The card's section on the shipped meta-prompt, from its run record. */
-export function metaPromptSection(meta: RunRecord): string[] {
+export function metaPromptSection(meta: RunRecord, packed = false): string[] {
   const settings = meta.settings as { rank?: number; lambda?: number; temperature?: number };
   const sources = meta.tasks ?? [];
   return [
@@ -200,6 +200,12 @@ export function metaPromptSection(meta: RunRecord): string[] {
     'MULTITASK_PROMPT_TUNING layout (adapter_config.json + adapter_model.safetensors) with its run record (run.json).',
     `${fmt(meta.trainableParameters)} trainable parameters (${(meta.trainableShare * 100).toFixed(2)}% of the backbone);`,
     `${fmt(meta.steps)} distillation steps in ${hours(meta.wallSeconds)}. \`clinprompt train --method mpt\` (and the demo) adapt it to a new task.`,
+    ...(packed
+      ? [
+          `\`${SHIPPED_META_PROMPT_PACK}\` is the same meta-prompt as a prompt pack signed by ClinPrompt's release key, which every`,
+          "workstation trusts: `clinprompt pack import` (or the app's pack import) adds it to a store without `pack keys add`.",
+        ]
+      : []),
     '',
     '| source task (task id) | train examples | cross-entropy first -> last steps |',
     '|---|---|---|',
@@ -217,7 +223,10 @@ export function writeModelCard(dir: string, extra: readonly string[] = []): void
   const meta = readRunRecord(path.join(dir, SHIPPED_META_PROMPT));
   writeFileSync(
     path.join(dir, 'README.md'),
-    modelCardText(record, [...(meta ? metaPromptSection(meta) : []), ...extra]),
+    modelCardText(record, [
+      ...(meta ? metaPromptSection(meta, existsSync(path.join(dir, SHIPPED_META_PROMPT_PACK))) : []),
+      ...extra,
+    ]),
   );
 }
 

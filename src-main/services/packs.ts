@@ -5,7 +5,7 @@
  * file's structure and checksums (packs/pack.ts), the signature against the store's trusted keys,
  * the backbone's fingerprint, the tensors against the backbone; only then the store is written.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,6 +54,7 @@ import {
   type PackSource,
 } from '../packs/pack.js';
 import { describeFindings, scanValue, type PhiFinding } from '../packs/phi-scan.js';
+import { RELEASE_KEY_ID, RELEASE_PUBLIC_KEY, RELEASE_SIGNER } from '../packs/release-key.js';
 import { writeAuditedExport } from '../store/audited-export.js';
 import type { SigningKey } from '../store/repositories/signing-keys.js';
 import type { StoreSession } from '../store/session.js';
@@ -89,6 +90,11 @@ export function judgeSignature(
   if (!sig) return { status: 'unsigned', keyId: null };
   if (!signatureValid(pack.manifestBytes, sig)) return { status: 'invalid', keyId: sig.keyId };
   return { status: trusted.get(sig.keyId) === sig.publicKey ? 'trusted' : 'untrusted', keyId: sig.keyId };
+}
+
+/** The signers whose packs this workstation accepts: the store's trusted keys and ClinPrompt's release key. */
+function trustedSigners(store: Store): Map<string, string> {
+  return new Map([...store.signingKeys.trusted(), [RELEASE_KEY_ID, RELEASE_PUBLIC_KEY]]);
 }
 
 function refuseUntrusted(file: string, judged: { status: SignatureStatus; keyId: string | null }): never {
@@ -257,6 +263,39 @@ export async function exportPack(
   };
 }
 
+/**
+ * A finished run folder packed without a store and signed by ClinPrompt's release key (a PKCS#8
+ * PEM), as the meta-prompt shipped beside the embedded backbone is built. Refuses any other key,
+ * and a manifest whose text looks like it holds identifiers.
+ */
+export function releasePack(runDir: string, privateKeyPem: string, name: string): Buffer {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(privateKeyPem);
+  } catch (error) {
+    throw new UserError('BAD_FILE', 'is not a PEM private key.', { field: 'signKey', cause: error });
+  }
+  const publicKey = createPublicKey(privateKey);
+  const keyId = keyIdOf(publicKey.export({ type: 'spki', format: 'der' }));
+  if (privateKey.asymmetricKeyType !== 'ed25519' || keyId !== RELEASE_KEY_ID)
+    throw new UserError('UNTRUSTED', `is not ClinPrompt's release key (${RELEASE_KEY_ID}).`, { field: 'signKey' });
+  const record = readRunRecord(runDir);
+  if (!record) throw new UserError('NOT_FOUND', `${runDir} is not a training run folder (it has no run.json).`);
+  const [adapterConfig, adapterWeights] = [ADAPTER_CONFIG, ADAPTER_WEIGHTS].map((f) =>
+    readFileSync(path.join(runDir, f)),
+  );
+  const source = { record, adapterConfig: adapterConfig!, adapterWeights: adapterWeights! };
+  const manifest = packManifest(source, { name, version: 1, creator: { user: RELEASE_SIGNER, keyId } });
+  const findings = scanManifest(manifest);
+  if (findings.length > 0)
+    throw new UserError(
+      'PHI_SUSPECTED',
+      `The pack's text looks like it holds identifiers: ${describeFindings(findings)}.`,
+    );
+  const json = manifestBytes(manifest);
+  return writePack(json, signManifest(json, privateKey, publicKey), source);
+}
+
 /** The pack a run would become, before it is signed: its manifest and what the PHI scan finds in it. */
 function draftPack(store: Store, session: StoreSession, request: Omit<PackExportRequest, 'out' | 'confirmPhi'>) {
   const { source, runId } = packSource(store, request);
@@ -417,7 +456,7 @@ export function importPack(store: Store, session: StoreSession, request: PackImp
   const file = request.file;
   const bytes = readPackFile(file); // read once: what is checked is what is stored
   const pack = readPack(bytes, file);
-  const judged = judgeSignature(pack, store.signingKeys.trusted());
+  const judged = judgeSignature(pack, trustedSigners(store));
   if (judged.status !== 'trusted') {
     if (judged.status === 'invalid' || !request.allowUntrusted) refuseUntrusted(file, judged);
     session.require('store.admin', 'import an unsigned or untrusted pack');
@@ -490,7 +529,7 @@ export function verifyPack(store: Store, session: StoreSession, file: string): P
       problem: error.message,
     };
   }
-  const judged = judgeSignature(pack, store.signingKeys.trusted());
+  const judged = judgeSignature(pack, trustedSigners(store));
   const ok = judged.status === 'trusted';
   let problem: string | null = null;
   if (!ok)
@@ -609,7 +648,7 @@ export interface PackAccess {
 export function packAccess(store: Store, session: StoreSession): PackAccess {
   session.require('prompts.run', 'run a prompt pack');
   return {
-    trusted: store.signingKeys.trusted(),
+    trusted: trustedSigners(store),
     stored(name, version) {
       const versions = store.prompts.list(name).filter((p) => typeof p.meta['packId'] === 'string');
       const prompt = version === undefined ? versions.at(-1) : versions.find((p) => p.version === version);

@@ -3,10 +3,12 @@
  * (`npm run pretrain:backbone`). Thin: the work is in services/pretraining.ts; the model card is
  * written from the run's record.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { SHIPPED_META_PROMPT_PACK, SHIPPED_META_PROMPT_PACK_NAME } from '../../backbone/embedded.js';
 import { UserError } from '../../common/errors.js';
+import { releasePack } from '../../services/packs.js';
 import type { ProviderChoice } from '../../engine/session.js';
 import type { PretrainRecipe } from '../../services/pretraining.js';
 import { pretrainBackbone, shipMetaPrompt } from '../../services/pretraining.js';
@@ -99,13 +101,34 @@ export const registerPretrainCommands: RegisterCommands = (program, context) => 
       "Ship a meta-prompt distilled on the embedded backbone (an experiment's distill/ folder) beside it, and update its model card",
     )
     .option('--out <dir>', 'the embedded backbone folder', 'native-models/embedded')
-    .action((runDir: string, opts: { out: string }) => {
-      const record = shipMetaPrompt(path.resolve(runDir), path.resolve(opts.out));
+    .option(
+      '--sign-key <pem>',
+      `ClinPrompt's release key (PKCS#8 PEM, kept off the repository): also writes ${SHIPPED_META_PROMPT_PACK}, a pack every workstation trusts`,
+    )
+    .action((runDir: string, opts: { out: string; signKey?: string }) => {
+      const dir = path.resolve(runDir);
+      let keyPem: string | undefined;
+      if (opts.signKey !== undefined)
+        try {
+          keyPem = readFileSync(opts.signKey, 'utf8');
+        } catch (error) {
+          throw new UserError('NOT_FOUND', `cannot read ${opts.signKey}.`, { field: 'signKey', cause: error });
+        }
+      // sign first: a wrong key leaves the shipped files as they were
+      const pack = keyPem === undefined ? undefined : releasePack(dir, keyPem, SHIPPED_META_PROMPT_PACK_NAME);
+      const record = shipMetaPrompt(dir, path.resolve(opts.out));
+      const packFile = path.join(opts.out, SHIPPED_META_PROMPT_PACK);
+      // a pack of an earlier meta-prompt would contradict the folder
+      if (pack) writeFileSync(packFile, pack);
+      else rmSync(packFile, { force: true });
       writeModelCard(opts.out);
       context.output.result(
-        { sources: record.tasks?.map((t) => t.name) ?? [], out: opts.out },
+        { sources: record.tasks?.map((t) => t.name) ?? [], out: opts.out, pack: pack ? packFile : null },
         (r) =>
-          `Shipped the meta-prompt of ${r.sources.join(', ')} in ${opts.out}/meta-prompt and updated the model card.`,
+          `Shipped the meta-prompt of ${r.sources.join(', ')} in ${opts.out}/meta-prompt and updated the model card. ` +
+          (r.pack
+            ? `Its pack, signed by the release key: ${r.pack}.`
+            : `No pack was written: --sign-key (ClinPrompt's release key) signs one.`),
       );
     });
 };

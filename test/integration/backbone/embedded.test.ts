@@ -42,6 +42,7 @@ const CHECKSUMS: Record<string, string> = {
   'meta-prompt/adapter_config.json': 'a95e6c89bb70f7b70ccce5788e63af0813a2a8a12fb1e73cae8ab2d19457fd6d',
   'meta-prompt/adapter_model.safetensors': '66fab4cd497a4151bcd92e953ff10bed78ba8623d2287d7a746f2b8548a2983f',
   'meta-prompt/run.json': '06d2d18725f4ccbb89252cd5772dda8ee85ad83d06b195e97cc56902e412223c',
+  'meta-prompt.cpack': 'd37a645e2256238b1d0fe069570a4ec4d10b59c2f7f3df368e5ace38b2ecfaa1',
 };
 
 /** Greedy continuation of a clinical opening, as the committed weights produce it. */
