@@ -281,10 +281,7 @@ export function releasePack(runDir: string, privateKeyPem: string, name: string)
     throw new UserError('UNTRUSTED', `is not ClinPrompt's release key (${RELEASE_KEY_ID}).`, { field: 'signKey' });
   const record = readRunRecord(runDir);
   if (!record) throw new UserError('NOT_FOUND', `${runDir} is not a training run folder (it has no run.json).`);
-  const [adapterConfig, adapterWeights] = [ADAPTER_CONFIG, ADAPTER_WEIGHTS].map((f) =>
-    readFileSync(path.join(runDir, f)),
-  );
-  const source = { record, adapterConfig: adapterConfig!, adapterWeights: adapterWeights! };
+  const source = folderSource(runDir, record);
   const manifest = packManifest(source, { name, version: 1, creator: { user: RELEASE_SIGNER, keyId } });
   const findings = scanManifest(manifest);
   if (findings.length > 0)
@@ -354,29 +351,33 @@ function packSource(
       `${dir} is not a training run folder (it has no run.json). For a PEFT adapter folder, name its backbone and task.`,
       { field: 'source' },
     );
-  const files = [ADAPTER_CONFIG, ADAPTER_WEIGHTS].map((f) => path.join(dir, f));
-  for (const f of files)
-    if (!existsSync(f))
-      throw new UserError('NOT_FOUND', `${f} is missing: the run folder is incomplete.`, { field: 'source' });
-  const adapterWeights = readFileSync(files[1]!);
+  const folder = folderSource(dir, record, 'source');
   if (runId !== undefined) {
     // The folder must still hold the tensors the store recorded for the run.
     const artifact = store.runs.artifacts(runId).find((a) => a.name === ADAPTER_WEIGHTS);
-    if (artifact && store.blobs.info(artifact.blobId).sha256 !== sha256Hex(adapterWeights))
+    if (artifact && store.blobs.info(artifact.blobId).sha256 !== sha256Hex(folder.adapterWeights))
       throw new UserError(
         'BAD_FILE',
         `${dir} no longer holds the tensors run ${runId} recorded (it was retrained or changed); export that folder by path.`,
         { field: 'source' },
       );
   }
+  return { source: folder, ...(runId !== undefined && { runId }) };
+}
+
+/** A run (or PEFT) folder's adapter files beside its record; `field` names the setting that chose the folder. */
+function folderSource(dir: string, record: RunRecord, field?: string): PackSource {
+  const files = [ADAPTER_CONFIG, ADAPTER_WEIGHTS].map((f) => path.join(dir, f));
+  for (const f of files)
+    if (!existsSync(f))
+      throw new UserError('NOT_FOUND', `${f} is missing: the run folder is incomplete.`, {
+        ...(field !== undefined && { field }),
+      });
   return {
-    source: {
-      record,
-      adapterConfig: readFileSync(files[0]!),
-      adapterWeights,
-      ...(!existsSync(path.join(dir, RUN_FILE)) && { fromPeftFolder: true }),
-    },
-    ...(runId !== undefined && { runId }),
+    record,
+    adapterConfig: readFileSync(files[0]!),
+    adapterWeights: readFileSync(files[1]!),
+    ...(!existsSync(path.join(dir, RUN_FILE)) && { fromPeftFolder: true }),
   };
 }
 
