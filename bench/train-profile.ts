@@ -4,7 +4,7 @@
  * timed steps), with the share of the step. Point it at a model folder bench:train would write
  * (or any HF folder).
  *
- *   npx tsx bench/train-profile.ts --dir <hf folder> --method pt|lora|full [--threads 2 --steps 2]
+ *   npx tsx bench/train-profile.ts --dir <hf folder> --method pt|lora|full [--threads 2 --steps 2 --answer N]
  *
  * The session is created here with the options createSession uses (engine/session.ts) plus the
  * profiler, which createSession does not expose.
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const methodName = arg('method', 'pt');
   const threads = Number(arg('threads', String(cpus().length)));
   const steps = Number(arg('steps', '2'));
+  const answer = Number(arg('answer', '0'));
   const backbone = openBackbone(dir);
   const settings: Record<string, Record<string, unknown>> = { pt: { promptLength: 16 }, lora: {}, full: {} };
   const method = createMethod(methodName, settings[methodName] ?? {}, { backbone, backboneName: 'profile' });
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     const session = await ort.InferenceSession.create(model.bytes, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'extended',
-      enableCpuMemArena: false,
+      enableCpuMemArena: true,
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       enableProfiling: true,
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
       extra: {
         session: {
           disable_prepacking: '1',
+          use_device_allocator_for_initializers: '1',
           ...(model.externalDataDir && { model_external_initializers_file_folder_path: model.externalDataDir }),
         },
       },
@@ -59,7 +61,9 @@ async function main(): Promise<void> {
     const tokens = methodName === 'pt' ? 240 : 256;
     const r = seededRandom(2);
     const ids = Array.from({ length: tokens }, () => 3 + Math.floor(r() * (backbone.config.vocabSize - 3)));
-    const feeds: Record<string, ort.Tensor> = { ...collate([{ ids, targetStart: 1 }], [0], 2).feeds };
+    // loss on every position (as bench:train) or, with --answer N, on a task answer's last N tokens
+    const targetStart = answer > 0 ? tokens - answer : 1;
+    const feeds: Record<string, ort.Tensor> = { ...collate([{ ids, targetStart }], [0], 2).feeds };
     for (const t of method.trainables) feeds[t.name] = new ort.Tensor('float32', values.get(t.name)!, [...t.shape]);
     let wall = 0;
     for (let k = 0; k <= steps; k++) {

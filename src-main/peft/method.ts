@@ -58,6 +58,8 @@ export interface BatchInputs {
   readonly attentionMask: Tensor;
   readonly targets: Tensor;
   readonly lossMask: Tensor;
+  /** Flat indices into (batch * tokens) where lossMask is set, found in the graph: (N). */
+  readonly lossPositions: Tensor;
 }
 
 /** What a method's own loss is built from (default: next-token cross-entropy of its forward). */

@@ -1,14 +1,15 @@
 /**
  * The training step of any method as one ONNX model (engine/training-model.ts): the one forward
  * (backbone/llama/model.ts) over a padded batch, with the method's trainables wired in, the
- * masked next-token cross-entropy over target positions, and the gradient of every trainable.
+ * masked next-token cross-entropy over target positions (the LM head computed at those positions
+ * only), and the gradient of every trainable.
  *
  * Inputs: input_ids, attention_mask, targets (int64, (batch, tokens)), loss_mask (float32), one
  * float32 input per trainable (named as PEFT saves it), the method's step inputs, and loss_scale
  * with float16 compute. Outputs: loss and grad.<trainable>.
  */
 import type { Tensor, TrainingModel } from '../engine/index.js';
-import { buildTrainingModel, Graph, tokenCrossEntropy } from '../engine/index.js';
+import { buildTrainingModel, gather, Graph, maskPositions, reshape, tokenCrossEntropy } from '../engine/index.js';
 import type { ComputeDType } from '../backbone/generate/inference-graph.js';
 import { checkpointWeights } from '../backbone/generate/inference-graph.js';
 import type { LlamaConfig } from '../backbone/hf/config.js';
@@ -19,7 +20,10 @@ import type { BatchInputs, ForwardWiring, MethodInstance, MethodLoss } from './m
 
 export const partOutput = (name: string): string => `part.${name}`;
 
-/** The forward of a method's wiring over the batch. */
+/**
+ * The forward of a method's wiring over the batch. Its logits are (N, V), at the batch's loss
+ * positions only (batch.lossPositions); lossTargets gives their targets and mask.
+ */
 export function methodForward(
   config: LlamaConfig,
   weights: WeightSource,
@@ -31,9 +35,16 @@ export function methodForward(
     inputIds: batch.inputIds,
     attentionMask: batch.attentionMask,
     dtype,
+    logitsAt: batch.lossPositions,
     ...(wiring.prompt && { prompt: wiring.prompt }),
     ...(wiring.hook && { hook: wiring.hook }),
   });
+}
+
+/** The targets and loss mask at the loss positions, (N) each, matching methodForward's logits. */
+export function lossTargets(batch: BatchInputs): { targets: Tensor; mask: Tensor } {
+  const at = (t: Tensor) => gather(reshape(t, [-1]), batch.lossPositions, 0);
+  return { targets: at(batch.targets), mask: at(batch.lossMask) };
 }
 
 /** Masked next-token cross-entropy over the target positions. */
@@ -45,7 +56,8 @@ export function crossEntropy(
   dtype: ComputeDType,
 ): MethodLoss {
   const { logits } = methodForward(config, weights, batch, wiring, dtype);
-  return { loss: tokenCrossEntropy(logits, batch.targets, batch.lossMask) };
+  const { targets, mask } = lossTargets(batch);
+  return { loss: tokenCrossEntropy(logits, targets, mask) };
 }
 
 export function buildMethodTrainingModel(
@@ -69,7 +81,7 @@ export function buildMethodTrainingModel(
   const inputs = { trainables, extra };
   const wiring = method.wire(g, base, inputs);
   const weights = wiring.weights ?? base;
-  const batch = { inputIds, attentionMask, targets, lossMask };
+  const batch = { inputIds, attentionMask, targets, lossMask, lossPositions: maskPositions(lossMask) };
   const { loss, parts } = method.loss
     ? method.loss({ graph: g, config, dtype, weights, batch, inputs, wiring })
     : crossEntropy(config, weights, batch, wiring, dtype);

@@ -250,12 +250,18 @@ export interface ForwardInputs {
    */
   readonly attentionMask?: Tensor;
   readonly hook?: LinearHook;
+  /**
+   * Flat indices into (B * T) of the only positions whose logits are wanted (int64, (N)). Training
+   * passes the positions that carry loss: the LM head and its backward over a 32,000-token
+   * vocabulary are then paid for a task's answer tokens, not for every token of its input.
+   */
+  readonly logitsAt?: Tensor;
 }
 
 export interface ForwardOutputs {
   /** Final-norm hidden states at the token positions (prompt positions dropped): (B, T, d). */
   readonly hidden: Tensor;
-  /** Next-token logits at the token positions: (B, T, V). */
+  /** Next-token logits at the token positions, (B, T, V), or at `logitsAt`'s positions, (N, V). */
   readonly logits: Tensor;
 }
 
@@ -268,5 +274,6 @@ export function llamaForward(c: LlamaShape, w: WeightSource, inputs: ForwardInpu
     ...(inputs.hook && { hook: inputs.hook }),
   });
   const hidden = promptLength ? op.slice(states, [promptLength], [op.TO_END], [1]) : states;
-  return { hidden, logits: lmHead(c, w, hidden) };
+  const selected = inputs.logitsAt ? op.gather(op.reshape(hidden, [-1, c.hiddenSize]), inputs.logitsAt, 0) : hidden;
+  return { hidden, logits: lmHead(c, w, selected) };
 }

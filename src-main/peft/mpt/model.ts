@@ -38,7 +38,7 @@ import {
 import type { MethodContext, MethodInstance, TensorValues } from '../method.js';
 import { mptTaskPrompt } from '../prompts.js';
 import { normal } from '../prompt-tuning/model.js';
-import { methodForward } from '../training-graph.js';
+import { lossTargets, methodForward } from '../training-graph.js';
 import type { MptAdaptConfig, MptDistillConfig } from './config.js';
 
 const TASK_ID = 'task_id';
@@ -145,8 +145,9 @@ export function mptDistill(ctx: MethodContext, config: MptDistillConfig): Method
       const T = config.temperature;
       const teacherLogits = cast(teacher.logits, 'float32');
       const teacherProbs = softmax(T === 1 ? teacherLogits : div(teacherLogits, T), -1);
-      const ce = tokenCrossEntropy(student.logits, batch.targets, batch.lossMask);
-      const kl = distillationKl(student.logits, teacherProbs, batch.lossMask, T);
+      const { targets, mask } = lossTargets(batch);
+      const ce = tokenCrossEntropy(student.logits, targets, mask);
+      const kl = distillationKl(student.logits, teacherProbs, mask, T);
       const mse = hiddenMse(student.hidden, teacher.hidden, cast(batch.attentionMask, 'float32'));
       const loss = config.lambda === 0 ? ce : add(ce, mul(add(kl, mse), config.lambda));
       return { loss, parts: { ce, kl, mse } };

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { gradients } from '../../../src-main/engine/autodiff.js';
 import { Graph } from '../../../src-main/engine/graph.js';
 import { distillationKl, hiddenMse, tokenCrossEntropy, weightedSum } from '../../../src-main/engine/losses.js';
+import { maskPositions } from '../../../src-main/engine/ops.js';
 import { serialize } from '../../../src-main/engine/serialize.js';
 import { createSession, ort } from '../../../src-main/engine/session.js';
 import { gradCheck, random } from './gradcheck.js';
@@ -87,9 +88,9 @@ describe('losses: values', () => {
       { name: 'mse', tensor: mse },
       { name: 'dz', tensor: dz! },
     ]);
-    // The fused backward: no scatter and no one-hot tensor built by OneHot.
-    for (const forbidden of ['ScatterND', 'ScatterElements', 'OneHot'])
-      expect(model.stats.ops[forbidden]).toBeUndefined();
+    // The fused backward: one scatter of one value per position, no one-hot over the vocabulary.
+    expect(model.stats.ops['ScatterElements']).toBe(1);
+    for (const forbidden of ['ScatterND', 'OneHot']) expect(model.stats.ops[forbidden]).toBeUndefined();
     const session = await createSession(model);
     const f64 = (v: number[], shape: number[]) => new ort.Tensor('float64', Float64Array.from(v), shape);
     const out = await session.run({
@@ -118,6 +119,22 @@ describe('losses: values', () => {
     expect(Number(out['ce']!.data[0])).toBeCloseTo(ceSum / count, 12);
     expect(Number(out['kl']!.data[0])).toBeCloseTo((4 * klSum) / count, 12);
     expect(Number(out['mse']!.data[0])).toBeCloseTo(mseSum / count / V, 12);
+    await session.release();
+  });
+});
+
+describe('loss positions', () => {
+  it('maskPositions lists the flat indices where a (batch, tokens) mask is set, in order, and none for an empty mask', async () => {
+    const g = new Graph();
+    const m = g.input('m', 'float32', ['batch', 'tokens']);
+    const model = serialize(g, [{ name: 'p', tensor: maskPositions(m) }]);
+    const session = await createSession(model);
+    const run = async (mask: number[], shape: number[]) => {
+      const out = await session.run({ m: new ort.Tensor('float32', Float32Array.from(mask), shape) });
+      return [...(out['p']!.data as BigInt64Array)].map(Number);
+    };
+    expect(await run([0, 0, 1, 1, 0, 0, 0, 1, 0, 1], [2, 5])).toEqual([2, 3, 7, 9]);
+    expect(await run([0, 0, 0], [1, 3])).toEqual([]);
     await session.release();
   });
 });

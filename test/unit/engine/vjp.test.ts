@@ -125,6 +125,7 @@ const NO_GRADIENT: Readonly<Record<string, string>> = {
   Or: 'bool output',
   Shape: 'int64 output',
   Arange: 'int64 output',
+  MaskPositions: 'int64 output',
   ReduceProd: 'int64 sizes only',
   GatherElements: 'picks values at label positions; no gradient to data by design',
 };
