@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 import { openBackbone } from '../src-main/backbone/load.js';
 import { seededRandom } from '../src-main/common/random.js';
-import { createSession, ort, probeProvider } from '../src-main/engine/index.js';
+import { createSession, Graph, matmul, ort, probeProvider, reduceSum, serialize } from '../src-main/engine/index.js';
 import { collate } from '../src-main/peft/batches.js';
 import type { TokenizedExample } from '../src-main/peft/batches.js';
 import { createMethod } from '../src-main/peft/methods.js';
@@ -33,6 +33,12 @@ export interface TrainWorkerRequest {
   readonly repeats: number;
 }
 
+/** Instead of a training step: onnxruntime's float32 MatMul rate, n x n times n x n, best of `repeats`. */
+export interface MatmulPeakRequest {
+  readonly matmulPeak: { readonly n: number; readonly repeats: number };
+  readonly threads: number;
+}
+
 export interface TrainWorkerResult {
   readonly step_ms: number[];
   /** The part of each step after session.run: clipping and the AdamW update in TypeScript. */
@@ -50,8 +56,38 @@ export interface TrainWorkerResult {
 /** This process's OS threads. */
 const osThreads = (): number => readdirSync('/proc/self/task').length;
 
+async function matmulPeak(req: MatmulPeakRequest): Promise<{ gflops: number[] }> {
+  const { n, repeats } = req.matmulPeak;
+  const g = new Graph();
+  const product = matmul(g.input('a', 'float32', [n, n]), g.input('b', 'float32', [n, n]));
+  // Summed to one number: a fresh n x n output buffer per run would time this machine's page faults.
+  const sum = reduceSum(product, [0, 1]);
+  const session = await createSession(serialize(g, [{ name: 'c', tensor: sum }]), { threads: req.threads });
+  const r = seededRandom(3);
+  const operand = () =>
+    new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: n * n }, () => r() - 0.5),
+      [n, n],
+    );
+  const feeds = { a: operand(), b: operand() };
+  const gflops: number[] = [];
+  for (let k = 0; k <= repeats; k++) {
+    const t = performance.now();
+    await session.run(feeds);
+    if (k > 0) gflops.push((2 * n ** 3) / ((performance.now() - t) / 1000) / 1e9); // the first run warms up
+  }
+  await session.release();
+  return { gflops };
+}
+
 async function main(): Promise<void> {
-  const req = JSON.parse(readFileSync(0, 'utf8')) as TrainWorkerRequest;
+  const request = JSON.parse(readFileSync(0, 'utf8')) as TrainWorkerRequest | MatmulPeakRequest;
+  if ('matmulPeak' in request) {
+    process.stdout.write(JSON.stringify(await matmulPeak(request)));
+    return;
+  }
+  const req = request;
   const backbone = openBackbone(req.dir);
   const method = createMethod(req.method, req.settings, { backbone, backboneName: 'bench' });
   const values = method.initialValues(seededRandom(req.seed));
