@@ -14,7 +14,8 @@ import { createSession, Graph, matmul, ort, probeProvider, reduceSum, serialize 
 import { collate } from '../src-main/peft/batches.js';
 import type { TokenizedExample } from '../src-main/peft/batches.js';
 import { createMethod } from '../src-main/peft/methods.js';
-import { adamWUpdate, globalNorm, newAdamWState } from '../src-main/peft/optim/adamw.js';
+import { newAdamWState } from '../src-main/peft/optim/adamw.js';
+import { AdamWOptimizer } from '../src-main/peft/optim/optimizer.js';
 import type { AdamWSettings } from '../src-main/peft/optim/adamw.js';
 import { buildMethodTrainingModel } from '../src-main/peft/training-graph.js';
 
@@ -105,6 +106,9 @@ async function main(): Promise<void> {
   const intraOpThreads = osThreads() - threadsBefore + 1;
 
   const adam = newAdamWState(new Map(method.trainables.map((t) => [t.name, values.get(t.name)!.length])));
+  const grads = new Map<string, Float32Array>();
+  // as the trainer does it (peft/trainer.ts): on several threads where the trainables are big
+  const optimizer = AdamWOptimizer.start(method.trainables, { values, adam, grads }, req.adamw, req.threads);
   const batch = collate([req.example], [0], req.padId);
   const stepMs: number[] = [];
   const optimizerMs: number[] = [];
@@ -116,14 +120,10 @@ async function main(): Promise<void> {
     for (const tr of method.trainables) feeds[tr.name] = new ort.Tensor('float32', values.get(tr.name)!, [...tr.shape]);
     const out = await session.run(feeds);
     const tOptimizer = performance.now();
-    const grads = method.trainables.map((tr) => out[model.gradientOutputs[tr.name]!]!.data as Float32Array);
-    gradNorm = globalNorm(grads);
-    // as the trainer does it: the clipping factor applied inside the AdamW pass
-    const clip = gradNorm > req.maxGradNorm ? req.maxGradNorm / gradNorm : 1;
-    adam.step += 1;
-    method.trainables.forEach((tr, j) =>
-      adamWUpdate(adam, tr.name, values.get(tr.name)!, grads[j]!, req.lr, req.adamw, tr.decay, clip),
-    );
+    for (const tr of method.trainables) grads.set(tr.name, out[model.gradientOutputs[tr.name]!]!.data as Float32Array);
+    gradNorm = await optimizer.gradNorm();
+    // the clipping factor applied inside the AdamW pass
+    await optimizer.step(true, req.lr, gradNorm > req.maxGradNorm ? req.maxGradNorm / gradNorm : 1);
     loss = Number(out[model.lossOutput]!.data[0]);
     if (k >= req.warmup) {
       stepMs.push(performance.now() - t);
@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     }
   }
   await session.release();
+  await optimizer.close();
   const result: TrainWorkerResult = {
     step_ms: stepMs,
     optimizer_ms: optimizerMs,

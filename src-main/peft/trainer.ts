@@ -11,6 +11,7 @@
  * tensors as an unbroken one (checkpoint.ts holds everything else).
  */
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 import { CancelledError, UserError } from '../common/errors.js';
 import { seededRandom } from '../common/random.js';
@@ -29,7 +30,8 @@ import type { CheckpointState } from './checkpoint.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import type { MethodInstance } from './method.js';
-import { adamWUpdate, globalNorm, newAdamWState } from './optim/adamw.js';
+import { newAdamWState } from './optim/adamw.js';
+import { AdamWOptimizer } from './optim/optimizer.js';
 import { learningRate } from './optim/schedule.js';
 import { buildMethodTrainingModel, partOutput } from './training-graph.js';
 
@@ -289,6 +291,13 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
   const started = performance.now() - state.seconds * 1000;
   // This step's gradients: onnxruntime's output buffers, or (with accumulation) buffers reused every step.
   const grads = new Map<string, Float32Array>();
+  // A big update (full fine-tuning) runs on as many threads as onnxruntime's steps (idle meanwhile).
+  const optimizer = AdamWOptimizer.start(
+    method.trainables,
+    { values, adam, grads },
+    config,
+    config.threads ?? availableParallelism(),
+  );
   try {
     while (state.step < totalSteps) {
       if (o.signal?.aborted) throw new CancelledError();
@@ -323,7 +332,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
         tokens += batch.realTokens;
       }
       // One pass for both checks: a non-finite gradient makes the norm non-finite.
-      const norm = globalNorm(grads.values());
+      const norm = await optimizer.gradNorm();
       const finite = Number.isFinite(norm);
       const apply = dtype === 'float16' ? scaler.update(finite) : finite;
       if (!apply && dtype === 'float32')
@@ -333,12 +342,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
           { field: 'lr' },
         );
       const lr = learningRate(step, totalSteps, peakLr, warmup, config.schedule);
-      if (apply) {
-        const clip = norm > config.maxGradNorm ? config.maxGradNorm / norm : 1;
-        adam.step += 1;
-        for (const t of method.trainables)
-          adamWUpdate(adam, t.name, values.get(t.name)!, grads.get(t.name)!, lr, config, t.decay, clip);
-      }
+      await optimizer.step(apply, lr, norm > config.maxGradNorm ? config.maxGradNorm / norm : 1);
       const taskName = o.tasks[task]!.name;
       state = {
         ...state,
@@ -382,6 +386,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
       : error;
   } finally {
     await session.release();
+    await optimizer.close();
   }
   checkpoint();
   return {

@@ -23,6 +23,56 @@ export function newAdamWState(shapes: ReadonlyMap<string, number>): AdamWState {
   return { step: 0, m: zeros(), v: zeros() };
 }
 
+/** Per-step scalars of the AdamW update, the same for every tensor but the weight-decay shrink. */
+export interface AdamWStepScalars {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  /** lr / (1 - beta1^t) */
+  readonly stepSize: number;
+  /** sqrt(1 - beta2^t) */
+  readonly sqrtC2: number;
+  /** 1 - lr * weightDecay for decayed tensors, else 1 */
+  readonly shrink: number;
+  /** The clipping factor, applied to the gradient in the same pass. */
+  readonly gradScale: number;
+}
+
+export function adamWScalars(
+  step: number,
+  lr: number,
+  s: AdamWSettings,
+  decay: boolean,
+  gradScale: number,
+): AdamWStepScalars {
+  return {
+    beta1: s.beta1,
+    beta2: s.beta2,
+    epsilon: s.epsilon,
+    stepSize: lr / (1 - s.beta1 ** step),
+    sqrtC2: Math.sqrt(1 - s.beta2 ** step),
+    shrink: decay ? 1 - lr * s.weightDecay : 1,
+    gradScale,
+  };
+}
+
+/** The AdamW update of one tensor in place: the loop the main thread and optimizer threads share. */
+export function adamWKernel(
+  param: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  k: AdamWStepScalars,
+): void {
+  const { beta1, beta2, epsilon, stepSize, sqrtC2, shrink, gradScale } = k;
+  for (let i = 0; i < param.length; i++) {
+    const g = grad[i]! * gradScale;
+    const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * g);
+    const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * g * g);
+    param[i] = param[i]! * shrink - (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + epsilon);
+  }
+}
+
 /**
  * One update of `param` in place with gradient `gradScale * grad` (the clipping factor is applied
  * here, in the same pass, instead of rewriting the gradient first).
@@ -37,26 +87,22 @@ export function adamWUpdate(
   decay: boolean,
   gradScale = 1,
 ): void {
-  const m = state.m.get(name)!;
-  const v = state.v.get(name)!;
-  const t = state.step;
-  const c1 = 1 - s.beta1 ** t;
-  const c2 = 1 - s.beta2 ** t;
-  const stepSize = lr / c1;
-  const sqrtC2 = Math.sqrt(c2);
-  const shrink = decay ? 1 - lr * s.weightDecay : 1;
-  const { beta1, beta2, epsilon } = s;
-  for (let i = 0; i < param.length; i++) {
-    const g = grad[i]! * gradScale;
-    const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * g);
-    const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * g * g);
-    param[i] = param[i]! * shrink - (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + epsilon);
-  }
+  adamWKernel(param, grad, state.m.get(name)!, state.v.get(name)!, adamWScalars(state.step, lr, s, decay, gradScale));
 }
 
-/** The global L2 norm of all gradients. */
+/** Sum of squares of one gradient, accumulated in float64. */
+export function sumOfSquares(g: Float32Array): number {
+  let sq = 0;
+  for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
+  return sq;
+}
+
+/**
+ * The global L2 norm of all gradients: per-tensor sums of squares added in order, so that the
+ * optimizer threads (adamw-threads.ts), each summing its own tensors, get the same number.
+ */
 export function globalNorm(grads: Iterable<Float32Array>): number {
   let sq = 0;
-  for (const g of grads) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
+  for (const g of grads) sq += sumOfSquares(g);
   return Math.sqrt(sq);
 }

@@ -1,0 +1,32 @@
+/** Messages between the trainer's thread and an optimizer thread (adamw-threads.ts, adamw-worker.ts). */
+import type { AdamWStepScalars } from './adamw.js';
+
+export type ToOptimizerThread =
+  /** This step's gradients of the thread's tensors (buffers transferred, kept until 'update'). */
+  | { readonly kind: 'norm'; readonly grads: readonly { readonly name: string; readonly grad: ArrayBuffer }[] }
+  /** Update (or, with apply false, only hand back) the thread's tensors; every buffer comes back. */
+  | {
+      readonly kind: 'update';
+      readonly apply: boolean;
+      readonly tensors: readonly {
+        readonly name: string;
+        readonly param: ArrayBuffer;
+        readonly m: ArrayBuffer;
+        readonly v: ArrayBuffer;
+        readonly scalars: AdamWStepScalars;
+      }[];
+    };
+
+export type FromOptimizerThread =
+  | { readonly kind: 'norm'; readonly sums: readonly { readonly name: string; readonly sumOfSquares: number }[] }
+  | {
+      readonly kind: 'updated';
+      readonly tensors: readonly {
+        readonly name: string;
+        readonly param: ArrayBuffer;
+        readonly m: ArrayBuffer;
+        readonly v: ArrayBuffer;
+        readonly grad: ArrayBuffer;
+      }[];
+    }
+  | { readonly kind: 'failed'; readonly message: string };
