@@ -297,6 +297,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     { values, adam, grads },
     config,
     config.threads ?? availableParallelism(),
+    config.gradAccumulation > 1,
   );
   try {
     while (state.step < totalSteps) {

@@ -59,17 +59,22 @@ export class AdamWOptimizer {
     private readonly workers: readonly Worker[],
     /** groups[0]: this thread's tensors; groups[i + 1]: workers[i]'s. */
     private readonly groups: readonly (readonly string[])[],
+    private readonly keepGradients: boolean,
   ) {}
 
   /**
    * Up to `threads` threads (this one included) where the trainables are big enough to gain from
    * them; one thread otherwise. Makes every tensor own its buffer, so that it can be transferred.
+   * Unless `keepGradients` (buffers the caller accumulates into, step after step), step() lets go
+   * of the gradients: onnxruntime's next outputs must not meet the last ones in memory (a full
+   * fine-tuning step's gradients are the size of the model).
    */
   static start(
     trainables: readonly OptimizerTrainable[],
     tensors: OptimizerTensors,
     settings: AdamWSettings,
     threads: number,
+    keepGradients = false,
   ): AdamWOptimizer {
     const sizes = trainables.map((tr) => [tr.name, tensors.values.get(tr.name)!.length] as const);
     const total = sizes.reduce((a, [, n]) => a + n, 0);
@@ -88,7 +93,8 @@ export class AdamWOptimizer {
       worker.unref(); // never what keeps a process alive
       return worker;
     });
-    return new AdamWOptimizer(tensors, settings, new Map(trainables.map((tr) => [tr.name, tr.decay])), workers, groups);
+    const decays = new Map(trainables.map((tr) => [tr.name, tr.decay]));
+    return new AdamWOptimizer(tensors, settings, decays, workers, groups, keepGradients);
   }
 
   /** Threads doing the update, this one included. */
@@ -157,6 +163,7 @@ export class AdamWOptimizer {
         t.grads.set(x.name, new Float32Array(x.grad));
       }
     }
+    if (!this.keepGradients) t.grads.clear();
   }
 
   async close(): Promise<void> {

@@ -32,7 +32,7 @@ function tensors(seed: number) {
 async function run(threads: number) {
   const t = tensors(1);
   const trainables = SIZES.map(([name]) => ({ name, decay: name !== 'norm' }));
-  const optimizer = AdamWOptimizer.start(trainables, t, SETTINGS, threads);
+  const optimizer = AdamWOptimizer.start(trainables, t, SETTINGS, threads, true);
   const norms: number[] = [];
   try {
     for (let step = 0; step < 3; step++) {
@@ -83,15 +83,20 @@ describe('AdamW on several threads', () => {
     expect(one.t.values.get('norm')!.buffer).toBe(one.t.shared.buffer);
   });
 
-  it('stays on one thread for small trainables (prompt tuning, LoRA)', async () => {
+  it('stays on one thread for small trainables (prompt tuning, LoRA), and lets go of gradients it need not keep', async () => {
     const values = new Map([['prompt', new Float32Array(16 * 256)]]);
+    const grads = new Map([['prompt', new Float32Array(16 * 256).fill(0.5)]]);
     const optimizer = AdamWOptimizer.start(
       [{ name: 'prompt', decay: false }],
-      { values, adam: newAdamWState(new Map([['prompt', 16 * 256]])), grads: new Map() },
+      { values, adam: newAdamWState(new Map([['prompt', 16 * 256]])), grads },
       SETTINGS,
       8,
     );
     expect(optimizer.threads).toBe(1);
+    expect(await optimizer.gradNorm()).toBeCloseTo(0.5 * Math.sqrt(16 * 256), 9);
+    await optimizer.step(true, 0.1, 1);
+    expect(values.get('prompt')![0]).toBeCloseTo(-0.1, 6);
+    expect(grads.size).toBe(0);
     await optimizer.close();
   });
 
