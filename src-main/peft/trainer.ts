@@ -378,7 +378,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     if (!stoppedEarly && o.evaluate && state.evaluations.at(-1)?.step !== state.step) await evaluateNow(state.step);
   } catch (error) {
     // Cancelled (or failed): keep what was done so the same command resumes from here.
-    if (state.step > resumedFromStep) checkpoint();
+    if (state.step > resumedFromStep && optimizer.intact) checkpoint();
     throw error instanceof CancelledError
       ? new CancelledError(
           `Training stopped at step ${state.step} of ${totalSteps}; the checkpoint in ${o.runDir} is kept. ` +

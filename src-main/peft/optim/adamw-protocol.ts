@@ -1,4 +1,4 @@
-/** Messages between the trainer's thread and an optimizer thread (adamw-threads.ts, adamw-worker.ts). */
+/** Messages between the trainer's thread and an optimizer thread (optimizer.ts, adamw-worker.ts). */
 import type { AdamWStepScalars } from './adamw.js';
 
 export type ToOptimizerThread =

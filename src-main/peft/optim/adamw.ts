@@ -74,35 +74,11 @@ export function adamWKernel(
 }
 
 /**
- * One update of `param` in place with gradient `gradScale * grad` (the clipping factor is applied
- * here, in the same pass, instead of rewriting the gradient first).
+ * Sum of squares of one gradient, accumulated in float64. The global norm (optimizer.ts) adds these
+ * per-tensor sums in the trainables' order, wherever each was summed.
  */
-export function adamWUpdate(
-  state: AdamWState,
-  name: string,
-  param: Float32Array,
-  grad: Float32Array,
-  lr: number,
-  s: AdamWSettings,
-  decay: boolean,
-  gradScale = 1,
-): void {
-  adamWKernel(param, grad, state.m.get(name)!, state.v.get(name)!, adamWScalars(state.step, lr, s, decay, gradScale));
-}
-
-/** Sum of squares of one gradient, accumulated in float64. */
 export function sumOfSquares(g: Float32Array): number {
   let sq = 0;
   for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
   return sq;
-}
-
-/**
- * The global L2 norm of all gradients: per-tensor sums of squares added in order, so that the
- * optimizer threads (adamw-threads.ts), each summing its own tensors, get the same number.
- */
-export function globalNorm(grads: Iterable<Float32Array>): number {
-  let sq = 0;
-  for (const g of grads) sq += sumOfSquares(g);
-  return Math.sqrt(sq);
 }

@@ -1,7 +1,7 @@
 /**
- * The optimizer step (gradient norm, then AdamW), spread over threads where it pays: while onnxruntime's pool sits idle between
- * steps, the update of millions of weights (full fine-tuning) is the step's single-threaded tail
- * (1.7 s of a 5 s step of the dim 1024 x 12 model). The tensors are split once, by size, between
+ * The optimizer step (gradient norm, then AdamW), spread over threads where it pays: while
+ * onnxruntime's pool sits idle between steps, the update of millions of weights (full fine-tuning)
+ * is the step's single-threaded tail (1.7 s of a 5 s step of the dim 1024 x 12 model). The tensors are split once, by size, between
  * this thread and `threads - 1` optimizer threads (adamw-worker.ts); each step their buffers move
  * to their thread and back by transfer (no copy), so onnxruntime still gets plain ArrayBuffers.
  *
@@ -61,6 +61,16 @@ export class AdamWOptimizer {
     private readonly groups: readonly (readonly string[])[],
     private readonly keepGradients: boolean,
   ) {}
+
+  private failedMidStep = false;
+
+  /**
+   * False once an optimizer thread failed mid-step: the tensors it held never came back, so the
+   * maps must not be saved (the last checkpoint on disk is the one to resume from).
+   */
+  get intact(): boolean {
+    return !this.failedMidStep;
+  }
 
   /**
    * Up to `threads` threads (this one included) where the trainables are big enough to gain from
@@ -154,7 +164,11 @@ export class AdamWOptimizer {
     if (apply)
       for (const name of this.groups[0]!)
         adamWKernel(t.values.get(name)!, t.grads.get(name)!, t.adam.m.get(name)!, t.adam.v.get(name)!, scalars(name));
-    for (const r of await Promise.all(replies)) {
+    const answers = await Promise.all(replies).catch((e: unknown) => {
+      this.failedMidStep = true;
+      throw e;
+    });
+    for (const r of answers) {
       if (r.kind !== 'updated') throw new Error(`optimizer thread answered ${r.kind} to update`);
       for (const x of r.tensors) {
         t.values.set(x.name, new Float32Array(x.param));

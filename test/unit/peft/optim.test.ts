@@ -1,9 +1,25 @@
 import { describe, expect, it } from 'vitest';
 
-import { adamWUpdate, globalNorm, newAdamWState } from '../../../src-main/peft/optim/adamw.js';
+import type { AdamWSettings, AdamWState } from '../../../src-main/peft/optim/adamw.js';
+import { adamWKernel, adamWScalars, newAdamWState } from '../../../src-main/peft/optim/adamw.js';
+import { AdamWOptimizer } from '../../../src-main/peft/optim/optimizer.js';
 import { learningRate } from '../../../src-main/peft/optim/schedule.js';
 
 const SETTINGS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1 };
+
+/** One update of the tensor `name` at the state's step, as the optimizer applies it. */
+function adamWUpdate(
+  state: AdamWState,
+  name: string,
+  param: Float32Array,
+  grad: Float32Array,
+  lr: number,
+  s: AdamWSettings,
+  decay: boolean,
+  gradScale = 1,
+): void {
+  adamWKernel(param, grad, state.m.get(name)!, state.v.get(name)!, adamWScalars(state.step, lr, s, decay, gradScale));
+}
 
 describe('AdamW', () => {
   it('first step moves each parameter by lr against its gradient sign, after decoupled decay', () => {
@@ -49,8 +65,33 @@ describe('AdamW', () => {
     expect([...pa]).toEqual([...pb]);
   });
 
-  it('global norm covers every tensor', () => {
-    expect(globalNorm([Float32Array.of(3), Float32Array.of(0, 4)])).toBeCloseTo(5, 6);
+  it('global norm covers every tensor', async () => {
+    const optimizer = AdamWOptimizer.start(
+      [
+        { name: 'a', decay: false },
+        { name: 'b', decay: false },
+      ],
+      {
+        values: new Map([
+          ['a', new Float32Array(1)],
+          ['b', new Float32Array(2)],
+        ]),
+        adam: newAdamWState(
+          new Map([
+            ['a', 1],
+            ['b', 2],
+          ]),
+        ),
+        grads: new Map([
+          ['a', Float32Array.of(3)],
+          ['b', Float32Array.of(0, 4)],
+        ]),
+      },
+      SETTINGS,
+      1,
+    );
+    expect(await optimizer.gradNorm()).toBeCloseTo(5, 6);
+    await optimizer.close();
   });
 });
 
