@@ -9,22 +9,13 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 
+import { canonicalJson } from '../common/canonical-json.js';
 import type { LlamaConfig } from './hf/config.js';
 import type { TensorEntry } from './hf/safetensors.js';
 
 const FORMAT = 'clinprompt-backbone-fingerprint-v1';
 const SAMPLES_PER_TENSOR = 4;
 const SAMPLE_BYTES = 64;
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null)
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(value) ?? 'null';
-}
 
 /**
  * The config fields that define the computed function, listed explicitly so that a new

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
+import { canonicalJson } from '../common/canonical-json.js';
 import { CancelledError, deserializeError, serializeError, UserError, type SerializedError } from '../common/errors.js';
 import { TASK_TYPES } from '../common/vocabulary.js';
 import type { ProviderChoice } from '../engine/index.js';
@@ -396,44 +397,75 @@ export interface ExperimentSummary {
   readonly wallSeconds: number;
 }
 
-/** What the config file says that changes a finished cell's meaning (a resume must not mix two). */
+/** A budget as it decides results: CPU threads change the speed, not the results (the trainer's
+ * run key leaves them out too), and an absent budget means the method's defaults. */
+function resultBudget(b: Budget | undefined) {
+  const { threads: _threads, ...train } = b?.train ?? {};
+  return { settings: b?.settings ?? {}, train };
+}
+
+/** What the config says that changes every finished cell's meaning (a resume must not mix two). */
 function identity(config: ResolvedExperiment) {
-  const { backbone, sources, metaPrompt, budgets, teacher, distill, devLimit, testLimit } = config;
-  // CPU threads change the speed, not the results (the trainer's run key leaves them out too)
-  const results = (b: Budget | undefined) => {
-    if (!b?.train) return b;
-    const { threads: _threads, ...train } = b.train;
-    return { ...b, train };
-  };
-  return {
+  const { backbone, sources, metaPrompt, teacher, distill, devLimit, testLimit } = config;
+  return canonicalJson({
     backbone,
     sources,
     metaPrompt,
-    budgets: Object.fromEntries(Object.entries(budgets).map(([m, b]) => [m, results(b)])),
-    teacher: results(teacher),
-    distill: results(distill),
+    teacher: resultBudget(teacher),
+    distill: resultBudget(distill),
     devLimit,
     testLimit,
-  };
+  });
+}
+
+/**
+ * The budget of every method an experiment folder has run (experiment.json's `methodBudgets`),
+ * kept across reruns that drop a method so that it cannot come back with another budget.
+ * A folder written before the field existed has run its config's methods.
+ */
+type MethodBudgets = Partial<Record<ExperimentMethod, ReturnType<typeof resultBudget>>>;
+interface ExperimentFolderFile extends ResolvedExperiment {
+  readonly methodBudgets?: MethodBudgets;
+}
+
+function methodBudgets(config: ResolvedExperiment): MethodBudgets {
+  return Object.fromEntries(config.methods.map((m) => [m, resultBudget(config.budgets[m])]));
 }
 
 export const EXPERIMENT_FILE = 'experiment.json';
 
+/**
+ * Claims `outDir` for this config: refused when it holds an experiment with another backbone,
+ * sources, stage budgets or limits, or in which one of this config's methods ran with another
+ * budget. Adding methods, targets, k values or draws to a finished experiment runs only the new cells.
+ */
 function claimOutDir(config: ResolvedExperiment, outDir: string): void {
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, EXPERIMENT_FILE);
-  const mine = JSON.stringify(identity(config));
+  let ran: MethodBudgets = {};
   if (existsSync(file)) {
-    const theirs = JSON.stringify(identity(JSON.parse(readFileSync(file, 'utf8')) as ResolvedExperiment));
-    if (theirs !== mine)
+    const theirs = JSON.parse(readFileSync(file, 'utf8')) as ExperimentFolderFile;
+    if (identity(theirs) !== identity(config))
       throw new UserError(
         'INVALID_ARGUMENT',
-        `--out ${outDir} holds an experiment with another backbone, sources or budgets; give a new --out to run this config.`,
+        `--out ${outDir} holds an experiment with another backbone, sources, teacher or distill budget, devLimit or testLimit; give a new --out to run this config.`,
+      );
+    ran = theirs.methodBudgets ?? methodBudgets(theirs);
+  }
+  const mine = methodBudgets(config);
+  for (const method of config.methods) {
+    const before = ran[method];
+    if (before && canonicalJson(before) !== canonicalJson(mine[method]))
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `--out ${outDir} holds ${method} cells trained with another budget (budgets.${method}); give a new --out, or the budget it ran with: ${JSON.stringify(before)}.`,
+        { field: `budgets.${method}` },
       );
   }
+  const record: ExperimentFolderFile = { ...config, methodBudgets: { ...ran, ...mine } };
   // Cell jobs (and a scheduler's --cell jobs side by side) read it: never a half-written file.
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(config, null, 2) + '\n');
+  writeFileSync(temp, JSON.stringify(record, null, 2) + '\n');
   renameSync(temp, file);
 }
 

@@ -420,10 +420,24 @@ describe('clinprompt experiment', () => {
     for (const [id, mtime] of before) expect(statSync(resultFile(id)).mtimeMs, id).toBe(mtime);
     expect(cells.every(isCellFinished)).toBe(true);
 
-    // the same folder with another budget would mix two experiments: refused
+    // a method added to the finished experiment runs only its own cells
+    const withLora = await runExperiment({ ...request, config: { ...config, methods: ['pt', 'mpt', 'lora'] } });
+    expect(withLora.skipped).toBe(7);
+    expect(withLora.ran).toEqual(['cells/lost/lora/k2-d0', 'cells/lost/lora/k2-d1']);
+
+    // a method's cells with another budget would mix two experiments: refused, in the config's words,
+    // also after a rerun that left the method out
     const changed = { ...config, budgets: { ...config.budgets, pt: { train: { steps: 5 } } } };
     await expect(runExperiment({ ...request, config: changed })).rejects.toThrow(
-      /--out .* another backbone, sources or budgets/,
+      /--out .* holds pt cells trained with another budget \(budgets\.pt\)/,
+    );
+    await runExperiment({ ...request, config: { ...config, methods: ['lora'] } });
+    await expect(runExperiment({ ...request, config: { ...changed, methods: ['lora', 'pt'] } })).rejects.toThrow(
+      /holds pt cells trained with another budget/,
+    );
+    // so are another backbone-wide setting and a stage's budget
+    await expect(runExperiment({ ...request, config: { ...config, testLimit: 3 } })).rejects.toThrow(
+      /--out .* another backbone, sources, teacher or distill budget, devLimit or testLimit/,
     );
   });
 });
