@@ -238,6 +238,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
       out.result(
         {
           steps: summary.steps,
+          resumedFromStep: summary.resumedFromStep,
           trainableParameters: summary.trainableParameters,
           tasks: summary.tasks,
           wallSeconds: summary.wallSeconds,
@@ -245,7 +246,8 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
         },
         (r) =>
           [
-            `Distilled ${r.tasks?.length ?? 0} tasks in ${r.steps} steps (${r.wallSeconds.toFixed(1)} s).`,
+            `Distilled ${r.tasks?.length ?? 0} tasks in ${r.steps} steps` +
+              `${r.resumedFromStep > 0 ? ` (resumed at step ${r.resumedFromStep})` : ''} (${r.wallSeconds.toFixed(1)} s).`,
             formatTable(
               ['task', 'CE first -> last', 'KL first -> last', 'MSE first -> last'],
               (r.tasks ?? []).map((t) => [

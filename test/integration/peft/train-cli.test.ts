@@ -6,19 +6,16 @@
  * process SIGKILLed mid-run and started again with the same command ends with the same tensors as
  * an unbroken run; Ctrl+C stops at a clean point, keeps the checkpoint and says how to resume.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parameterCount } from '../../../src-main/backbone/hf/config.js';
-import { SafetensorsWeights } from '../../../src-main/backbone/hf/safetensors.js';
 import { EXIT } from '../../../src-main/cli/exit-codes.js';
 import { runCliCaptured } from '../../support/cli.js';
 import { writeLearnableNli } from '../../support/learnable-task.js';
-import { REPO_ROOT } from '../../support/paths.js';
+import { checkpointStepOf, expectSameTensors, startUntilCheckpoint, tensorsOf } from '../../support/resume.js';
 import { makeTempDir } from '../../support/temp.js';
 import { writeTinyLlamaFolder, TINY_CONFIG } from '../../support/tiny-llama.js';
 
@@ -51,11 +48,6 @@ async function trainJson(out: string, ...extra: string[]) {
   expect(run.code, run.stderr).toBe(EXIT.ok);
   return JSON.parse(run.stdout) as Record<string, unknown> & { metrics: Record<string, Record<string, number>> };
 }
-
-const tensorsOf = (file: string) => {
-  const w = new SafetensorsWeights([file]);
-  return new Map([...w.tensors].map(([name, e]) => [name, { shape: e.shape, data: w.readFloat32(name) }]));
-};
 
 describe('clinprompt train / eval', () => {
   it('LoRA: a --json summary, a PEFT LORA adapter folder, generate and eval with --adapter', async () => {
@@ -210,61 +202,41 @@ describe('clinprompt train / eval', () => {
 });
 
 describe('resumable training in a real process', () => {
-  const args = (out: string) => [
-    path.join(REPO_ROOT, 'bin', 'clinprompt.js'),
-    ...base(out, '--method', 'lora', '--steps', '40', '--checkpoint-every', '4', '--batch-size', '2', '--lr', '0.01'),
-  ];
-  const checkpointStep = (out: string): number => {
-    const file = path.join(tmp.dir, out, 'checkpoint.json');
-    try {
-      return (JSON.parse(readFileSync(file, 'utf8')) as { step: number }).step;
-    } catch {
-      return 0;
-    }
-  };
-  async function startUntilCheckpoint(out: string, atLeast: number) {
-    const child = spawn(process.execPath, args(out), {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = once(child, 'exit');
-    while (checkpointStep(out) < atLeast) {
-      if (child.exitCode !== null) throw new Error(`training exited early: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return { child, exited, stderr: () => stderr };
-  }
+  const args = (out: string) =>
+    base(out, '--method', 'lora', '--steps', '40', '--checkpoint-every', '4', '--batch-size', '2', '--lr', '0.01');
+  const checkpointStep = (out: string) => checkpointStepOf(path.join(tmp.dir, out));
+  const startUntil = (out: string, atLeast: number) =>
+    startUntilCheckpoint(args(out), env, path.join(tmp.dir, out), atLeast);
 
   it('a run killed with SIGKILL and started again ends with the same tensors as an unbroken run', async () => {
-    const unbroken = await runCliCaptured(args('unbroken').slice(1), env);
+    const unbroken = await runCliCaptured(args('unbroken'), env);
     expect(unbroken.code, unbroken.stderr).toBe(EXIT.ok);
 
-    const { child, exited } = await startUntilCheckpoint('killed', 12);
+    const { child, exited } = await startUntil('killed', 12);
     child.kill('SIGKILL');
     await exited;
     const killedAt = checkpointStep('killed');
     expect(killedAt).toBeGreaterThanOrEqual(12);
     expect(killedAt).toBeLessThan(40);
-    const resumed = await runCliCaptured(args('killed').slice(1), env);
+    const resumed = await runCliCaptured(args('killed'), env);
     expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
     expect((JSON.parse(resumed.stdout) as { resumedFromStep: number }).resumedFromStep).toBe(killedAt);
 
-    const a = tensorsOf(path.join(tmp.dir, 'unbroken', 'adapter_model.safetensors'));
-    const b = tensorsOf(path.join(tmp.dir, 'killed', 'adapter_model.safetensors'));
-    for (const [name, t] of a) expect([...b.get(name)!.data], name).toEqual([...t.data]);
+    expectSameTensors(
+      path.join(tmp.dir, 'killed', 'adapter_model.safetensors'),
+      path.join(tmp.dir, 'unbroken', 'adapter_model.safetensors'),
+    );
   });
 
   it('Ctrl+C stops at a clean point, exits 130, keeps the checkpoint and says how to resume', async () => {
-    const { child, exited, stderr } = await startUntilCheckpoint('interrupted', 4);
+    const { child, exited, stderr } = await startUntil('interrupted', 4);
     child.kill('SIGINT');
     const [code] = (await exited) as [number];
     expect(code, stderr()).toBe(EXIT.cancelled);
     expect(stderr()).toMatch(/checkpoint .* is kept\. Run the same command again to resume/);
     const stopped = checkpointStep('interrupted');
     expect(stopped).toBeGreaterThanOrEqual(4);
-    const resumed = await runCliCaptured(args('interrupted').slice(1), env);
+    const resumed = await runCliCaptured(args('interrupted'), env);
     expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
     expect((JSON.parse(resumed.stdout) as { resumedFromStep: number; steps: number }).steps).toBe(40);
   });
