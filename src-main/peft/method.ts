@@ -85,6 +85,8 @@ export interface MethodInstance {
   /** The method's settings, validated, as recorded in run.json. */
   readonly settings: Readonly<Record<string, unknown>>;
   readonly trainables: readonly TrainableSpec[];
+  /** The trainable count in the paper's symbols, where it has them: "L*d + L*r + r*d = 16*192 + 16*1 + 1*192" (MPT). */
+  readonly countFormula?: string;
   /** The learning rate when the user gives none. */
   readonly defaultLr: number;
   readonly stepInputs?: readonly StepInputSpec[];

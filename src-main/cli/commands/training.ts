@@ -1,17 +1,21 @@
 /**
- * `clinprompt train` and `clinprompt eval`: file-in/file-out training and evaluation, so a cluster
- * node without the store can run a stage (`--data` an exported .jsonl) as well as a workstation
- * (`--data` a dataset in the encrypted store, where the run is also recorded). Flags for the
- * trainer and each method come from their schemas (peft/config.ts, peft/<method>/config.ts).
+ * `clinprompt train` (with `adapt`, MPT's stage 3: the same command with the method fixed to mpt,
+ * and `distill`, stage 2) and `clinprompt eval`: file-in/file-out training and evaluation, so a
+ * cluster node without the store can run a stage (`--data` an exported .jsonl) as well as a
+ * workstation (`--data` a dataset in the encrypted store, where the run is also recorded). Flags
+ * for the trainer and each method come from their schemas (peft/config.ts, peft/<method>/config.ts).
  */
 import path from 'node:path';
+
+import type { Command } from 'commander';
 
 import { UserError } from '../../common/errors.js';
 import { backboneOrDefault } from '../../backbone/embedded.js';
 import { openBackbone } from '../../backbone/load.js';
 import { ProgressTracker } from '../../jobs/progress.js';
 import { TrainConfigSchema } from '../../peft/config.js';
-import { createMethod, METHOD_NAMES, METHODS, type MethodName } from '../../peft/methods.js';
+import type { MethodInstance } from '../../peft/method.js';
+import { createMethod, isMethodName, METHOD_NAMES, METHODS, type MethodName } from '../../peft/methods.js';
 import { addRunMetrics, readRunRecord } from '../../peft/run-folder.js';
 import { isPackAdapter, openAdapterSource } from '../../services/packs.js';
 import type { TrainProgress } from '../../peft/trainer.js';
@@ -85,11 +89,19 @@ interface CommonFlags {
   provider: ProviderChoice;
 }
 
-export const registerTrainingCommands: RegisterCommands = (program, context) => {
-  const trainCommand = program
-    .command('train')
-    .description('Train a prompt (pt), LoRA adapter (lora) or the whole model (full) on a task; resumable')
-    .requiredOption('--method <name>', `training method: ${METHOD_NAMES.join(', ')}`)
+type TrainFlags = CommonFlags & { out: string; k?: number; draw: number } & Record<string, unknown>;
+
+/** "L*d + L*r + r*d = 16*192 + 16*1 + 1*192 = 3,280 trainable = 0.083% of 3,934,656" */
+function describeTrainables(method: MethodInstance, total: number): string {
+  return `${method.countFormula ? `${method.countFormula} = ` : ''}${describeShare(trainableCount(method), total)}`;
+}
+
+/**
+ * The flags of a single-task training command: data, run folder, few-shot draw, provider, the
+ * trainer's settings and the settings of each method it can run (from their schemas).
+ */
+function trainingOptions(command: Command, methods: readonly MethodName[]): Command {
+  command
     .option('--backbone <dir>', 'backbone folder, Hugging Face or llama2.c (default: the embedded backbone)')
     .requiredOption('--data <dataset|file>', 'a dataset in the store, or an exported .jsonl/.csv file (with --task)')
     .requiredOption('--out <dir>', 'run folder: adapter files, run.json, checkpoints; run again to resume')
@@ -97,90 +109,116 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
     .option('--k <n>', 'few-shot: train on a seeded draw of k examples (per label for QA, NLI, RE)', nonNegativeInt)
     .option('--draw <i>', 'which seeded few-shot draw (the same for every method)', nonNegativeInt, 0)
     .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, provider, 'cpu');
-  addSchemaOptions(trainCommand, TrainConfigSchema);
-  for (const name of METHOD_NAMES) addSchemaOptions(trainCommand, METHODS[name].schema as never);
-  trainCommand.action(
-    async (
-      flags: CommonFlags & { method: string; out: string; k?: number; draw: number } & Record<string, unknown>,
-    ) => {
-      const out = context.output;
-      const backbone = openBackbone(backboneOrDefault(flags.backbone));
-      if (!(METHOD_NAMES as string[]).includes(flags.method))
-        throw new UserError('INVALID_ARGUMENT', `--method must be one of ${METHOD_NAMES.join(', ')}.`);
-      const methodName = flags.method as MethodName;
-      // A flag of another method is a mistake, not something to ignore silently.
-      for (const other of METHOD_NAMES.filter((m) => m !== methodName)) {
-        const given = Object.keys(schemaValues(METHODS[other].schema as never, flags));
-        const own = Object.keys(schemaValues(METHODS[methodName].schema as never, flags));
-        const foreign = given.filter((k) => !own.includes(k));
-        if (foreign.length > 0)
-          throw new UserError(
-            'INVALID_ARGUMENT',
-            `${flagOf(foreign[0]!)} applies to --method ${other}, not ${methodName}.`,
-          );
-      }
-      const config = parseSchemaFlags(TrainConfigSchema, schemaValues(TrainConfigSchema, flags), 'Training');
-      const method = createMethod(
-        methodName,
-        schemaValues(METHODS[methodName].schema as never, flags),
-        { backbone, backboneName: path.basename(backboneOrDefault(flags.backbone)) },
-        flagOf,
+  addSchemaOptions(command, TrainConfigSchema);
+  for (const name of methods) addSchemaOptions(command, METHODS[name].schema as never);
+  return command;
+}
+
+/** Trains one method on one task (`train`, and `adapt` for MPT's stage 3) and prints the summary. */
+async function trainMethod(context: CommandContext, methodName: MethodName, flags: TrainFlags): Promise<void> {
+  const out = context.output;
+  const backbone = openBackbone(backboneOrDefault(flags.backbone));
+  // A flag of another method is a mistake, not something to ignore silently.
+  for (const other of METHOD_NAMES.filter((m) => m !== methodName)) {
+    const given = Object.keys(schemaValues(METHODS[other].schema as never, flags));
+    const own = Object.keys(schemaValues(METHODS[methodName].schema as never, flags));
+    const foreign = given.filter((k) => !own.includes(k));
+    if (foreign.length > 0)
+      throw new UserError(
+        'INVALID_ARGUMENT',
+        `${flagOf(foreign[0]!)} applies to --method ${other}, not ${methodName}.`,
       );
-      const total = backbone.parameters;
-      out.note(`${METHODS[methodName].title}: ${describeShare(trainableCount(method), total)} parameters.`);
-      const task = parseTaskType(flags.task);
-      const all = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });
-      const data = flags.k === undefined ? all : fewShot(all, flags.k, flags.draw);
-      const store = isDataFile(flags.data) ? undefined : await storeAccess(context)();
-      const summary = await withInterruptSignal(out, (signal) =>
-        trainRun({
-          backbone,
-          backboneName: path.basename(backboneOrDefault(flags.backbone)),
-          method,
-          config,
-          data,
-          outDir: path.resolve(flags.out),
-          provider: flags.provider,
-          signal,
-          onProgress: progressPrinter(out),
-          ...(store && { store }),
-        }),
-      );
-      out.result(
-        {
-          method: summary.method,
-          trainableParameters: summary.trainableParameters,
-          trainableShare: summary.trainableShare,
-          firstLoss: summary.firstLoss,
-          lastLoss: summary.lastLoss,
-          steps: summary.steps,
-          resumedFromStep: summary.resumedFromStep,
-          stoppedEarly: summary.stoppedEarly,
-          metrics: summary.metrics,
-          wallSeconds: summary.wallSeconds,
-          provider: summary.provider,
-          outDir: summary.outDir,
-        },
-        (r) =>
-          [
-            `Trained ${r.method} for ${r.steps} steps${r.resumedFromStep > 0 ? ` (resumed at step ${r.resumedFromStep})` : ''}` +
-              `${r.stoppedEarly ? ', stopped early' : ''} on ${r.provider} in ${r.wallSeconds.toFixed(1)} s.`,
-            `Loss ${r.firstLoss?.toFixed(4)} -> ${r.lastLoss?.toFixed(4)}; ${describeShare(r.trainableParameters, total)}.`,
-            ...Object.entries(r.metrics).map(
-              ([split, m]) =>
-                `${split}: ${Object.entries(m)
-                  .map(([k, v]) => `${k} ${v.toFixed(4)}`)
-                  .join(', ')}`,
-            ),
-            `Run folder: ${r.outDir}`,
-          ].join('\n'),
-      );
-    },
+  }
+  const config = parseSchemaFlags(TrainConfigSchema, schemaValues(TrainConfigSchema, flags), 'Training');
+  const method = createMethod(
+    methodName,
+    schemaValues(METHODS[methodName].schema as never, flags),
+    { backbone, backboneName: path.basename(backboneOrDefault(flags.backbone)) },
+    flagOf,
   );
+  const total = backbone.parameters;
+  out.note(`${METHODS[methodName].title}: ${describeTrainables(method, total)} parameters.`);
+  const task = parseTaskType(flags.task);
+  const all = await readTaskData(flags.data, { ...(task && { task }), store: storeAccess(context) });
+  const data = flags.k === undefined ? all : fewShot(all, flags.k, flags.draw);
+  const store = isDataFile(flags.data) ? undefined : await storeAccess(context)();
+  const summary = await withInterruptSignal(out, (signal) =>
+    trainRun({
+      backbone,
+      backboneName: path.basename(backboneOrDefault(flags.backbone)),
+      method,
+      config,
+      data,
+      outDir: path.resolve(flags.out),
+      provider: flags.provider,
+      signal,
+      onProgress: progressPrinter(out),
+      ...(store && { store }),
+    }),
+  );
+  out.result(
+    {
+      method: summary.method,
+      trainableParameters: summary.trainableParameters,
+      trainableShare: summary.trainableShare,
+      firstLoss: summary.firstLoss,
+      lastLoss: summary.lastLoss,
+      steps: summary.steps,
+      resumedFromStep: summary.resumedFromStep,
+      stoppedEarly: summary.stoppedEarly,
+      metrics: summary.metrics,
+      wallSeconds: summary.wallSeconds,
+      provider: summary.provider,
+      outDir: summary.outDir,
+    },
+    (r) =>
+      [
+        `Trained ${r.method} for ${r.steps} steps${r.resumedFromStep > 0 ? ` (resumed at step ${r.resumedFromStep})` : ''}` +
+          `${r.stoppedEarly ? ', stopped early' : ''} on ${r.provider} in ${r.wallSeconds.toFixed(1)} s.`,
+        `Loss ${r.firstLoss?.toFixed(4)} -> ${r.lastLoss?.toFixed(4)}; ${describeShare(r.trainableParameters, total)}.`,
+        ...Object.entries(r.metrics).map(
+          ([split, m]) =>
+            `${split}: ${Object.entries(m)
+              .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+              .join(', ')}`,
+        ),
+        `Run folder: ${r.outDir}`,
+      ].join('\n'),
+  );
+}
+
+const ADAPT_HELP = `
+MPT stage 3 adapts a distilled meta-prompt P* (a \`clinprompt distill\` run folder; without --meta, the
+one shipped with the embedded backbone) to one target task: the task update u v starts from the source
+tasks' updates (--init) and trains together with P* (--trained uv-shared, the default) or alone (uv).
+It is \`clinprompt train --method mpt\`: the same run, run folder, resumption and --json summary.`;
+
+const DISTILL_HELP = `
+The meta-prompt P* starts as the mean of the teachers' prompts (every task update u_k v_k^T near all-ones).`;
+
+export const registerTrainingCommands: RegisterCommands = (program, context) => {
+  const trainCommand = program
+    .command('train')
+    .description(
+      'Train a prompt (pt), LoRA adapter (lora) or the whole model (full), or adapt a meta-prompt (mpt), on a task; resumable',
+    )
+    .requiredOption('--method <name>', `training method: ${METHOD_NAMES.join(', ')}`);
+  trainingOptions(trainCommand, METHOD_NAMES).action(async (flags: TrainFlags & { method: string }) => {
+    if (!isMethodName(flags.method))
+      throw new UserError('INVALID_ARGUMENT', `--method must be one of ${METHOD_NAMES.join(', ')}.`);
+    await trainMethod(context, flags.method, flags);
+  });
+
+  const adaptCommand = program
+    .command('adapt')
+    .description('MPT stage 3: adapt a distilled meta-prompt to a target task (train --method mpt); resumable')
+    .addHelpText('after', ADAPT_HELP);
+  trainingOptions(adaptCommand, ['mpt']).action((flags: TrainFlags) => trainMethod(context, 'mpt', flags));
 
   const distillCommand = program
     .command('distill')
     .description('MPT stage 2: distil source-task teachers (prompt-tuning runs) into one meta-prompt and task updates')
+    .addHelpText('after', DISTILL_HELP)
     .option('--backbone <dir>', 'backbone folder the teachers were trained on (default: the embedded backbone)')
     .requiredOption('--teachers <dirs...>', 'prompt-tuning run folders (stage 1), one per source task')
     .requiredOption('--data <sources...>', "the source tasks, in the teachers' order: dataset names or exported files")
@@ -220,7 +258,7 @@ export const registerTrainingCommands: RegisterCommands = (program, context) => 
         sources.push(await readTaskData(source, { ...(task && { task }), store: storeAccess(context) }));
       }
       out.note(
-        `Distilling ${sources.length} source tasks: ${describeShare(trainableCount(method), backbone.parameters)} parameters.`,
+        `Distilling ${sources.length} source tasks: ${describeTrainables(method, backbone.parameters)} parameters.`,
       );
       const summary = await withInterruptSignal(out, (signal) =>
         trainRun({

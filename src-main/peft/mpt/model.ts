@@ -101,6 +101,7 @@ export function mptDistill(ctx: MethodContext, config: MptDistillConfig): Method
       { name: PREFIX_TASK_COLS, shape: [K, L, r], decay: false },
       { name: PREFIX_TASK_ROWS, shape: [K, r, d], decay: false },
     ],
+    countFormula: `L*d + K*(L*r + r*d) = ${L}*${d} + ${K}*(${L}*${r} + ${r}*${d})`,
     defaultLr: 1e-2,
     stepInputs: [
       {
@@ -309,6 +310,9 @@ export function mptAdapt(ctx: MethodContext, requested: MptAdaptConfig): MethodI
       { name: PREFIX_TASK_COLS, shape: [1, L, r], decay: false },
       { name: PREFIX_TASK_ROWS, shape: [1, r, d], decay: false },
     ],
+    countFormula: trainsShared
+      ? `L*d + L*r + r*d = ${L}*${d} + ${L}*${r} + ${r}*${d}`
+      : `L*r + r*d = ${L}*${r} + ${r}*${d}`,
     defaultLr: 3e-2,
     initialValues: () =>
       new Map([
