@@ -148,6 +148,11 @@ export function taskOfStep(weights: readonly number[], seed: number, step: numbe
   return weights.length - 1;
 }
 
+/** The 1-based epoch that optimizer step `step` (1-based) draws its micro-batches from. */
+export function epochOfStep(step: number, gradAccumulation: number, batchesPerEpoch: number): number {
+  return Math.floor(((step - 1) * gradAccumulation) / batchesPerEpoch) + 1;
+}
+
 export async function train(o: TrainerOptions): Promise<TrainOutcome> {
   const { backbone, method, config } = o;
   for (const t of o.tasks)
@@ -261,7 +266,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     };
     o.onProgress?.({ phase: 'evaluate', step, totalSteps, epoch: epochOf(step), metric: value });
   };
-  const epochOf = (step: number) => Math.floor((step * config.gradAccumulation) / batchesPerEpoch) + 1;
+  const epochOf = (step: number) => epochOfStep(step, config.gradAccumulation, batchesPerEpoch);
 
   // ---- the loop -------------------------------------------------------------------------------------
   let stoppedEarly = false;
