@@ -22,6 +22,7 @@ import {
   DISTILL_ID,
   EXPERIMENT_FILE,
   filledIn,
+  importedSource,
   isCellFinished,
   planExperiment,
   type NamedTask,
@@ -106,7 +107,7 @@ export async function runExperimentCell(r: CellRequest): Promise<void> {
     if (given) return Promise.resolve(given);
     return t.catalogue !== undefined
       ? readCatalogueData(t.catalogue, config.sharedData)
-      : readTaskData(t.data!, { ...(t.task && { task: t.task }) });
+      : readTaskData(t.data!, { ...(t.task && { task: t.task }), imported: importedSource(t) });
   };
   const testOf = (t: NamedTask, data: TaskData) => {
     const test = splitOf(data, 'test').slice(0, config.testLimit);

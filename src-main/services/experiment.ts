@@ -18,7 +18,7 @@ import { z } from 'zod';
 
 import { canonicalJson } from '../common/canonical-json.js';
 import { CancelledError, deserializeError, serializeError, UserError, type SerializedError } from '../common/errors.js';
-import { TASK_TYPES } from '../common/vocabulary.js';
+import { IMPORT_FORMATS, TASK_TYPES, type ImportFormat } from '../common/vocabulary.js';
 import type { ProviderChoice } from '../engine/index.js';
 import { embeddedBackboneDir } from '../backbone/embedded.js';
 import { openBackbone } from '../backbone/load.js';
@@ -32,10 +32,32 @@ import { METHODS } from '../peft/methods.js';
 import { readRunRecord, RUN_FILE } from '../peft/run-folder.js';
 import { SOURCE_TASKS } from '../data/catalogue.js';
 import { writeResults, type CellResult, type ResultFiles } from './experiment-results.js';
-import { isDataFile, readTaskData, type StoreAccess, type TaskData } from './training.js';
+import { isDataFile, readTaskData, type ImportedSource, type StoreAccess, type TaskData } from './training.js';
 
 export const EXPERIMENT_METHODS = ['pt', 'mpt', 'lora', 'full'] as const;
 export type ExperimentMethod = (typeof EXPERIMENT_METHODS)[number];
+
+/** Formats whose files hold labelled examples (a folder of notes has none to adapt or evaluate on). */
+const LABELLED_FORMATS = IMPORT_FORMATS.filter((f) => f !== 'notes') as [ImportFormat, ...ImportFormat[]];
+
+const ImportSettingsSchema = z
+  .object({
+    seed: z.number().int().nonnegative().optional().describe('seed for drawn splits (default 42)'),
+    drawSplits: z.boolean().optional().describe('ignore train/dev/test in file and folder names and draw splits'),
+    devFromTrain: z
+      .number()
+      .min(0)
+      .max(0.9)
+      .optional()
+      .describe('when the source has no dev split, move this share of train to dev'),
+    groupBy: z.string().min(1).optional().describe('jsonl/csv: rows with the same value here land in the same split'),
+    sheet: z.string().min(1).optional().describe('spreadsheets: the sheet, by name or number'),
+    records: z.string().min(1).optional().describe('json: the top-level key whose list holds the records'),
+    include: z.array(z.string().min(1)).optional().describe('folders: only files matching these patterns'),
+    exclude: z.array(z.string().min(1)).optional().describe('folders: leave out files matching these patterns'),
+    encoding: z.string().min(1).optional().describe('the encoding of files without a byte-order mark (default utf-8)'),
+  })
+  .strict();
 
 const TaskSourceSchema = z
   .object({
@@ -50,6 +72,19 @@ const TaskSourceSchema = z
       .optional()
       .describe('instead of data: a public dataset of the catalogue (clinprompt data catalogue), read from sharedData'),
     task: z.enum(TASK_TYPES).optional().describe("a file's task: ner, re, qa, nli, summarization"),
+    format: z
+      .enum(LABELLED_FORMATS)
+      .optional()
+      .describe(`with data: read the file or folder as clinprompt import does, as ${LABELLED_FORMATS.join(', ')}`),
+    mapping: z
+      .union([z.string().min(1), z.record(z.string(), z.array(z.string().min(1)).min(1))])
+      .optional()
+      .describe(
+        'with format jsonl or csv: which column fills which field, as import --mapping ("premise=Statement,label=Verdict", preset:<id>)',
+      ),
+    read: ImportSettingsSchema.optional().describe(
+      'with format: the import settings, as the flags of clinprompt import',
+    ),
     name: z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only')
@@ -59,6 +94,9 @@ const TaskSourceSchema = z
   .strict()
   .refine((t) => (t.data === undefined) !== (t.catalogue === undefined), {
     message: 'give either data or catalogue',
+  })
+  .refine((t) => t.format !== undefined || (t.mapping === undefined && t.read === undefined), {
+    message: 'mapping and read go with a format (the file is read as clinprompt import reads it)',
   });
 
 const BudgetSchema = z
@@ -170,9 +208,10 @@ export function resolveExperimentConfig(raw: unknown, baseDir: string): Resolved
           );
         return { ...t, task: entry.task, name: taskName(t) };
       }
-      // A task given means a file (a store dataset knows its own task).
-      if (t.task && !existsSync(path.resolve(baseDir, t.data!)))
+      // A task or format given means a file (a store dataset knows its own task).
+      if ((t.task || t.format) && !existsSync(path.resolve(baseDir, t.data!)))
         invalid(`${field}[${i}].data`, `the file "${t.data}" does not exist (relative to the config file).`);
+      if (t.format && !t.task) invalid(`${field}[${i}].task`, `a file read as ${t.format} needs the task it holds.`);
       return { ...t, data: resolvePath(t.data!), name: taskName(t) };
     });
   const sources = named('sources', config.sources);
@@ -499,7 +538,18 @@ function cellTasks(config: ResolvedExperiment, cell: Cell): readonly NamedTask[]
 }
 
 function isStoreTask(t: NamedTask): boolean {
-  return t.catalogue === undefined && !isDataFile(t.data!);
+  return t.catalogue === undefined && t.format === undefined && !isDataFile(t.data!);
+}
+
+/** How readTaskData reads a task given with a format (as clinprompt import would), or undefined. */
+export function importedSource(t: NamedTask): ImportedSource | undefined {
+  if (t.format === undefined) return undefined;
+  const { devFromTrain, ...settings } = t.read ?? {};
+  // the config's names are the import flags'; readDataset calls the dev share devFraction
+  const read = Object.fromEntries(
+    Object.entries({ ...settings, devFraction: devFromTrain }).filter(([, value]) => value !== undefined),
+  ) as ImportedSource['read'];
+  return { format: t.format, ...(t.mapping !== undefined && { mapping: t.mapping }), ...(read && { read }) };
 }
 
 export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSummary> {

@@ -5,6 +5,7 @@
  * untrained backbone with bootstrap intervals and predictions, and record runs in the store.
  * This is the one place where tasks, training and the store meet.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -15,7 +16,9 @@ import { generate } from '../backbone/generate/decoding.js';
 import { BackboneRunner } from '../backbone/generate/runner.js';
 import { sequenceScorer } from '../backbone/generate/scoring.js';
 import type { Backbone } from '../backbone/load.js';
-import { readDataset } from '../data/read-dataset.js';
+import type { ImportFormat } from '../common/vocabulary.js';
+import type { MappingSpec } from '../data/mapping.js';
+import { readDataset, type ReadOptions } from '../data/read-dataset.js';
 import { kShotPerLabel, sampleKShot } from '../data/splits.js';
 import { ADAPTER_WEIGHTS, type PeftAdapter } from '../peft/adapter-folder.js';
 import type { TrainingText } from '../peft/batches.js';
@@ -52,10 +55,18 @@ export function isDataFile(source: string): boolean {
   return /\.(jsonl|json|csv)$/i.test(source) && existsSync(source) && statSync(source).isFile();
 }
 
+/** How to read a file or folder as `clinprompt import` does: its format, column mapping and import settings. */
+export interface ImportedSource {
+  readonly format: ImportFormat;
+  readonly mapping?: MappingSpec;
+  readonly read?: Omit<ReadOptions, 'task' | 'mapping'>;
+}
+
 export async function readTaskData(
   source: string,
-  options: { task?: TaskType; store?: () => Promise<StoreAccess> },
+  options: { task?: TaskType; store?: () => Promise<StoreAccess>; imported?: ImportedSource | undefined },
 ): Promise<TaskData> {
+  if (options.imported) return readImportedData(source, options.task, options.imported);
   if (isDataFile(source)) {
     if (!options.task)
       throw new UserError('INVALID_ARGUMENT', `${source} is a file: say which task it holds.`, { field: 'task' });
@@ -72,6 +83,34 @@ export async function readTaskData(
   if (!options.store)
     throw new UserError('NOT_FOUND', `${source} is neither a data file nor a dataset name this command can reach.`);
   return readStoreData(await options.store(), source, TRAINING_READ);
+}
+
+/**
+ * Any file or folder `clinprompt import` reads, read into memory instead of the store. Its
+ * version hashes the examples read: a folder's own time stamp does not change with its files.
+ */
+async function readImportedData(
+  source: string,
+  task: TaskType | undefined,
+  imported: ImportedSource,
+): Promise<TaskData> {
+  if (!existsSync(source)) throw new UserError('NOT_FOUND', `${source} does not exist.`, { field: 'data' });
+  if (!task)
+    throw new UserError('INVALID_ARGUMENT', `${source} is read as ${imported.format}: say which task it holds.`, {
+      field: 'task',
+    });
+  const read = await readDataset(imported.format, source, {
+    ...imported.read,
+    task,
+    ...(imported.mapping !== undefined && { mapping: imported.mapping }),
+  });
+  const hash = createHash('sha256').update(JSON.stringify(read.examples)).digest('hex').slice(0, 16);
+  return {
+    name: path.basename(source),
+    version: `${imported.format}:${hash}`,
+    task: { type: task, labels: read.labelSet },
+    examples: read.examples,
+  };
 }
 
 /** Why a dataset's examples leave the store: the permission it takes, the audit action, the words for a refusal. */

@@ -26,9 +26,10 @@ import {
   runExperiment,
   type ExperimentSummary,
 } from '../../../src-main/services/experiment.js';
+import { readRunRecord } from '../../../src-main/peft/run-folder.js';
 import type { CellResult } from '../../../src-main/services/experiment-results.js';
 import { runCliCaptured } from '../../support/cli.js';
-import { writeLearnableNli, type NliVariant } from '../../support/learnable-task.js';
+import { learnableNliRows, writeLearnableNli, type NliVariant } from '../../support/learnable-task.js';
 import { REPO_ROOT, SHARED_DIR } from '../../support/paths.js';
 import { makeTempDir } from '../../support/temp.js';
 import { STORIES_DIR } from '../../support/tiny-llama.js';
@@ -287,6 +288,41 @@ describe('clinprompt experiment', () => {
         tmp.dir,
       ),
     ).toThrow(/targets\[0\]\.catalogue: "ddi" is also sources\[0\]/);
+  });
+
+  it("reads a target as clinprompt import does: a hospital's CSV export, its columns mapped", async () => {
+    const rows = learnableNliRows({ train: 12, dev: 0, test: 6 }, 31, 'lost') as {
+      split: string;
+      input: { premise: string; hypothesis: string };
+      target: { label: string };
+    }[];
+    const quote = (cell: string) => `"${cell.replaceAll('"', '""')}"`;
+    const lines = rows.map((r) => [r.input.premise, r.input.hypothesis, r.target.label, r.split].map(quote).join(','));
+    writeFileSync(dir('ward-nli.csv'), ['Note,Claim,Verdict,Part', ...lines].join('\n') + '\n');
+    const mapping = 'premise=Note,hypothesis=Claim,label=Verdict,split=Part';
+    const target = { data: 'ward-nli.csv', format: 'csv', task: 'nli', mapping };
+    const file = configFile('imported.json', { sources: [], targets: [target], methods: ['pt'], k: [0, 2], draws: 1 });
+    const out = dir('imported-out');
+    const run = await runCliCaptured(['--json', 'experiment', file, '--out', out], env);
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    const cellDir = path.join(out, 'cells/ward-nli/pt/k2-d0');
+    const result = JSON.parse(readFileSync(path.join(cellDir, CELL_RESULT), 'utf8')) as CellResult;
+    expect(result).toMatchObject({ target: 'ward-nli', taskType: 'nli', metric: 'accuracy', k: '2' });
+    // trained on the mapped file's draw (2 per label) and evaluated on its 6 test rows
+    expect(readRunRecord(cellDir)!.data).toMatchObject({ name: 'ward-nli.csv', train: 4 });
+    expect(readRunRecord(cellDir)!.data.version).toMatch(/^csv:[0-9a-f]{16}#k2d0$/);
+    expect(readFileSync(path.join(cellDir, 'predictions-test.jsonl'), 'utf8').trim().split('\n')).toHaveLength(6);
+
+    const refused = (t: object) => () =>
+      resolveExperimentConfig({ targets: [t], methods: ['pt'], backbone: 'b' }, tmp.dir);
+    expect(refused({ data: 'ward-nli.csv', task: 'nli', mapping })).toThrow(
+      /targets\[0\]: mapping and read go with a format/,
+    );
+    expect(refused({ data: 'ward-nli.csv', format: 'csv' })).toThrow(/targets\[0\]\.task: a file read as csv needs/);
+    expect(refused({ data: 'notes', format: 'notes', task: 'nli' })).toThrow(/targets\[0\]\.format/);
+    expect(refused({ data: 'ward-nli.csv', format: 'csv', task: 'nli', read: { devFromTrain: 2 } })).toThrow(
+      /targets\[0\]\.read\.devFromTrain/,
+    );
   });
 
   it('takes a target from the encrypted store by its dataset name', async () => {
