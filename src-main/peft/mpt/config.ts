@@ -31,7 +31,10 @@ export type MptDistillConfig = z.infer<typeof MptDistillConfigSchema>;
  * per label, 3 draws, 10 steps): the target's gold answers scored -22.5 nats with `fit`, -26.8
  * with `average` and -27.9 for prompt tuning from scratch. No test repeats the fit-vs-average
  * scores: mpt.test.ts checks that adapting with the default beats prompt tuning from scratch, and
- * that `fit` approximates the mean update at least as closely as `average`.
+ * that `fit` approximates the mean update at least as closely as `average`. On the embedded
+ * backbone with its shipped meta-prompt the two starts are indistinguishable (`npm run
+ * bench:mpt-init`, bench/results/mpt-init-2026-11-28.md: `fit` scored the gold answers higher on
+ * 8 of 18 paired draws over three targets at k = 1 and 5), so the default stays.
  */
 export const MPT_INITS = ['average', 'fit'] as const;
 export const MPT_TRAINED = ['uv', 'uv-shared'] as const;
