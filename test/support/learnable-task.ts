@@ -2,6 +2,7 @@
  * A small closed-label task a tiny model can learn, in the JSONL export format (`clinprompt
  * datasets export`): NLI over TinyStories-style sentences, where the label depends on one word of
  * the premise ("happy" -> entailment, "sad" -> contradiction of "<name> was happy"). Chance is 50%.
+ * The answer words can be other than entailment/contradiction (e.g. yes/no) for the same rule.
  */
 import { writeFileSync } from 'node:fs';
 
@@ -19,13 +20,22 @@ export const NLI_VARIANTS = {
   had: { verb: 'had a', positive: 'glad', negative: 'sad', hypothesis: 'was glad' },
   played: { verb: 'played with a', positive: 'happy', negative: 'angry', hypothesis: 'was happy' },
   lost: { verb: 'lost a', positive: 'happy', negative: 'sad', hypothesis: 'was happy' },
+  made: { verb: 'made a', positive: 'happy', negative: 'sad', hypothesis: 'was happy' },
+  found: { verb: 'found a', positive: 'happy', negative: 'sad', hypothesis: 'was happy' },
+  got: { verb: 'got a', positive: 'happy', negative: 'sad', hypothesis: 'was happy' },
+  hugged: { verb: 'hugged a', positive: 'happy', negative: 'sad', hypothesis: 'was happy' },
 } as const;
 export type NliVariant = keyof typeof NLI_VARIANTS;
+
+/** The answers for the premise's positive and negative word, in that order. */
+export type NliAnswers = readonly [positive: string, negative: string];
+const ENTAILMENT: NliAnswers = ['entailment', 'contradiction'];
 
 export function learnableNliRows(
   counts: { train: number; dev: number; test: number },
   seed = 5,
   variant: NliVariant = 'saw',
+  answers: NliAnswers = ENTAILMENT,
 ) {
   const v = NLI_VARIANTS[variant];
   const r = seededRandom(seed);
@@ -35,7 +45,7 @@ export function learnableNliRows(
     for (let i = 0; i < counts[split]; i++) {
       const happy = r() < 0.5;
       const name = pick(NAMES);
-      const label = happy ? 'entailment' : 'contradiction';
+      const label = happy ? answers[0] : answers[1];
       rows.push({
         id: `${split}-${i + 1}`,
         split,
@@ -55,10 +65,11 @@ export function writeLearnableNli(
   counts = { train: 64, dev: 32, test: 32 },
   seed = 5,
   variant: NliVariant = 'saw',
+  answers: NliAnswers = ENTAILMENT,
 ): string {
   writeFileSync(
     file,
-    learnableNliRows(counts, seed, variant)
+    learnableNliRows(counts, seed, variant, answers)
       .map((row) => JSON.stringify(row))
       .join('\n') + '\n',
   );

@@ -6,8 +6,10 @@
  * same training without the distillation terms (lambda 0); stage 3 adapts P* to a target task none of
  * the sources is, and at small k (2 examples per label, 3 seeded draws shared by both methods)
  * makes the target's gold answers more likely than prompt tuning from scratch with the same data
- * and budget. Gold-answer log-likelihood is the measure because a 260K-parameter model stays near
- * chance accuracy on these tasks with any prompt (the learning tests show LoRA/full FT reach it).
+ * and budget. Gold-answer log-likelihood is the measure there because with the default NLI template
+ * and entailment/contradiction answers a 260K-parameter model stays near chance accuracy with any
+ * prompt (the learning tests show LoRA/full FT reach it); the second block below measures accuracy
+ * on yes/no variants with a short task template, where prompts can reach it.
  * A distillation cancelled half-way resumes to the same tensors as an unbroken one.
  */
 import { describe, expect, it } from 'vitest';
@@ -16,7 +18,14 @@ import { CancelledError } from '../../../src-main/common/errors.js';
 import { loadPeftAdapter } from '../../../src-main/peft/adapter-folder.js';
 import { averageFactors, fitFactors, readMetaPrompt } from '../../../src-main/peft/mpt/model.js';
 import { readRunRecord } from '../../../src-main/peft/run-folder.js';
-import { fewShot, framedTexts, readTaskData, splitOf, type TaskData } from '../../../src-main/services/training.js';
+import {
+  evaluateExamples,
+  fewShot,
+  framedTexts,
+  readTaskData,
+  splitOf,
+  type TaskData,
+} from '../../../src-main/services/training.js';
 import { writeLearnableNli, type NliVariant } from '../../support/learnable-task.js';
 import { storiesTraining } from '../../support/training.js';
 
@@ -129,5 +138,61 @@ describe('multitask prompt tuning', () => {
     expect([...a.cols]).toEqual([...b.cols]);
     expect([...a.rows]).toEqual([...b.rows]);
     expect(readRunRecord(dir('meta-cancelled'))!.steps).toBe(12);
+  });
+});
+
+/**
+ * The task's own metric: accuracy by closed-label scoring (evaluateExamples, as `eval` and the app
+ * score it), not log-likelihood. What makes accuracy reachable on stories260K, measured: the task's
+ * own template puts the premise right before the answer ("{{premise}} {{hypothesis}}\nAnswer:", a
+ * per-task template as users set them; with the default NLI template, PT on 48 examples stays at
+ * 0.54-0.56 after 200 steps) and the answers are yes/no (on this template a 100-step PT run on 48
+ * examples reached 1.0). Five sources (saw, made, found, got, hugged) and the target (lost) share
+ * the rule and the cue words ("happy" -> yes, "sad" -> no); the target's sentence frame is new.
+ * Stage 2 runs 900 steps with lambda 0.1: at the default lambda 1 the distilled start P* o (u v)
+ * scores 0.54-0.58 on the target and the adapted MPT 0.55-0.61 (two seed sets); with three
+ * sources instead of five, two of three seed sets ended at MPT 0.69-0.73. Stage 3 and PT get the
+ * same k = 2 per label, 20 steps at lr 0.03 (PT at lr 0.3 or 1.0 is no better). Mean accuracy
+ * over 5 draws, MPT vs PT, measured with this code on four (model seed, data seed, draws) sets:
+ * 0.97 vs 0.63 (3, 11, draws 0-4: the one below), 0.89 vs 0.54 (7, 23, 5-9), 0.93 vs 0.54
+ * (13, 37, 10-14), 0.99 vs 0.52 (21, 51, 15-19); margins 0.34-0.47 against the asserted 0.25.
+ */
+describe('multitask prompt tuning, measured by accuracy', () => {
+  const ACC_SOURCES: NliVariant[] = ['saw', 'made', 'found', 'got', 'hugged'];
+  const ACC_TARGET: NliVariant = 'lost';
+  const TEMPLATE = '{{premise}} {{hypothesis}}\nAnswer:';
+  const readYesNo = async (variant: NliVariant, seed: number) => {
+    const file = writeLearnableNli(dir(`yes-no-${variant}.jsonl`), { train: 48, dev: 0, test: 64 }, seed, variant, [
+      'yes',
+      'no',
+    ]);
+    const data = await readTaskData(file, { task: 'nli' });
+    return { ...data, task: { ...data.task, template: TEMPLATE } };
+  };
+  const accuracy = async (outDir: string, data: TaskData) =>
+    (await evaluateExamples(backbone, loadPeftAdapter(dir(outDir), backbone.config), data.task, splitOf(data, 'test')))
+      .value;
+
+  it('at k = 2 per label, adapting P* reaches a higher target accuracy than prompt tuning from scratch (mean of 5 draws)', async () => {
+    const sources = await Promise.all(ACC_SOURCES.map((v) => readYesNo(v, 11)));
+    const target = await readYesNo(ACC_TARGET, 11);
+    expect(target.task.labels).toEqual(['no', 'yes']);
+    for (const [k, v] of ACC_SOURCES.entries())
+      await run('pt', { promptLength: 8 }, { steps: 200, lr: 0.3 }, sources[k]!, `yes-no-teacher-${v}`);
+    const teachers = ACC_SOURCES.map((v) => dir(`yes-no-teacher-${v}`));
+    await run('mpt-distill', { teachers, lambda: 0.1 }, { steps: 900, lr: 0.1 }, sources, 'yes-no-meta');
+    const mpt: number[] = [];
+    const pt: number[] = [];
+    for (const draw of [0, 1, 2, 3, 4]) {
+      const few = fewShot(target, 2, draw);
+      await run('mpt', { meta: dir('yes-no-meta') }, { steps: 20, lr: 0.03 }, few, `yes-no-mpt-${draw}`);
+      await run('pt', { promptLength: 8 }, { steps: 20, lr: 0.03 }, few, `yes-no-pt-${draw}`);
+      mpt.push(await accuracy(`yes-no-mpt-${draw}`, target));
+      pt.push(await accuracy(`yes-no-pt-${draw}`, target));
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const detail = `MPT ${mpt.map((a) => a.toFixed(2)).join(', ')}; PT ${pt.map((a) => a.toFixed(2)).join(', ')}`;
+    expect(mean(mpt), detail).toBeGreaterThanOrEqual(0.8);
+    expect(mean(mpt) - mean(pt), detail).toBeGreaterThanOrEqual(0.25);
   });
 });
