@@ -48,7 +48,7 @@ describe('multitask prompt tuning', () => {
   let sources: TaskData[];
   let target: TaskData;
 
-  it('stage 1 + 2: distillation keeps every task prompt closer to its teacher than CE alone (lambda 0)', async () => {
+  it("stage 1 + 2: distillation lowers each task prompt's KL to its teacher, and ends closer to it than CE alone (lambda 0)", async () => {
     sources = await Promise.all(SOURCES.map(read));
     target = await read(TARGET);
     for (const [k, v] of SOURCES.entries())
@@ -73,6 +73,9 @@ describe('multitask prompt tuning', () => {
       const ceOnly = control.tasks![k]!.parts.last;
       expect(t.parts.last['kl']!, t.name).toBeLessThan(ceOnly['kl']!);
       expect(t.parts.last['mse']!, t.name).toBeLessThan(ceOnly['mse']!);
+      // and distillation itself lowers each task's KL to its teacher by a quarter or more over the run
+      // (measured: 2.74 -> 1.01, 1.06 -> 0.52, 0.69 -> 0.10 nats over the first and last 5 steps)
+      expect(t.parts.last['kl']!, t.name).toBeLessThan(0.75 * t.parts.first['kl']!);
     });
     const meta = readMetaPrompt(dir('meta'), 64);
     expect([meta.tasks, meta.length, meta.rank]).toEqual([3, 4, 1]);
