@@ -61,18 +61,23 @@ function storeAccess(context: CommandContext): () => Promise<StoreAccess> {
   return async () => ({ store: await context.store(), session: await context.session() });
 }
 
+/**
+ * A training step's words on the progress line: epoch and learning rate; in a distillation also
+ * the step's task and its loss terms, "epoch 1  lr 1.0e-1  chemprot ce 2.5227 kl 0.7499 mse 0.7316".
+ */
+export function trainPhase(p: TrainProgress): string {
+  if (p.phase === 'evaluate') return p.metric === undefined ? 'evaluating on dev' : `dev ${p.metric.toFixed(4)}`;
+  const terms = Object.entries(p.parts ?? {}).map(([name, value]) => `${name} ${value.toFixed(4)}`);
+  const task = p.task === undefined ? [] : [[p.task, ...terms].join(' ')];
+  return [`epoch ${p.epoch}`, `lr ${p.learningRate?.toExponential(1)}`, ...task].join('  ');
+}
+
 export function progressPrinter(out: Output): (p: TrainProgress) => void {
   const tracker = new ProgressTracker('train', 'train');
   return (p) => {
-    const phase =
-      p.phase === 'evaluate'
-        ? p.metric === undefined
-          ? 'evaluating on dev'
-          : `dev ${p.metric.toFixed(4)}`
-        : `epoch ${p.epoch}  lr ${p.learningRate?.toExponential(1)}`;
     out.progress(
       tracker.report({
-        phase,
+        phase: trainPhase(p),
         step: p.step,
         totalSteps: p.totalSteps,
         ...(p.loss !== undefined && { loss: p.loss }),
