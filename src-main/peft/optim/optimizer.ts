@@ -60,9 +60,13 @@ export class AdamWOptimizer {
     /** groups[0]: this thread's tensors; groups[i + 1]: workers[i]'s. */
     private readonly groups: readonly (readonly string[])[],
     private readonly keepGradients: boolean,
-  ) {}
+  ) {
+    for (const worker of workers) worker.once('exit', (code) => this.stopped.set(worker, code));
+  }
 
   private failedMidStep = false;
+  /** Threads that have ended, with their exit codes: a request to one would never be answered. */
+  private readonly stopped = new Map<Worker, number>();
 
   /**
    * False once an optimizer thread failed mid-step: the tensors it held never came back, so the
@@ -186,18 +190,38 @@ export class AdamWOptimizer {
 
   private request(worker: Worker, message: ToOptimizerThread, transfer: ArrayBuffer[]): Promise<FromOptimizerThread> {
     return new Promise((resolve, reject) => {
-      const onError = (e: Error) => {
+      const stoppedWith = this.stopped.get(worker);
+      if (stoppedWith !== undefined) {
+        reject(threadStopped(stoppedWith));
+        return;
+      }
+      const settle = () => {
         worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const onError = (e: Error) => {
+        settle();
         reject(e);
       };
+      // a thread that ends without an error (terminated, or out of memory) would leave the step waiting forever
+      const onExit = (code: number) => {
+        settle();
+        reject(threadStopped(code));
+      };
       const onMessage = (r: FromOptimizerThread) => {
-        worker.off('error', onError);
+        settle();
         if (r.kind === 'failed') reject(new Error(`optimizer thread: ${r.message}`));
         else resolve(r);
       };
       worker.once('message', onMessage);
       worker.once('error', onError);
+      worker.once('exit', onExit);
       worker.postMessage(message, transfer);
     });
   }
+}
+
+function threadStopped(code: number): Error {
+  return new Error(`optimizer thread stopped (exit code ${code}) before it answered`);
 }

@@ -100,6 +100,22 @@ describe('AdamW on several threads', () => {
     await optimizer.close();
   });
 
+  it('a step whose optimizer thread has stopped fails with why, instead of waiting for an answer', async () => {
+    const t = tensors(2);
+    const optimizer = AdamWOptimizer.start(
+      SIZES.map(([name]) => ({ name, decay: true })),
+      t,
+      SETTINGS,
+      3,
+    );
+    expect(optimizer.threads).toBe(3);
+    for (const [name, n] of SIZES) t.grads.set(name, new Float32Array(n).fill(0.01));
+    await optimizer.close(); // the threads end, as one killed for memory would
+    await expect(optimizer.gradNorm()).rejects.toThrow(/optimizer thread stopped \(exit code \d+\) before it answered/);
+    await expect(optimizer.step(true, 1e-3, 1)).rejects.toThrow(/optimizer thread stopped/);
+    expect(optimizer.intact).toBe(false);
+  });
+
   it('splits tensors into groups of about equal size', () => {
     const groups = splitBySize(
       [
