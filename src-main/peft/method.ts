@@ -5,6 +5,8 @@
  * they are saved. Each method lives in its own folder (config + model) and is registered in
  * methods.ts.
  */
+import { createHash } from 'node:crypto';
+
 import type { DType, Graph, Tensor } from '../engine/index.js';
 import type { LlamaConfig } from '../backbone/hf/config.js';
 import type { Backbone } from '../backbone/load.js';
@@ -89,6 +91,12 @@ export interface MethodInstance {
   readonly countFormula?: string;
   /** The learning rate when the user gives none. */
   readonly defaultLr: number;
+  /**
+   * A digest of what the method reads besides the backbone and its settings (the teachers'
+   * prompts, a meta-prompt), part of the run's identity: a folder retrained in place makes a new
+   * run, never a resume against the old one's checkpoint. Settings name folders, not contents.
+   */
+  readonly inputsDigest?: string;
   readonly stepInputs?: readonly StepInputSpec[];
   /** The training loss, when not plain cross-entropy (MPT distillation). */
   loss?(ctx: LossContext): MethodLoss;
@@ -104,4 +112,11 @@ export interface MethodInstance {
 export interface MethodContext {
   readonly backbone: Backbone;
   readonly backboneName: string;
+}
+
+/** SHA-256 over tensors' bytes in order, short: `inputsDigest` for methods that read tensors from files. */
+export function tensorsDigest(tensors: readonly Float32Array[]): string {
+  const hash = createHash('sha256');
+  for (const t of tensors) hash.update(new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
+  return hash.digest('hex').slice(0, 16);
 }

@@ -108,7 +108,16 @@ export function trainableCount(method: MethodInstance): number {
 export function runKey(backbone: Backbone, method: MethodInstance, config: TrainConfig, dataKey: string): string {
   const { threads: _threads, ...determining } = config;
   return createHash('sha256')
-    .update(JSON.stringify([backbone.fingerprint(), method.method, method.settings, determining, dataKey]))
+    .update(
+      JSON.stringify([
+        backbone.fingerprint(),
+        method.method,
+        method.settings,
+        determining,
+        dataKey,
+        ...(method.inputsDigest === undefined ? [] : [method.inputsDigest]),
+      ]),
+    )
     .digest('hex')
     .slice(0, 16);
 }

@@ -35,7 +35,7 @@ import {
   PROMPT_EMBEDDINGS,
   writePeftAdapter,
 } from '../adapter-folder.js';
-import type { MethodContext, MethodInstance, TensorValues } from '../method.js';
+import { tensorsDigest, type MethodContext, type MethodInstance, type TensorValues } from '../method.js';
 import { mptTaskPrompt } from '../prompts.js';
 import { normal } from '../prompt-tuning/model.js';
 import { lossTargets, methodForward } from '../training-graph.js';
@@ -96,6 +96,7 @@ export function mptDistill(ctx: MethodContext, config: MptDistillConfig): Method
   return {
     method: 'mpt-distill',
     settings: config,
+    inputsDigest: tensorsDigest(teachers.map((t) => t.embeddings)),
     trainables: [
       { name: PROMPT_EMBEDDINGS, shape: [L, d], decay: false },
       { name: PREFIX_TASK_COLS, shape: [K, L, r], decay: false },
@@ -305,6 +306,7 @@ export function mptAdapt(ctx: MethodContext, requested: MptAdaptConfig): MethodI
   return {
     method: 'mpt',
     settings: config,
+    inputsDigest: tensorsDigest([meta.shared, meta.cols, meta.rows]),
     trainables: [
       ...(trainsShared ? [{ name: PROMPT_EMBEDDINGS, shape: [L, d], decay: false }] : []),
       { name: PREFIX_TASK_COLS, shape: [1, L, r], decay: false },

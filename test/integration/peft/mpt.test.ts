@@ -12,12 +12,18 @@
  * on yes/no variants with a short task template, where prompts can reach it.
  * A distillation cancelled half-way resumes to the same tensors as an unbroken one.
  */
+import { copyFileSync, cpSync } from 'node:fs';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { CancelledError } from '../../../src-main/common/errors.js';
-import { loadPeftAdapter } from '../../../src-main/peft/adapter-folder.js';
+import { ADAPTER_WEIGHTS, loadPeftAdapter } from '../../../src-main/peft/adapter-folder.js';
+import { TrainConfigSchema } from '../../../src-main/peft/config.js';
+import { createMethod } from '../../../src-main/peft/methods.js';
 import { averageFactors, fitFactors, readMetaPrompt } from '../../../src-main/peft/mpt/model.js';
 import { readRunRecord } from '../../../src-main/peft/run-folder.js';
+import { runKey } from '../../../src-main/peft/trainer.js';
 import {
   evaluateExamples,
   fewShot,
@@ -141,6 +147,29 @@ describe('multitask prompt tuning', () => {
     expect([...a.cols]).toEqual([...b.cols]);
     expect([...a.rows]).toEqual([...b.rows]);
     expect(readRunRecord(dir('meta-cancelled'))!.steps).toBe(12);
+  });
+
+  it("a run's identity covers its teachers' and its meta-prompt's contents: one retrained in place makes a new run", () => {
+    const ctx = { backbone, backboneName: 'stories260K' };
+    const config = TrainConfigSchema.parse({});
+    const teachers = SOURCES.map((v, k) => {
+      const copy = dir(`teacher-copy-${k}`);
+      cpSync(dir(`teacher-${v}`), copy, { recursive: true });
+      return copy;
+    });
+    const distillKey = () => runKey(backbone, createMethod('mpt-distill', { teachers }, ctx), config, 'sources');
+    const before = distillKey();
+    expect(distillKey()).toBe(before);
+    // the first teacher retrained in the same folder (here: another teacher's prompt written over it)
+    copyFileSync(path.join(teachers[1]!, ADAPTER_WEIGHTS), path.join(teachers[0]!, ADAPTER_WEIGHTS));
+    expect(distillKey()).not.toBe(before);
+
+    const meta = dir('meta-copy');
+    cpSync(dir('meta'), meta, { recursive: true });
+    const adaptKey = () => runKey(backbone, createMethod('mpt', { meta }, ctx), config, 'target');
+    const first = adaptKey();
+    copyFileSync(path.join(dir('meta-ce-only'), ADAPTER_WEIGHTS), path.join(meta, ADAPTER_WEIGHTS));
+    expect(adaptKey()).not.toBe(first);
   });
 });
 
