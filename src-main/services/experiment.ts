@@ -548,8 +548,8 @@ export function importedSource(t: NamedTask): ImportedSource | undefined {
   // the config's names are the import flags'; readDataset calls the dev share devFraction
   const read = Object.fromEntries(
     Object.entries({ ...settings, devFraction: devFromTrain }).filter(([, value]) => value !== undefined),
-  ) as ImportedSource['read'];
-  return { format: t.format, ...(t.mapping !== undefined && { mapping: t.mapping }), ...(read && { read }) };
+  ) as NonNullable<ImportedSource['read']>;
+  return { format: t.format, ...(t.mapping !== undefined && { mapping: t.mapping }), read };
 }
 
 export async function runExperiment(r: ExperimentRequest): Promise<ExperimentSummary> {

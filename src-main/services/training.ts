@@ -18,7 +18,7 @@ import { sequenceScorer } from '../backbone/generate/scoring.js';
 import type { Backbone } from '../backbone/load.js';
 import type { ImportFormat } from '../common/vocabulary.js';
 import type { MappingSpec } from '../data/mapping.js';
-import { readDataset, type ReadOptions } from '../data/read-dataset.js';
+import { readDataset, type ReadDataset, type ReadOptions } from '../data/read-dataset.js';
 import { kShotPerLabel, sampleKShot } from '../data/splits.js';
 import { ADAPTER_WEIGHTS, type PeftAdapter } from '../peft/adapter-folder.js';
 import type { TrainingText } from '../peft/batches.js';
@@ -73,12 +73,7 @@ export async function readTaskData(
     const format = source.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl';
     const read = await readDataset(format, source, { task: options.task });
     const stat = statSync(source);
-    return {
-      name: path.basename(source),
-      version: `${stat.size}:${stat.mtimeMs}`,
-      task: { type: options.task, labels: read.labelSet },
-      examples: read.examples,
-    };
+    return taskDataOf(path.basename(source), `${stat.size}:${stat.mtimeMs}`, options.task, read);
   }
   if (!options.store)
     throw new UserError('NOT_FOUND', `${source} is neither a data file nor a dataset name this command can reach.`);
@@ -105,12 +100,12 @@ async function readImportedData(
     ...(imported.mapping !== undefined && { mapping: imported.mapping }),
   });
   const hash = createHash('sha256').update(JSON.stringify(read.examples)).digest('hex').slice(0, 16);
-  return {
-    name: path.basename(source),
-    version: `${imported.format}:${hash}`,
-    task: { type: task, labels: read.labelSet },
-    examples: read.examples,
-  };
+  return taskDataOf(path.basename(source), `${imported.format}:${hash}`, task, read);
+}
+
+/** A file read by an importer as a task's data: its examples and the labels they use. */
+function taskDataOf(name: string, version: string, type: TaskType, read: ReadDataset): TaskData {
+  return { name, version, task: { type, labels: read.labelSet }, examples: read.examples };
 }
 
 /** Why a dataset's examples leave the store: the permission it takes, the audit action, the words for a refusal. */
@@ -162,12 +157,7 @@ export async function readCatalogueData(name: string, sharedDataDir: string): Pr
     ...(entry.drawSplits && { drawSplits: true }),
   });
   const stat = statSync(source);
-  return {
-    name,
-    version: `catalogue:${name}:${stat.size}:${stat.mtimeMs}`,
-    task: { type: entry.task, labels: read.labelSet },
-    examples: read.examples,
-  };
+  return taskDataOf(name, `catalogue:${name}:${stat.size}:${stat.mtimeMs}`, entry.task, read);
 }
 
 export function splitOf(data: TaskData, split: Split): Example[] {

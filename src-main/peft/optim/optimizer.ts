@@ -1,9 +1,10 @@
 /**
  * The optimizer step (gradient norm, then AdamW), spread over threads where it pays: while
  * onnxruntime's pool sits idle between steps, the update of millions of weights (full fine-tuning)
- * is the step's single-threaded tail (1.7 s of a 5 s step of the dim 1024 x 12 model). The tensors are split once, by size, between
- * this thread and `threads - 1` optimizer threads (adamw-worker.ts); each step their buffers move
- * to their thread and back by transfer (no copy), so onnxruntime still gets plain ArrayBuffers.
+ * is the step's single-threaded tail (1.7 s of a 5 s step of the dim 1024 x 12 model). The
+ * tensors are split once, by size, between this thread and `threads - 1` optimizer threads
+ * (adamw-worker.ts); each step their buffers move to their thread and back by transfer (no copy),
+ * so onnxruntime still gets plain ArrayBuffers.
  *
  * The result does not depend on the thread count: every tensor is updated by the same kernel, and
  * the norm adds per-tensor sums of squares in the trainables' order wherever they were summed.
