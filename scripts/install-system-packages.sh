@@ -51,7 +51,8 @@ release_archive() {
         }
       }' "$f"
   done
-  cat "$etc"/sources.list "$etc"/sources.list.d/*.list 2>/dev/null | awk -v suite="$suite" '
+  # Either file may be missing (deb822-only machines): that is not an error under pipefail.
+  { cat "$etc"/sources.list "$etc"/sources.list.d/*.list 2>/dev/null || true; } | awk -v suite="$suite" '
     $1 == "deb" {
       i = 2
       if ($i ~ /^\[/) { while ($i !~ /\]$/ && i < NF) i++; i++ }
