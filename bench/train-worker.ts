@@ -1,9 +1,9 @@
 /**
  * One measurement of our training step in a fresh process (so its peak memory is its own): opens
- * the benchmark's HF folder, builds the method's training model (peft/training-graph.ts), creates
- * the onnxruntime session pinned to the requested threads, and times whole steps: forward +
- * backward (session.run), global-norm clipping and the AdamW update in TypeScript (peft/optim),
- * as the trainer does them. Reads a JSON request on stdin, writes a JSON result on stdout.
+ * the benchmark's HF folder, starts the method's training step as the trainer does
+ * (peft/training-step.ts: its graphs and onnxruntime sessions, pinned to the requested threads),
+ * and times whole steps: forward + backward, global-norm clipping and the AdamW update in
+ * TypeScript (peft/optim). Reads a JSON request on stdin, writes a JSON result on stdout.
  * Driven by train.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { createMethod } from '../src-main/peft/methods.js';
 import { newAdamWState } from '../src-main/peft/optim/adamw.js';
 import { AdamWOptimizer } from '../src-main/peft/optim/optimizer.js';
 import type { AdamWSettings } from '../src-main/peft/optim/adamw.js';
-import { buildMethodTrainingModel } from '../src-main/peft/training-graph.js';
+import { startTrainingStep } from '../src-main/peft/training-step.js';
 
 export interface TrainWorkerRequest {
   readonly dir: string;
@@ -50,8 +50,8 @@ export interface TrainWorkerResult {
   readonly grad_norm: number;
   /** onnxruntime's intra-op pool as the OS sees it: threads the session added, plus the caller's. */
   readonly intra_op_threads: number;
+  /** Building the step's graphs and starting its sessions. */
   readonly build_ms: number;
-  readonly session_ms: number;
 }
 
 /** This process's OS threads. */
@@ -92,18 +92,21 @@ async function main(): Promise<void> {
   const backbone = openBackbone(req.dir);
   const method = createMethod(req.method, req.settings, { backbone, backboneName: 'bench' });
   const values = method.initialValues(seededRandom(req.seed));
-  const t0 = performance.now();
-  const model = buildMethodTrainingModel(backbone.config, backbone.tensors, method);
-  const buildMs = performance.now() - t0;
   // The first session of a process also starts one thread of its own that outlives it: start and
-  // release a one-node session first, so the count below sees only the training session's pool.
+  // release a one-node session first, so the count below sees only the training sessions' pools.
   await probeProvider('cpu');
   const threadsBefore = osThreads();
-  const t1 = performance.now();
-  const session = await createSession(model, { threads: req.threads });
-  const sessionMs = performance.now() - t1;
-  // onnxruntime starts threads - 1 pool threads at session creation; the calling thread is the last.
-  const intraOpThreads = osThreads() - threadsBefore + 1;
+  const t0 = performance.now();
+  const session = await startTrainingStep({
+    config: backbone.config,
+    tensors: backbone.tensors,
+    method,
+    dtype: 'float32',
+    session: { threads: req.threads },
+  });
+  const buildMs = performance.now() - t0;
+  // onnxruntime starts threads - 1 pool threads per session; the calling thread is the last.
+  const intraOpThreads = (osThreads() - threadsBefore) / session.sessions + 1;
 
   const adam = newAdamWState(new Map(method.trainables.map((t) => [t.name, values.get(t.name)!.length])));
   const grads = new Map<string, Float32Array>();
@@ -116,15 +119,13 @@ async function main(): Promise<void> {
   let gradNorm = NaN;
   for (let k = 0; k < req.warmup + req.repeats; k++) {
     const t = performance.now();
-    const feeds: Record<string, ort.Tensor> = { ...batch.feeds };
-    for (const tr of method.trainables) feeds[tr.name] = new ort.Tensor('float32', values.get(tr.name)!, [...tr.shape]);
-    const out = await session.run(feeds);
+    const out = await session.run(batch.feeds, values);
     const tOptimizer = performance.now();
-    for (const tr of method.trainables) grads.set(tr.name, out[model.gradientOutputs[tr.name]!]!.data as Float32Array);
+    for (const [name, grad] of out.grads) grads.set(name, grad);
     gradNorm = await optimizer.gradNorm();
     // the clipping factor applied inside the AdamW pass
     await optimizer.step(true, req.lr, gradNorm > req.maxGradNorm ? req.maxGradNorm / gradNorm : 1);
-    loss = Number(out[model.lossOutput]!.data[0]);
+    loss = out.loss;
     if (k >= req.warmup) {
       stepMs.push(performance.now() - t);
       optimizerMs.push(performance.now() - tOptimizer);
@@ -140,7 +141,6 @@ async function main(): Promise<void> {
     grad_norm: gradNorm,
     intra_op_threads: intraOpThreads,
     build_ms: buildMs,
-    session_ms: sessionMs,
   };
   process.stdout.write(JSON.stringify(result));
 }

@@ -10,9 +10,14 @@
  * - KV cache: 2 x L x B x kv_heads x head_dim x S x element bytes.
  * - activations, inference: one layer's live buffers at a time,
  *   B x S x (4d + 3m) + B x H x S x S (attention scores), plus logits B x S x V in float32.
- * - activations, training (backward needs every layer's saved values): L x that, plus logits x 2.
+ * - activations, training (backward needs every layer's saved values): L x that, plus logits x 2;
+ *   layer by layer (full fine-tuning's gradient checkpointing): each layer's input B x S x d,
+ *   one layer's live buffers, plus logits x 2.
  * - optimizer, training: each trained value's gradient and two AdamW moments, plus the value
- *   itself in JavaScript memory, in float32 (16 bytes per trained parameter).
+ *   itself in JavaScript memory, in float32 (16 bytes per trained parameter). Full fine-tuning
+ *   layer by layer trains the weights themselves: no frozen copy of them is counted. (In one graph
+ *   its gradients exist twice when the step ends, onnxruntime's and their JavaScript copy: the
+ *   weights term stands for that copy.)
  * A margin covers onnxruntime's arena and fragmentation.
  */
 import os from 'node:os';
@@ -45,6 +50,8 @@ export interface MemoryPlanRequest {
   readonly computeDType?: 'float32' | 'float16';
   /** Trained parameters (training mode): every weight for full fine-tuning. */
   readonly trainableParameters?: number;
+  /** Full fine-tuning one layer at a time (peft/full/layerwise-step.ts). */
+  readonly layerwise?: boolean;
 }
 
 export interface MemoryPlan {
@@ -63,12 +70,18 @@ export function estimateMemory(c: LlamaConfig, r: MemoryPlanRequest): MemoryPlan
   const sixteenBit = r.weightDType === 'F16' || r.weightDType === 'BF16';
   const computeDType = r.computeDType ?? (r.provider !== 'cpu' && sixteenBit ? 'float16' : 'float32');
   const el = computeDType === 'float16' ? 2 : 4;
-  const weightsBytes = parameterCount(c) * el;
+  const layerwise = r.mode === 'training' && r.layerwise === true;
+  const weightsBytes = layerwise ? 0 : parameterCount(c) * el;
   const { batch: B, contextTokens: S } = r;
   const kvCacheBytes = r.mode === 'inference' ? 2 * c.numLayers * B * c.numKvHeads * c.headDim * S * el : 0;
   const perLayer = B * S * (4 * c.hiddenSize + 3 * c.intermediateSize) * el + B * c.numHeads * S * S * el;
   const logits = B * S * c.vocabSize * 4;
-  const activationBytes = r.mode === 'inference' ? perLayer + logits : c.numLayers * perLayer + 2 * logits;
+  const activationBytes =
+    r.mode === 'inference'
+      ? perLayer + logits
+      : layerwise
+        ? c.numLayers * B * S * c.hiddenSize * el + perLayer + 2 * logits
+        : c.numLayers * perLayer + 2 * logits;
   const optimizerBytes = r.mode === 'training' ? 16 * (r.trainableParameters ?? 0) : 0;
   const subtotal = weightsBytes + kvCacheBytes + activationBytes + optimizerBytes;
   const overheadBytes = Math.round(subtotal * ARENA_MARGIN);

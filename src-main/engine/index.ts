@@ -30,7 +30,7 @@ export { LossScaler, allFinite } from './loss-scale.js';
 export type { ExternalLocation, SafetensorsEntry, SafetensorsInput } from './external-data.js';
 export { readSafetensorsIndex, writeSafetensors } from './external-data.js';
 export type { SafetensorsHeader, TensorBytes, TensorEntry } from './safetensors.js';
-export { readSafetensorsHeader, readTensorBytes, writeSafetensorsTensors } from './safetensors.js';
+export { readSafetensorsHeader, readTensorBytes, readTensorBytesInto, writeSafetensorsTensors } from './safetensors.js';
 export type {
   EngineSession,
   ModelBytes,

@@ -58,15 +58,20 @@ function badFile(file: string, why: string): UserError {
   );
 }
 
-function readExactly(fd: number, length: number, position: number): Buffer | undefined {
-  const buf = Buffer.alloc(length);
+/** Fills `target` from `position`; false when the file ends first. */
+function readInto(fd: number, target: Uint8Array, position: number): boolean {
   let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) return undefined;
+  while (done < target.byteLength) {
+    const n = readSync(fd, target, done, target.byteLength - done, position + done);
+    if (n === 0) return false;
     done += n;
   }
-  return buf;
+  return true;
+}
+
+function readExactly(fd: number, length: number, position: number): Buffer | undefined {
+  const buf = Buffer.alloc(length);
+  return readInto(fd, buf, position) ? buf : undefined;
 }
 
 /** Parses and validates one file's header: dtypes known, shapes match byte ranges, ranges inside the file. */
@@ -145,11 +150,22 @@ function parseEntry(file: string, name: string, raw: unknown, dataStart: number,
 
 /** One tensor's raw bytes: a positioned read of its range only. */
 export function readTensorBytes(entry: TensorEntry): Buffer {
+  const buf = Buffer.alloc(entry.byteLength);
+  readTensorBytesInto(entry, buf);
+  return buf;
+}
+
+/**
+ * Bytes [start, start + target.byteLength) of a tensor's data, read straight into `target`
+ * (a typed array's memory: no second copy of a large tensor waits for the garbage collector).
+ */
+export function readTensorBytesInto(entry: TensorEntry, target: Uint8Array, start = 0): void {
+  if (start < 0 || start + target.byteLength > entry.byteLength)
+    throw new Error(`bytes ${start}..${start + target.byteLength} are outside tensor ${entry.name}`);
   const fd = openSync(entry.file, 'r');
   try {
-    const buf = readExactly(fd, entry.byteLength, entry.offset);
-    if (!buf) throw badFile(entry.file, `tensor ${entry.name} is cut short (truncated file)`);
-    return buf;
+    if (!readInto(fd, target, entry.offset + start))
+      throw badFile(entry.file, `tensor ${entry.name} is cut short (truncated file)`);
   } finally {
     closeSync(fd);
   }

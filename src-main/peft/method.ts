@@ -13,6 +13,7 @@ import type { Backbone } from '../backbone/load.js';
 import type { LinearHook, WeightSource } from '../backbone/llama/model.js';
 import type { Random } from '../common/random.js';
 import type { PeftAdapter } from './adapter-folder.js';
+import type { StepContext, TrainingStep } from './training-step.js';
 
 /** A trained tensor: its name in the saved files, and its shape. */
 export interface TrainableSpec {
@@ -98,6 +99,13 @@ export interface MethodInstance {
    */
   readonly inputsDigest?: string;
   readonly stepInputs?: readonly StepInputSpec[];
+  /**
+   * Its own forward + backward step, where one session over the whole training graph is not the
+   * best one (full fine-tuning: layer by layer); undefined: the whole-graph step.
+   */
+  trainingStep?(ctx: StepContext): Promise<TrainingStep> | undefined;
+  /** Its training step runs one decoder layer at a time (what memory planning counts). */
+  readonly layerwise?: boolean;
   /** The training loss, when not plain cross-entropy (MPT distillation). */
   loss?(ctx: LossContext): MethodLoss;
   /** Initial values, drawn with the run's seed. */

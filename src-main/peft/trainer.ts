@@ -1,10 +1,11 @@
 /**
- * The trainer every method shares: one onnxruntime session computing the loss and the gradients
- * of the method's trainables (training-graph.ts), AdamW in TypeScript on those tensors, warm-up
- * then linear/cosine decay, global-norm clipping, gradient accumulation, length-sorted padded
- * batches, dynamic loss scaling with float16 compute on GPU providers, evaluation every N steps
- * with early stopping (the caller supplies the metric: training knows no task), resumable
- * checkpoints and progress events. Training takes plain values in: texts, never a database.
+ * The trainer every method shares: a step computing the loss and the gradients of the method's
+ * trainables (training-step.ts: one onnxruntime session over training-graph.ts, or the method's
+ * own), AdamW in TypeScript on those tensors, warm-up then linear/cosine decay, global-norm
+ * clipping, gradient accumulation, length-sorted padded batches, dynamic loss scaling with float16
+ * compute on GPU providers, evaluation every N steps with early stopping (the caller supplies the
+ * metric: training knows no task), resumable checkpoints and progress events. Training takes
+ * plain values in: texts, never a database.
  *
  * Determinism: the initial values, the batch order and the dropout masks are functions of the
  * seed and the step, so a run killed and started again with the same command ends with the same
@@ -16,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { CancelledError, UserError } from '../common/errors.js';
 import { seededRandom } from '../common/random.js';
 import type { ProviderChoice, ProviderName } from '../engine/index.js';
-import { createSession, LOSS_SCALE_INPUT, LossScaler, ort } from '../engine/index.js';
+import { LOSS_SCALE_INPUT, LossScaler, ort } from '../engine/index.js';
 import type { ComputeDType } from '../backbone/generate/inference-graph.js';
 import { graphComputeDType } from '../backbone/generate/runner.js';
 import { widenBf16Tensors } from '../backbone/hf/widen.js';
@@ -33,10 +34,7 @@ import type { MethodInstance } from './method.js';
 import { newAdamWState } from './optim/adamw.js';
 import { AdamWOptimizer } from './optim/optimizer.js';
 import { learningRate } from './optim/schedule.js';
-import { buildMethodTrainingModel, partOutput } from './training-graph.js';
-
-const partsOf = (outputs: readonly string[]): string[] =>
-  outputs.filter((n) => n.startsWith(partOutput(''))).map((n) => n.slice(partOutput('').length));
+import { startTrainingStep } from './training-step.js';
 
 export interface TrainingTask {
   readonly name: string;
@@ -194,16 +192,18 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
     mode: 'training',
     computeDType: dtype,
     trainableParameters,
+    layerwise: method.layerwise === true,
   } as const;
   assertFits(estimateMemory(backbone.config, memoryRequest), availableCpuBytes(), backbone.sourceDir, memoryRequest);
 
   const key = runKey(backbone, method, config, o.dataKey);
   const tensors = widenBf16Tensors(backbone.tensors, backbone.weights, conversionCacheDir(), backbone.fingerprint());
-  const model = buildMethodTrainingModel(backbone.config, tensors, method, dtype);
-  const partNames = partsOf(model.outputs.map((x) => x.name));
-  const session = await createSession(model, {
-    provider: o.provider ?? 'cpu',
-    ...(config.threads !== undefined && { threads: config.threads }),
+  const session = await startTrainingStep({
+    config: backbone.config,
+    tensors,
+    method,
+    dtype,
+    session: { provider: o.provider ?? 'cpu', ...(config.threads !== undefined && { threads: config.threads }) },
   });
 
   // ---- state: fresh, or restored from the run folder's checkpoint -------------------------------
@@ -324,7 +324,6 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
       for (let micro = 0; micro < config.gradAccumulation; micro++) {
         const batch = collate(tokenized[task]!.examples, microBatch(task), eos);
         const feeds: Record<string, ort.Tensor> = { ...batch.feeds };
-        for (const t of method.trainables) feeds[t.name] = new ort.Tensor('float32', values.get(t.name)!, [...t.shape]);
         const random = seededRandom((config.seed * 2_654_435_761 + step * 97 + micro) >>> 0);
         for (const s of method.stepInputs ?? []) {
           const shape = s.shape.map((d) => (d === 'batch' ? batch.batch : d === 'tokens' ? batch.tokens : d));
@@ -334,12 +333,12 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
           feeds[s.name] = new ort.Tensor(s.dtype ?? 'float32', data, shape);
         }
         if (dtype === 'float16') feeds[LOSS_SCALE_INPUT] = new ort.Tensor('float32', Float32Array.of(scaler.scale), []);
-        const out = await session.run(feeds);
-        loss += Number(out[model.lossOutput]!.data[0]) / config.gradAccumulation;
-        for (const name of partNames)
-          parts[name] = (parts[name] ?? 0) + Number(out[partOutput(name)]!.data[0]) / config.gradAccumulation;
+        const out = await session.run(feeds, values);
+        loss += out.loss / config.gradAccumulation;
+        for (const [name, value] of Object.entries(out.parts))
+          parts[name] = (parts[name] ?? 0) + value / config.gradAccumulation;
         for (const t of method.trainables) {
-          const g = out[model.gradientOutputs[t.name]!]!.data as Float32Array;
+          const g = out.grads.get(t.name)!;
           if (config.gradAccumulation === 1)
             grads.set(t.name, g); // onnxruntime's own buffer: no copy
           else accumulate(grads, t.name, g, micro === 0, 1 / config.gradAccumulation);
@@ -363,7 +362,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
         ...state,
         step,
         losses: [...state.losses, loss],
-        ...(partNames.length > 0 && {
+        ...(Object.keys(parts).length > 0 && {
           taskParts: { ...state.taskParts, [taskName]: [...(state.taskParts[taskName] ?? []), { step, parts }] },
         }),
         tokensSeen: state.tokensSeen + tokens,
@@ -378,7 +377,7 @@ export async function train(o: TrainerOptions): Promise<TrainOutcome> {
         learningRate: lr,
         tokens,
         ...(o.tasks.length > 1 && { task: taskName }),
-        ...(partNames.length > 0 && { parts }),
+        ...(Object.keys(parts).length > 0 && { parts }),
       });
       if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps) {
         await evaluateNow(step);

@@ -42,7 +42,10 @@ export function methodForward(
 }
 
 /** The targets and loss mask at the loss positions, (N) each, matching methodForward's logits. */
-export function lossTargets(batch: BatchInputs): { targets: Tensor; mask: Tensor } {
+export function lossTargets(batch: Pick<BatchInputs, 'targets' | 'lossMask' | 'lossPositions'>): {
+  targets: Tensor;
+  mask: Tensor;
+} {
   const at = (t: Tensor) => gather(reshape(t, [-1]), batch.lossPositions, 0);
   return { targets: at(batch.targets), mask: at(batch.lossMask) };
 }

@@ -13,7 +13,7 @@ import { UserError } from '../../common/errors.js';
 import { fromFloat16Bits } from '../../engine/numeric.js';
 import {
   readSafetensorsHeader,
-  readTensorBytes,
+  readTensorBytesInto,
   type SafetensorsHeader,
   type TensorEntry,
 } from '../../engine/safetensors.js';
@@ -94,7 +94,27 @@ export class SafetensorsWeights {
   /** One tensor widened to float32, shape `entry.shape` row-major. */
   readFloat32(name: string): Float32Array {
     const entry = this.get(name);
-    return toFloat32(readTensorBytes(entry), entry.dtype, entry.name);
+    return this.readRowsFloat32(name, 0, entry.shape[0] ?? 1);
+  }
+
+  /**
+   * Rows [start, start + count) of a tensor (along its first axis) widened to float32: a few
+   * rows of a large embedding table without reading the table.
+   */
+  readRowsFloat32(name: string, start: number, count: number): Float32Array {
+    const entry = this.get(name);
+    const rows = entry.shape[0] ?? 1;
+    const rowBytes = entry.byteLength / rows;
+    if (start < 0 || count < 0 || start + count > rows)
+      throw new Error(`rows ${start}..${start + count} are outside ${name} (${rows} rows)`);
+    if (entry.dtype === 'F32') {
+      const out = new Float32Array((count * rowBytes) / 4);
+      readTensorBytesInto(entry, new Uint8Array(out.buffer), start * rowBytes);
+      return out;
+    }
+    const bytes = Buffer.alloc(count * rowBytes);
+    readTensorBytesInto(entry, bytes, start * rowBytes);
+    return toFloat32(bytes, entry.dtype, entry.name);
   }
 }
 

@@ -216,6 +216,22 @@ export interface DecoderOutputs {
 
 /** The decoder stack over embeddings x (B, S, d), in x's dtype. */
 export function decoder(c: LlamaShape, w: WeightSource, x: Tensor, options: DecoderOptions = {}): DecoderOutputs {
+  const { out, present } = decoderLayers(c, w, x, 0, c.numLayers, options);
+  return { states: rmsNorm(out, w(FINAL_NORM), c.rmsNormEps), present };
+}
+
+/**
+ * Layers [from, to) of the stack over hidden states x (B, S, d), without the final norm: the
+ * whole stack for `decoder`, one layer per graph for gradient checkpointing (peft/full/).
+ */
+export function decoderLayers(
+  c: LlamaShape,
+  w: WeightSource,
+  x: Tensor,
+  from: number,
+  to: number,
+  options: DecoderOptions = {},
+): { out: Tensor; present: LayerCache[] } {
   const ctx: LayerContext = {
     c,
     w,
@@ -224,17 +240,22 @@ export function decoder(c: LlamaShape, w: WeightSource, x: Tensor, options: Deco
     mask: options.mask ?? causalMask(x),
   };
   const present: LayerCache[] = [];
-  for (let l = 0; l < c.numLayers; l++) {
+  for (let l = from; l < to; l++) {
     const layer = decoderLayer(ctx, l, x, options.past?.(l));
     x = layer.out;
     present.push(layer.cache);
   }
-  return { states: rmsNorm(x, w(FINAL_NORM), c.rmsNormEps), present };
+  return { out: x, present };
 }
 
 /** Next-token logits (..., V) of final hidden states (..., d). */
 export function lmHead(c: LlamaShape, w: WeightSource, hidden: Tensor): Tensor {
   return op.matmul(hidden, w(c.tieWordEmbeddings ? EMBED_TOKENS : LM_HEAD), { transB: true });
+}
+
+/** Logits of final-norm states (B, T, d): at every position, (B, T, V), or at `at`'s flat positions, (N, V). */
+export function logitsOf(c: LlamaShape, w: WeightSource, states: Tensor, at?: Tensor): Tensor {
+  return lmHead(c, w, at ? op.gather(op.reshape(states, [-1, c.hiddenSize]), at, 0) : states);
 }
 
 export interface ForwardInputs {
@@ -274,6 +295,5 @@ export function llamaForward(c: LlamaShape, w: WeightSource, inputs: ForwardInpu
     ...(inputs.hook && { hook: inputs.hook }),
   });
   const hidden = promptLength ? op.slice(states, [promptLength], [op.TO_END], [1]) : states;
-  const selected = inputs.logitsAt ? op.gather(op.reshape(hidden, [-1, c.hiddenSize]), inputs.logitsAt, 0) : hidden;
-  return { hidden, logits: lmHead(c, w, selected) };
+  return { hidden, logits: logitsOf(c, w, hidden, inputs.logitsAt) };
 }

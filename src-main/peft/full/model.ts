@@ -13,6 +13,7 @@ import { writeSafetensorsFile } from '../../backbone/hf/safetensors-writer.js';
 import { openBackbone } from '../../backbone/load.js';
 import type { MethodContext, MethodInstance, TensorValues } from '../method.js';
 import type { FullConfig } from './config.js';
+import { layerwiseStep } from './layerwise-step.js';
 
 export const FULL_MODEL_DIR = 'model';
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
@@ -42,6 +43,8 @@ export function fullFineTuning(ctx: MethodContext, config: FullConfig): MethodIn
     settings: config,
     trainables: [...shapes].map(([name, shape]) => ({ name, shape, decay: shape.length === 2 })),
     defaultLr: 1e-4,
+    layerwise: config.gradientCheckpointing === 'per-layer',
+    trainingStep: (step) => (config.gradientCheckpointing === 'per-layer' ? layerwiseStep(step) : undefined),
     initialValues: () => new Map([...shapes.keys()].map((name) => [name, backbone.weights.readFloat32(name)])),
     wire: (_g, _base, inputs) => ({
       weights: (name) => {

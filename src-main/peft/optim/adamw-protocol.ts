@@ -1,9 +1,15 @@
 /** Messages between the trainer's thread and an optimizer thread (optimizer.ts, adamw-worker.ts). */
 import type { AdamWStepScalars } from './adamw.js';
 
+/**
+ * A gradient's memory: transferred, or shared (a buffer the training step reuses every step, so
+ * that it is not a fresh allocation whose first touch costs page faults; never transferred).
+ */
+export type GradientBuffer = ArrayBuffer | SharedArrayBuffer;
+
 export type ToOptimizerThread =
-  /** This step's gradients of the thread's tensors (buffers transferred, kept until 'update'). */
-  | { readonly kind: 'norm'; readonly grads: readonly { readonly name: string; readonly grad: ArrayBuffer }[] }
+  /** This step's gradients of the thread's tensors (kept until 'update'). */
+  | { readonly kind: 'norm'; readonly grads: readonly { readonly name: string; readonly grad: GradientBuffer }[] }
   /** Update (or, with apply false, only hand back) the thread's tensors; every buffer comes back. */
   | {
       readonly kind: 'update';
@@ -26,7 +32,7 @@ export type FromOptimizerThread =
         readonly param: ArrayBuffer;
         readonly m: ArrayBuffer;
         readonly v: ArrayBuffer;
-        readonly grad: ArrayBuffer;
+        readonly grad: GradientBuffer;
       }[];
     }
   | { readonly kind: 'failed'; readonly message: string };

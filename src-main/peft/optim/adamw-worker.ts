@@ -1,15 +1,15 @@
 /**
  * An optimizer thread: sums the squares of its share of the gradients, then runs AdamW on its
  * share of the tensors, with the same kernel as the trainer's thread (adamw.ts). Buffers arrive and
- * leave by transfer, never copied.
+ * leave by transfer (or are shared), never copied.
  */
 import { parentPort } from 'node:worker_threads';
 
 import { adamWKernel, sumOfSquares } from './adamw.js';
-import type { FromOptimizerThread, ToOptimizerThread } from './adamw-protocol.js';
+import type { FromOptimizerThread, GradientBuffer, ToOptimizerThread } from './adamw-protocol.js';
 
 const port = parentPort!;
-const grads = new Map<string, ArrayBuffer>();
+const grads = new Map<string, GradientBuffer>();
 const reply = (message: FromOptimizerThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 port.on('message', (message: ToOptimizerThread) => {
@@ -33,7 +33,8 @@ port.on('message', (message: ToOptimizerThread) => {
     grads.clear();
     reply(
       { kind: 'updated', tensors },
-      tensors.flatMap((t) => [t.param, t.m, t.v, t.grad]),
+      // a shared gradient buffer is not transferred: both threads hold it
+      tensors.flatMap((t) => [t.param, t.m, t.v, ...(t.grad instanceof ArrayBuffer ? [t.grad] : [])]),
     );
   } catch (e) {
     reply({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });

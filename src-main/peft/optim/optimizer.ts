@@ -14,7 +14,7 @@ import type { Worker } from 'node:worker_threads';
 import { siblingEntryUrl, startWorkerThread } from '../../common/worker-thread.js';
 import type { AdamWSettings, AdamWState } from './adamw.js';
 import { adamWKernel, adamWScalars, sumOfSquares } from './adamw.js';
-import type { FromOptimizerThread, ToOptimizerThread } from './adamw-protocol.js';
+import type { FromOptimizerThread, GradientBuffer, ToOptimizerThread } from './adamw-protocol.js';
 
 /** Below this many trainable values one thread is faster than handing buffers around. */
 export const THREADED_OPTIMIZER_MIN_VALUES = 4_000_000;
@@ -24,6 +24,13 @@ function ownBuffer(a: Float32Array): Float32Array {
   return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer
     ? a
     : new Float32Array(a);
+}
+
+/** A gradient's buffer for an optimizer thread: shared as it is, else owned whole (transferable). */
+function gradientBuffer(g: Float32Array): GradientBuffer {
+  return g.buffer instanceof SharedArrayBuffer && g.byteOffset === 0 && g.byteLength === g.buffer.byteLength
+    ? g.buffer
+    : (ownBuffer(g).buffer as ArrayBuffer);
 }
 
 /** Names split into `groups` lists of about equal total size (largest first, each to the lightest group). */
@@ -124,14 +131,11 @@ export class AdamWOptimizer {
   async gradNorm(): Promise<number> {
     const { grads } = this.t;
     const replies = this.workers.map((worker, i) => {
-      const mine = this.groups[i + 1]!.map((name) => ({
-        name,
-        grad: ownBuffer(grads.get(name)!).buffer as ArrayBuffer,
-      }));
+      const mine = this.groups[i + 1]!.map((name) => ({ name, grad: gradientBuffer(grads.get(name)!) }));
       return this.request(
         worker,
         { kind: 'norm', grads: mine },
-        mine.map((g) => g.grad),
+        mine.flatMap((g) => (g.grad instanceof ArrayBuffer ? [g.grad] : [])),
       );
     });
     const sums = new Map<string, number>(this.groups[0]!.map((name) => [name, sumOfSquares(grads.get(name)!)]));

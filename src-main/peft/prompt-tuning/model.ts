@@ -3,6 +3,7 @@
  * embeddings, saved as PEFT's PROMPT_TUNING adapter (tuners/prompt_tuning/config.py keys).
  */
 import { EMBED_TOKENS } from '../../backbone/hf/llama-tensors.js';
+import type { SafetensorsWeights } from '../../backbone/hf/safetensors.js';
 import { randomInt, type Random } from '../../common/random.js';
 import { PROMPT_EMBEDDINGS, writePeftAdapter } from '../adapter-folder.js';
 import type { MethodContext, MethodInstance } from '../method.js';
@@ -14,34 +15,41 @@ export function normal(random: Random): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
 
-/** L rows of the embedding table: at the given token ids, cycled to fill L. */
-export function embeddingRows(table: Float32Array, d: number, ids: readonly number[], L: number): Float32Array {
+/** L rows of the embedding table: at the given token ids, cycled to fill L (only those rows are read). */
+export function embeddingRows(weights: SafetensorsWeights, d: number, ids: readonly number[], L: number): Float32Array {
   const out = new Float32Array(L * d);
-  for (let l = 0; l < L; l++) {
-    const id = ids[l % ids.length]!;
-    out.set(table.subarray(id * d, (id + 1) * d), l * d);
-  }
+  for (let l = 0; l < L; l++) out.set(weights.readRowsFloat32(EMBED_TOKENS, ids[l % ids.length]!, 1), l * d);
   return out;
+}
+
+/** The embedding table's root mean square, read a block of rows at a time (never the whole table). */
+function embeddingScale(weights: SafetensorsWeights, vocab: number): number {
+  const block = 4096;
+  let sq = 0;
+  let n = 0;
+  for (let start = 0; start < vocab; start += block) {
+    const rows = weights.readRowsFloat32(EMBED_TOKENS, start, Math.min(block, vocab - start));
+    for (const v of rows) sq += v * v;
+    n += rows.length;
+  }
+  return Math.sqrt(sq / n);
 }
 
 /** The initial prompt (L, d) as the config says. */
 export function initialPrompt(ctx: MethodContext, config: PromptTuningConfig, random: Random): Float32Array {
   const { backbone } = ctx;
-  const d = backbone.config.hiddenSize;
+  const { hiddenSize: d, vocabSize } = backbone.config;
   const L = config.promptLength;
-  const table = backbone.weights.readFloat32(EMBED_TOKENS);
   if (config.init === 'text') {
     const ids = backbone.tokenizer.encode(config.initText!, { addSpecialTokens: false });
-    return embeddingRows(table, d, ids.length > 0 ? ids : [0], L);
+    return embeddingRows(backbone.weights, d, ids.length > 0 ? ids : [0], L);
   }
   if (config.init === 'sample-vocab') {
-    const ids = Array.from({ length: L }, () => randomInt(random, backbone.config.vocabSize));
-    return embeddingRows(table, d, ids, L);
+    const ids = Array.from({ length: L }, () => randomInt(random, vocabSize));
+    return embeddingRows(backbone.weights, d, ids, L);
   }
   // random: normal with the embedding table's own scale (a unit normal would dwarf real tokens)
-  let sq = 0;
-  for (const v of table) sq += v * v;
-  const std = Math.sqrt(sq / table.length);
+  const std = embeddingScale(backbone.weights, vocabSize);
   return Float32Array.from({ length: L * d }, () => std * normal(random));
 }
 

@@ -2,19 +2,23 @@
  * The training step of every method against an independent PyTorch reference
  * (test/reference/train_reference.py: hand-written LoRA, full fine-tuning on every weight, a soft
  * prompt as peft's PeftModelForCausalLM, transformers' shifted causal-LM loss with -100 labels):
- * on a tiny Hugging Face folder, our loss and the gradient of every trainable, named as PEFT saves
- * them, equal PyTorch's (float64 there, float32 here) for a batch of one and for a right-padded
- * batch of two examples of different lengths with its attention mask.
+ * on a tiny Hugging Face folder, our loss and the gradient of every trainable (through the
+ * trainer's own step, training-step.ts), named as PEFT saves them, equal PyTorch's (float64
+ * there, float32 here) for a batch of one and for a right-padded batch of two examples of
+ * different lengths with its attention mask. Full fine-tuning is checked both layer by layer (the
+ * default) and as one graph, with untied and tied embeddings, and with one layer.
  */
+import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { Backbone } from '../../../src-main/backbone/load.js';
 import { openBackbone } from '../../../src-main/backbone/load.js';
-import { createSession, ort, toNumbers } from '../../../src-main/engine/index.js';
+import type { ort } from '../../../src-main/engine/index.js';
+import { toNumbers } from '../../../src-main/engine/index.js';
 import type { TokenizedExample } from '../../../src-main/peft/batches.js';
 import { collate } from '../../../src-main/peft/batches.js';
 import { createMethod } from '../../../src-main/peft/methods.js';
-import { buildMethodTrainingModel } from '../../../src-main/peft/training-graph.js';
+import { startTrainingStep } from '../../../src-main/peft/training-step.js';
 import { findTorchPython, runJsonProcess, TRAIN_REFERENCE_SCRIPT } from '../../reference/torch-python.js';
 import { skipUnlessAvailable } from '../../support/prerequisites.js';
 import { makeTempDir } from '../../support/temp.js';
@@ -42,7 +46,20 @@ const CASES = [
       targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
     },
   },
-  { name: 'full fine-tuning', method: 'full', settings: {} },
+  { name: 'full fine-tuning (layer by layer, the default)', method: 'full', settings: {} },
+  { name: 'full fine-tuning (one graph)', method: 'full', settings: { gradientCheckpointing: 'off' } },
+  {
+    name: 'full fine-tuning (layer by layer) with tied embeddings and 3 layers',
+    method: 'full',
+    settings: {},
+    config: { tieWordEmbeddings: true, numLayers: 3 },
+  },
+  {
+    name: 'full fine-tuning (layer by layer) of a one-layer model',
+    method: 'full',
+    settings: {},
+    config: { numLayers: 1 },
+  },
 ] as const;
 
 /** transformers' labels: the example's own ids at target positions, -100 elsewhere and on padding. */
@@ -77,16 +94,16 @@ const skip = skipUnlessAvailable(torch.python ? undefined : torch.why, 'PyTorch 
 
 describe.skipIf(skip)(`training gradients equal PyTorch's${skip ? ` - SKIPPED: ${torch.why}` : ''}`, () => {
   let tmp: ReturnType<typeof makeTempDir>;
-  let backbone: Backbone;
   beforeAll(() => {
     tmp = makeTempDir();
-    writeTinyLlamaFolder(tmp.dir);
-    backbone = openBackbone(tmp.dir);
   });
   afterAll(() => tmp.cleanup());
 
-  for (const c of CASES)
+  CASES.forEach((c, n) =>
     it(`${c.name}: loss and every trainable's gradient`, async () => {
+      const dir = path.join(tmp.dir, String(n));
+      writeTinyLlamaFolder(dir, 'config' in c ? { config: c.config } : {});
+      const backbone = openBackbone(dir);
       const method = createMethod(c.method, { ...c.settings }, { backbone, backboneName: 'tiny' });
       expect(method.stepInputs ?? []).toEqual([]); // no dropout: the step is deterministic
       // Random values for PT and LoRA, with B != 0 so that A's gradient is not zero.
@@ -96,8 +113,14 @@ describe.skipIf(skip)(`training gradients equal PyTorch's${skip ? ` - SKIPPED: $
           ? method.initialValues(() => 0)
           : new Map(method.trainables.map((t) => [t.name, Float32Array.from({ length: size(t.shape) }, () => r())]));
 
-      const model = buildMethodTrainingModel(backbone.config, backbone.tensors, method);
-      const session = await createSession(model, { threads: 1 });
+      // the trainer's step: one graph, or full fine-tuning's layer-by-layer sessions
+      const step = await startTrainingStep({
+        config: backbone.config,
+        tensors: backbone.tensors,
+        method,
+        dtype: 'float32',
+        session: { threads: 1 },
+      });
       const batches = Object.entries(BATCHES).map(([what, indices]) => ({
         what,
         indices,
@@ -106,29 +129,21 @@ describe.skipIf(skip)(`training gradients equal PyTorch's${skip ? ` - SKIPPED: $
       const ours: { loss: number; grads: Map<string, number[]> }[] = [];
       try {
         for (const { batch } of batches) {
-          const feeds: Record<string, ort.Tensor> = { ...batch.feeds };
-          for (const t of method.trainables)
-            feeds[t.name] = new ort.Tensor('float32', values.get(t.name)!, [...t.shape]);
-          const out = await session.run(feeds);
+          const out = await step.run(batch.feeds, values);
           ours.push({
-            loss: Number(out[model.lossOutput]!.data[0]),
-            grads: new Map(
-              method.trainables.map((t) => [
-                t.name,
-                toNumbers(out[model.gradientOutputs[t.name]!]!.data as Float32Array),
-              ]),
-            ),
+            loss: out.loss,
+            grads: new Map(method.trainables.map((t) => [t.name, toNumbers(out.grads.get(t.name)!)])),
           });
         }
       } finally {
-        await session.release();
+        await step.release();
       }
 
       const reference = runJsonProcess<{ results: Reference[] }>(
         torch.python!,
         [TRAIN_REFERENCE_SCRIPT],
         {
-          dir: tmp.dir,
+          dir,
           method: c.method,
           ...(c.method === 'lora' && {
             lora: { r: LORA.rank, alpha: LORA.alpha, target_modules: c.settings.targetModules },
@@ -157,7 +172,8 @@ describe.skipIf(skip)(`training gradients equal PyTorch's${skip ? ` - SKIPPED: $
           expect(relErr(grad, theirs), `${what}: gradient of ${name}`).toBeLessThan(1e-4);
         }
       });
-    });
+    }),
+  );
 });
 
 function size(shape: readonly number[]): number {

@@ -37,6 +37,21 @@ describe('memory planning', () => {
     expect(train.activationBytes).toBeGreaterThan(inf.activationBytes * 1.5);
   });
 
+  it("full fine-tuning layer by layer counts no frozen weights and keeps one layer's activations, not all", () => {
+    const req = { provider: 'cpu', weightDType: 'BF16', batch: 4, contextTokens: 512, mode: 'training' } as const;
+    const full = { ...req, trainableParameters: 8_030_261_248 };
+    const oneGraph = estimateMemory(LLAMA_8B, full);
+    const layerwise = estimateMemory(LLAMA_8B, { ...full, layerwise: true });
+    expect(layerwise.weightsBytes).toBe(0);
+    expect(layerwise.optimizerBytes).toBe(oneGraph.optimizerBytes);
+    // one graph: 32 layers' saved values; layer by layer: each layer's input (4 x 512 x 4096 x 4 bytes) and one layer
+    const perLayer = 4 * 512 * (4 * 4096 + 3 * 14336) * 4 + 4 * 32 * 512 * 512 * 4;
+    const logits = 4 * 512 * 128256 * 4;
+    expect(oneGraph.activationBytes).toBe(32 * perLayer + 2 * logits);
+    expect(layerwise.activationBytes).toBe(32 * 4 * 512 * 4096 * 4 + perLayer + 2 * logits);
+    expect(layerwise.totalBytes).toBeLessThan(oneGraph.totalBytes - oneGraph.weightsBytes);
+  });
+
   it('refuses a plan that does not fit, saying how much is needed and what to change', () => {
     const req = { provider: 'cpu', weightDType: 'BF16', batch: 1, contextTokens: 4096, mode: 'inference' } as const;
     const plan = estimateMemory(LLAMA_8B, req);

@@ -62,6 +62,20 @@ describe('safetensors reader', () => {
     }
   });
 
+  it.each(['F32', 'BF16'] as const)(
+    'reads rows of a %s tensor without the rest, and refuses rows outside it',
+    (dtype) => {
+      const tensors = randomTensors();
+      writeModelSafetensors(tmp.dir, tensors, { dtype });
+      const w = SafetensorsWeights.fromFolder(tmp.dir);
+      const all = w.readFloat32('a.weight'); // (3, 5)
+      expect(w.readRowsFloat32('a.weight', 1, 2)).toEqual(all.subarray(5, 15));
+      expect(w.readRowsFloat32('a.weight', 2, 1)).toEqual(all.subarray(10, 15));
+      expect(w.readRowsFloat32('c.weight', 1, 1)).toEqual(w.readFloat32('c.weight').subarray(4, 8)); // (2, 2, 2)
+      expect(() => w.readRowsFloat32('a.weight', 2, 2)).toThrow(/rows 2\.\.4 are outside a\.weight \(3 rows\)/);
+    },
+  );
+
   // fp16 rounding is engine/numeric.ts's toFloat16Bits, tested in test/unit/engine/numeric.test.ts
   it('rounds to nearest even like torch for bf16', () => {
     expect(floatToBf16Bits(1)).toBe(0x3f80);

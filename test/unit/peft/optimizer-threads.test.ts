@@ -29,19 +29,21 @@ function tensors(seed: number) {
 }
 
 /** Three steps (the second skipped, as a loss-scaled step with an overflow is) with fixed gradients. */
-async function run(threads: number) {
+async function run(threads: number, options: { sharedGradient?: boolean } = {}) {
   const t = tensors(1);
   const trainables = SIZES.map(([name]) => ({ name, decay: name !== 'norm' }));
   const optimizer = AdamWOptimizer.start(trainables, t, SETTINGS, threads, true);
   const norms: number[] = [];
+  // layer.0's gradient as full fine-tuning's layer-by-layer step keeps the embedding's: one buffer,
+  // every step (layer.0 goes to an optimizer thread: the largest tensor stays on this one)
+  const shared = new Float32Array(new SharedArrayBuffer(SIZES[1]![1] * 4));
   try {
     for (let step = 0; step < 3; step++) {
       const r = seededRandom(100 + step);
-      for (const [name, n] of SIZES)
-        t.grads.set(
-          name,
-          Float32Array.from({ length: n }, () => (r() - 0.5) * 0.1),
-        );
+      for (const [name, n] of SIZES) {
+        const grad = Float32Array.from({ length: n }, () => (r() - 0.5) * 0.1);
+        t.grads.set(name, name === 'layer.0' && options.sharedGradient ? (shared.set(grad), shared) : grad);
+      }
       const norm = await optimizer.gradNorm();
       norms.push(norm);
       await optimizer.step(step !== 1, 1e-3, norm > 1 ? 1 / norm : 1);
@@ -49,10 +51,21 @@ async function run(threads: number) {
   } finally {
     await optimizer.close();
   }
-  return { t, threadsUsed: optimizer.threads, norms };
+  return { t, threadsUsed: optimizer.threads, norms, shared };
 }
 
 describe('AdamW on several threads', () => {
+  it('shares a gradient in shared memory with its thread instead of taking it: the caller reuses it', async () => {
+    const one = await run(1);
+    const three = await run(3, { sharedGradient: true });
+    expect(three.shared.length).toBe(SIZES[1]![1]); // never detached, step after step
+    three.shared[0] = 42; // and not copied: the gradient the optimizer holds is the same memory
+    expect(three.t.grads.get('layer.0')![0]).toBe(42);
+    expect(three.norms).toEqual(one.norms);
+    const [a, b] = [one.t.values.get('layer.0')!, three.t.values.get('layer.0')!];
+    expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+  });
+
   it('gives bit-identical norms, weights and moments to one thread, and hands back live arrays', async () => {
     expect(SIZES.reduce((a, [, n]) => a + n, 0)).toBeGreaterThanOrEqual(THREADED_OPTIMIZER_MIN_VALUES);
     const one = await run(1);
