@@ -7,7 +7,9 @@
  *   npx tsx bench/train-profile.ts --dir <hf folder> --method pt|lora|full [--threads 2 --steps 2 --answer N]
  *
  * The session is created here with the options createSession uses (engine/session.ts) plus the
- * profiler, which createSession does not expose.
+ * profiler, which createSession does not expose. It profiles the method's whole training graph:
+ * for full fine-tuning that is `--gradient-checkpointing off`, not the default layer-by-layer step
+ * (peft/full/layerwise-step.ts), whose layers run the same operators on the same shapes.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

@@ -11,6 +11,7 @@ import type { SoftPrompt } from '../../src-main/backbone/generate/runner.js';
 import { BackboneRunner } from '../../src-main/backbone/generate/runner.js';
 import { scoreContinuations } from '../../src-main/backbone/generate/scoring.js';
 import { openBackbone } from '../../src-main/backbone/load.js';
+import type { ProviderChoice } from '../../src-main/engine/index.js';
 import type { TrainingText } from '../../src-main/peft/batches.js';
 import { TrainConfigSchema } from '../../src-main/peft/config.js';
 import { createMethod } from '../../src-main/peft/methods.js';
@@ -30,7 +31,7 @@ export function storiesTraining(prefix: string, seed: number) {
     train: Record<string, unknown>,
     data: TaskData | TaskData[],
     out: string,
-    options: { signal?: AbortSignal; onProgress?: (p: TrainProgress) => void } = {},
+    options: { signal?: AbortSignal; onProgress?: (p: TrainProgress) => void; provider?: ProviderChoice } = {},
   ) =>
     trainRun({
       backbone,

@@ -142,7 +142,23 @@ describe('clinprompt train / eval', () => {
 
     const full = await trainJson('full', '--method', 'full', '--steps', '3', '--lr', '0.001');
     expect(full['trainableShare']).toBe(1);
-    expect(existsSync(path.join(tmp.dir, 'full', 'model', 'model.safetensors'))).toBe(true);
+    const trained = path.join(tmp.dir, 'full', 'model', 'model.safetensors');
+    expect(existsSync(trained)).toBe(true);
+    // The same run as one graph instead of layer by layer trains the same weights, away from the backbone's.
+    const oneGraph = ['--method', 'full', '--steps', '3', '--lr', '0.001', '--gradient-checkpointing', 'off'];
+    await trainJson('full-one-graph', ...oneGraph);
+    const [layerwise, whole] = [
+      tensorsOf(trained),
+      tensorsOf(path.join(tmp.dir, 'full-one-graph', 'model', 'model.safetensors')),
+    ];
+    const before = tensorsOf(path.join(backbone, 'model.safetensors'));
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    let moved = 0;
+    for (const [name, t] of layerwise) {
+      expect(maxDiff(t.data, whole.get(name)!.data), name).toBeLessThan(1e-5);
+      moved = Math.max(moved, maxDiff(t.data, before.get(name)!.data));
+    }
+    expect(moved).toBeGreaterThan(5e-4); // 3 AdamW steps of lr 1e-3 moved the weights
     const gen = await runCliCaptured(
       [
         '--json',
