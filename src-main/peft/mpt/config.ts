@@ -2,10 +2,11 @@
  * Multitask prompt tuning (Wang et al. 2023, arXiv 2303.02861; DESIGN.md §1), as two methods:
  * - `mpt-distill` (stage 2): one shared meta-prompt P* (L x d) and per source task rank-r factors
  *   u_k (L x r), v_k (r x d), task prompt P_k = P* o (u_k v_k^T), trained over all source tasks with
- *   CE + lambda * (T^2 KL(teacher || student) + MSE of the last hidden states), each task's teacher
+ *   CE + lambda * (T^2 KL(teacher || student) + w * MSE of the last hidden states), each task's teacher
  *   (a prompt-tuning run, stage 1) running forward-only with its own prompt;
  * - `mpt` (stage 3): adapts P* and one task's u, v to a new target task.
- * The original lambda and T are not published: both are settings (defaults 1, 1).
+ * The original lambda and T are not published: both are settings (defaults 1, 1), as is w
+ * (`hiddenWeight`, default 1: the paper's plain sum).
  */
 import { z } from 'zod';
 
@@ -17,6 +18,13 @@ export const MptDistillConfigSchema = z
       .describe('prompt-tuning run folders, one per source task, in the order of the source datasets'),
     rank: z.number().int().positive().max(64).default(1).describe('rank r of each task update u_k v_k^T'),
     lambda: z.number().nonnegative().default(1).describe('weight of the distillation terms (KL + hidden MSE)'),
+    // npm run bench:distill-weights (bench/results/distill-weights-*.md): on stories260K the MSE
+    // term is what costs target accuracy at lambda 1; KL alone does not.
+    hiddenWeight: z
+      .number()
+      .nonnegative()
+      .default(1)
+      .describe("weight of the hidden-state MSE inside the distillation terms (1: the paper's sum; 0: KL only)"),
     temperature: z.number().positive().default(1).describe('softmax temperature T of the KL term'),
   })
   .strict();

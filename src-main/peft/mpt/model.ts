@@ -151,7 +151,9 @@ export function mptDistill(ctx: MethodContext, config: MptDistillConfig): Method
       const ce = tokenCrossEntropy(student.logits, targets, mask);
       const kl = distillationKl(student.logits, teacherProbs, mask, T);
       const mse = hiddenMse(student.hidden, teacher.hidden, cast(batch.attentionMask, 'float32'));
-      const loss = config.lambda === 0 ? ce : add(ce, mul(add(kl, mse), config.lambda));
+      const w = config.hiddenWeight;
+      const distill = w === 0 ? kl : add(kl, w === 1 ? mse : mul(mse, w));
+      const loss = config.lambda === 0 ? ce : add(ce, mul(distill, config.lambda));
       return { loss, parts: { ce, kl, mse } };
     },
     adapter: (values) => ({

@@ -23,7 +23,7 @@ import { TrainConfigSchema } from '../../../src-main/peft/config.js';
 import { createMethod } from '../../../src-main/peft/methods.js';
 import { averageFactors, fitFactors, readMetaPrompt } from '../../../src-main/peft/mpt/model.js';
 import { readRunRecord } from '../../../src-main/peft/run-folder.js';
-import { runKey } from '../../../src-main/peft/trainer.js';
+import { runKey, type TrainProgress } from '../../../src-main/peft/trainer.js';
 import {
   evaluateExamples,
   fewShot,
@@ -85,6 +85,25 @@ describe('multitask prompt tuning', () => {
     });
     const meta = readMetaPrompt(dir('meta'), 64);
     expect([meta.tasks, meta.length, meta.rank]).toEqual([3, 4, 1]);
+  });
+
+  it('hiddenWeight scales the hidden-state MSE inside the distillation terms: loss = CE + lambda (KL + w MSE)', async () => {
+    for (const [lambda, hiddenWeight] of [
+      [1, 0],
+      [1, 1],
+      [0.5, 2],
+    ] as const) {
+      // two teachers: P* starts as their mean, away from each (one teacher would start at it: no MSE)
+      const teachers = [dir(`teacher-${SOURCES[0]}`), dir(`teacher-${SOURCES[1]}`)];
+      const out = `meta-w-${lambda}-${hiddenWeight}`;
+      let step: TrainProgress | undefined;
+      await run('mpt-distill', { teachers, lambda, hiddenWeight }, { steps: 1 }, sources.slice(0, 2), out, {
+        onProgress: (p) => void (p.phase === 'train' && (step = p)),
+      });
+      const { ce, kl, mse } = step!.parts!;
+      expect(step!.loss!, out).toBeCloseTo(ce! + lambda * (kl! + hiddenWeight * mse!), 4);
+      expect(mse!, out).toBeGreaterThan(0.01); // the term is there to be weighted
+    }
   });
 
   it('stage 3: at k = 2 per label, adapting P* beats prompt tuning from scratch on the target (mean of 3 draws)', async () => {
