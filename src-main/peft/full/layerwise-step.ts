@@ -16,7 +16,7 @@
  * seeded with the gradient of its output). The embedding's gradient is the first layer's input
  * gradient added up by token id (plus the LM head's, when tied), in TypeScript.
  */
-import type { Tensor } from '../../engine/index.js';
+import type { EngineSession, ModelBytes, Tensor } from '../../engine/index.js';
 import {
   buildTrainingModel,
   createSession,
@@ -119,9 +119,20 @@ export async function layerwiseStep(ctx: StepContext): Promise<TrainingStep> {
   const f = forwardModel(c, shapes);
   const t = topModel(c, shapes);
   const l0 = c.numLayers > 1 ? layerModel(c, shapes) : undefined;
-  const forward = await createSession(f.model, ctx.session);
-  const top = await createSession(t.model, ctx.session);
-  const layer = l0 && (await createSession(l0.model, ctx.session));
+  const started: EngineSession[] = [];
+  const start = async (model: ModelBytes) => {
+    try {
+      const session = await createSession(model, ctx.session);
+      started.push(session);
+      return session;
+    } catch (error) {
+      await Promise.all(started.map((s) => s.release())); // none left holding memory
+      throw error;
+    }
+  };
+  const forward = await start(f.model);
+  const top = await start(t.model);
+  const layer = l0 && (await start(l0.model));
   const [vocab, d] = shapes.get(EMBED_TOKENS)!;
   // Untied: the embedding's gradient buffer, reused every step. A fresh (vocab x d) buffer each
   // step cost its first touch in page faults: 0.4-0.7 s of a 4.5 s step of the dim 1024 x 12
@@ -136,17 +147,17 @@ export async function layerwiseStep(ctx: StepContext): Promise<TrainingStep> {
 
   return {
     provider: forward.provider,
-    sessions: layer ? 3 : 2,
+    sessions: started.length,
     async run(feeds, values) {
       const { input_ids: ids, attention_mask: attention } = feeds;
-      const inputs = await forward.run({
+      const layerInputs = await forward.run({
         input_ids: ids!,
         attention_mask: attention!,
         ...weightFeeds(values, f.names),
       });
       const grads = new Map<string, Float32Array>();
       const last = await top.run({
-        [HIDDEN]: inputs[layerInput(c.numLayers - 1)]!,
+        [HIDDEN]: layerInputs[layerInput(c.numLayers - 1)]!,
         attention_mask: attention!,
         targets: feeds.targets!,
         loss_mask: feeds.loss_mask!,
@@ -157,7 +168,7 @@ export async function layerwiseStep(ctx: StepContext): Promise<TrainingStep> {
       for (let l = c.numLayers - 2; l >= 0; l--) {
         const own = layerTensors(shapes, l); // in the same order as l0.names
         const out = await layer!.run({
-          [HIDDEN]: inputs[layerInput(l)]!,
+          [HIDDEN]: layerInputs[layerInput(l)]!,
           [OUTPUT_GRAD]: seed,
           attention_mask: attention!,
           ...Object.assign({}, ...own.map((n, k) => tensor(values, n, l0!.names[k]))),
@@ -178,7 +189,7 @@ export async function layerwiseStep(ctx: StepContext): Promise<TrainingStep> {
       return { loss: Number(last.loss!.data[0]), parts: {}, grads };
     },
     async release() {
-      await Promise.all([forward.release(), top.release(), layer?.release()]);
+      await Promise.all(started.map((s) => s.release()));
     },
   };
 }
