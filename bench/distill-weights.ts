@@ -16,15 +16,8 @@ import { openBackbone } from '../src-main/backbone/load.js';
 import { TrainConfigSchema } from '../src-main/peft/config.js';
 import { createMethod } from '../src-main/peft/methods.js';
 import { openAdapter } from '../src-main/peft/run-folder.js';
-import {
-  evaluateExamples,
-  fewShot,
-  readTaskData,
-  splitOf,
-  trainRun,
-  type TaskData,
-} from '../src-main/services/training.js';
-import { writeLearnableNli, type NliVariant } from '../test/support/learnable-task.js';
+import { evaluateExamples, fewShot, splitOf, trainRun, type TaskData } from '../src-main/services/training.js';
+import { readYesNoNli, YES_NO_SOURCES, YES_NO_TARGET, type NliVariant } from '../test/support/learnable-task.js';
 import { STORIES_DIR } from '../test/support/tiny-llama.js';
 import { arg, machine, writeResults } from './support.js';
 
@@ -32,9 +25,6 @@ const seedSets = arg('seeds', '3:11,7:23')
   .split(',')
   .map((s) => s.split(':').map(Number) as [number, number]);
 const teacherBudgets = arg('teacher-steps', '200,800').split(',').map(Number);
-const SOURCES: NliVariant[] = ['saw', 'made', 'found', 'got', 'hugged'];
-const TARGET: NliVariant = 'lost';
-const TEMPLATE = '{{premise}} {{hypothesis}}\nAnswer:';
 const WEIGHTINGS = [
   { lambda: 0, hiddenWeight: 1 },
   { lambda: 0.1, hiddenWeight: 1 },
@@ -81,19 +71,12 @@ async function main(): Promise<void> {
       (await evaluateExamples(backbone, openAdapter(dir(out), backbone).adapter, data.task, splitOf(data, 'test')))
         .value;
     for (const [seed, dataSeed] of seedSets) {
-      const read = async (v: NliVariant) => {
-        const file = writeLearnableNli(dir(`${dataSeed}-${v}.jsonl`), { train: 48, dev: 0, test: 64 }, dataSeed, v, [
-          'yes',
-          'no',
-        ]);
-        const data = await readTaskData(file, { task: 'nli' });
-        return { ...data, task: { ...data.task, template: TEMPLATE } };
-      };
-      const sources = await Promise.all(SOURCES.map(read));
-      const target = await read(TARGET);
+      const read = (v: NliVariant) => readYesNoNli(dir(`${dataSeed}-${v}.jsonl`), v, dataSeed);
+      const sources = await Promise.all(YES_NO_SOURCES.map(read));
+      const target = await read(YES_NO_TARGET);
       for (const teacherSteps of teacherBudgets) {
         const tag = `${seed}-${dataSeed}-${teacherSteps}`;
-        const teachers = SOURCES.map((v) => `teacher-${tag}-${v}`);
+        const teachers = YES_NO_SOURCES.map((v) => `teacher-${tag}-${v}`);
         for (const [k, t] of teachers.entries())
           await run('pt', { promptLength: 8 }, seed, { steps: teacherSteps, lr: 0.3 }, sources[k]!, t);
         const teacherAccuracy = await Promise.all(teachers.map((t, k) => accuracy(t, sources[k]!)));

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 
 import { seededRandom } from '../../src-main/common/random.js';
+import { readTaskData, type TaskData } from '../../src-main/services/training.js';
 
 const NAMES = ['Lily', 'Tom', 'Sue', 'Ben', 'Max', 'Amy', 'Tim', 'Sam'];
 const THINGS = ['ball', 'dog', 'cake', 'tree', 'car', 'hat', 'bird', 'box'];
@@ -74,4 +75,20 @@ export function writeLearnableNli(
       .join('\n') + '\n',
   );
   return file;
+}
+
+/**
+ * The MPT accuracy setup (mpt.test.ts, `npm run bench:distill-weights`): five source frames and an
+ * unseen target frame sharing the rule, answered yes/no right after the premise by the task's own
+ * template (the one a model this small reaches accuracy on).
+ */
+export const YES_NO_SOURCES: readonly NliVariant[] = ['saw', 'made', 'found', 'got', 'hugged'];
+export const YES_NO_TARGET: NliVariant = 'lost';
+const YES_NO_TEMPLATE = '{{premise}} {{hypothesis}}\nAnswer:';
+
+/** One frame of the yes/no setup written to `file` (48 train, 64 test) and read as import reads it. */
+export async function readYesNoNli(file: string, variant: NliVariant, seed: number): Promise<TaskData> {
+  writeLearnableNli(file, { train: 48, dev: 0, test: 64 }, seed, variant, ['yes', 'no']);
+  const data = await readTaskData(file, { task: 'nli' });
+  return { ...data, task: { ...data.task, template: YES_NO_TEMPLATE } };
 }

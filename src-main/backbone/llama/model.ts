@@ -221,8 +221,8 @@ export function decoder(c: LlamaShape, w: WeightSource, x: Tensor, options: Deco
 }
 
 /**
- * Layers [from, to) of the stack over hidden states x (B, S, d), without the final norm: the
- * whole stack for `decoder`, one layer per graph for gradient checkpointing (peft/full/).
+ * Layers [from, to) of the stack over hidden states x (B, S, d), without the final norm, and each
+ * layer's output: the whole stack for `decoder`, part of it for gradient checkpointing (peft/full/).
  */
 export function decoderLayers(
   c: LlamaShape,
@@ -231,7 +231,7 @@ export function decoderLayers(
   from: number,
   to: number,
   options: DecoderOptions = {},
-): { out: Tensor; present: LayerCache[] } {
+): { out: Tensor; outputs: Tensor[]; present: LayerCache[] } {
   const ctx: LayerContext = {
     c,
     w,
@@ -240,12 +240,14 @@ export function decoderLayers(
     mask: options.mask ?? causalMask(x),
   };
   const present: LayerCache[] = [];
+  const outputs: Tensor[] = [];
   for (let l = from; l < to; l++) {
     const layer = decoderLayer(ctx, l, x, options.past?.(l));
     x = layer.out;
+    outputs.push(x);
     present.push(layer.cache);
   }
-  return { out: x, present };
+  return { out: x, outputs, present };
 }
 
 /** Next-token logits (..., V) of final hidden states (..., d). */

@@ -30,7 +30,13 @@ import {
   tokenCrossEntropy,
 } from '../../engine/index.js';
 import type { LlamaConfig } from '../../backbone/hf/config.js';
-import { EMBED_TOKENS, expectedLlamaTensors, FINAL_NORM, LM_HEAD } from '../../backbone/hf/llama-tensors.js';
+import {
+  EMBED_TOKENS,
+  expectedLlamaTensors,
+  FINAL_NORM,
+  LM_HEAD,
+  layerTensorNames,
+} from '../../backbone/hf/llama-tensors.js';
 import { causalMask, decoderLayers, embed, logitsOf, rmsNorm } from '../../backbone/llama/model.js';
 import type { TensorValues } from '../method.js';
 import { lossTargets } from '../training-graph.js';
@@ -45,8 +51,9 @@ const layerInput = (l: number): string => `hidden.${l}`;
 
 type Shapes = ReadonlyMap<string, readonly number[]>;
 
+/** Layer l's tensors that this checkpoint has (biases only with attentionBias), in a fixed order. */
 const layerTensors = (shapes: Shapes, l: number): string[] =>
-  [...shapes.keys()].filter((n) => n.startsWith(`model.layers.${l}.`));
+  Object.values(layerTensorNames(l)).filter((n) => shapes.has(n));
 
 /** Graph inputs for `names`; the weight source that returns them. */
 function weightInputs(g: Graph, shapes: Shapes, names: readonly string[]) {
@@ -66,14 +73,11 @@ function forwardModel(c: LlamaConfig, shapes: Shapes) {
   const names = [EMBED_TOKENS];
   for (let l = 0; l < c.numLayers - 1; l++) names.push(...layerTensors(shapes, l));
   const { source } = weightInputs(g, shapes, names);
-  let x = embed(source, batchInput(g, 'input_ids', 'int64'));
+  const x = embed(source, batchInput(g, 'input_ids', 'int64'));
   const mask = causalMask(x, batchInput(g, 'attention_mask', 'int64'));
-  const outputs = [{ name: layerInput(0), tensor: x }];
-  for (let l = 0; l < c.numLayers - 1; l++) {
-    x = decoderLayers(c, source, x, l, l + 1, { mask }).out;
-    outputs.push({ name: layerInput(l + 1), tensor: x });
-  }
-  return { model: serialize(g, outputs), names };
+  const { outputs } = decoderLayers(c, source, x, 0, c.numLayers - 1, { mask });
+  const inputs = [x, ...outputs].map((tensor, l) => ({ name: layerInput(l), tensor }));
+  return { model: serialize(g, inputs), names };
 }
 
 function hiddenInput(g: Graph, c: LlamaConfig): Tensor {
@@ -134,6 +138,8 @@ export async function layerwiseStep(ctx: StepContext): Promise<TrainingStep> {
   const top = await start(t.model);
   const layer = l0 && (await start(l0.model));
   const [vocab, d] = shapes.get(EMBED_TOKENS)!;
+  // each lower layer's tensors, in the order of the generic layer graph's (l0.names)
+  const lowerLayers = Array.from({ length: c.numLayers - 1 }, (_, l) => layerTensors(shapes, l));
   // Untied: the embedding's gradient buffer, reused every step. A fresh (vocab x d) buffer each
   // step cost its first touch in page faults: 0.4-0.7 s of a 4.5 s step of the dim 1024 x 12
   // benchmark model. Shared memory, so that the optimizer threads never take it away.
@@ -166,7 +172,7 @@ export async function layerwiseStep(ctx: StepContext): Promise<TrainingStep> {
       for (const n of t.names) grads.set(n, last[gradientName(n)]!.data as Float32Array);
       let seed = last[gradientName(HIDDEN)]!;
       for (let l = c.numLayers - 2; l >= 0; l--) {
-        const own = layerTensors(shapes, l); // in the same order as l0.names
+        const own = lowerLayers[l]!;
         const out = await layer!.run({
           [HIDDEN]: layerInputs[layerInput(l)]!,
           [OUTPUT_GRAD]: seed,

@@ -21,6 +21,7 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_
 export function fullFineTuning(ctx: MethodContext, config: FullConfig): MethodInstance {
   const { backbone } = ctx;
   const shapes = expectedLlamaTensors(backbone.config);
+  const layerwise = config.gradientCheckpointing === 'per-layer';
   const save = (dir: string, values: TensorValues) => {
     const out = path.join(dir, FULL_MODEL_DIR);
     mkdirSync(out, { recursive: true });
@@ -43,8 +44,8 @@ export function fullFineTuning(ctx: MethodContext, config: FullConfig): MethodIn
     settings: config,
     trainables: [...shapes].map(([name, shape]) => ({ name, shape, decay: shape.length === 2 })),
     defaultLr: 1e-4,
-    layerwise: config.gradientCheckpointing === 'per-layer',
-    trainingStep: (step) => (config.gradientCheckpointing === 'per-layer' ? layerwiseStep(step) : undefined),
+    layerwise,
+    trainingStep: (step) => (layerwise ? layerwiseStep(step) : undefined),
     initialValues: () => new Map([...shapes.keys()].map((name) => [name, backbone.weights.readFloat32(name)])),
     wire: (_g, _base, inputs) => ({
       weights: (name) => {

@@ -7,6 +7,10 @@ import type { AdamWStepScalars } from './adamw.js';
  */
 export type GradientBuffer = ArrayBuffer | SharedArrayBuffer;
 
+/** The buffers of a message that move by transfer: shared ones stay with both threads. */
+export const transferable = (buffers: readonly GradientBuffer[]): ArrayBuffer[] =>
+  buffers.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+
 export type ToOptimizerThread =
   /** This step's gradients of the thread's tensors (kept until 'update'). */
   | { readonly kind: 'norm'; readonly grads: readonly { readonly name: string; readonly grad: GradientBuffer }[] }

@@ -6,7 +6,12 @@
 import { parentPort } from 'node:worker_threads';
 
 import { adamWKernel, sumOfSquares } from './adamw.js';
-import type { FromOptimizerThread, GradientBuffer, ToOptimizerThread } from './adamw-protocol.js';
+import {
+  transferable,
+  type FromOptimizerThread,
+  type GradientBuffer,
+  type ToOptimizerThread,
+} from './adamw-protocol.js';
 
 const port = parentPort!;
 const grads = new Map<string, GradientBuffer>();
@@ -31,11 +36,7 @@ port.on('message', (message: ToOptimizerThread) => {
       return { name, param, m, v, grad };
     });
     grads.clear();
-    reply(
-      { kind: 'updated', tensors },
-      // a shared gradient buffer is not transferred: both threads hold it
-      tensors.flatMap((t) => [t.param, t.m, t.v, ...(t.grad instanceof ArrayBuffer ? [t.grad] : [])]),
-    );
+    reply({ kind: 'updated', tensors }, transferable(tensors.flatMap((t) => [t.param, t.m, t.v, t.grad])));
   } catch (e) {
     reply({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
   }

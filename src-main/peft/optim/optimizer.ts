@@ -14,7 +14,12 @@ import type { Worker } from 'node:worker_threads';
 import { siblingEntryUrl, startWorkerThread } from '../../common/worker-thread.js';
 import type { AdamWSettings, AdamWState } from './adamw.js';
 import { adamWKernel, adamWScalars, sumOfSquares } from './adamw.js';
-import type { FromOptimizerThread, GradientBuffer, ToOptimizerThread } from './adamw-protocol.js';
+import {
+  transferable,
+  type FromOptimizerThread,
+  type GradientBuffer,
+  type ToOptimizerThread,
+} from './adamw-protocol.js';
 
 /** Below this many trainable values one thread is faster than handing buffers around. */
 export const THREADED_OPTIMIZER_MIN_VALUES = 4_000_000;
@@ -132,11 +137,7 @@ export class AdamWOptimizer {
     const { grads } = this.t;
     const replies = this.workers.map((worker, i) => {
       const mine = this.groups[i + 1]!.map((name) => ({ name, grad: gradientBuffer(grads.get(name)!) }));
-      return this.request(
-        worker,
-        { kind: 'norm', grads: mine },
-        mine.flatMap((g) => (g.grad instanceof ArrayBuffer ? [g.grad] : [])),
-      );
+      return this.request(worker, { kind: 'norm', grads: mine }, transferable(mine.map((g) => g.grad)));
     });
     const sums = new Map<string, number>(this.groups[0]!.map((name) => [name, sumOfSquares(grads.get(name)!)]));
     for (const r of await Promise.all(replies)) {

@@ -32,7 +32,13 @@ import {
   splitOf,
   type TaskData,
 } from '../../../src-main/services/training.js';
-import { writeLearnableNli, type NliVariant } from '../../support/learnable-task.js';
+import {
+  readYesNoNli,
+  writeLearnableNli,
+  YES_NO_SOURCES,
+  YES_NO_TARGET,
+  type NliVariant,
+} from '../../support/learnable-task.js';
 import { storiesTraining } from '../../support/training.js';
 
 const { backbone, dir, run, goldLogLikelihood } = storiesTraining('clinprompt-mpt-', 3);
@@ -209,28 +215,18 @@ describe('multitask prompt tuning', () => {
  * (13, 37, 10-14), 0.99 vs 0.52 (21, 51, 15-19); margins 0.34-0.47 against the asserted 0.25.
  */
 describe('multitask prompt tuning, measured by accuracy', () => {
-  const ACC_SOURCES: NliVariant[] = ['saw', 'made', 'found', 'got', 'hugged'];
-  const ACC_TARGET: NliVariant = 'lost';
-  const TEMPLATE = '{{premise}} {{hypothesis}}\nAnswer:';
-  const readYesNo = async (variant: NliVariant, seed: number) => {
-    const file = writeLearnableNli(dir(`yes-no-${variant}.jsonl`), { train: 48, dev: 0, test: 64 }, seed, variant, [
-      'yes',
-      'no',
-    ]);
-    const data = await readTaskData(file, { task: 'nli' });
-    return { ...data, task: { ...data.task, template: TEMPLATE } };
-  };
+  const readYesNo = (variant: NliVariant, seed: number) => readYesNoNli(dir(`yes-no-${variant}.jsonl`), variant, seed);
   const accuracy = async (outDir: string, data: TaskData) =>
     (await evaluateExamples(backbone, loadPeftAdapter(dir(outDir), backbone.config), data.task, splitOf(data, 'test')))
       .value;
 
   it('at k = 2 per label, adapting P* reaches a higher target accuracy than prompt tuning from scratch (mean of 5 draws)', async () => {
-    const sources = await Promise.all(ACC_SOURCES.map((v) => readYesNo(v, 11)));
-    const target = await readYesNo(ACC_TARGET, 11);
+    const sources = await Promise.all(YES_NO_SOURCES.map((v) => readYesNo(v, 11)));
+    const target = await readYesNo(YES_NO_TARGET, 11);
     expect(target.task.labels).toEqual(['no', 'yes']);
-    for (const [k, v] of ACC_SOURCES.entries())
+    for (const [k, v] of YES_NO_SOURCES.entries())
       await run('pt', { promptLength: 8 }, { steps: 200, lr: 0.3 }, sources[k]!, `yes-no-teacher-${v}`);
-    const teachers = ACC_SOURCES.map((v) => dir(`yes-no-teacher-${v}`));
+    const teachers = YES_NO_SOURCES.map((v) => dir(`yes-no-teacher-${v}`));
     await run('mpt-distill', { teachers, lambda: 0.1 }, { steps: 900, lr: 0.1 }, sources, 'yes-no-meta');
     const mpt: number[] = [];
     const pt: number[] = [];
